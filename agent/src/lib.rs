@@ -1,0 +1,1 @@
+//! The Mesos agent: actor, containerizer, status updates, checkpoints.

@@ -1,0 +1,1 @@
+//! Hierarchical DRF allocator and sorters as pure state machines.

@@ -1,0 +1,1 @@
+//! The Isolator trait and the posix and Linux isolators.

@@ -1,0 +1,1 @@
+//! The libprocess actor runtime: UPIDs, actors, the libprocess HTTP wire (tokio) and a deterministic simulator.

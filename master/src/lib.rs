@@ -1,0 +1,1 @@
+//! The Mesos master: state, actor, registrar, HTTP and operator APIs.

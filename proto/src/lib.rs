@@ -1,0 +1,17 @@
+//! The Mesos 1.9.0 wire schema and its encodings.
+//!
+//! # Layout
+//! - `proto/**/*.proto`: our reproduction of every package compiled into the real 1.9.0
+//!   library (except Google's well-known types and the CSI spec), generated from the
+//!   1.9.0 descriptor set by `tools/descriptors_to_proto.py`.
+//! - The prost types, one Rust module per protobuf package (`mesos`, `mesos::v1`,
+//!   `mesos::internal`, ...), each message implementing [`prost::Name`] so its fully
+//!   qualified name (what libprocess puts on the wire) is known.
+//! - [`pool`]: the descriptor pool of the same schema, for reflection.
+//! - [`json`]: Mesos-style JSON <-> protobuf, following stout's rules.
+//! - [`required`]: the proto2 `required`-field check libprocess applies on receipt.
+//! - [`recordio`]: the `<length>\n<bytes>` framing of streaming HTTP APIs.
+
+#![allow(clippy::all, missing_docs)]
+
+include!(concat!(env!("OUT_DIR"), "/mesos_proto.rs"));

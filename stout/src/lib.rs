@@ -1,0 +1,1 @@
+//! stout: flag loading, durations, bytes, as upstream stout does them.

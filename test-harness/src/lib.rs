@@ -1,0 +1,1 @@
+//! Simulated clusters with seeded faults, interop tests against real Mesos, mesos-bench.
