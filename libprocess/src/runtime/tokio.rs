@@ -1,0 +1,1 @@
+//! The tokio runtime and libprocess HTTP transport (being written).
