@@ -1,1 +1,4 @@
-//! Binaries with upstream names: mesos-master, mesos-agent, mesos-local, ...
+//! Shared start-up code of the binaries (logging, signals).
+//!
+//! # Layout
+//! - `src/bin/*`: one file per upstream binary name.

@@ -1,0 +1,6 @@
+//! `mesos-executor`: not built yet.
+
+fn main() {
+    eprintln!("mesos-executor is not built yet");
+    std::process::exit(1);
+}
