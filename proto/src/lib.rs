@@ -15,3 +15,13 @@
 #![allow(clippy::all, missing_docs)]
 
 include!(concat!(env!("OUT_DIR"), "/mesos_proto.rs"));
+
+// The crate-level `allow` above is for the generated code; our own modules are linted.
+#[warn(clippy::all, missing_docs)]
+pub mod json;
+#[warn(clippy::all, missing_docs)]
+pub mod pool;
+#[warn(clippy::all, missing_docs)]
+pub mod recordio;
+#[warn(clippy::all, missing_docs)]
+pub mod required;
