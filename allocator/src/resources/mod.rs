@@ -1,0 +1,679 @@
+//! Mesos resource arithmetic on `mesos_proto::mesos::Resource` values
+//! (mirrors `include/mesos/resources.hpp`, `src/common/resources.cpp`,
+//! `src/common/values.cpp`, `src/common/resource_quantities.cpp`).
+//!
+//! [`Resources`] is a normalized collection: every entry is valid and non-empty,
+//! and no two entries could be merged into one. Shared resources carry a
+//! count, exactly like upstream's `Resource_::sharedCount`.
+
+#![allow(deprecated)]
+
+pub mod parse;
+pub mod quantities;
+pub mod resource;
+pub mod roles;
+pub mod values;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::{Add, AddAssign, Sub, SubAssign};
+
+use mesos_proto::mesos::resource::AllocationInfo;
+use mesos_proto::mesos::resource::ReservationInfo;
+use mesos_proto::mesos::value::{Range, Ranges, Type as ValueType};
+use mesos_proto::mesos::Resource;
+
+pub use quantities::{ResourceLimits, ResourceQuantities};
+
+use crate::error::{Error, Result};
+use resource as r;
+
+#[derive(Clone, Debug)]
+struct Item {
+    res: Resource,
+    /// Number of copies of a shared resource; always 1 for non-shared ones.
+    count: i64,
+}
+
+/// A normalized multiset of `Resource` objects with Mesos arithmetic.
+#[derive(Clone, Debug, Default)]
+pub struct Resources {
+    items: Vec<Item>,
+}
+
+impl Resources {
+    /// The empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds from wire resources: upgrades each to the post-refinement format
+    /// and skips invalid or empty ones, as upstream's constructors do.
+    pub fn from_vec<I: IntoIterator<Item = Resource>>(rs: I) -> Self {
+        let mut out = Self::new();
+        for mut res in rs {
+            r::upgrade(&mut res);
+            if r::validate(&res).is_ok() {
+                out.add_item(Item { res, count: 1 });
+            }
+        }
+        out
+    }
+
+    /// Like [`Resources::from_vec`] but fails on the first invalid resource.
+    pub fn try_from_vec<I: IntoIterator<Item = Resource>>(rs: I) -> Result<Self> {
+        let mut out = Self::new();
+        for mut res in rs {
+            r::upgrade(&mut res);
+            r::validate(&res)?;
+            out.add_item(Item { res, count: 1 });
+        }
+        Ok(out)
+    }
+
+    /// Parses `cpus:2;mem:1024;ports:[31000-32000]` or the JSON array form,
+    /// unreserved resources going to `default_role` (mirrors `Resources::parse`).
+    pub fn parse(text: &str, default_role: &str) -> Result<Self> {
+        parse::parse(text, default_role)
+    }
+
+    /// Validates one resource (mirrors `Resources::validate`).
+    pub fn validate(res: &Resource) -> Result<()> {
+        r::validate(res)
+    }
+
+    /// Number of distinct entries.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when there is nothing in the set.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The entries (each shared resource once, regardless of its count).
+    pub fn iter(&self) -> impl Iterator<Item = &Resource> + '_ {
+        self.items.iter().map(|i| &i.res)
+    }
+
+    /// The entries as protobufs (each shared resource once).
+    pub fn to_vec(&self) -> Vec<Resource> {
+        self.iter().cloned().collect()
+    }
+
+    /// The entries in the pre-refinement ("endpoint") format for old agents
+    /// and v0 JSON endpoints.
+    pub fn to_endpoint_vec(&self) -> Vec<Resource> {
+        self.iter()
+            .cloned()
+            .map(|mut x| {
+                r::to_endpoint_format(&mut x);
+                x
+            })
+            .collect()
+    }
+
+    /// How many copies of `res` are held (shared count, or 1/0).
+    pub fn count(&self, res: &Resource) -> i64 {
+        self.items
+            .iter()
+            .find(|i| r::resource_eq(&i.res, res))
+            .map(|i| i.count)
+            .unwrap_or(0)
+    }
+
+    fn item_is_empty(i: &Item) -> bool {
+        (i.res.shared.is_some() && i.count == 0) || r::is_empty_value(&i.res)
+    }
+
+    fn add_item(&mut self, that: Item) {
+        if Self::item_is_empty(&that) {
+            return;
+        }
+        for i in &mut self.items {
+            if r::addable(&i.res, &that.res) {
+                if i.res.shared.is_some() {
+                    i.count += that.count;
+                } else {
+                    r::add_value(&mut i.res, &that.res);
+                }
+                return;
+            }
+        }
+        self.items.push(that);
+    }
+
+    fn sub_item(&mut self, that: &Item) {
+        if Self::item_is_empty(that) {
+            return;
+        }
+        for idx in 0..self.items.len() {
+            let i = &mut self.items[idx];
+            if r::subtractable(&i.res, &that.res) {
+                if i.res.shared.is_some() {
+                    i.count -= that.count;
+                } else {
+                    r::sub_value(&mut i.res, &that.res);
+                }
+                let negative = (i.res.shared.is_some() && i.count < 0)
+                    || (r::is_scalar(&i.res) && values::to_fixed(r::scalar(&i.res)) < 0);
+                if negative || Self::item_is_empty(i) {
+                    self.items.swap_remove(idx);
+                }
+                return;
+            }
+        }
+    }
+
+    /// Adds one (valid) resource; invalid ones are ignored like upstream.
+    pub fn add_resource(&mut self, res: &Resource) {
+        let mut res = res.clone();
+        r::upgrade(&mut res);
+        if r::validate(&res).is_ok() {
+            self.add_item(Item { res, count: 1 });
+        }
+    }
+
+    /// Subtracts one (valid) resource; invalid ones are ignored.
+    pub fn sub_resource(&mut self, res: &Resource) {
+        let mut res = res.clone();
+        r::upgrade(&mut res);
+        if r::validate(&res).is_ok() {
+            self.sub_item(&Item { res, count: 1 });
+        }
+    }
+
+    fn contains_item(&self, that: &Item) -> bool {
+        self.items.iter().any(|i| {
+            if i.res.shared.is_some() != that.res.shared.is_some() {
+                false
+            } else if i.res.shared.is_some() {
+                i.count >= that.count && r::resource_eq(&i.res, &that.res)
+            } else {
+                r::contains(&i.res, &that.res)
+            }
+        })
+    }
+
+    /// `self ⊇ that` (mirrors `Resources::contains(const Resources&)`).
+    pub fn contains(&self, that: &Resources) -> bool {
+        // Fast path for the common (non persistent volume) case: no copy.
+        if !that.items.iter().any(|i| r::is_persistent_volume(&i.res)) {
+            return that.items.iter().all(|i| self.contains_item(i));
+        }
+        let mut remaining = self.clone();
+        for i in &that.items {
+            if !remaining.contains_item(i) {
+                return false;
+            }
+            if r::is_persistent_volume(&i.res) {
+                remaining.sub_item(i);
+            }
+        }
+        true
+    }
+
+    /// `self ⊇ {res}`; invalid resources are never contained.
+    pub fn contains_resource(&self, res: &Resource) -> bool {
+        let mut res = res.clone();
+        r::upgrade(&mut res);
+        r::validate(&res).is_ok() && self.contains_item(&Item { res, count: 1 })
+    }
+
+    /// Whether these resources cover the given quantities (ranges and sets
+    /// counted by size), mirroring `Resources::contains(ResourceQuantities)`.
+    pub fn contains_quantities(&self, q: &ResourceQuantities) -> bool {
+        q.iter().all(|(name, want)| {
+            let mut have: i64 = 0;
+            for i in self.items.iter().filter(|i| i.res.name == name) {
+                have += match r::value_type(&i.res) {
+                    Some(ValueType::Scalar) => values::to_fixed(r::scalar(&i.res)),
+                    Some(ValueType::Set) => {
+                        i.res.set.as_ref().map_or(0, |s| s.item.len() as i64) * 1000
+                    }
+                    Some(ValueType::Ranges) => {
+                        i.res
+                            .ranges
+                            .as_ref()
+                            .map_or(0, |x| values::ranges_count(x) as i64)
+                            * 1000
+                    }
+                    _ => 0,
+                };
+            }
+            have >= want
+        })
+    }
+
+    /// Entries matching `pred`.
+    pub fn filter(&self, pred: impl Fn(&Resource) -> bool) -> Resources {
+        Resources {
+            items: self
+                .items
+                .iter()
+                .filter(|i| pred(&i.res))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Reserved resources; with `Some(role)` only those reserved to exactly `role`.
+    pub fn reserved(&self, role: Option<&str>) -> Resources {
+        self.filter(|x| r::is_reserved(x, role))
+    }
+
+    /// Unreserved resources.
+    pub fn unreserved(&self) -> Resources {
+        self.filter(r::is_unreserved)
+    }
+
+    /// Resources a framework in `role` may use: unreserved, or reserved to
+    /// `role` or an ancestor of it.
+    pub fn allocatable_to(&self, role: &str) -> Resources {
+        self.filter(|x| r::is_allocatable_to(x, role))
+    }
+
+    /// Resources allocated to `role` or its descendants.
+    pub fn allocated_to_role_subtree(&self, role: &str) -> Resources {
+        self.filter(|x| r::is_allocated_to_role_subtree(x, role))
+    }
+
+    /// Resources reserved to `role` or its descendants.
+    pub fn reserved_to_role_subtree(&self, role: &str) -> Resources {
+        self.filter(|x| r::is_reserved_to_role_subtree(x, role))
+    }
+
+    /// Persistent volumes.
+    pub fn persistent_volumes(&self) -> Resources {
+        self.filter(r::is_persistent_volume)
+    }
+
+    /// Revocable resources.
+    pub fn revocable(&self) -> Resources {
+        self.filter(r::is_revocable)
+    }
+
+    /// Non-revocable resources.
+    pub fn non_revocable(&self) -> Resources {
+        self.filter(|x| !r::is_revocable(x))
+    }
+
+    /// Shared resources.
+    pub fn shared(&self) -> Resources {
+        self.filter(r::is_shared)
+    }
+
+    /// Non-shared resources.
+    pub fn non_shared(&self) -> Resources {
+        self.filter(|x| !r::is_shared(x))
+    }
+
+    /// Scalar resources.
+    pub fn scalars(&self) -> Resources {
+        self.filter(r::is_scalar)
+    }
+
+    /// Resources with the given name.
+    pub fn get(&self, name: &str) -> Resources {
+        self.filter(|x| x.name == name)
+    }
+
+    /// Sum of scalar values with this name, `None` when absent.
+    pub fn get_scalar(&self, name: &str) -> Option<f64> {
+        let mut total: Option<i64> = None;
+        for i in self
+            .items
+            .iter()
+            .filter(|i| i.res.name == name && r::is_scalar(&i.res))
+        {
+            *total.get_or_insert(0) += values::to_fixed(r::scalar(&i.res));
+        }
+        total.map(values::from_fixed)
+    }
+
+    /// Union of all ranges with this name.
+    pub fn get_ranges(&self, name: &str) -> Option<Ranges> {
+        let mut out: Option<Ranges> = None;
+        for i in self.items.iter().filter(|i| i.res.name == name) {
+            if let Some(x) = &i.res.ranges {
+                let cur = out.get_or_insert_with(Ranges::default);
+                *cur = values::ranges_add(cur, x);
+            }
+        }
+        out
+    }
+
+    /// Total `cpus`.
+    pub fn cpus(&self) -> Option<f64> {
+        self.get_scalar("cpus")
+    }
+
+    /// Total `gpus`.
+    pub fn gpus(&self) -> Option<f64> {
+        self.get_scalar("gpus")
+    }
+
+    /// Total `mem` in MB.
+    pub fn mem(&self) -> Option<f64> {
+        self.get_scalar("mem")
+    }
+
+    /// Total `disk` in MB.
+    pub fn disk(&self) -> Option<f64> {
+        self.get_scalar("disk")
+    }
+
+    /// All `ports` ranges.
+    pub fn ports(&self) -> Option<Ranges> {
+        self.get_ranges("ports")
+    }
+
+    /// Distinct resource names.
+    pub fn names(&self) -> BTreeSet<String> {
+        self.items.iter().map(|i| i.res.name.clone()).collect()
+    }
+
+    /// Sets `allocation_info.role` on every entry (mirrors `Resources::allocate`).
+    pub fn allocate(&mut self, role: &str) {
+        let info = AllocationInfo {
+            role: Some(role.to_string()),
+        };
+        let old = std::mem::take(&mut self.items);
+        for mut i in old {
+            i.res.allocation_info = Some(info.clone());
+            self.add_item(i);
+        }
+    }
+
+    /// Clears allocation info (mirrors `Resources::unallocate`).
+    pub fn unallocate(&mut self) {
+        if self.items.iter().all(|i| i.res.allocation_info.is_none()) {
+            return;
+        }
+        let old = std::mem::take(&mut self.items);
+        for mut i in old {
+            i.res.allocation_info = None;
+            self.add_item(i);
+        }
+    }
+
+    /// Copy with allocation info cleared.
+    pub fn unallocated(&self) -> Resources {
+        let mut c = self.clone();
+        c.unallocate();
+        c
+    }
+
+    /// Copy allocated to `role`.
+    pub fn allocated_to(&self, role: &str) -> Resources {
+        let mut c = self.clone();
+        c.allocate(role);
+        c
+    }
+
+    /// Allocation role -> resources (entries without allocation info are skipped).
+    pub fn allocations(&self) -> BTreeMap<String, Resources> {
+        let mut out: BTreeMap<String, Resources> = BTreeMap::new();
+        for i in &self.items {
+            if let Some(role) = i.res.allocation_info.as_ref().and_then(|a| a.role.clone()) {
+                out.entry(role).or_default().add_item(i.clone());
+            }
+        }
+        out
+    }
+
+    /// Reservation role -> reserved resources.
+    pub fn reservations(&self) -> BTreeMap<String, Resources> {
+        let mut out: BTreeMap<String, Resources> = BTreeMap::new();
+        for i in &self.items {
+            if let Some(role) = r::reservation_role(&i.res) {
+                out.entry(role.to_string()).or_default().add_item(i.clone());
+            }
+        }
+        out
+    }
+
+    /// Pushes a reservation onto every entry (a RESERVE operation's result).
+    pub fn push_reservation(&self, info: &ReservationInfo) -> Resources {
+        let mut out = Resources::new();
+        for i in &self.items {
+            let mut i = i.clone();
+            i.res.reservations.push(info.clone());
+            out.add_item(i);
+        }
+        out
+    }
+
+    /// Pops the innermost reservation from every entry (UNRESERVE).
+    pub fn pop_reservation(&self) -> Resources {
+        let mut out = Resources::new();
+        for i in &self.items {
+            let mut i = i.clone();
+            i.res.reservations.pop();
+            out.add_item(i);
+        }
+        out
+    }
+
+    /// All reservations removed.
+    pub fn to_unreserved(&self) -> Resources {
+        let mut out = Resources::new();
+        for i in &self.items {
+            let mut i = i.clone();
+            i.res.reservations.clear();
+            out.add_item(i);
+        }
+        out
+    }
+
+    /// Scalar quantities (name -> amount) of the scalar entries, counting
+    /// shared resources once (mirrors `ResourceQuantities::fromScalarResources`).
+    pub fn scalar_quantities(&self) -> ResourceQuantities {
+        ResourceQuantities::from_scalar_resources(self)
+    }
+
+    /// Scalars stripped of all metadata, one entry per name (mirrors
+    /// `createStrippedScalarQuantity`).
+    pub fn create_stripped_scalar_quantity(&self) -> Resources {
+        let mut out = Resources::new();
+        for i in self.items.iter().filter(|i| r::is_scalar(&i.res)) {
+            let res = Resource {
+                name: i.res.name.clone(),
+                r#type: i.res.r#type,
+                scalar: i.res.scalar,
+                ..Default::default()
+            };
+            out.add_item(Item { res, count: 1 });
+        }
+        out
+    }
+
+    /// Applies `consumed -> converted` conversions in order (mirrors
+    /// `ResourceConversion::apply`), failing if something consumed is missing.
+    pub fn apply(&self, conversions: &[ResourceConversion]) -> Result<Resources> {
+        let mut out = self.clone();
+        for c in conversions {
+            if !out.contains(&c.consumed) {
+                return Err(Error::NotContained {
+                    have: out.to_string(),
+                    want: c.consumed.to_string(),
+                });
+            }
+            out -= &c.consumed;
+            out += &c.converted;
+        }
+        Ok(out)
+    }
+
+    /// Entries that hold a single port or a range of ports: convenience used by
+    /// tests and benchmarks.
+    pub fn ports_range(begin: u64, end: u64) -> Resource {
+        Resource {
+            name: "ports".into(),
+            r#type: ValueType::Ranges as i32,
+            ranges: Some(Ranges {
+                range: vec![Range { begin, end }],
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// A scalar resource, unreserved.
+    pub fn scalar(name: &str, value: f64) -> Resource {
+        Resource {
+            name: name.into(),
+            r#type: ValueType::Scalar as i32,
+            scalar: Some(mesos_proto::mesos::value::Scalar { value }),
+            ..Default::default()
+        }
+    }
+
+    /// Sum of many.
+    pub fn sum<'a>(it: impl IntoIterator<Item = &'a Resources>) -> Resources {
+        let mut out = Resources::new();
+        for x in it {
+            out += x;
+        }
+        out
+    }
+}
+
+/// A resource conversion (`consumed` becomes `converted`), as produced by
+/// applying an offer operation (mirrors `ResourceConversion`).
+#[derive(Clone, Debug, Default)]
+pub struct ResourceConversion {
+    /// Resources that disappear.
+    pub consumed: Resources,
+    /// Resources that appear.
+    pub converted: Resources,
+}
+
+impl PartialEq for Resources {
+    /// Upstream defines equality as mutual containment.
+    fn eq(&self, other: &Self) -> bool {
+        self.contains(other) && other.contains(self)
+    }
+}
+
+impl From<Resource> for Resources {
+    fn from(r: Resource) -> Self {
+        Resources::from_vec([r])
+    }
+}
+
+impl From<Vec<Resource>> for Resources {
+    fn from(v: Vec<Resource>) -> Self {
+        Resources::from_vec(v)
+    }
+}
+
+impl FromIterator<Resource> for Resources {
+    fn from_iter<T: IntoIterator<Item = Resource>>(iter: T) -> Self {
+        Resources::from_vec(iter)
+    }
+}
+
+impl AddAssign<&Resources> for Resources {
+    fn add_assign(&mut self, rhs: &Resources) {
+        for i in &rhs.items {
+            self.add_item(i.clone());
+        }
+    }
+}
+
+impl AddAssign<Resources> for Resources {
+    fn add_assign(&mut self, rhs: Resources) {
+        if self.items.is_empty() {
+            *self = rhs;
+            return;
+        }
+        for i in rhs.items {
+            self.add_item(i);
+        }
+    }
+}
+
+impl SubAssign<&Resources> for Resources {
+    fn sub_assign(&mut self, rhs: &Resources) {
+        for i in &rhs.items {
+            self.sub_item(i);
+        }
+    }
+}
+
+impl SubAssign<Resources> for Resources {
+    fn sub_assign(&mut self, rhs: Resources) {
+        *self -= &rhs;
+    }
+}
+
+impl Add<&Resources> for &Resources {
+    type Output = Resources;
+    fn add(self, rhs: &Resources) -> Resources {
+        let mut out = self.clone();
+        out += rhs;
+        out
+    }
+}
+
+impl Add<Resources> for Resources {
+    type Output = Resources;
+    fn add(mut self, rhs: Resources) -> Resources {
+        self += rhs;
+        self
+    }
+}
+
+impl Add<&Resources> for Resources {
+    type Output = Resources;
+    fn add(mut self, rhs: &Resources) -> Resources {
+        self += rhs;
+        self
+    }
+}
+
+impl Sub<&Resources> for &Resources {
+    type Output = Resources;
+    fn sub(self, rhs: &Resources) -> Resources {
+        let mut out = self.clone();
+        out -= rhs;
+        out
+    }
+}
+
+impl Sub<Resources> for Resources {
+    type Output = Resources;
+    fn sub(mut self, rhs: Resources) -> Resources {
+        self -= &rhs;
+        self
+    }
+}
+
+impl Sub<&Resources> for Resources {
+    type Output = Resources;
+    fn sub(mut self, rhs: &Resources) -> Resources {
+        self -= rhs;
+        self
+    }
+}
+
+impl fmt::Display for Resources {
+    /// `cpus:2; mem:1024; ports:[31000-32000]`, `{}` when empty; a shared
+    /// resource is followed by `<count>` as upstream prints `Resource_`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.items.is_empty() {
+            return f.write_str("{}");
+        }
+        for (n, i) in self.items.iter().enumerate() {
+            if n > 0 {
+                f.write_str("; ")?;
+            }
+            f.write_str(&r::format_resource(&i.res))?;
+            if i.res.shared.is_some() {
+                write!(f, "<{}>", i.count)?;
+            }
+        }
+        Ok(())
+    }
+}
