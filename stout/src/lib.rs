@@ -1,1 +1,41 @@
-//! stout: flag loading, durations, bytes, as upstream stout does them.
+//! stout: the parts of upstream's stout library (and of Mesos' flag
+//! definitions) that the daemons need: durations, byte sizes, the flag loader,
+//! the complete `mesos-master` and `mesos-agent` flag sets, and parsers for
+//! the flags with a syntax of their own.
+//!
+//! # Layout
+//! - [`duration`]: [`Duration`], parsed and printed as `stout/duration.hpp`.
+//! - [`bytes`]: [`Bytes`], parsed and printed as `stout/bytes.hpp`.
+//! - [`numfmt`]: C++ ostream rendering of doubles (`%g`), used by both.
+//! - [`flag`]: one flag's declaration, type, value, fetch/parse/stringify rules.
+//! - [`flags`]: [`FlagsBase`], the loader (`MESOS_*` environment, `--name=value`,
+//!   `--no-name`, `file://`, deprecated aliases, `--help` text, `/flags` listing).
+//! - [`logging_flags`]: the flags of `src/logging/flags.cpp` both daemons share.
+//! - [`master_flags`]: [`MasterFlags`], every flag of `src/master/flags.cpp`.
+//! - [`agent_flags`]: [`AgentFlags`], every flag of `src/slave/flags.cpp`.
+//! - [`parsers`]: `--weights`, `--roles`, `--attributes`, `--domain`,
+//!   `--agent_features`, `--credentials`/`--credential`, `--acls`,
+//!   `--min_allocatable_resources`.
+//! - [`error`]: the crate's one error enum, [`Error`].
+
+// `u64::is_multiple_of` needs Rust 1.87; the workspace supports 1.85.
+#![allow(clippy::manual_is_multiple_of)]
+
+pub mod agent_flags;
+pub mod bytes;
+pub mod duration;
+pub mod error;
+pub mod flag;
+pub mod flags;
+pub mod logging_flags;
+pub mod master_flags;
+pub mod numfmt;
+pub mod parsers;
+
+pub use agent_flags::AgentFlags;
+pub use bytes::Bytes;
+pub use duration::Duration;
+pub use error::{Error, Result};
+pub use flag::{FlagSpec, FlagType, FlagValue};
+pub use flags::{FlagsBase, LoadOptions, Warnings};
+pub use master_flags::MasterFlags;

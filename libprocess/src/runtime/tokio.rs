@@ -1,1 +1,0 @@
-//! The tokio runtime and libprocess HTTP transport (being written).
