@@ -3,10 +3,24 @@
 //! # Layout
 //! - [`resources`]: Mesos resource arithmetic on `mesos_proto::mesos::Resource`
 //!   (`Resources`, quantities and limits, `--resources` parsing, display).
+//! - [`sorter`]: the hierarchical DRF and weighted random sorters.
+//! - [`hierarchical`]: [`HierarchicalAllocator`], the upstream `Allocator`
+//!   interface as a pure state machine: time is an argument, a cycle returns
+//!   offers and inverse offers.
 //! - [`error`]: the crate's one error enum.
+//!
+//! Nothing here reads a clock or an unseeded RNG: the same inputs produce the
+//! same allocations.
 
 pub mod error;
+pub mod hierarchical;
 pub mod resources;
+pub mod sorter;
 
 pub use error::{Error, Result};
+pub use hierarchical::{
+    AgentCapabilities, Allocation, AllocationResult, AllocatorOptions, FrameworkCapabilities,
+    HierarchicalAllocator, InverseOfferAllocation, Quota, Time, UnavailableResources,
+};
 pub use resources::Resources;
+pub use sorter::{Sorter, SorterKind};

@@ -61,7 +61,7 @@ fn parse_value(text: &str) -> Result<ParsedValue> {
                 .split(['[', ']', '-', ',', '\n'])
                 .filter(|s| !s.is_empty())
                 .collect();
-            if toks.len() % 2 != 0 {
+            if toks.len() % 2 == 1 {
                 return Err(Error::Parse("Expecting one or more \"ranges\"".into()));
             }
             let mut v = Vec::new();

@@ -1,0 +1,501 @@
+//! One allocation cycle (mirrors `HierarchicalAllocatorProcess::__allocate`
+//! and `deallocate` in `src/master/allocator/mesos/hierarchical.cpp`).
+//!
+//! Stage 1 offers unsatisfied quota guarantees; stage 2 offers the rest,
+//! holding back enough unreserved resources to keep every unsatisfied
+//! guarantee satisfiable (quota headroom). Limits cap every stage.
+//!
+//! Incrementality: only agents that have something available are visited
+//! (upstream visits every candidate and breaks out on an empty agent after
+//! sorting roles), sorter order is walked lazily and stops as soon as the
+//! agent is exhausted, and sorter updates are applied in O(log n).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::seq::SliceRandom;
+
+use super::state::{Framework, Slave};
+use super::types::*;
+use super::HierarchicalAllocator;
+use crate::resources::quantities::{shrink_to_limits, shrink_to_quantities};
+use crate::resources::{resource as r, roles, ResourceLimits, ResourceQuantities, Resources};
+
+type Offerable = BTreeMap<String, BTreeMap<String, BTreeMap<String, Resources>>>;
+
+/// Per-cycle quota state (upstream's `rolesConsumedQuota`, `requiredHeadroom`,
+/// `availableHeadroom`).
+struct QuotaState {
+    consumed: BTreeMap<String, ResourceQuantities>,
+    required_headroom: ResourceQuantities,
+    available_headroom: ResourceQuantities,
+}
+
+impl QuotaState {
+    /// Charges an allocation to `role` against every quota role at or above it.
+    fn charge(&mut self, quotas: &BTreeMap<String, Quota>, role: &str, q: &ResourceQuantities) {
+        if quotas.contains_key(role) {
+            self.consumed
+                .entry(role.to_string())
+                .or_default()
+                .add_assign(q);
+        }
+        for a in roles::ancestors(role) {
+            if quotas.contains_key(a) {
+                self.consumed
+                    .entry(a.to_string())
+                    .or_default()
+                    .add_assign(q);
+            }
+        }
+    }
+
+    /// The tightest remaining limit over `role` and its ancestors.
+    /// Deliberate deviation from 1.9, which only applies a role's own limit:
+    /// a subrole can never push its ancestor past the ancestor's limit.
+    fn effective_limits(&self, quotas: &BTreeMap<String, Quota>, role: &str) -> ResourceLimits {
+        let mut out: BTreeMap<String, i64> = BTreeMap::new();
+        let mut consider = |q: &str| {
+            if let Some(quota) = quotas.get(q) {
+                if quota.limits.is_empty() {
+                    return;
+                }
+                let empty = ResourceQuantities::new();
+                let used = self.consumed.get(q).unwrap_or(&empty);
+                for (name, left) in quota.limits.minus(used).iter() {
+                    let e = out.entry(name.to_string()).or_insert(left);
+                    *e = (*e).min(left);
+                }
+            }
+        };
+        consider(role);
+        for a in roles::ancestors(role) {
+            consider(a);
+        }
+        ResourceLimits::from_pairs(
+            out.iter()
+                .map(|(k, v)| (k.as_str(), crate::resources::values::from_fixed(*v))),
+        )
+    }
+}
+
+impl HierarchicalAllocator {
+    /// The periodic cycle over all agents (upstream's batch timer calling
+    /// `allocate()`), followed by inverse offers.
+    pub fn allocate(&mut self, now: Time) -> AllocationResult {
+        self.pending_all = true;
+        self.allocate_pending(now)
+    }
+
+    /// An event-driven cycle over the agents touched since the last cycle
+    /// (all agents if a framework-level event happened). Many events between
+    /// two calls are batched into one cycle, as upstream's `allocate()`
+    /// dispatch coalescing does.
+    pub fn allocate_pending(&mut self, now: Time) -> AllocationResult {
+        if self.paused {
+            return AllocationResult::default();
+        }
+        self.expire_filters(now);
+        let candidates: Vec<usize> = if self.pending_all {
+            self.slave_index.values().copied().collect()
+        } else {
+            self.pending.iter().copied().collect()
+        };
+        self.pending.clear();
+        self.pending_all = false;
+        let offers = self.run_cycle(&candidates, now);
+        let inverse_offers = self.deallocate(&candidates, now);
+        AllocationResult {
+            offers,
+            inverse_offers,
+        }
+    }
+
+    fn quota_state(&self) -> QuotaState {
+        let mut consumed: BTreeMap<String, ResourceQuantities> = BTreeMap::new();
+        let mut required = ResourceQuantities::new();
+        for (role, quota) in &self.quotas {
+            let c = self.quota_consumed(role);
+            required.add_assign(&quota.guarantees.sub(&c));
+            consumed.insert(role.clone(), c);
+        }
+        let mut available = ResourceQuantities::new();
+        if !required.is_empty() {
+            for s in self.slaves.iter().flatten() {
+                available.add_assign(&s.headroom);
+            }
+        }
+        QuotaState {
+            consumed,
+            required_headroom: required,
+            available_headroom: available,
+        }
+    }
+
+    fn run_cycle(&mut self, candidates: &[usize], now: Time) -> Vec<Allocation> {
+        let mut slave_ids: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let s = self.slaves[i].as_ref().expect("candidate is live");
+                s.activated
+                    && !s.available.is_empty()
+                    && self
+                        .whitelist
+                        .as_ref()
+                        .is_none_or(|w| w.contains(&s.info.hostname))
+            })
+            .collect();
+        if slave_ids.is_empty() || self.framework_sorters.is_empty() {
+            return Vec::new();
+        }
+        slave_ids.shuffle(&mut self.rng);
+
+        let mut quota = self.quota_state();
+        let mut offerable: Offerable = BTreeMap::new();
+        let mut offered_shared: BTreeMap<usize, Resources> = BTreeMap::new();
+
+        let any_guarantee = self.quotas.iter().any(|(role, q)| {
+            !q.guarantees.is_empty()
+                && self
+                    .roles
+                    .get(role)
+                    .is_some_and(|s| !s.frameworks.is_empty())
+        });
+        if any_guarantee {
+            for &sidx in &slave_ids {
+                self.allocate_on_slave(
+                    sidx,
+                    true,
+                    &mut quota,
+                    &mut offerable,
+                    &mut offered_shared,
+                    now,
+                );
+            }
+            slave_ids.shuffle(&mut self.rng);
+        }
+        for &sidx in &slave_ids {
+            self.allocate_on_slave(
+                sidx,
+                false,
+                &mut quota,
+                &mut offerable,
+                &mut offered_shared,
+                now,
+            );
+        }
+
+        offerable
+            .into_iter()
+            .map(|(framework_id, resources)| Allocation {
+                framework_id,
+                resources,
+            })
+            .collect()
+    }
+
+    /// Offers what one agent has, walking roles then frameworks in sorter
+    /// order. Sorter updates are applied after each walk, which is what
+    /// upstream's "sort once, then iterate the copy" does.
+    fn allocate_on_slave(
+        &mut self,
+        sidx: usize,
+        guarantees_stage: bool,
+        quota: &mut QuotaState,
+        offerable: &mut Offerable,
+        offered_shared: &mut BTreeMap<usize, Resources>,
+        now: Time,
+    ) {
+        let Self {
+            options,
+            frameworks,
+            framework_index,
+            slaves,
+            roles: role_states,
+            quotas,
+            role_sorter,
+            framework_sorters,
+            ..
+        } = self;
+        let slave: &mut Slave = slaves[sidx].as_mut().expect("live agent");
+        let remote = is_remote(options, slave);
+        let mut role_updates: Vec<(String, ResourceQuantities)> = Vec::new();
+
+        role_sorter.sort_with(|role| {
+            if slave.available.is_empty() {
+                return false;
+            }
+            let role_quota = quotas.get(role);
+            let mut unsatisfied = ResourceQuantities::new();
+            if guarantees_stage {
+                let Some(q) = role_quota.filter(|q| !q.guarantees.is_empty()) else {
+                    return true;
+                };
+                let empty = ResourceQuantities::new();
+                unsatisfied = q.guarantees.sub(quota.consumed.get(role).unwrap_or(&empty));
+                if unsatisfied.is_empty() {
+                    return true;
+                }
+            }
+            let Some(fsorter) = framework_sorters.get_mut(role) else {
+                return true;
+            };
+            let mut fw_updates: Vec<(String, ResourceQuantities)> = Vec::new();
+            fsorter.sort_with(|fw_id| {
+                if guarantees_stage && unsatisfied.is_empty() {
+                    return false;
+                }
+                let mut available = slave.available.allocatable_to(role);
+                if let Some(shared) = offered_shared.get(&sidx) {
+                    available -= shared;
+                }
+                if available.is_empty() {
+                    return false;
+                }
+                let Some(&fidx) = framework_index.get(fw_id) else {
+                    return true;
+                };
+                let fw: &Framework = frameworks[fidx].as_ref().expect("live framework");
+                if !allocatable(options, &available, role, fw) {
+                    return true;
+                }
+                if !capable_of_receiving_agent(options, fw, slave, remote) {
+                    return true;
+                }
+                let available = strip_incapable(&available, fw);
+
+                let quota_resources = available
+                    .filter(|x| r::is_scalar(x) && r::is_unreserved(x) && !r::is_revocable(x));
+                let mut to_allocate;
+                let mut additional;
+                let mut guarantee_alloc = Resources::new();
+                if guarantees_stage {
+                    guarantee_alloc = shrink_to_quantities(&quota_resources, &unsatisfied);
+                    if guarantee_alloc.is_empty() {
+                        return true;
+                    }
+                    to_allocate = &guarantee_alloc
+                        + &available.filter(|x| {
+                            r::is_reserved(x, Some(role)) || !r::is_scalar(x) || r::is_revocable(x)
+                        });
+                    additional = &quota_resources - &guarantee_alloc;
+                } else {
+                    to_allocate = available
+                        .filter(|x| !r::is_unreserved(x) || !r::is_scalar(x) || r::is_revocable(x));
+                    additional = quota_resources;
+                }
+                // Limits of the role and of every ancestor (see `effective_limits`).
+                let limits = quota.effective_limits(quotas, role);
+                if !limits.is_empty() && !additional.is_empty() {
+                    let g = ResourceQuantities::from_scalar_resources(&guarantee_alloc);
+                    let mut lim = BTreeMap::new();
+                    for (name, left) in limits.iter() {
+                        lim.insert(name.to_string(), (left - g.get_fixed(name)).max(0));
+                    }
+                    let lim = ResourceLimits::from_pairs(
+                        lim.iter()
+                            .map(|(k, v)| (k.as_str(), crate::resources::values::from_fixed(*v))),
+                    );
+                    additional = shrink_to_limits(&additional, &lim);
+                }
+                if !quota.required_headroom.is_empty() && !additional.is_empty() {
+                    let target = quota.available_headroom.sub(&quota.required_headroom);
+                    additional = shrink_to_quantities(&additional, &target);
+                }
+                to_allocate += &additional;
+
+                if !allocatable(options, &to_allocate, role, fw)
+                    || is_filtered(fw, role, sidx, slave, &to_allocate, now)
+                {
+                    return true;
+                }
+
+                to_allocate.allocate(role);
+                *offerable
+                    .entry(fw.id.clone())
+                    .or_default()
+                    .entry(role.to_string())
+                    .or_default()
+                    .entry(slave.id.clone())
+                    .or_default() += &to_allocate;
+                let shared = to_allocate.shared();
+                if !shared.is_empty() {
+                    *offered_shared.entry(sidx).or_default() += shared;
+                }
+
+                let increased = if guarantees_stage {
+                    ResourceQuantities::from_scalar_resources(&(&guarantee_alloc + &additional))
+                } else {
+                    ResourceQuantities::from_scalar_resources(&additional)
+                };
+                if guarantees_stage {
+                    unsatisfied.sub_assign(&increased);
+                    quota
+                        .required_headroom
+                        .sub_assign(&ResourceQuantities::from_scalar_resources(&guarantee_alloc));
+                }
+                quota.charge(quotas, role, &increased);
+                quota.available_headroom.sub_assign(&increased);
+
+                slave.allocate(&to_allocate);
+
+                // Book-keeping of `trackAllocatedResources`, sorters deferred.
+                let q = to_allocate.scalar_quantities();
+                fw_updates.push((fw.id.clone(), q.clone()));
+                role_updates.push((role.to_string(), q));
+                role_states
+                    .entry(role.to_string())
+                    .or_default()
+                    .allocated_quota
+                    .add_assign(&ResourceQuantities::from_scalar_resources(
+                        &to_allocate.filter(|x| r::is_unreserved(x) && !r::is_revocable(x)),
+                    ));
+                let fw_mut = frameworks[fidx].as_mut().expect("live framework");
+                *fw_mut.allocated.entry(slave.id.clone()).or_default() += &to_allocate;
+                true
+            });
+            for (id, q) in fw_updates {
+                fsorter.allocated(&id, &q);
+            }
+            true
+        });
+        for (role, q) in role_updates {
+            role_sorter.allocated(&role, &q);
+        }
+    }
+
+    /// Sends inverse offers for agents under maintenance to frameworks using
+    /// them (mirrors `deallocate`).
+    fn deallocate(&mut self, candidates: &[usize], now: Time) -> Vec<InverseOfferAllocation> {
+        let mut out: BTreeMap<String, BTreeMap<String, UnavailableResources>> = BTreeMap::new();
+        let maintained: BTreeSet<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                self.slaves[i]
+                    .as_ref()
+                    .is_some_and(|s| s.maintenance.is_some())
+            })
+            .collect();
+        if maintained.is_empty() {
+            return Vec::new();
+        }
+        for f in self.frameworks.iter().flatten() {
+            if !f.active {
+                continue;
+            }
+            for &sidx in &maintained {
+                let s = self.slaves[sidx].as_mut().expect("live agent");
+                if !f.allocated.contains_key(&s.id) {
+                    continue;
+                }
+                let m = s.maintenance.as_mut().expect("filtered on maintenance");
+                if m.offers_outstanding.contains(&f.id) {
+                    continue;
+                }
+                let filtered = f
+                    .inverse_offer_filters
+                    .get(&sidx)
+                    .is_some_and(|v| v.iter().any(|e| *e > now));
+                if filtered {
+                    continue;
+                }
+                m.offers_outstanding.insert(f.id.clone());
+                out.entry(f.id.clone()).or_default().insert(
+                    s.id.clone(),
+                    UnavailableResources {
+                        resources: Resources::new(),
+                        unavailability: m.unavailability,
+                    },
+                );
+            }
+        }
+        out.into_iter()
+            .map(|(framework_id, agents)| InverseOfferAllocation {
+                framework_id,
+                agents,
+            })
+            .collect()
+    }
+}
+
+/// Mirrors `allocatable`: resources satisfy one of the minimum quantity sets
+/// (the framework's own for the role override the global option).
+fn allocatable(options: &AllocatorOptions, res: &Resources, role: &str, fw: &Framework) -> bool {
+    if res.is_empty() {
+        return false;
+    }
+    let mins = fw
+        .min_allocatable_resources
+        .get(role)
+        .unwrap_or(&options.min_allocatable_resources);
+    mins.is_empty() || mins.iter().any(|q| res.contains_quantities(q))
+}
+
+/// Mirrors `isRemoteSlave`: an agent in another region than the master.
+fn is_remote(options: &AllocatorOptions, slave: &Slave) -> bool {
+    let Some(agent) = slave
+        .info
+        .domain
+        .as_ref()
+        .and_then(|d| d.fault_domain.as_ref())
+    else {
+        return false;
+    };
+    let Some(master) = options
+        .domain
+        .as_ref()
+        .and_then(|d| d.fault_domain.as_ref())
+    else {
+        // Upstream requires the master to have a domain then; treat as local.
+        return false;
+    };
+    agent.region.name != master.region.name
+}
+
+/// Mirrors `isCapableOfReceivingAgent`.
+fn capable_of_receiving_agent(
+    options: &AllocatorOptions,
+    fw: &Framework,
+    slave: &Slave,
+    remote: bool,
+) -> bool {
+    if options.filter_gpu_resources && !fw.capabilities.gpu_resources && slave.has_gpu {
+        return false;
+    }
+    !(remote && !fw.capabilities.region_aware)
+}
+
+/// Mirrors `stripIncapableResources`.
+fn strip_incapable(res: &Resources, fw: &Framework) -> Resources {
+    let c = fw.capabilities;
+    if c.shared_resources && c.revocable_resources && c.reservation_refinement {
+        return res.clone();
+    }
+    res.filter(|x| {
+        (c.shared_resources || !r::is_shared(x))
+            && (c.revocable_resources || !r::is_revocable(x))
+            && (c.reservation_refinement || !r::has_refined_reservations(x))
+    })
+}
+
+/// Mirrors `isFiltered(framework, role, slave, resources)`.
+fn is_filtered(
+    fw: &Framework,
+    role: &str,
+    sidx: usize,
+    slave: &Slave,
+    res: &Resources,
+    now: Time,
+) -> bool {
+    if fw.capabilities.multi_role && !slave.capabilities.multi_role {
+        return true;
+    }
+    if !slave.capabilities.hierarchical_role && role.contains('/') {
+        return true;
+    }
+    fw.offer_filters
+        .get(role)
+        .and_then(|m| m.get(&sidx))
+        .is_some_and(|filters| filters.iter().any(|f| f.filters(res, now)))
+}

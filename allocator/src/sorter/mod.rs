@@ -1,0 +1,580 @@
+//! Role and framework sorters (mirrors `src/master/allocator/mesos/sorter/`):
+//! a hierarchical DRF sorter and a weighted random sorter over the same tree.
+//!
+//! Clients are `/`-separated paths (`a/b/c`); a client that also has
+//! descendants is represented by a virtual leaf `.` under its internal node,
+//! as upstream does, so "a" competes with its own children "a/b" etc.
+//!
+//! The sorter only tracks scalar *quantities* (what DRF needs); the allocator
+//! keeps the per-agent `Resources`.
+//!
+//! Performance: DRF children are kept in ordered sets keyed by
+//! `(share, allocation count, path)`, so an allocation repositions a client in
+//! O(depth · log n) instead of upstream's linear bubbling, and [`Sorter::sort`]
+//! is a walk over those sets. A change of the cluster total marks every share
+//! stale; the next sort recomputes them (one full re-sort, like upstream's
+//! `dirty` flag).
+
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::resources::ResourceQuantities;
+
+/// Which ordering a sorter uses (`--role_sorter` / `--framework_sorter`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SorterKind {
+    /// Dominant Resource Fairness, weighted (upstream `drf`).
+    #[default]
+    Drf,
+    /// Weighted random shuffle at every level (upstream `random`).
+    Random,
+}
+
+impl std::str::FromStr for SorterKind {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "drf" => Ok(SorterKind::Drf),
+            "random" => Ok(SorterKind::Random),
+            _ => Err(crate::Error::Parse(format!("unknown sorter '{s}'"))),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, PartialOrd)]
+struct Key {
+    share: f64,
+    count: u64,
+    path: Rc<str>,
+    idx: usize,
+}
+
+impl Eq for Key {}
+impl Ord for Key {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.share
+            .total_cmp(&o.share)
+            .then(self.count.cmp(&o.count))
+            .then_with(|| self.path.cmp(&o.path))
+            .then(self.idx.cmp(&o.idx))
+    }
+}
+
+#[derive(Debug)]
+struct Node {
+    /// Full path of the node; for a virtual leaf, the client's path.
+    path: Rc<str>,
+    parent: usize,
+    leaf: bool,
+    active: bool,
+    /// Children that take part in sorting (active leaves, internal nodes).
+    sorted: BTreeSet<Key>,
+    /// All children by component name ("." for the virtual leaf).
+    children: HashMap<String, usize>,
+    alloc: Vec<i64>,
+    count: u64,
+    share: f64,
+    /// Key under which this node currently sits in its parent's `sorted`.
+    key: Option<Key>,
+    live: bool,
+}
+
+/// A hierarchical sorter.
+#[derive(Debug)]
+pub struct Sorter {
+    kind: SorterKind,
+    nodes: Vec<Node>,
+    free: Vec<usize>,
+    clients: HashMap<String, usize>,
+    names: Vec<String>,
+    total: Vec<i64>,
+    excluded: Vec<bool>,
+    exclude_names: BTreeSet<String>,
+    weights: HashMap<String, f64>,
+    dirty: bool,
+    rng: SmallRng,
+}
+
+const ROOT: usize = 0;
+
+impl Sorter {
+    /// A sorter of the given kind; `seed` drives the random sorter only.
+    pub fn new(kind: SorterKind, seed: u64) -> Self {
+        let root = Node {
+            path: Rc::from(""),
+            parent: ROOT,
+            leaf: false,
+            active: true,
+            sorted: BTreeSet::new(),
+            children: HashMap::new(),
+            alloc: Vec::new(),
+            count: 0,
+            share: 0.0,
+            key: None,
+            live: true,
+        };
+        Sorter {
+            kind,
+            nodes: vec![root],
+            free: Vec::new(),
+            clients: HashMap::new(),
+            names: Vec::new(),
+            total: Vec::new(),
+            excluded: Vec::new(),
+            exclude_names: BTreeSet::new(),
+            weights: HashMap::new(),
+            dirty: false,
+            rng: SmallRng::seed_from_u64(seed),
+        }
+    }
+
+    /// Resource names ignored when computing shares
+    /// (`--fair_sharing_excluded_resource_names`).
+    pub fn set_fairness_exclude(&mut self, names: impl IntoIterator<Item = String>) {
+        self.exclude_names = names.into_iter().collect();
+        for (i, n) in self.names.iter().enumerate() {
+            self.excluded[i] = self.exclude_names.contains(n);
+        }
+        self.dirty = true;
+    }
+
+    fn name_idx(&mut self, name: &str) -> usize {
+        if let Some(i) = self.names.iter().position(|n| n == name) {
+            return i;
+        }
+        self.names.push(name.to_string());
+        self.total.push(0);
+        self.excluded.push(self.exclude_names.contains(name));
+        self.names.len() - 1
+    }
+
+    /// Is `client` known?
+    pub fn contains(&self, client: &str) -> bool {
+        self.clients.contains_key(client)
+    }
+
+    /// Number of clients.
+    pub fn count(&self) -> usize {
+        self.clients.len()
+    }
+
+    fn new_node(&mut self, path: Rc<str>, parent: usize, leaf: bool) -> usize {
+        let n = Node {
+            path,
+            parent,
+            leaf,
+            active: false,
+            sorted: BTreeSet::new(),
+            children: HashMap::new(),
+            alloc: vec![0; self.names.len()],
+            count: 0,
+            share: 0.0,
+            key: None,
+            live: true,
+        };
+        if let Some(i) = self.free.pop() {
+            self.nodes[i] = n;
+            i
+        } else {
+            self.nodes.push(n);
+            self.nodes.len() - 1
+        }
+    }
+
+    /// Adds a client (inactive until [`Sorter::activate`]), creating internal
+    /// nodes for its ancestors as needed.
+    pub fn add(&mut self, client: &str) {
+        if self.contains(client) {
+            return;
+        }
+        let mut cur = ROOT;
+        let comps: Vec<&str> = client.split('/').collect();
+        for (i, comp) in comps.iter().enumerate() {
+            let path: Rc<str> = Rc::from(comps[..=i].join("/"));
+            let last = i + 1 == comps.len();
+            match self.nodes[cur].children.get(*comp).copied() {
+                Some(child) => {
+                    if self.nodes[child].leaf && !last {
+                        // A client that gains descendants: move it under a
+                        // virtual leaf, as upstream does.
+                        self.convert_to_internal(child);
+                    }
+                    cur = child;
+                }
+                None => {
+                    let child = self.new_node(path, cur, last);
+                    self.nodes[cur].children.insert(comp.to_string(), child);
+                    if !last {
+                        self.insert_sorted(child);
+                    }
+                    cur = child;
+                }
+            }
+        }
+        let leaf = if self.nodes[cur].leaf {
+            cur
+        } else {
+            let path = self.nodes[cur].path.clone();
+            let v = self.new_node(path, cur, true);
+            self.nodes[cur].children.insert(".".into(), v);
+            v
+        };
+        self.clients.insert(client.to_string(), leaf);
+    }
+
+    fn convert_to_internal(&mut self, node: usize) {
+        let path = self.nodes[node].path.clone();
+        let v = self.new_node(path.clone(), node, true);
+        let (active, alloc, count) = {
+            let n = &self.nodes[node];
+            (n.active, n.alloc.clone(), n.count)
+        };
+        {
+            let vn = &mut self.nodes[v];
+            vn.active = active;
+            vn.alloc = alloc;
+            vn.count = count;
+        }
+        self.remove_sorted(node);
+        {
+            let n = &mut self.nodes[node];
+            n.leaf = false;
+            n.active = true;
+            n.children.insert(".".into(), v);
+        }
+        self.insert_sorted(node);
+        if active {
+            self.insert_sorted(v);
+        }
+        self.clients.insert(path.to_string(), v);
+    }
+
+    /// Removes a client; its allocation leaves the ancestors' totals.
+    pub fn remove(&mut self, client: &str) {
+        let Some(leaf) = self.clients.remove(client) else {
+            return;
+        };
+        let alloc = self.nodes[leaf].alloc.clone();
+        let neg: Vec<i64> = alloc.iter().map(|x| -x).collect();
+        self.apply_delta(leaf, &neg, 0);
+        self.remove_sorted(leaf);
+        let mut cur = leaf;
+        loop {
+            let parent = self.nodes[cur].parent;
+            let comp = self.nodes[parent]
+                .children
+                .iter()
+                .find(|(_, &v)| v == cur)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = comp {
+                self.nodes[parent].children.remove(&k);
+            }
+            self.remove_sorted(cur);
+            self.nodes[cur].live = false;
+            self.free.push(cur);
+            if parent == ROOT || !self.nodes[parent].children.is_empty() {
+                break;
+            }
+            cur = parent;
+        }
+    }
+
+    /// Makes a client eligible for [`Sorter::sort`].
+    pub fn activate(&mut self, client: &str) {
+        if let Some(&leaf) = self.clients.get(client) {
+            if !self.nodes[leaf].active {
+                self.nodes[leaf].active = true;
+                self.insert_sorted(leaf);
+            }
+        }
+    }
+
+    /// Excludes a client from [`Sorter::sort`] (its allocation still counts).
+    pub fn deactivate(&mut self, client: &str) {
+        if let Some(&leaf) = self.clients.get(client) {
+            if self.nodes[leaf].active {
+                self.remove_sorted(leaf);
+                self.nodes[leaf].active = false;
+            }
+        }
+    }
+
+    /// Is the client active?
+    pub fn is_active(&self, client: &str) -> bool {
+        self.clients
+            .get(client)
+            .is_some_and(|&l| self.nodes[l].active)
+    }
+
+    /// Sets a weight (applies to the node with exactly this path).
+    pub fn update_weight(&mut self, path: &str, weight: f64) {
+        self.weights.insert(path.to_string(), weight);
+        self.dirty = true;
+    }
+
+    fn weight(&self, path: &str) -> f64 {
+        self.weights.get(path).copied().unwrap_or(1.0)
+    }
+
+    /// Adds cluster capacity (an agent's total scalar quantities).
+    pub fn add_total(&mut self, q: &ResourceQuantities) {
+        for (n, v) in q.iter() {
+            let i = self.name_idx(n);
+            self.total[i] += v;
+        }
+        self.dirty = true;
+    }
+
+    /// Removes cluster capacity.
+    pub fn remove_total(&mut self, q: &ResourceQuantities) {
+        for (n, v) in q.iter() {
+            let i = self.name_idx(n);
+            self.total[i] -= v;
+        }
+        self.dirty = true;
+    }
+
+    /// Cluster capacity known to this sorter.
+    pub fn total(&self) -> ResourceQuantities {
+        let mut out = ResourceQuantities::new();
+        for (i, n) in self.names.iter().enumerate() {
+            out.add_assign(&ResourceQuantities::from_pairs([(
+                n.as_str(),
+                crate::resources::values::from_fixed(self.total[i]),
+            )]));
+        }
+        out
+    }
+
+    /// Records an allocation of `q` to `client`.
+    pub fn allocated(&mut self, client: &str, q: &ResourceQuantities) {
+        let Some(&leaf) = self.clients.get(client) else {
+            return;
+        };
+        let delta = self.delta_vec(q, 1);
+        self.apply_delta(leaf, &delta, 1);
+    }
+
+    /// Records that `q` is no longer allocated to `client`.
+    pub fn unallocated(&mut self, client: &str, q: &ResourceQuantities) {
+        let Some(&leaf) = self.clients.get(client) else {
+            return;
+        };
+        let delta = self.delta_vec(q, -1);
+        self.apply_delta(leaf, &delta, 0);
+    }
+
+    /// Scalar quantities allocated to `client`.
+    pub fn allocation(&self, client: &str) -> ResourceQuantities {
+        let mut out = ResourceQuantities::new();
+        if let Some(&leaf) = self.clients.get(client) {
+            for (i, n) in self.names.iter().enumerate() {
+                let v = self.nodes[leaf].alloc.get(i).copied().unwrap_or(0);
+                out.add_assign(&ResourceQuantities::from_pairs([(
+                    n.as_str(),
+                    crate::resources::values::from_fixed(v),
+                )]));
+            }
+        }
+        out
+    }
+
+    fn delta_vec(&mut self, q: &ResourceQuantities, sign: i64) -> Vec<i64> {
+        let mut d = vec![0; self.names.len()];
+        for (n, v) in q.iter() {
+            let i = self.name_idx(n);
+            if d.len() <= i {
+                d.resize(i + 1, 0);
+            }
+            d[i] += sign * v;
+        }
+        d
+    }
+
+    fn apply_delta(&mut self, leaf: usize, delta: &[i64], count: u64) {
+        let mut cur = leaf;
+        loop {
+            let in_set = self.nodes[cur].key.is_some();
+            if in_set {
+                self.remove_sorted(cur);
+            }
+            {
+                let n = &mut self.nodes[cur];
+                if n.alloc.len() < delta.len() {
+                    n.alloc.resize(delta.len(), 0);
+                }
+                for (a, d) in n.alloc.iter_mut().zip(delta) {
+                    *a += d;
+                }
+                n.count += count;
+            }
+            if in_set {
+                self.insert_sorted(cur);
+            }
+            if cur == ROOT {
+                break;
+            }
+            cur = self.nodes[cur].parent;
+        }
+    }
+
+    fn calculate_share(&self, node: usize) -> f64 {
+        let n = &self.nodes[node];
+        let mut share: f64 = 0.0;
+        for (i, &t) in self.total.iter().enumerate() {
+            if t <= 0 || self.excluded[i] {
+                continue;
+            }
+            let a = n.alloc.get(i).copied().unwrap_or(0);
+            share = share.max(a as f64 / t as f64);
+        }
+        share / self.weight(&n.path)
+    }
+
+    fn insert_sorted(&mut self, node: usize) {
+        if node == ROOT || self.nodes[node].key.is_some() {
+            return;
+        }
+        let share = if self.kind == SorterKind::Drf && !self.dirty {
+            self.calculate_share(node)
+        } else {
+            0.0
+        };
+        let n = &mut self.nodes[node];
+        n.share = share;
+        let key = Key {
+            share,
+            count: n.count,
+            path: n.path.clone(),
+            idx: node,
+        };
+        n.key = Some(key.clone());
+        let parent = n.parent;
+        self.nodes[parent].sorted.insert(key);
+    }
+
+    fn remove_sorted(&mut self, node: usize) {
+        if let Some(key) = self.nodes[node].key.take() {
+            let parent = self.nodes[node].parent;
+            self.nodes[parent].sorted.remove(&key);
+        }
+    }
+
+    /// Recomputes every share (after a total or weight change).
+    fn resort(&mut self) {
+        self.dirty = false;
+        let mut members: Vec<usize> = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if i != ROOT && n.live && n.key.is_some() {
+                members.push(i);
+            }
+        }
+        for n in &mut self.nodes {
+            n.sorted.clear();
+            n.key = None;
+        }
+        for i in members {
+            self.insert_sorted(i);
+        }
+    }
+
+    /// Active clients in allocation order (DRF: lowest weighted dominant share
+    /// first, ties by allocation count then path; random: weighted shuffle).
+    pub fn sort(&mut self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.clients.len());
+        self.sort_with(|p| {
+            out.push(p.to_string());
+            true
+        });
+        out
+    }
+
+    /// Walks active clients in order, calling `f` with each path until it
+    /// returns `false`. No allocation-order snapshot is built, which is what
+    /// keeps a 10k-agent cycle cheap.
+    pub fn sort_with(&mut self, mut f: impl FnMut(&str) -> bool) {
+        if self.dirty {
+            self.resort();
+        }
+        match self.kind {
+            SorterKind::Drf => {
+                let mut stack: Vec<std::collections::btree_set::Iter<'_, Key>> =
+                    vec![self.nodes[ROOT].sorted.iter()];
+                while let Some(top) = stack.last_mut() {
+                    match top.next() {
+                        None => {
+                            stack.pop();
+                        }
+                        Some(k) => {
+                            let n = &self.nodes[k.idx];
+                            if n.leaf {
+                                if !f(&n.path) {
+                                    return;
+                                }
+                            } else {
+                                stack.push(n.sorted.iter());
+                            }
+                        }
+                    }
+                }
+            }
+            SorterKind::Random => {
+                let order = self.random_order(ROOT);
+                for p in order {
+                    if !f(&p) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn random_order(&mut self, node: usize) -> Vec<Rc<str>> {
+        let children: Vec<usize> = self.nodes[node].sorted.iter().map(|k| k.idx).collect();
+        let mut keyed: Vec<(f64, usize)> = children
+            .into_iter()
+            .map(|c| {
+                let w = self.weight(&self.nodes[c].path).max(f64::MIN_POSITIVE);
+                let u: f64 = self.rng.gen_range(0.0..1.0);
+                (-u.powf(1.0 / w), c)
+            })
+            .collect();
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut out = Vec::new();
+        for (_, c) in keyed {
+            if self.nodes[c].leaf {
+                out.push(self.nodes[c].path.clone());
+            } else {
+                out.extend(self.random_order(c));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> ResourceQuantities {
+        ResourceQuantities::parse(s).unwrap()
+    }
+
+    #[test]
+    fn virtual_leaf_when_client_gains_children() {
+        let mut s = Sorter::new(SorterKind::Drf, 0);
+        s.add_total(&q("cpus:10"));
+        s.add("a");
+        s.activate("a");
+        s.allocated("a", &q("cpus:1"));
+        s.add("a/b");
+        s.activate("a/b");
+        assert_eq!(s.sort(), vec!["a/b", "a"]);
+        assert_eq!(s.allocation("a"), q("cpus:1"));
+        s.remove("a/b");
+        assert_eq!(s.sort(), vec!["a"]);
+    }
+}
