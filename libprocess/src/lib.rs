@@ -7,6 +7,8 @@
 //!   context ([`Cx`]) handlers run with, and the type-erased form runtimes hold.
 //! - [`http`]: requests to endpoints, responses, responders and streams.
 //! - [`time`]: the runtime clock as actors see it.
+//! - [`transport`]: the libprocess HTTP wire (message/response encoding,
+//!   request decoding, `LIBPROCESS_*` configuration).
 //! - `runtime::tokio` (real sockets) and `runtime::sim` (deterministic) carry
 //!   out the effects; both deliver events through [`actor::ErasedActor`].
 
@@ -15,6 +17,7 @@ pub mod filter;
 pub mod http;
 pub mod runtime;
 pub mod time;
+pub mod transport;
 pub mod upid;
 
 pub use actor::{Actor, Cx, Pid, Routes, TimerId};

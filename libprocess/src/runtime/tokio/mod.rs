@@ -1,0 +1,541 @@
+//! The real runtime: actors on tokio tasks, messages over the libprocess HTTP
+//! wire.
+//!
+//! Mirrors libprocess' `ProcessManager` and `SocketManager`
+//! (3rdparty/libprocess/src/process.cpp): one mailbox and one task per actor,
+//! a table from process id to mailbox, links with exit notification, and the
+//! HTTP listener every peer and operator talks to.
+//!
+//! # Layout
+//! - this file: [`Runtime`] (the public handle), the process table, actor
+//!   tasks and how each recorded [`Effect`] is carried out;
+//! - `inbound`: the listener, request decoding and dispatch, ordered
+//!   (pipelined) responses and streams;
+//! - `outbound`: connections we open (temporary and persistent) and link /
+//!   exit bookkeeping.
+
+mod inbound;
+mod outbound;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use rand::SeedableRng;
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::actor::{Cx, DispatchFn, Effect, Env, ErasedActor, Event, Holder, Node};
+use crate::filter::Filters;
+use crate::time::Time;
+use crate::transport::TransportConfig;
+use crate::{Actor, TimerId, Upid};
+
+/// What goes into an actor's mailbox.
+pub(crate) enum Mail {
+    Event(Event),
+    /// Wakes the actor so it notices its termination flag.
+    Terminate,
+}
+
+struct Proc {
+    tx: mpsc::UnboundedSender<Mail>,
+    /// Set by `terminate`: the actor stops before its next event, as
+    /// upstream's `terminate(pid, inject = true)` jumps the queue.
+    terminating: Arc<AtomicBool>,
+}
+
+/// State shared by every task of one runtime.
+pub(crate) struct Shared {
+    node: Arc<Node>,
+    bound: SocketAddr,
+    start: Instant,
+    config: TransportConfig,
+    handle: Handle,
+    filters: Filters,
+    procs: RwLock<HashMap<Arc<str>, Proc>>,
+    delegate: RwLock<Option<String>>,
+    timers: Mutex<HashMap<TimerId, AbortHandle>>,
+    links: Mutex<outbound::Links>,
+    conns: Mutex<outbound::Conns>,
+    /// Network tasks, aborted on shutdown.
+    tasks: Mutex<Vec<AbortHandle>>,
+    closing: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn now(&self) -> Time {
+        Time(self.start.elapsed())
+    }
+
+    /// Whether `addr` names this process manager (upstream compares with
+    /// `__address__`; we also accept the bound address, which differs when
+    /// an advertised address is configured).
+    pub(crate) fn is_local(&self, addr: SocketAddr) -> bool {
+        addr == self.node.addr() || addr == self.bound
+    }
+
+    pub(crate) fn exists(&self, id: &str) -> bool {
+        self.procs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(id)
+    }
+
+    /// Puts `mail` into the mailbox of local process `id`; `false` if there
+    /// is no such process (the mail is dropped).
+    pub(crate) fn deliver(&self, id: &str, mail: Mail) -> bool {
+        let procs = self.procs.read().unwrap_or_else(|e| e.into_inner());
+        match procs.get(id) {
+            Some(p) => p.tx.send(mail).is_ok(),
+            None => false,
+        }
+    }
+
+    pub(crate) fn track(&self, h: AbortHandle) {
+        let mut t = lock(&self.tasks);
+        if t.len() >= 64 && t.len().is_power_of_two() {
+            t.retain(|h| !h.is_finished());
+        }
+        t.push(h);
+    }
+
+    fn spawn_actor(self: &Arc<Self>, pid: Upid, actor: Box<dyn ErasedActor>) -> Option<Upid> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let terminating = Arc::new(AtomicBool::new(false));
+        {
+            let mut procs = self.procs.write().unwrap_or_else(|e| e.into_inner());
+            if procs.contains_key(pid.id()) {
+                tracing::warn!("Attempted to spawn already running process {pid}");
+                return None;
+            }
+            procs.insert(
+                Arc::from(pid.id()),
+                Proc {
+                    tx: tx.clone(),
+                    terminating: terminating.clone(),
+                },
+            );
+        }
+        let sh = self.clone();
+        let p = pid.clone();
+        self.handle
+            .spawn(async move { sh.run_actor(p, actor, rx, tx, terminating).await });
+        Some(pid)
+    }
+
+    async fn run_actor(
+        self: Arc<Self>,
+        pid: Upid,
+        mut actor: Box<dyn ErasedActor>,
+        mut rx: mpsc::UnboundedReceiver<Mail>,
+        tx: mpsc::UnboundedSender<Mail>,
+        terminating: Arc<AtomicBool>,
+    ) {
+        let mut rng = rand::rngs::SmallRng::from_entropy();
+        let mut effects = Vec::new();
+        self.handle_event(&pid, &mut *actor, Event::Initialize, &mut rng, &mut effects);
+        while !terminating.load(Ordering::Acquire) {
+            match rx.recv().await {
+                Some(Mail::Event(ev)) => {
+                    if terminating.load(Ordering::Acquire) {
+                        break;
+                    }
+                    self.handle_event(&pid, &mut *actor, ev, &mut rng, &mut effects);
+                }
+                Some(Mail::Terminate) | None => break,
+            }
+        }
+        self.handle_event(&pid, &mut *actor, Event::Finalize, &mut rng, &mut effects);
+        {
+            let mut procs = self.procs.write().unwrap_or_else(|e| e.into_inner());
+            if procs.get(pid.id()).is_some_and(|p| p.tx.same_channel(&tx)) {
+                procs.remove(pid.id());
+            }
+        }
+        drop(tx);
+        rx.close();
+        // Whatever is still queued is dropped: pending HTTP responders answer
+        // 503, pending close notices find no process.
+        while rx.try_recv().is_ok() {}
+        drop(actor);
+        self.process_exited(&pid);
+    }
+
+    fn handle_event(
+        self: &Arc<Self>,
+        pid: &Upid,
+        actor: &mut dyn ErasedActor,
+        event: Event,
+        rng: &mut rand::rngs::SmallRng,
+        effects: &mut Vec<Effect>,
+    ) {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        actor.handle(
+            event,
+            Env {
+                me: pid,
+                node: &self.node,
+                now: self.now(),
+                wall,
+                rng,
+                effects,
+            },
+        );
+        for e in effects.drain(..) {
+            self.effect(e);
+        }
+    }
+
+    /// Carries out one recorded effect.
+    pub(crate) fn effect(self: &Arc<Self>, effect: Effect) {
+        match effect {
+            Effect::Send {
+                from,
+                to,
+                name,
+                body,
+            } => self.send(from, to, name, body),
+            Effect::Link { from, to } => self.link(from, to),
+            Effect::Unlink { from, to } => self.unlink(&from, &to),
+            Effect::Spawn { pid, actor } => {
+                self.spawn_actor(pid, actor);
+            }
+            Effect::Timer { id, to, at, f } => {
+                let deadline = tokio::time::Instant::from_std(self.start + at.0);
+                let sh = self.clone();
+                let mut timers = lock(&self.timers);
+                let h = self.handle.spawn(async move {
+                    tokio::time::sleep_until(deadline).await;
+                    lock(&sh.timers).remove(&id);
+                    sh.deliver(to.id(), Mail::Event(Event::Dispatch(f)));
+                });
+                timers.insert(id, h.abort_handle());
+            }
+            Effect::CancelTimer(id) => {
+                if let Some(h) = lock(&self.timers).remove(&id) {
+                    h.abort();
+                }
+            }
+            Effect::Dispatch { to, f } => {
+                if !self.is_local(to.addr())
+                    || !self.deliver(to.id(), Mail::Event(Event::Dispatch(f)))
+                {
+                    tracing::debug!("Dropping dispatch to {to}: no such local process");
+                }
+            }
+            Effect::Blocking { to, job } => {
+                let sh = self.clone();
+                self.handle.spawn_blocking(move || {
+                    let f = job();
+                    sh.deliver(to.id(), Mail::Event(Event::Dispatch(f)));
+                });
+            }
+            Effect::Terminate(pid) => {
+                if self.is_local(pid.addr()) {
+                    self.terminate(pid.id());
+                }
+            }
+        }
+    }
+
+    pub(crate) fn terminate(&self, id: &str) {
+        let procs = self.procs.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = procs.get(id) {
+            p.terminating.store(true, Ordering::Release);
+            let _ = p.tx.send(Mail::Terminate);
+        }
+    }
+
+    /// Sends a message: filters first (for every message, local or remote),
+    /// then the mailbox for a local target, else the wire.
+    pub(crate) fn send(self: &Arc<Self>, from: Upid, to: Upid, name: String, body: Bytes) {
+        if !self.filters.admit(&name, &from, &to, &body) {
+            tracing::debug!("Filter dropped {name} from {from} to {to}");
+            return;
+        }
+        if self.is_local(to.addr()) {
+            let id = to.id().to_string();
+            if !self.deliver(&id, Mail::Event(Event::Message { from, name, body })) {
+                tracing::debug!("Dropping message to {to}: no such process");
+            }
+        } else {
+            self.send_remote(&from, &to, &name, &body);
+        }
+    }
+}
+
+/// The tokio runtime: a libprocess process manager on real sockets.
+///
+/// Owns a multi-threaded tokio runtime ([`Runtime::start`]) or runs on one
+/// the caller owns ([`Runtime::start_on`]). Blocking helpers ([`Runtime::call`],
+/// [`Runtime::wait_terminated`]) are for code outside the runtime's threads.
+pub struct Runtime {
+    shared: Arc<Shared>,
+    owned: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Runtime({})", self.shared.node.addr())
+    }
+}
+
+/// The id `send_from_outside` uses as the sender.
+pub const OUTSIDE_ID: &str = "outside";
+
+impl Runtime {
+    /// Starts a runtime on its own tokio runtime and binds the listener.
+    pub fn start(config: TransportConfig) -> io::Result<Runtime> {
+        let threads = config.worker_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .max(2)
+        });
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("libprocess")
+            .enable_all()
+            .build()?;
+        let mut r = Runtime::start_on(rt.handle().clone(), config)?;
+        r.owned = Some(rt);
+        Ok(r)
+    }
+
+    /// Starts a runtime on an existing tokio runtime (which must have IO and
+    /// time enabled) and binds the listener.
+    pub fn start_on(handle: Handle, config: TransportConfig) -> io::Result<Runtime> {
+        let listener = {
+            let _g = handle.enter();
+            let bind = SocketAddr::new(config.ip, config.port);
+            let sock = if bind.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            sock.set_reuseaddr(true)?;
+            sock.bind(bind)?;
+            sock.listen(1024)?
+        };
+        let bound = listener.local_addr()?;
+        let advertised = config.advertised(bound);
+        let shared = Arc::new(Shared {
+            node: Node::new(advertised),
+            bound,
+            start: Instant::now(),
+            config,
+            handle: handle.clone(),
+            filters: Filters::new(),
+            procs: RwLock::new(HashMap::new()),
+            delegate: RwLock::new(None),
+            timers: Mutex::new(HashMap::new()),
+            links: Mutex::new(outbound::Links::default()),
+            conns: Mutex::new(outbound::Conns::default()),
+            tasks: Mutex::new(Vec::new()),
+            closing: AtomicBool::new(false),
+        });
+        let accept = handle.spawn(inbound::accept_loop(shared.clone(), listener));
+        shared.track(accept.abort_handle());
+        tracing::info!("libprocess runtime listening on {bound}, advertising {advertised}");
+        Ok(Runtime {
+            shared,
+            owned: None,
+        })
+    }
+
+    /// The advertised address: what goes into this runtime's pids.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.node.addr()
+    }
+
+    /// The address the listener is bound to.
+    pub fn bound_addr(&self) -> SocketAddr {
+        self.shared.bound
+    }
+
+    pub fn node(&self) -> Arc<Node> {
+        self.shared.node.clone()
+    }
+
+    pub fn handle(&self) -> Handle {
+        self.shared.handle.clone()
+    }
+
+    /// The message filters consulted before every delivery (tests).
+    pub fn filters(&self) -> Filters {
+        self.shared.filters.clone()
+    }
+
+    /// The pid `id` would have on this runtime.
+    pub fn pid(&self, id: &str) -> Upid {
+        self.shared.node.pid(id)
+    }
+
+    /// Routes HTTP requests whose first path segment is not a process (and
+    /// `/` itself) to process `id`, as `process::initialize(delegate)` does
+    /// (process.cpp:2712-2732): on a master, `/state` reaches `/master/state`.
+    pub fn set_delegate(&self, id: Option<&str>) {
+        *self
+            .shared
+            .delegate
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = id.map(str::to_string);
+    }
+
+    /// Spawns `actor` as process `id`. A duplicate id is logged and yields
+    /// the empty pid, as upstream's `spawn` does.
+    pub fn spawn<A: Actor>(&self, id: &str, actor: A) -> Upid {
+        self.spawn_erased(id, Box::new(Holder::new(actor)))
+    }
+
+    pub fn spawn_erased(&self, id: &str, actor: Box<dyn ErasedActor>) -> Upid {
+        self.shared
+            .spawn_actor(self.pid(id), actor)
+            .unwrap_or_default()
+    }
+
+    /// Spawns under a generated id `prefix(N)` (`process::ID::generate`).
+    pub fn spawn_generated<A: Actor>(&self, prefix: &str, actor: A) -> Upid {
+        let id = self.shared.node.generate_id(prefix);
+        self.spawn(&id, actor)
+    }
+
+    /// Sends a message as `from` (which need not be a process of ours).
+    pub fn send(&self, from: &Upid, to: &Upid, name: &str, body: Bytes) {
+        self.shared
+            .send(from.clone(), to.clone(), name.to_string(), body);
+    }
+
+    /// Sends a message from the pseudo-process `outside@<addr>` (tests).
+    pub fn send_from_outside(&self, to: &Upid, name: &str, body: Bytes) {
+        self.send(&self.pid(OUTSIDE_ID), to, name, body)
+    }
+
+    /// Sends a protobuf message from the pseudo-process `outside@<addr>`.
+    pub fn send_proto_from_outside<M: prost::Message + prost::Name>(&self, to: &Upid, msg: &M) {
+        self.send_from_outside(to, &M::full_name(), Bytes::from(msg.encode_to_vec()))
+    }
+
+    /// Runs `f` on local actor `pid` (of type `A`) as a dispatch.
+    pub fn dispatch<A: Actor>(
+        &self,
+        pid: &Upid,
+        f: impl for<'c> FnOnce(&mut A, &mut Cx<'c, A>) + Send + 'static,
+    ) -> bool {
+        let f: DispatchFn<A> = Box::new(f);
+        self.shared
+            .deliver(pid.id(), Mail::Event(Event::Dispatch(Box::new(f))))
+    }
+
+    /// Runs `f` on local actor `pid` and waits (up to 10 s) for its result;
+    /// `None` if the process is gone, of another type, or too slow. Blocks
+    /// the calling thread: not for use on the runtime's own threads.
+    pub fn call<A: Actor, R: Send + 'static>(
+        &self,
+        pid: &Upid,
+        f: impl for<'c> FnOnce(&mut A, &mut Cx<'c, A>) -> R + Send + 'static,
+    ) -> Option<R> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        if !self.dispatch::<A>(pid, move |a, cx| {
+            let _ = tx.send(f(a, cx));
+        }) {
+            return None;
+        }
+        rx.recv_timeout(Duration::from_secs(10)).ok()
+    }
+
+    /// Terminates local process `pid` (it runs `finalize`, then its linkers
+    /// get `exited`).
+    pub fn terminate(&self, pid: &Upid) {
+        self.shared.terminate(pid.id());
+    }
+
+    /// How many links (watcher, watched) are registered.
+    pub fn link_count(&self) -> usize {
+        self.shared.link_count()
+    }
+
+    pub fn is_running(&self, pid: &Upid) -> bool {
+        self.shared.is_local(pid.addr()) && self.shared.exists(pid.id())
+    }
+
+    /// Waits until local process `pid` is gone; `false` on timeout.
+    pub fn wait_terminated(&self, pid: &Upid, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while self.is_running(pid) {
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+
+    /// Terminates every process, closes every connection and the listener,
+    /// and stops the owned tokio runtime. Peers linked to our processes see
+    /// their persistent connections close and get `exited`.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if self.shared.closing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let ids: Vec<Arc<str>> = self
+            .shared
+            .procs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for id in &ids {
+            self.shared.terminate(id);
+        }
+        let end = Instant::now() + Duration::from_secs(2);
+        while !self
+            .shared
+            .procs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+            && Instant::now() < end
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for h in lock(&self.shared.tasks).drain(..) {
+            h.abort();
+        }
+        for (_, h) in lock(&self.shared.timers).drain() {
+            h.abort();
+        }
+        lock(&self.shared.conns).clear();
+        if let Some(rt) = self.owned.take() {
+            // Blocking on the shutdown is not allowed inside an async context.
+            if Handle::try_current().is_ok() {
+                rt.shutdown_background();
+            } else {
+                rt.shutdown_timeout(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
