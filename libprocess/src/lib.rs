@@ -17,6 +17,7 @@ pub mod filter;
 pub mod http;
 pub mod runtime;
 pub mod time;
+pub mod tls;
 pub mod transport;
 pub mod upid;
 
