@@ -67,6 +67,9 @@ impl Ord for Key {
 struct Node {
     /// Full path of the node; for a virtual leaf, the client's path.
     path: Rc<str>,
+    /// Path used for weights and tie-breaks: `a/.` for the virtual leaf of
+    /// `a`, so (as upstream) it has the default weight.
+    key_path: Rc<str>,
     parent: usize,
     leaf: bool,
     active: bool,
@@ -105,6 +108,7 @@ impl Sorter {
     pub fn new(kind: SorterKind, seed: u64) -> Self {
         let root = Node {
             path: Rc::from(""),
+            key_path: Rc::from(""),
             parent: ROOT,
             leaf: false,
             active: true,
@@ -162,7 +166,10 @@ impl Sorter {
     }
 
     fn new_node(&mut self, path: Rc<str>, parent: usize, leaf: bool) -> usize {
+        let virtual_leaf = leaf && self.nodes[parent].path == path && parent != ROOT;
+        let key_path: Rc<str> = if virtual_leaf { Rc::from(format!("{path}/.")) } else { path.clone() };
         let n = Node {
+            key_path,
             path,
             parent,
             leaf,
@@ -431,7 +438,7 @@ impl Sorter {
             let a = n.alloc.get(i).copied().unwrap_or(0);
             share = share.max(a as f64 / t as f64);
         }
-        share / self.weight(&n.path)
+        share / self.weight(&n.key_path)
     }
 
     fn insert_sorted(&mut self, node: usize) {
@@ -537,7 +544,7 @@ impl Sorter {
         let mut keyed: Vec<(f64, usize)> = children
             .into_iter()
             .map(|c| {
-                let w = self.weight(&self.nodes[c].path).max(f64::MIN_POSITIVE);
+                let w = self.weight(&self.nodes[c].key_path).max(f64::MIN_POSITIVE);
                 let u: f64 = self.rng.gen_range(0.0..1.0);
                 (-u.powf(1.0 / w), c)
             })
