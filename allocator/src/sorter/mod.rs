@@ -167,7 +167,11 @@ impl Sorter {
 
     fn new_node(&mut self, path: Rc<str>, parent: usize, leaf: bool) -> usize {
         let virtual_leaf = leaf && self.nodes[parent].path == path && parent != ROOT;
-        let key_path: Rc<str> = if virtual_leaf { Rc::from(format!("{path}/.")) } else { path.clone() };
+        let key_path: Rc<str> = if virtual_leaf {
+            Rc::from(format!("{path}/."))
+        } else {
+            path.clone()
+        };
         let n = Node {
             key_path,
             path,
