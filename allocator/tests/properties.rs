@@ -1,0 +1,236 @@
+//! Property tests: resource arithmetic laws, and allocator invariants over
+//! random operation sequences (no resource offered twice or to two
+//! frameworks at once, allocations within agent totals, quota limits hold at
+//! every step).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use mesos_allocator::hierarchical::*;
+use mesos_allocator::resources::{ResourceLimits, ResourceQuantities, Resources};
+use mesos_proto::mesos::framework_info::capability::Type as Cap;
+use mesos_proto::mesos::framework_info::Capability;
+use mesos_proto::mesos::{Filters, FrameworkId, FrameworkInfo, SlaveId, SlaveInfo};
+use proptest::prelude::*;
+
+fn simple_resources() -> impl Strategy<Value = String> {
+    (
+        0u32..8000,
+        0u32..5000,
+        proptest::option::of((1000u64..1100, 0u64..50)),
+        proptest::option::of("(r1|r2)"),
+    )
+        .prop_map(|(c, m, ports, role)| {
+            let role = role.map(|r| format!("({r})")).unwrap_or_default();
+            let mut s = format!("cpus{role}:{};mem:{}", c as f64 / 1000.0, m);
+            if let Some((b, l)) = ports {
+                s.push_str(&format!(";ports:[{}-{}]", b, b + l));
+            }
+            s
+        })
+}
+
+proptest! {
+    #[test]
+    fn addition_then_subtraction_restores(a in simple_resources(), b in simple_resources()) {
+        let a = Resources::parse(&a, "*").unwrap();
+        let b = Resources::parse(&b, "*").unwrap();
+        let sum = &a + &b;
+        prop_assert!(sum.contains(&a));
+        prop_assert!(sum.contains(&b));
+        prop_assert!(a.contains(&(&sum - &b)));
+        prop_assert_eq!(sum.scalars() - b.scalars(), a.scalars());
+    }
+
+    #[test]
+    fn display_parses_back(a in simple_resources()) {
+        let r = Resources::parse(&a, "*").unwrap();
+        let unreserved = r.unreserved();
+        let text = unreserved.to_string().replace(' ', "");
+        if !unreserved.is_empty() {
+            prop_assert_eq!(Resources::parse(&text, "*").unwrap(), unreserved);
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    AddSlave(u8),
+    RemoveSlave(u8),
+    AddFramework(u8, u8),
+    RemoveFramework(u8),
+    Allocate,
+    Decline(u8, bool),
+    Suppress(u8),
+    Revive(u8),
+    DeactivateSlave(u8),
+    ActivateSlave(u8),
+    Tick(u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u8..6).prop_map(Op::AddSlave),
+        (0u8..6).prop_map(Op::RemoveSlave),
+        (0u8..5, 0u8..4).prop_map(|(f, r)| Op::AddFramework(f, r)),
+        (0u8..5).prop_map(Op::RemoveFramework),
+        Just(Op::Allocate),
+        Just(Op::Allocate),
+        ((0u8..20), any::<bool>()).prop_map(|(i, f)| Op::Decline(i, f)),
+        (0u8..5).prop_map(Op::Suppress),
+        (0u8..5).prop_map(Op::Revive),
+        (0u8..6).prop_map(Op::DeactivateSlave),
+        (0u8..6).prop_map(Op::ActivateSlave),
+        (1u8..10).prop_map(Op::Tick),
+    ]
+}
+
+const ROLES: [&str; 4] = ["a", "a/b", "c", "limited"];
+
+fn slave_total(i: u8) -> Resources {
+    let s = match i % 3 {
+        0 => "cpus:4;mem:1024;ports:[31000-31010]".to_string(),
+        1 => "cpus(a):2;cpus:2;mem:512;disk:100".to_string(),
+        _ => "cpus:0.5;mem:64;disks:{d1,d2}".to_string(),
+    };
+    Resources::parse(&s, "*").unwrap()
+}
+
+struct Model {
+    a: HierarchicalAllocator,
+    now: Duration,
+    /// Outstanding offers: (framework, agent, resources).
+    offers: Vec<(String, String, Resources)>,
+    limit: ResourceLimits,
+}
+
+impl Model {
+    fn check(&self) -> Result<(), TestCaseError> {
+        // Allocations never exceed agent totals; since every framework's
+        // allocation is summed, a resource given to two frameworks (or twice)
+        // would make the sum exceed the total.
+        let mut per_agent: BTreeMap<String, Resources> = BTreeMap::new();
+        for (fw, agent, r) in &self.offers {
+            let _ = fw;
+            *per_agent.entry(agent.clone()).or_default() += r.unallocated();
+        }
+        for (agent, sum) in &per_agent {
+            if let Some((total, allocated, _)) = self.a.slave_resources(agent) {
+                prop_assert!(
+                    total.contains(sum),
+                    "agent {agent}: {total} does not contain offers {sum}"
+                );
+                prop_assert!(
+                    allocated.unallocated() == *sum,
+                    "agent {agent}: allocated {allocated} != offers {sum}"
+                );
+            }
+        }
+        // Quota limits hold at every step.
+        let consumed = self.a.quota_consumed("limited");
+        prop_assert!(
+            self.limit.contains(&consumed),
+            "limit {} exceeded: {}",
+            self.limit,
+            consumed
+        );
+        Ok(())
+    }
+}
+
+fn fw_info(id: &str, role: &str) -> FrameworkInfo {
+    FrameworkInfo {
+        user: "u".into(),
+        name: id.into(),
+        id: Some(FrameworkId { value: id.into() }),
+        roles: vec![role.into()],
+        capabilities: vec![Capability {
+            r#type: Some(Cap::MultiRole as i32),
+        }],
+        ..Default::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+    #[test]
+    fn allocator_invariants(ops in proptest::collection::vec(op(), 1..60), seed in any::<u64>(), drf in any::<bool>()) {
+        let kind = if drf { mesos_allocator::SorterKind::Drf } else { mesos_allocator::SorterKind::Random };
+        let options = AllocatorOptions { seed, role_sorter: kind, framework_sorter: kind, ..Default::default() };
+        let limit = ResourceLimits::from_pairs([("cpus", 1.5), ("mem", 600.0)]);
+        let mut m = Model { a: HierarchicalAllocator::new(options), now: Duration::from_secs(1), offers: Vec::new(), limit: limit.clone() };
+        m.a.update_quota("limited", Quota { guarantees: ResourceQuantities::parse("cpus:1").unwrap(), limits: limit }).unwrap();
+        let mut fw_roles: BTreeMap<String, String> = BTreeMap::new();
+        for op in ops {
+            match op {
+                Op::AddSlave(i) => {
+                    let id = format!("s{i}");
+                    let info = SlaveInfo { hostname: id.clone(), id: Some(SlaveId { value: id.clone() }), ..Default::default() };
+                    let _ = m.a.add_slave(&id, &info, AgentCapabilities::default(), None, &slave_total(i), &BTreeMap::new());
+                }
+                Op::RemoveSlave(i) => {
+                    let id = format!("s{i}");
+                    if m.a.remove_slave(&id).is_ok() {
+                        // The master then recovers what was offered there.
+                        let (gone, keep): (Vec<_>, Vec<_>) = m.offers.drain(..).partition(|o| o.1 == id);
+                        m.offers = keep;
+                        for (fw, agent, r) in gone {
+                            m.a.recover_resources(&fw, &agent, &r, None, m.now).unwrap();
+                        }
+                    }
+                }
+                Op::AddFramework(f, r) => {
+                    let id = format!("f{f}");
+                    let role = ROLES[r as usize];
+                    if m.a.add_framework(&id, &fw_info(&id, role), &BTreeMap::new(), true, &BTreeSet::new()).is_ok() {
+                        fw_roles.insert(id, role.to_string());
+                    }
+                }
+                Op::RemoveFramework(f) => {
+                    let id = format!("f{f}");
+                    if fw_roles.remove(&id).is_some() {
+                        let (gone, keep): (Vec<_>, Vec<_>) = m.offers.drain(..).partition(|o| o.0 == id);
+                        m.offers = keep;
+                        for (fw, agent, r) in gone {
+                            m.a.recover_resources(&fw, &agent, &r, None, m.now).unwrap();
+                        }
+                        m.a.remove_framework(&id).unwrap();
+                    }
+                }
+                Op::Allocate => {
+                    let result = m.a.allocate_pending(m.now);
+                    for a in result.offers {
+                        for (_role, agents) in a.resources {
+                            for (agent, r) in agents {
+                                m.offers.push((a.framework_id.clone(), agent, r));
+                            }
+                        }
+                    }
+                }
+                Op::Decline(i, filter) => {
+                    if !m.offers.is_empty() {
+                        let (fw, agent, r) = m.offers.remove(i as usize % m.offers.len());
+                        let f = Filters { refuse_seconds: Some(3.0) };
+                        m.a.recover_resources(&fw, &agent, &r, filter.then_some(&f), m.now).unwrap();
+                    }
+                }
+                Op::Suppress(f) => { let _ = m.a.suppress_offers(&format!("f{f}"), &BTreeSet::new()); }
+                Op::Revive(f) => { let _ = m.a.revive_offers(&format!("f{f}"), &BTreeSet::new()); }
+                Op::DeactivateSlave(i) => { let _ = m.a.deactivate_slave(&format!("s{i}")); }
+                Op::ActivateSlave(i) => { let _ = m.a.activate_slave(&format!("s{i}")); }
+                Op::Tick(n) => {
+                    m.now += Duration::from_secs(n as u64);
+                    let result = m.a.allocate(m.now);
+                    for a in result.offers {
+                        for (_role, agents) in a.resources {
+                            for (agent, r) in agents {
+                                m.offers.push((a.framework_id.clone(), agent, r));
+                            }
+                        }
+                    }
+                }
+            }
+            m.check()?;
+        }
+    }
+}
