@@ -1,1 +1,0 @@
-//! The deterministic simulator (being written).
