@@ -87,7 +87,14 @@ fn build_plans(all: impl Iterator<Item = MessageDescriptor>) -> Plans {
     let mut messages = Vec::with_capacity(all.len());
     for m in &all {
         let mut fields = Vec::new();
-        for f in m.fields() {
+        // Declaration order, as C++'s `descriptor->field(i)` (prost-reflect's
+        // `fields()` iterates by number).
+        let declared = m
+            .descriptor_proto()
+            .field
+            .iter()
+            .filter_map(|fp| m.get_field(fp.number.and_then(|n| u32::try_from(n).ok())?));
+        for f in declared {
             let shape = if f.is_map() {
                 let Kind::Message(entry) = f.kind() else {
                     unreachable!("a map field's kind is its entry message")
