@@ -136,9 +136,20 @@ fn build(c: &SslConfig) -> Result<SslContext, TlsError> {
             path: key_file.clone(),
             reason: format!("not an unencrypted PEM private key ({e})"),
         })?;
-    b.set_private_key(&key).map_err(|e| TlsError::LoadKey {
-        path: key_file.clone(),
-        reason: e.to_string(),
+    // OpenSSL >= 1.1 already compares the key with the certificate here;
+    // report that case as the mismatch it is.
+    b.set_private_key(&key).map_err(|e| {
+        if e.errors()
+            .iter()
+            .any(|r| r.reason() == Some("key values mismatch"))
+        {
+            TlsError::KeyMismatch(e)
+        } else {
+            TlsError::LoadKey {
+                path: key_file.clone(),
+                reason: e.to_string(),
+            }
+        }
     })?;
     b.check_private_key().map_err(TlsError::KeyMismatch)?;
 

@@ -17,7 +17,7 @@
 //!   (posix/libevent/libevent_ssl_socket.cpp `peek_callback`).
 //! - [`connect`]: the client side, with the plain retry of
 //!   `SocketManager::send_connect` (process.cpp) when downgrades are allowed.
-//! - [`stream`]: [`MaybeTlsStream`].
+//! - [`stream`]: the plain-or-TLS [`MaybeTlsStream`].
 //! - [`testing`]: a throw-away PKI (CA, server/client certificates, bad ones)
 //!   for tests and benches.
 //!
