@@ -222,7 +222,7 @@ pub fn agent_flag_specs(rt: &RuntimeDefaults) -> Vec<FlagSpec> {
         ),
         F::optional(
             "image_gc_config",
-            T::Proto("ImageGcConfig"),
+            T::Proto("mesos.internal.ImageGcConfig"),
             "Automatic image garbage collection settings as JSON (or `file://` path).",
         ),
         F::with_default(
@@ -515,7 +515,7 @@ pub fn agent_flag_specs(rt: &RuntimeDefaults) -> Vec<FlagSpec> {
         ),
         F::optional(
             "allowed_devices",
-            T::Proto("DeviceWhitelist"),
+            T::Proto("mesos.DeviceWhitelist"),
             "JSON list of devices containers may access (devices cgroup).",
         ),
         F::optional(
@@ -573,13 +573,13 @@ pub fn agent_flag_specs(rt: &RuntimeDefaults) -> Vec<FlagSpec> {
         ),
         F::optional(
             "effective_capabilities",
-            T::Proto("CapabilityInfo"),
+            T::Proto("mesos.CapabilityInfo"),
             "JSON Linux capabilities tasks get by default (linux/capabilities isolator).",
         )
         .deprecated_alias("allowed_capabilities"),
         F::optional(
             "bounding_capabilities",
-            T::Proto("CapabilityInfo"),
+            T::Proto("mesos.CapabilityInfo"),
             "JSON upper bound of Linux capabilities a task may have.",
         ),
         F::optional(
@@ -601,7 +601,7 @@ pub fn agent_flag_specs(rt: &RuntimeDefaults) -> Vec<FlagSpec> {
         ),
         F::optional(
             "agent_features",
-            T::Proto("SlaveCapabilities"),
+            T::Proto("mesos.internal.SlaveCapabilities"),
             "JSON `{\"capabilities\": [{\"type\": ...}]}` of agent capabilities to offer;\n\
              must include MULTI_ROLE, HIERARCHICAL_ROLE, RESERVATION_REFINEMENT,\n\
              AGENT_OPERATION_FEEDBACK and AGENT_DRAINING.\n",
@@ -609,7 +609,7 @@ pub fn agent_flag_specs(rt: &RuntimeDefaults) -> Vec<FlagSpec> {
         .validator(validate_agent_features),
         F::optional(
             "firewall_rules",
-            T::Proto("Firewall"),
+            T::Proto("mesos.internal.Firewall"),
             "Endpoint firewall rules as JSON (or `file://` path).",
         ),
         F::optional(
@@ -620,7 +620,7 @@ pub fn agent_flag_specs(rt: &RuntimeDefaults) -> Vec<FlagSpec> {
         ),
         F::optional(
             "acls",
-            T::Proto("ACLs"),
+            T::Proto("mesos.ACLs"),
             "Access control lists for the agent's endpoints, as JSON (or `file://` path).",
         ),
         F::with_default(
@@ -671,12 +671,12 @@ pub fn agent_flag_specs(rt: &RuntimeDefaults) -> Vec<FlagSpec> {
         ),
         F::optional(
             "default_container_dns",
-            T::Proto("ContainerDNSInfo"),
+            T::Proto("mesos.internal.ContainerDNSInfo"),
             "JSON default DNS settings for containers, per network (see `flags.proto`).",
         ),
         F::optional(
             "default_container_info",
-            T::Proto("ContainerInfo"),
+            T::Proto("mesos.ContainerInfo"),
             "JSON ContainerInfo merged into executors that declare none.",
         ),
         F::with_default(
@@ -808,7 +808,7 @@ pub fn agent_flag_specs(rt: &RuntimeDefaults) -> Vec<FlagSpec> {
         ),
         F::optional(
             "modules",
-            T::Proto("Modules"),
+            T::Proto("mesos.Modules"),
             "Modules to load, as JSON (or `file://` path).",
         ),
         F::optional(
@@ -970,7 +970,7 @@ pub fn agent_flag_specs(rt: &RuntimeDefaults) -> Vec<FlagSpec> {
         ),
         F::optional(
             "domain",
-            T::Proto("DomainInfo"),
+            T::Proto("mesos.DomainInfo"),
             "This agent's fault domain as JSON (or `file://` path), e.g.\n\
              `{\"fault_domain\": {\"region\": {\"name\": \"r1\"}, \"zone\": {\"name\": \"z1\"}}}`.",
         )

@@ -37,8 +37,9 @@ pub enum FlagType {
     SecurePathOrValue,
     /// `JSON::Object`.
     JsonObject,
-    /// A protobuf message parsed from a JSON object (the name is the upstream type,
-    /// e.g. "ACLs", "DomainInfo"). Kept as JSON here; consumers convert.
+    /// A protobuf message given as a JSON object; the name is the message's full
+    /// protobuf name (e.g. "mesos.ACLs"). The JSON must convert into the message
+    /// by stout's rules (checked at load); the value is kept as JSON.
     Proto(&'static str),
     /// `std::set<std::string>` from a comma-separated list (duplicates rejected).
     StringSet,
@@ -90,11 +91,20 @@ pub enum FlagValue {
 }
 
 impl FlagValue {
-    /// The value as upstream's `stringify` prints it (what `/flags` shows).
-    ///
-    /// Known difference: upstream prints protobuf-typed flags (`--acls`,
-    /// `--domain`, `--modules`, ...) with the protobuf `DebugString()` text
-    /// format; we print the JSON object that was given, compactly.
+    /// The value as upstream's `stringify` prints it (what `/flags` shows), for a
+    /// flag of type `ty`: protobuf-typed values print as upstream's `operator<<`
+    /// for that message does (Mesos JSON or `DebugString()`).
+    pub fn render_as(&self, ty: FlagType) -> String {
+        if let (FlagValue::Json(json), FlagType::Proto(name)) = (self, ty) {
+            if let Some(text) = render_proto(name, json) {
+                return text;
+            }
+        }
+        self.render()
+    }
+
+    /// The value as upstream's `stringify` prints it, without type knowledge
+    /// (JSON values print as compact JSON; see [`FlagValue::render_as`]).
     pub fn render(&self) -> String {
         match self {
             FlagValue::Bool(b) => if *b { "true" } else { "false" }.to_string(),
@@ -253,7 +263,7 @@ impl FlagSpec {
             " (default: "
         });
         if let Some(d) = &self.default {
-            help.push_str(&d.render());
+            help.push_str(&d.render_as(self.ty));
         }
         help.push(')');
         help
@@ -320,7 +330,12 @@ pub fn parse(ty: FlagType, value: &str) -> Result<FlagValue, String> {
             .map(FlagValue::Bytes)
             .map_err(|e| e.to_string()),
         FlagType::Path | FlagType::SecurePathOrValue => fetch(ty, value),
-        FlagType::JsonObject | FlagType::Proto(_) => parse_json_object(value).map(FlagValue::Json),
+        FlagType::JsonObject => parse_json_object(value).map(FlagValue::Json),
+        FlagType::Proto(name) => {
+            let json = parse_json_object(value)?;
+            proto_from_json(name, &json)?;
+            Ok(FlagValue::Json(json))
+        }
         FlagType::StringSet => {
             let mut set = BTreeSet::new();
             for token in tokenize(value, &[',']) {
@@ -344,6 +359,35 @@ pub fn parse(ty: FlagType, value: &str) -> Result<FlagValue, String> {
             }
             Ok(FlagValue::UintList(list))
         }
+    }
+}
+
+/// Messages whose upstream `operator<<` prints `JSON::protobuf(message)`
+/// (`src/common/type_utils.cpp`); all other protobuf-typed flags print
+/// `DebugString()`.
+const JSON_RENDERED: &[&str] = &[
+    "mesos.DomainInfo",
+    "mesos.CapabilityInfo",
+    "mesos.DeviceWhitelist",
+];
+
+/// `protobuf::parse<T>(json)`: converts a JSON object into message `name`.
+fn proto_from_json(
+    name: &str,
+    json: &serde_json::Value,
+) -> Result<prost_reflect::DynamicMessage, String> {
+    let desc = mesos_proto::pool::message_descriptor_by_name(name)
+        .ok_or_else(|| format!("Unknown protobuf message '{}'", name))?;
+    mesos_proto::json::dynamic_from_json(&desc, json).map_err(|e| e.to_string())
+}
+
+/// Prints a protobuf-typed flag as upstream's `operator<<` for the message.
+fn render_proto(name: &str, json: &serde_json::Value) -> Option<String> {
+    let msg = proto_from_json(name, json).ok()?;
+    if JSON_RENDERED.contains(&name) {
+        mesos_proto::json::dynamic_to_json(&msg).ok()
+    } else {
+        Some(crate::textformat::debug_string(&msg))
     }
 }
 
@@ -505,7 +549,7 @@ mod tests {
     fn json_flags_must_be_objects() {
         assert!(parse(FlagType::JsonObject, r#"{"a":"b"}"#).is_ok());
         assert_eq!(
-            parse(FlagType::Proto("ACLs"), "[1]"),
+            parse(FlagType::Proto("mesos.ACLs"), "[1]"),
             Err("Unexpected JSON type parsed".to_string())
         );
         assert!(parse(FlagType::JsonObject, "{").is_err());

@@ -498,7 +498,7 @@ impl FlagsBase {
                     .loaded_name
                     .clone()
                     .unwrap_or_else(|| e.spec.name.to_string());
-                Some((name, v.render()))
+                Some((name, v.render_as(e.spec.ty)))
             })
             .collect()
     }

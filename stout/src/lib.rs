@@ -16,6 +16,8 @@
 //! - [`parsers`]: `--weights`, `--roles`, `--attributes`, `--domain`,
 //!   `--agent_features`, `--credentials`/`--credential`, `--acls`,
 //!   `--min_allocatable_resources`.
+//! - [`textformat`]: protobuf `DebugString()`, how upstream prints some
+//!   protobuf-typed flags.
 //! - [`error`]: the crate's one error enum, [`Error`].
 
 // `u64::is_multiple_of` needs Rust 1.87; the workspace supports 1.85.
@@ -31,6 +33,7 @@ pub mod logging_flags;
 pub mod master_flags;
 pub mod numfmt;
 pub mod parsers;
+pub mod textformat;
 
 pub use agent_flags::AgentFlags;
 pub use bytes::Bytes;

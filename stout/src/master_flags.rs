@@ -269,18 +269,18 @@ pub fn master_flag_specs() -> Vec<FlagSpec> {
         ),
         FlagSpec::optional(
             "acls",
-            T::Proto("ACLs"),
+            T::Proto("mesos.ACLs"),
             "Access control lists as JSON (or `file://` path), see `acls.proto`.",
         ),
         FlagSpec::optional(
             "firewall_rules",
-            T::Proto("Firewall"),
+            T::Proto("mesos.internal.Firewall"),
             "Endpoint firewall rules as JSON (or `file://` path), e.g.\n\
              `{\"disabled_endpoints\": {\"paths\": [\"/files/browse\"]}}`.",
         ),
         FlagSpec::optional(
             "rate_limits",
-            T::Proto("RateLimits"),
+            T::Proto("mesos.RateLimits"),
             "Per-principal framework message rate limits as JSON (or `file://` path).",
         ),
         FlagSpec::optional(
@@ -297,7 +297,7 @@ pub fn master_flag_specs() -> Vec<FlagSpec> {
         ),
         FlagSpec::optional(
             "modules",
-            T::Proto("Modules"),
+            T::Proto("mesos.Modules"),
             "Modules to load, as JSON (or `file://` path); see `module.proto`.",
         ),
         FlagSpec::optional(
@@ -470,7 +470,7 @@ pub fn master_flag_specs() -> Vec<FlagSpec> {
         ),
         FlagSpec::optional(
             "domain",
-            T::Proto("DomainInfo"),
+            T::Proto("mesos.DomainInfo"),
             "This master's fault domain as JSON (or `file://` path), e.g.\n\
              `{\"fault_domain\": {\"region\": {\"name\": \"r1\"}, \"zone\": {\"name\": \"z1\"}}}`.",
         )

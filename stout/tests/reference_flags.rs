@@ -1,0 +1,165 @@
+//! Our `/flags` listing against captures from a real Mesos 1.9.0 master and
+//! agent (`tests/fixtures/`, see the README there for how they were taken and
+//! which values the reference kit set itself).
+
+use std::collections::BTreeMap;
+
+use stout::agent_flags::RuntimeDefaults;
+use stout::{AgentFlags, MasterFlags};
+
+fn fixture(name: &str) -> BTreeMap<String, String> {
+    let path = format!("{}/tests/fixtures/{}", env!("CARGO_MANIFEST_DIR"), name);
+    let text = std::fs::read_to_string(&path).expect("fixture present");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
+    json["flags"]
+        .as_object()
+        .expect("a 'flags' object")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().expect("string values").to_string()))
+        .collect()
+}
+
+/// Lists entries that differ, for a readable failure.
+fn diff(ours: &BTreeMap<String, String>, theirs: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in theirs {
+        match ours.get(k) {
+            None => out.push(format!("missing {k}={v}")),
+            Some(o) if o != v => out.push(format!("{k}: ours {o:?}, upstream {v:?}")),
+            _ => {}
+        }
+    }
+    for (k, v) in ours {
+        if !theirs.contains_key(k) {
+            out.push(format!("extra {k}={v}"));
+        }
+    }
+    out
+}
+
+#[test]
+fn master_defaults_render_as_the_real_master() {
+    // The environment mesos-ref-local gave the real master (fixtures/README.md),
+    // including agent-only variables the master must ignore.
+    let env = [
+        ("MESOS_PORT", "15150"),
+        ("MESOS_IP", "127.0.0.1"),
+        ("MESOS_REGISTRY", "in_memory"),
+        ("MESOS_WORK_DIR", "/tmp/mesos-ref-local-15150/master"),
+        ("MESOS_NUM_SLAVES", "0"),
+        ("MESOS_ISOLATION", "posix/cpu,posix/mem"),
+        ("MESOS_LAUNCHER", "posix"),
+        ("MESOS_LAUNCHER_DIR", "/root/.cache/mesos-ref-1.9.0/bin"),
+        ("MESOS_SYSTEMD_ENABLE_SUPPORT", "false"),
+        ("LIBPROCESS_IP", "127.0.0.1"),
+    ];
+    let mut flags = MasterFlags::new();
+    flags.load_from(env, ["mesos-master"]).expect("loads");
+    let ours: BTreeMap<String, String> = flags.flags().into_iter().collect();
+    let theirs = fixture("ref_master_flags_1.9.0.json");
+    let d = diff(&ours, &theirs);
+    assert!(
+        d.is_empty(),
+        "differences from the real master:\n{}",
+        d.join("\n")
+    );
+}
+
+#[test]
+fn master_pure_defaults_differ_only_where_the_kit_set_values() {
+    let ours: BTreeMap<String, String> = MasterFlags::new().flags().into_iter().collect();
+    let theirs = fixture("ref_master_flags_1.9.0.json");
+    let mut d = diff(&ours, &theirs);
+    d.sort();
+    assert_eq!(
+        d,
+        vec![
+            "missing ip=127.0.0.1".to_string(),
+            "missing work_dir=/tmp/mesos-ref-local-15150/master".to_string(),
+            "port: ours \"5050\", upstream \"15150\"".to_string(),
+            "registry: ours \"replicated_log\", upstream \"in_memory\"".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn agent_defaults_render_as_the_real_agent() {
+    let env = [
+        ("MESOS_PORT", "15151"),
+        ("MESOS_IP", "127.0.0.1"),
+        ("MESOS_WORK_DIR", "/tmp/mesos-ref-agent-15151/work"),
+        ("MESOS_RUNTIME_DIR", "/tmp/mesos-ref-agent-15151/run"),
+        (
+            "MESOS_FETCHER_CACHE_DIR",
+            "/tmp/mesos-ref-agent-15151/fetch",
+        ),
+        ("MESOS_ISOLATION", "posix/cpu,posix/mem"),
+        ("MESOS_LAUNCHER", "posix"),
+        ("MESOS_LAUNCHER_DIR", "/root/.cache/mesos-ref-1.9.0/bin"),
+        ("MESOS_SYSTEMD_ENABLE_SUPPORT", "false"),
+        ("MESOS_REGISTRY", "in_memory"),
+    ];
+    let mut flags = AgentFlags::with_runtime_defaults(&RuntimeDefaults::fixed());
+    flags
+        .load_from(env, ["mesos-agent", "--master=127.0.0.1:15150"])
+        .expect("loads");
+    // Flags of optional isolators the reference build was compiled without.
+    let gated: Vec<&str> = flags
+        .specs()
+        .filter(|s| s.build_condition.is_some())
+        .map(|s| s.name)
+        .collect();
+    assert!(
+        gated.contains(&"xfs_kill_containers") && gated.len() == 17,
+        "{gated:?}"
+    );
+    let ours: BTreeMap<String, String> = flags
+        .flags()
+        .into_iter()
+        .filter(|(k, _)| !gated.contains(&k.as_str()))
+        .collect();
+    let theirs = fixture("ref_agent_flags_1.9.0.json");
+    let d = diff(&ours, &theirs);
+    assert!(
+        d.is_empty(),
+        "differences from the real agent:\n{}",
+        d.join("\n")
+    );
+}
+
+#[test]
+fn master_renders_given_values_as_the_real_master() {
+    let env = [
+        ("MESOS_PORT", "15164"),
+        ("MESOS_IP", "127.0.0.1"),
+        ("MESOS_REGISTRY", "in_memory"),
+        ("MESOS_WORK_DIR", "/tmp/mesos-ref-local-15164/master"),
+        ("MESOS_SLAVE_PING_TIMEOUT", "60secs"),
+        ("MESOS_FAIR_SHARING_EXCLUDED_RESOURCE_NAMES", "gpus,cpus"),
+        ("MESOS_OFFER_TIMEOUT", "90secs"),
+        ("MESOS_CREDENTIALS", "file:///tmp/stout_creds"),
+        (
+            "MESOS_DOMAIN",
+            r#"{"fault_domain":{"zone":{"name":"z1"},"region":{"name":"r1"}}}"#,
+        ),
+        (
+            "MESOS_ACLS",
+            r#"{"permissive":true,"run_tasks":[{"principals":{"values":["a","b"]},"users":{"type":"ANY"}}]}"#,
+        ),
+        ("MESOS_WEIGHTS", "a=2"),
+        ("MESOS_AGENT_REREGISTER_TIMEOUT", "600secs"),
+        ("MESOS_AUTHENTICATE_SLAVES", "1"),
+        ("MESOS_MAX_COMPLETED_FRAMEWORKS", "+7"),
+    ];
+    let mut flags = MasterFlags::new();
+    let warnings = flags.load_from(env, ["mesos-master"]).expect("loads");
+    assert_eq!(warnings.messages.len(), 2, "{:?}", warnings.messages);
+    let ours: BTreeMap<String, String> = flags.flags().into_iter().collect();
+    let theirs = fixture("ref_master_flags_given_1.9.0.json");
+    let d = diff(&ours, &theirs);
+    assert!(
+        d.is_empty(),
+        "differences from the real master:\n{}",
+        d.join("\n")
+    );
+}
