@@ -54,7 +54,7 @@ struct NoticeGuard {
 impl Drop for NoticeGuard {
     fn drop(&mut self) {
         if let (Some(n), Some(sh)) = (self.notice.take(), self.shared.upgrade()) {
-            sh.deliver(n.pid.id(), Mail::Event(Event::Dispatch(n.f)));
+            sh.deliver(n.pid.id(), Mail::event(Event::Dispatch(n.f)));
         }
     }
 }
@@ -263,7 +263,7 @@ impl Shared {
         }));
         // A process that vanished in between drops the event, and with it
         // the responder, which answers 503.
-        self.deliver(&receiver, Mail::Event(Event::Http { request, responder }));
+        self.deliver(&receiver, Mail::event(Event::Http { request, responder }));
         Slot::Pending(rx, close)
     }
 
@@ -301,7 +301,7 @@ impl Shared {
         }
         if self.filters.admit(&name, &from, &to, &req.body) {
             let body = req.body.clone();
-            if !self.deliver(to.id(), Mail::Event(Event::Message { from, name, body })) {
+            if !self.deliver(to.id(), Mail::Message { from, name, body }) {
                 return Response::not_found();
             }
         }

@@ -38,9 +38,23 @@ use crate::{Actor, TimerId, Upid};
 
 /// What goes into an actor's mailbox.
 pub(crate) enum Mail {
-    Event(Event),
+    /// Messages, the hot path, travel unboxed.
+    Message {
+        from: Upid,
+        name: String,
+        body: Bytes,
+    },
+    /// Every other event, boxed: an HTTP event is several times the size
+    /// of a message and would make every mailbox slot that large.
+    Event(Box<Event>),
     /// Wakes the actor so it notices its termination flag.
     Terminate,
+}
+
+impl Mail {
+    pub(crate) fn event(e: Event) -> Mail {
+        Mail::Event(Box::new(e))
+    }
 }
 
 struct Proc {
@@ -146,11 +160,18 @@ impl Shared {
         self.handle_event(&pid, &mut *actor, Event::Initialize, &mut rng, &mut effects);
         while !terminating.load(Ordering::Acquire) {
             match rx.recv().await {
+                Some(Mail::Message { from, name, body }) => {
+                    if terminating.load(Ordering::Acquire) {
+                        break;
+                    }
+                    let ev = Event::Message { from, name, body };
+                    self.handle_event(&pid, &mut *actor, ev, &mut rng, &mut effects);
+                }
                 Some(Mail::Event(ev)) => {
                     if terminating.load(Ordering::Acquire) {
                         break;
                     }
-                    self.handle_event(&pid, &mut *actor, ev, &mut rng, &mut effects);
+                    self.handle_event(&pid, &mut *actor, *ev, &mut rng, &mut effects);
                 }
                 Some(Mail::Terminate) | None => break,
             }
@@ -220,7 +241,7 @@ impl Shared {
                 let h = self.handle.spawn(async move {
                     tokio::time::sleep_until(deadline).await;
                     lock(&sh.timers).remove(&id);
-                    sh.deliver(to.id(), Mail::Event(Event::Dispatch(f)));
+                    sh.deliver(to.id(), Mail::event(Event::Dispatch(f)));
                 });
                 timers.insert(id, h.abort_handle());
             }
@@ -231,7 +252,7 @@ impl Shared {
             }
             Effect::Dispatch { to, f } => {
                 if !self.is_local(to.addr())
-                    || !self.deliver(to.id(), Mail::Event(Event::Dispatch(f)))
+                    || !self.deliver(to.id(), Mail::event(Event::Dispatch(f)))
                 {
                     tracing::debug!("Dropping dispatch to {to}: no such local process");
                 }
@@ -240,7 +261,7 @@ impl Shared {
                 let sh = self.clone();
                 self.handle.spawn_blocking(move || {
                     let f = job();
-                    sh.deliver(to.id(), Mail::Event(Event::Dispatch(f)));
+                    sh.deliver(to.id(), Mail::event(Event::Dispatch(f)));
                 });
             }
             Effect::Terminate(pid) => {
@@ -268,7 +289,7 @@ impl Shared {
         }
         if self.is_local(to.addr()) {
             let id = to.id().to_string();
-            if !self.deliver(&id, Mail::Event(Event::Message { from, name, body })) {
+            if !self.deliver(&id, Mail::Message { from, name, body }) {
                 tracing::debug!("Dropping message to {to}: no such process");
             }
         } else {
@@ -436,7 +457,7 @@ impl Runtime {
     ) -> bool {
         let f: DispatchFn<A> = Box::new(f);
         self.shared
-            .deliver(pid.id(), Mail::Event(Event::Dispatch(Box::new(f))))
+            .deliver(pid.id(), Mail::event(Event::Dispatch(Box::new(f))))
     }
 
     /// Runs `f` on local actor `pid` and waits (up to 10 s) for its result;

@@ -3,7 +3,7 @@
 //! As libprocess' `SocketManager` (process.cpp:1584-2200): we only ever send
 //! on sockets we opened and only read (and discard) replies on them. A linked
 //! address gets one persistent socket; other sends use a temporary socket
-//! that is shut down once its queue drains. When a persistent socket fails to
+//! that is shut down once it has been idle for a moment. When a persistent socket fails to
 //! connect or closes, every process linked to any pid at that address gets
 //! `exited(pid)` (`SocketManager::close` -> `exited(address)`, :2164-2274).
 //! There is no heartbeat: exits are only noticed through the socket.
@@ -118,6 +118,11 @@ impl Conns {
 /// Most bytes gathered into one write when messages are queued.
 const BATCH: usize = 256 * 1024;
 
+/// How long an idle temporary socket stays open. Upstream shuts it down as
+/// soon as its queue drains; lingering a little keeps bursts of unlinked
+/// sends on one socket, and so in order, instead of racing over several.
+const LINGER: Duration = Duration::from_secs(2);
+
 impl Shared {
     /// Encodes and queues a message on the connection to `to`'s address,
     /// opening a temporary one if there is none.
@@ -212,6 +217,26 @@ impl Shared {
             let first = tokio::select! {
                 m = rx.recv() => m,
                 _ = &mut closed => None,
+                _ = tokio::time::sleep(LINGER), if !persistent.load(Ordering::Acquire) => {
+                    // An idle temporary socket goes away; the check happens
+                    // under the table lock so no send can slip in between.
+                    let retire = {
+                        let mut conns = lock(&self.conns);
+                        let retire = rx.is_empty() && !persistent.load(Ordering::Acquire);
+                        if retire && conns.by_addr.get(&addr).is_some_and(|c| c.id == id) {
+                            conns.by_addr.remove(&addr);
+                        }
+                        retire
+                    };
+                    if retire {
+                        let _ = wr.shutdown().await;
+                        // Let the peer finish its replies, then drop the socket.
+                        let _ = tokio::time::timeout(Duration::from_secs(5), &mut closed).await;
+                        reader.abort();
+                        return;
+                    }
+                    continue;
+                }
             };
             let Some(first) = first else { break };
             buf.extend_from_slice(&first);
@@ -227,25 +252,6 @@ impl Shared {
                 break;
             }
             buf.clear();
-            if !persistent.load(Ordering::Acquire) {
-                // A temporary socket goes away once its queue drains; the
-                // check happens under the table lock so no send can slip in.
-                let drained = {
-                    let mut conns = lock(&self.conns);
-                    let drained = rx.is_empty() && !persistent.load(Ordering::Acquire);
-                    if drained && conns.by_addr.get(&addr).is_some_and(|c| c.id == id) {
-                        conns.by_addr.remove(&addr);
-                    }
-                    drained
-                };
-                if drained {
-                    let _ = wr.shutdown().await;
-                    // Let the peer finish its replies, then drop the socket.
-                    let _ = tokio::time::timeout(Duration::from_secs(5), &mut closed).await;
-                    reader.abort();
-                    return;
-                }
-            }
         }
         reader.abort();
         self.connection_lost(addr, id, &persistent);
@@ -280,7 +286,7 @@ impl Shared {
         };
         for (pid, watchers) in exits {
             for w in watchers {
-                self.deliver(w.id(), Mail::Event(Event::Exited(pid.clone())));
+                self.deliver(w.id(), Mail::event(Event::Exited(pid.clone())));
             }
         }
     }
@@ -299,7 +305,7 @@ impl Shared {
             }
             drop(links);
             // Linking to a missing local process yields exited at once.
-            self.deliver(from.id(), Mail::Event(Event::Exited(to)));
+            self.deliver(from.id(), Mail::event(Event::Exited(to)));
             return;
         }
         lock(&self.links).add(&from, &to);
@@ -318,7 +324,7 @@ impl Shared {
             links.take_watchers(pid)
         };
         for w in watchers {
-            self.deliver(w.id(), Mail::Event(Event::Exited(pid.clone())));
+            self.deliver(w.id(), Mail::event(Event::Exited(pid.clone())));
         }
     }
 
