@@ -12,6 +12,8 @@
 //! Nothing here reads a clock or an unseeded RNG: the same inputs produce the
 //! same allocations.
 
+#[doc(hidden)]
+pub mod bench_support;
 pub mod error;
 pub mod hierarchical;
 pub mod resources;

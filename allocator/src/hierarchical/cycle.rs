@@ -463,7 +463,7 @@ fn capable_of_receiving_agent(
     if options.filter_gpu_resources && !fw.capabilities.gpu_resources && slave.has_gpu {
         return false;
     }
-    !(remote && !fw.capabilities.region_aware)
+    !remote || fw.capabilities.region_aware
 }
 
 /// Mirrors `stripIncapableResources`.
