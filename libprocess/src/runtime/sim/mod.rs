@@ -280,6 +280,9 @@ pub struct Sim {
     notices: NoticeQueue,
     http_open: Vec<(SocketAddr, Weak<Mutex<HttpState>>)>,
     next_inc: u64,
+    /// Incarnations whose `finalize` is running (a `terminate` from inside
+    /// `finalize` must not start another).
+    terminating: HashSet<u64>,
     trace: Trace,
     stats: SimStats,
 }
@@ -324,6 +327,7 @@ impl Sim {
             notices: NoticeQueue::default(),
             http_open: Vec::new(),
             next_inc: 0,
+            terminating: HashSet::new(),
             stats: SimStats::default(),
         }
     }
@@ -790,9 +794,13 @@ impl Sim {
         let Some(inc) = self.inc_of(pid) else {
             return;
         };
+        if !self.terminating.insert(inc) {
+            return;
+        }
         if graceful {
             self.run_on(pid, Some(inc), Event::Finalize);
         }
+        self.terminating.remove(&inc);
         let Some(slot) = self
             .nodes
             .get_mut(&pid.addr())
@@ -1458,16 +1466,24 @@ impl Sim {
     }
 }
 
+impl Sim {
+    /// What a failing test prints: the seed, how to replay it, and the last
+    /// `n` trace lines.
+    pub fn failure_report(&self, n: usize) -> String {
+        format!(
+            "simulation failed at {:?} with seed {} (replay: {SEED_ENV}={}); last events:\n{}",
+            self.now.0,
+            self.cfg.seed,
+            self.cfg.seed,
+            self.trace_text(n)
+        )
+    }
+}
+
 impl Drop for Sim {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!(
-                "simulation failed at {:?} with seed {} (replay: {SEED_ENV}={}); last events:\n{}",
-                self.now.0,
-                self.cfg.seed,
-                self.cfg.seed,
-                self.trace_text(40)
-            );
+            eprintln!("{}", self.failure_report(40));
         }
     }
 }
