@@ -40,6 +40,6 @@ pub enum Error {
 /// Decodes a protobuf message as libprocess does on receipt: it must parse,
 /// and every proto2 `required` field must be present.
 pub fn decode<M: prost::Message + prost::Name + Default>(body: &[u8]) -> Result<M, Error> {
-    // TODO(required): switch to mesos_proto::required::decode_checked once it lands.
-    M::decode(body).map_err(|e| Error::Decode(e.to_string()))
+    // protobuf.hpp:255-272: a message missing a required field is dropped.
+    mesos_proto::required::decode_checked::<M>(body).map_err(|e| Error::Decode(e.to_string()))
 }
