@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use prost_reflect::{DescriptorPool, MessageDescriptor};
+use prost_reflect::{DescriptorPool, FieldDescriptor, MessageDescriptor};
 
 /// The encoded FileDescriptorSet of every `.proto` file compiled into this crate.
 pub static DESCRIPTOR_SET_BYTES: &[u8] =
@@ -38,6 +38,18 @@ pub fn message_descriptor_by_name(full_name: &str) -> Option<MessageDescriptor> 
     descriptor_pool().get_message_by_name(full_name)
 }
 
+/// The fields of `desc` in declaration order, as C++'s `descriptor->field(i)` lists
+/// them (prost-reflect's `MessageDescriptor::fields()` iterates by field number). stout
+/// writes JSON in this order, and protobuf names missing required fields in it.
+pub fn fields_in_declaration_order(
+    desc: &MessageDescriptor,
+) -> impl Iterator<Item = FieldDescriptor> + '_ {
+    desc.descriptor_proto()
+        .field
+        .iter()
+        .filter_map(|f| desc.get_field(f.number.and_then(|n| u32::try_from(n).ok())?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +61,18 @@ mod tests {
         let d = message_descriptor::<crate::mesos::v1::master::Response>().unwrap();
         assert_eq!(d.full_name(), "mesos.v1.master.Response");
         assert!(message_descriptor_by_name("no.such.Message").is_none());
+    }
+
+    #[test]
+    fn declaration_order_is_not_number_order() {
+        // TaskStatus declares `source = 9` right after `state = 2`.
+        let d = message_descriptor::<crate::mesos::v1::TaskStatus>().unwrap();
+        let names: Vec<String> = fields_in_declaration_order(&d)
+            .take(4)
+            .map(|f| f.name().to_owned())
+            .collect();
+        assert_eq!(names, ["task_id", "state", "message", "source"]);
+        assert_eq!(fields_in_declaration_order(&d).count(), d.fields().len());
     }
 
     #[test]

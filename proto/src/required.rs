@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use prost::{Message, Name};
 use prost_reflect::{Kind, MessageDescriptor};
 
-use crate::pool::descriptor_pool;
+use crate::pool::{descriptor_pool, fields_in_declaration_order};
 
 /// protobuf's default recursion limit (also prost's).
 const MAX_DEPTH: u32 = 100;
@@ -148,7 +148,7 @@ fn build(all: Vec<MessageDescriptor>) -> Tables {
         .map(|(i, m)| {
             let mut fields = Vec::new();
             let mut required_count = 0;
-            for f in m.fields() {
+            for f in fields_in_declaration_order(m) {
                 let kind = f.kind();
                 let nested = msg_index(&kind).filter(|&j| needs[j]);
                 if !f.is_required() && nested.is_none() {
@@ -433,13 +433,19 @@ impl Walker<'_> {
             let Some(missing) = &mut self.missing else {
                 return Err(Stop::Missing);
             };
-            for f in &table.fields {
-                if let Some(slot) = f.required_slot {
-                    if !seen.get(slot) {
-                        missing.push(format!("{prefix}{}", f.name));
-                    }
-                }
-            }
+            // Reported in declaration order (slots were assigned in it).
+            let mut absent: Vec<(usize, &str)> = table
+                .fields
+                .iter()
+                .filter_map(|f| f.required_slot.map(|slot| (slot, f.name.as_str())))
+                .filter(|(slot, _)| !seen.get(*slot))
+                .collect();
+            absent.sort_unstable();
+            missing.extend(
+                absent
+                    .into_iter()
+                    .map(|(_, name)| format!("{prefix}{name}")),
+            );
         }
         Ok(())
     }

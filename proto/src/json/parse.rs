@@ -19,6 +19,7 @@ use prost_reflect::{
 use serde_json::{Map, Value as Json};
 
 use super::JsonError;
+use crate::pool::fields_in_declaration_order;
 
 /// A JSON number as stout's `JSON::Number` holds it.
 #[derive(Clone, Copy, Debug)]
@@ -415,7 +416,7 @@ pub(super) fn missing_required(msg: &DynamicMessage) -> Vec<String> {
 
 fn collect_missing(msg: &DynamicMessage, prefix: &mut String, out: &mut Vec<String>) {
     let desc = msg.descriptor();
-    for field in desc.fields() {
+    for field in fields_in_declaration_order(&desc) {
         if field.is_required() && !msg.has_field(&field) {
             out.push(format!("{prefix}{}", field.name()));
             continue;

@@ -17,7 +17,7 @@ use prost_reflect::{
 };
 
 use super::JsonError;
-use crate::pool::descriptor_pool;
+use crate::pool::{descriptor_pool, fields_in_declaration_order};
 
 /// How one field is written.
 pub(super) struct FieldPlan {
@@ -87,14 +87,7 @@ fn build_plans(all: impl Iterator<Item = MessageDescriptor>) -> Plans {
     let mut messages = Vec::with_capacity(all.len());
     for m in &all {
         let mut fields = Vec::new();
-        // Declaration order, as C++'s `descriptor->field(i)` (prost-reflect's
-        // `fields()` iterates by number).
-        let declared = m
-            .descriptor_proto()
-            .field
-            .iter()
-            .filter_map(|fp| m.get_field(fp.number.and_then(|n| u32::try_from(n).ok())?));
-        for f in declared {
+        for f in fields_in_declaration_order(m) {
             let shape = if f.is_map() {
                 let Kind::Message(entry) = f.kind() else {
                     unreachable!("a map field's kind is its entry message")
