@@ -119,7 +119,8 @@ impl FlagValue {
             FlagValue::SecurePathOrValue { path, value } => {
                 path.clone().unwrap_or_else(|| value.clone())
             }
-            FlagValue::Json(v) => v.to_string(),
+            // `JSON::Object` keeps its keys in a `std::map`: printed sorted, at every level.
+            FlagValue::Json(v) => sorted_json(v).to_string(),
             // stout's stringify(std::set) / stringify(std::vector).
             FlagValue::StringSet(set) => {
                 let items: Vec<&str> = set.iter().map(String::as_str).collect();
@@ -359,6 +360,26 @@ pub fn parse(ty: FlagType, value: &str) -> Result<FlagValue, String> {
             }
             Ok(FlagValue::UintList(list))
         }
+    }
+}
+
+/// A copy of `v` with every object's keys in sorted order.
+fn sorted_json(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted_json(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(sorted_json).collect())
+        }
+        other => other.clone(),
     }
 }
 

@@ -163,3 +163,65 @@ fn master_renders_given_values_as_the_real_master() {
         d.join("\n")
     );
 }
+
+#[test]
+fn agent_renders_given_values_as_the_real_agent() {
+    let env = [
+        ("MESOS_PORT", "15171"),
+        ("MESOS_IP", "127.0.0.1"),
+        ("MESOS_WORK_DIR", "/tmp/mesos-ref-agent-15171/work"),
+        ("MESOS_RUNTIME_DIR", "/tmp/mesos-ref-agent-15171/run"),
+        (
+            "MESOS_FETCHER_CACHE_DIR",
+            "/tmp/mesos-ref-agent-15171/fetch",
+        ),
+        ("MESOS_ISOLATION", "posix/cpu,posix/mem"),
+        ("MESOS_LAUNCHER", "posix"),
+        ("MESOS_LAUNCHER_DIR", "/root/.cache/mesos-ref-1.9.0/bin"),
+        ("MESOS_SYSTEMD_ENABLE_SUPPORT", "false"),
+        ("MESOS_DEFAULT_CONTAINER_SHM_SIZE", "64MB"),
+        (
+            "MESOS_AGENT_FEATURES",
+            r#"{"capabilities":[{"type":"MULTI_ROLE"},{"type":"HIERARCHICAL_ROLE"},{"type":"RESERVATION_REFINEMENT"},{"type":"RESOURCE_PROVIDER"},{"type":"AGENT_OPERATION_FEEDBACK"},{"type":"AGENT_DRAINING"}]}"#,
+        ),
+        ("MESOS_ATTRIBUTES", "rack:a;zone:b"),
+        (
+            "MESOS_EXECUTOR_ENVIRONMENT_VARIABLES",
+            r#"{"PATH":"/bin","A":"b"}"#,
+        ),
+        ("MESOS_GC_DISK_HEADROOM", "0.25"),
+        ("MESOS_EXECUTOR_REREGISTRATION_TIMEOUT", "5000ms"),
+        (
+            "MESOS_DOMAIN",
+            r#"{"fault_domain":{"region":{"name":"r1"},"zone":{"name":"z1"}}}"#,
+        ),
+        ("MESOS_RESOURCES", "cpus:2;mem:1024"),
+        ("MESOS_DOCKER_CONFIG", r#"{"auths":{"x":{"auth":"y"}}}"#),
+        ("MESOS_FETCHER_CACHE_SIZE", "1024MB"),
+        ("MESOS_HOSTNAME", "h1"),
+    ];
+    let mut flags = AgentFlags::with_runtime_defaults(&RuntimeDefaults::fixed());
+    flags
+        .load_from(env, ["mesos-agent", "--master=127.0.0.1:15170"])
+        .expect("loads");
+    let ours: BTreeMap<String, String> = flags
+        .flags()
+        .into_iter()
+        .filter(|(k, _)| flags.spec(k).is_some_and(|s| s.build_condition.is_none()))
+        .collect();
+    let theirs = fixture("ref_agent_flags_given_1.9.0.json");
+    let d = diff(&ours, &theirs);
+    assert!(
+        d.is_empty(),
+        "differences from the real agent:\n{}",
+        d.join("\n")
+    );
+    // The typed views of the same values.
+    assert_eq!(
+        flags.default_container_shm_size(),
+        Some(stout::Bytes::megabytes(64))
+    );
+    assert_eq!(flags.parsed_attributes().unwrap().len(), 2);
+    assert_eq!(flags.parsed_agent_features().unwrap().capabilities.len(), 6);
+    assert_eq!(flags.fault_domain().unwrap().zone.name, "z1");
+}
