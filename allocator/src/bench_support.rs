@@ -9,7 +9,9 @@ use mesos_proto::mesos::framework_info::capability::Type as Cap;
 use mesos_proto::mesos::framework_info::Capability;
 use mesos_proto::mesos::{Filters, FrameworkId, FrameworkInfo, SlaveId, SlaveInfo};
 
-use crate::hierarchical::{AgentCapabilities, AllocationResult, AllocatorOptions, HierarchicalAllocator, Quota};
+use crate::hierarchical::{
+    AgentCapabilities, AllocationResult, AllocatorOptions, HierarchicalAllocator, Quota,
+};
 use crate::resources::{ResourceQuantities, Resources};
 
 /// A framework subscribed to `roles` (MULTI_ROLE).
@@ -19,7 +21,9 @@ pub fn framework_info(id: &str, roles: &[&str]) -> FrameworkInfo {
         name: id.into(),
         id: Some(FrameworkId { value: id.into() }),
         roles: roles.iter().map(|r| r.to_string()).collect(),
-        capabilities: vec![Capability { r#type: Some(Cap::MultiRole as i32) }],
+        capabilities: vec![Capability {
+            r#type: Some(Cap::MultiRole as i32),
+        }],
         ..Default::default()
     }
 }
@@ -45,19 +49,41 @@ pub fn framework_id(i: usize) -> String {
 
 /// An allocator with `frameworks` frameworks in role `*` (or one role each
 /// when `role_per_framework`) and `agents` agents of `agent_resources`.
-pub fn cluster(agents: usize, frameworks: usize, agent_resources: &str, role_per_framework: bool) -> HierarchicalAllocator {
+pub fn cluster(
+    agents: usize,
+    frameworks: usize,
+    agent_resources: &str,
+    role_per_framework: bool,
+) -> HierarchicalAllocator {
     let mut a = HierarchicalAllocator::new(AllocatorOptions::default());
     for i in 0..frameworks {
-        let role = if role_per_framework { format!("role{i}") } else { "*".into() };
+        let role = if role_per_framework {
+            format!("role{i}")
+        } else {
+            "*".into()
+        };
         let id = framework_id(i);
-        a.add_framework(&id, &framework_info(&id, &[&role]), &BTreeMap::new(), true, &BTreeSet::new())
-            .expect("fresh framework");
+        a.add_framework(
+            &id,
+            &framework_info(&id, &[&role]),
+            &BTreeMap::new(),
+            true,
+            &BTreeSet::new(),
+        )
+        .expect("fresh framework");
     }
     let total = Resources::parse(agent_resources, "*").expect("valid resources");
     for i in 0..agents {
         let id = agent_id(i);
-        a.add_slave(&id, &slave_info(&id), AgentCapabilities::default(), None, &total, &BTreeMap::new())
-            .expect("fresh agent");
+        a.add_slave(
+            &id,
+            &slave_info(&id),
+            AgentCapabilities::default(),
+            None,
+            &total,
+            &BTreeMap::new(),
+        )
+        .expect("fresh agent");
     }
     a
 }
@@ -76,17 +102,29 @@ pub fn offers(r: &AllocationResult) -> Vec<(String, String, Resources)> {
 }
 
 /// Declines every offer with a long filter (upstream `DeclineOffers`).
-pub fn decline_all(a: &mut HierarchicalAllocator, offered: &[(String, String, Resources)], now: Duration) {
-    let f = Filters { refuse_seconds: Some(i32::MAX as f64) };
+pub fn decline_all(
+    a: &mut HierarchicalAllocator,
+    offered: &[(String, String, Resources)],
+    now: Duration,
+) {
+    let f = Filters {
+        refuse_seconds: Some(i32::MAX as f64),
+    };
     for (fw, agent, res) in offered {
-        a.recover_resources(fw, agent, res, Some(&f), now).expect("offered resources");
+        a.recover_resources(fw, agent, res, Some(&f), now)
+            .expect("offered resources");
     }
 }
 
 /// Returns every offer without a filter.
-pub fn recover_all(a: &mut HierarchicalAllocator, offered: &[(String, String, Resources)], now: Duration) {
+pub fn recover_all(
+    a: &mut HierarchicalAllocator,
+    offered: &[(String, String, Resources)],
+    now: Duration,
+) {
     for (fw, agent, res) in offered {
-        a.recover_resources(fw, agent, res, None, now).expect("offered resources");
+        a.recover_resources(fw, agent, res, None, now)
+            .expect("offered resources");
     }
 }
 
@@ -99,17 +137,40 @@ pub fn large_and_small_quota(small: usize, large: usize) -> HierarchicalAllocato
     let total = Resources::parse("cpus:2;mem:2048;disk:2048", "*").expect("valid");
     for i in 0..agents {
         let id = agent_id(i);
-        a.add_slave(&id, &slave_info(&id), AgentCapabilities::default(), None, &total, &BTreeMap::new())
-            .expect("fresh agent");
+        a.add_slave(
+            &id,
+            &slave_info(&id),
+            AgentCapabilities::default(),
+            None,
+            &total,
+            &BTreeMap::new(),
+        )
+        .expect("fresh agent");
     }
     for i in 0..(small + large) {
         let role = format!("quota-role-{i}");
-        let guarantee = if i < small { "cpus:1;mem:1024;disk:1024" } else { "cpus:10;mem:10240;disk:10240" };
-        a.update_quota(&role, Quota { guarantees: ResourceQuantities::parse(guarantee).expect("valid"), ..Default::default() })
-            .expect("valid quota");
+        let guarantee = if i < small {
+            "cpus:1;mem:1024;disk:1024"
+        } else {
+            "cpus:10;mem:10240;disk:10240"
+        };
+        a.update_quota(
+            &role,
+            Quota {
+                guarantees: ResourceQuantities::parse(guarantee).expect("valid"),
+                ..Default::default()
+            },
+        )
+        .expect("valid quota");
         let id = framework_id(i);
-        a.add_framework(&id, &framework_info(&id, &[&role]), &BTreeMap::new(), true, &BTreeSet::new())
-            .expect("fresh framework");
+        a.add_framework(
+            &id,
+            &framework_info(&id, &[&role]),
+            &BTreeMap::new(),
+            true,
+            &BTreeSet::new(),
+        )
+        .expect("fresh framework");
     }
     a
 }

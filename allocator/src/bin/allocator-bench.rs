@@ -17,7 +17,11 @@ fn ms(d: Duration) -> String {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let scenario = args.first().map(String::as_str).unwrap_or("cycle");
-    let agents: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(10_000);
+    let agents: usize = args
+        .get(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(10_000);
     let frameworks: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(1_000);
     let res = "cpus:24;mem:4096;disk:4096;ports:[31000-32000]";
     let mut now = Duration::from_secs(1);
@@ -37,11 +41,20 @@ fn main() -> anyhow::Result<()> {
                 recover_all(&mut a, &some, now);
                 let t = Instant::now();
                 let r = a.allocate(now);
-                println!("steady cycle {round}: {} ({} offers after {} recovered)", ms(t.elapsed()), offers(&r).len(), some.len());
+                println!(
+                    "steady cycle {round}: {} ({} offers after {} recovered)",
+                    ms(t.elapsed()),
+                    offers(&r).len(),
+                    some.len()
+                );
             }
             let t = Instant::now();
             let r = a.allocate(now);
-            println!("idle cycle: {} ({} offers)", ms(t.elapsed()), offers(&r).len());
+            println!(
+                "idle cycle: {} ({} offers)",
+                ms(t.elapsed()),
+                offers(&r).len()
+            );
         }
         "decline" => {
             let mut a = cluster(agents, frameworks, res, false);
@@ -52,7 +65,11 @@ fn main() -> anyhow::Result<()> {
                 let t = Instant::now();
                 let r = a.allocate(now);
                 o = offers(&r);
-                println!("round {round}: allocate took {} to make {} offers", ms(t.elapsed()), o.len());
+                println!(
+                    "round {round}: allocate took {} to make {} offers",
+                    ms(t.elapsed()),
+                    o.len()
+                );
             }
         }
         "suppress" => {
@@ -68,15 +85,30 @@ fn main() -> anyhow::Result<()> {
                 let t = Instant::now();
                 let r = a.allocate(now);
                 o = offers(&r);
-                println!("round {round}: allocate took {} to make {} offers", ms(t.elapsed()), o.len());
+                println!(
+                    "round {round}: allocate took {} to make {} offers",
+                    ms(t.elapsed()),
+                    o.len()
+                );
             }
         }
         "add" => {
             let t = Instant::now();
-            let mut a = cluster(agents, frameworks, "cpus:2;mem:1024;disk:4096;ports:[31000-32000]", false);
-            println!("added {agents} agents and {frameworks} frameworks: {}", ms(t.elapsed()));
+            let mut a = cluster(
+                agents,
+                frameworks,
+                "cpus:2;mem:1024;disk:4096;ports:[31000-32000]",
+                false,
+            );
+            println!(
+                "added {agents} agents and {frameworks} frameworks: {}",
+                ms(t.elapsed())
+            );
             let t = Instant::now();
-            let total = mesos_allocator::Resources::parse("cpus:4;mem:1024;disk:4096;ports:[31000-32000]", "*")?;
+            let total = mesos_allocator::Resources::parse(
+                "cpus:4;mem:1024;disk:4096;ports:[31000-32000]",
+                "*",
+            )?;
             for i in 0..agents {
                 let id = agent_id(i);
                 a.update_slave(&id, &slave_info(&id), Some(&total), None)?;
@@ -92,7 +124,11 @@ fn main() -> anyhow::Result<()> {
                 now += Duration::from_secs(1);
                 let t = Instant::now();
                 a.allocate(now);
-                println!("small={small} large={large}: first cycle {} ({n} offers), second {}", ms(first), ms(t.elapsed()));
+                println!(
+                    "small={small} large={large}: first cycle {} ({n} offers), second {}",
+                    ms(first),
+                    ms(t.elapsed())
+                );
             }
         }
         other => anyhow::bail!("unknown scenario '{other}'"),

@@ -241,31 +241,44 @@ impl HierarchicalAllocator {
                 return true;
             };
             let mut fw_updates: Vec<(String, ResourceQuantities)> = Vec::new();
+            // What the role may use on this agent; recomputed only after an
+            // allocation changes the agent (upstream recomputes it per framework).
+            let mut role_available: Option<Resources> = None;
             fsorter.sort_with(|fw_id| {
                 if guarantees_stage && unsatisfied.is_empty() {
                     return false;
                 }
-                let mut available = slave.available.allocatable_to(role);
-                if let Some(shared) = offered_shared.get(&sidx) {
-                    available -= shared;
-                }
-                if available.is_empty() {
+                let base = role_available.get_or_insert_with(|| {
+                    let mut available = slave.available.clone();
+                    available.retain(|x| r::is_allocatable_to(x, role));
+                    if let Some(shared) = offered_shared.get(&sidx) {
+                        available -= shared;
+                    }
+                    available
+                });
+                if base.is_empty() {
                     return false;
                 }
                 let Some(&fidx) = framework_index.get(fw_id) else {
                     return true;
                 };
                 let fw: &Framework = frameworks[fidx].as_ref().expect("live framework");
-                if !allocatable(options, &available, role, fw) {
+                if !allocatable(options, base, role, fw) {
                     return true;
                 }
                 if !capable_of_receiving_agent(options, fw, slave, remote) {
                     return true;
                 }
-                let available = strip_incapable(&available, fw);
+                // Whatever is offered below is a subset of `base`, so a filter
+                // covering `base` filters it too: skip the work (and the copy).
+                if is_filtered(fw, role, sidx, slave, base, now) {
+                    return true;
+                }
+                let mut available = base.clone();
+                strip_incapable(&mut available, fw);
 
-                let quota_resources = available
-                    .filter(|x| r::is_scalar(x) && r::is_unreserved(x) && !r::is_revocable(x));
+                let (quota_resources, rest) = available
+                    .partition(|x| r::is_scalar(x) && r::is_unreserved(x) && !r::is_revocable(x));
                 let mut to_allocate;
                 let mut additional;
                 let mut guarantee_alloc = Resources::new();
@@ -274,14 +287,16 @@ impl HierarchicalAllocator {
                     if guarantee_alloc.is_empty() {
                         return true;
                     }
-                    to_allocate = &guarantee_alloc
-                        + &available.filter(|x| {
-                            r::is_reserved(x, Some(role)) || !r::is_scalar(x) || r::is_revocable(x)
-                        });
+                    // As upstream: only reservations to the role itself join a
+                    // guarantee allocation.
+                    let mut rest = rest;
+                    rest.retain(|x| {
+                        r::is_reserved(x, Some(role)) || !r::is_scalar(x) || r::is_revocable(x)
+                    });
+                    to_allocate = &guarantee_alloc + &rest;
                     additional = &quota_resources - &guarantee_alloc;
                 } else {
-                    to_allocate = available
-                        .filter(|x| !r::is_unreserved(x) || !r::is_scalar(x) || r::is_revocable(x));
+                    to_allocate = rest;
                     additional = quota_resources;
                 }
                 // Limits of the role and of every ancestor (see `effective_limits`).
@@ -310,7 +325,10 @@ impl HierarchicalAllocator {
                     return true;
                 }
 
+                let unallocated = to_allocate.clone();
                 to_allocate.allocate(role);
+                role_available = None;
+                slave.allocate_split(&to_allocate, &unallocated);
                 *offerable
                     .entry(fw.id.clone())
                     .or_default()
@@ -337,19 +355,20 @@ impl HierarchicalAllocator {
                 quota.charge(quotas, role, &increased);
                 quota.available_headroom.sub_assign(&increased);
 
-                slave.allocate(&to_allocate);
-
                 // Book-keeping of `trackAllocatedResources`, sorters deferred.
                 let q = to_allocate.scalar_quantities();
                 fw_updates.push((fw.id.clone(), q.clone()));
                 role_updates.push((role.to_string(), q));
-                role_states
-                    .entry(role.to_string())
-                    .or_default()
-                    .allocated_quota
-                    .add_assign(&ResourceQuantities::from_scalar_resources(
-                        &to_allocate.filter(|x| r::is_unreserved(x) && !r::is_revocable(x)),
-                    ));
+                let quota_q = to_allocate
+                    .scalar_quantities_where(|x| r::is_unreserved(x) && !r::is_revocable(x));
+                match role_states.get_mut(role) {
+                    Some(state) => state.allocated_quota.add_assign(&quota_q),
+                    None => role_states
+                        .entry(role.to_string())
+                        .or_default()
+                        .allocated_quota
+                        .add_assign(&quota_q),
+                }
                 let fw_mut = frameworks[fidx].as_mut().expect("live framework");
                 *fw_mut.allocated.entry(slave.id.clone()).or_default() += &to_allocate;
                 true
@@ -466,13 +485,13 @@ fn capable_of_receiving_agent(
     !remote || fw.capabilities.region_aware
 }
 
-/// Mirrors `stripIncapableResources`.
-fn strip_incapable(res: &Resources, fw: &Framework) -> Resources {
+/// Mirrors `stripIncapableResources`, in place.
+fn strip_incapable(res: &mut Resources, fw: &Framework) {
     let c = fw.capabilities;
     if c.shared_resources && c.revocable_resources && c.reservation_refinement {
-        return res.clone();
+        return;
     }
-    res.filter(|x| {
+    res.retain(|x| {
         (c.shared_resources || !r::is_shared(x))
             && (c.revocable_resources || !r::is_revocable(x))
             && (c.reservation_refinement || !r::has_refined_reservations(x))

@@ -133,22 +133,31 @@ impl Slave {
         } else {
             (self.total.non_shared() - allocated.non_shared()) + &self.shared
         };
-        self.headroom = ResourceQuantities::from_scalar_resources(
-            &self
-                .available
-                .filter(|x| r::is_unreserved(x) && !r::is_revocable(x)),
-        );
+        self.headroom = self
+            .available
+            .scalar_quantities_where(|x| r::is_unreserved(x) && !r::is_revocable(x));
+    }
+
+    /// Allocates `unallocated` (the same resources as `allocated`, without
+    /// allocation info). Without shared resources `available` is updated
+    /// incrementally, which is exact because `allocated ⊆ total`.
+    pub fn allocate_split(&mut self, allocated: &Resources, unallocated: &Resources) {
+        self.allocated += allocated;
+        if self.shared.is_empty() && self.available.contains(unallocated) {
+            self.available -= unallocated;
+            self.headroom.sub_assign(
+                &unallocated
+                    .scalar_quantities_where(|x| r::is_unreserved(x) && !r::is_revocable(x)),
+            );
+        } else {
+            self.update_available();
+        }
     }
 
     pub fn update_total(&mut self, total: Resources) {
         self.shared = total.shared();
         self.has_gpu = total.gpus().unwrap_or(0.0) > 0.0;
         self.total = total;
-        self.update_available();
-    }
-
-    pub fn allocate(&mut self, res: &Resources) {
-        self.allocated += res;
         self.update_available();
     }
 

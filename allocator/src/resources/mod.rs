@@ -17,6 +17,7 @@ pub mod values;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
+use std::sync::Arc;
 
 use mesos_proto::mesos::resource::AllocationInfo;
 use mesos_proto::mesos::resource::ReservationInfo;
@@ -30,7 +31,9 @@ use resource as r;
 
 #[derive(Clone, Debug)]
 struct Item {
-    res: Resource,
+    /// Shared copy-on-write, like upstream's `shared_ptr<Resource_>`: copying
+    /// a `Resources` only bumps reference counts.
+    res: Arc<Resource>,
     /// Number of copies of a shared resource; always 1 for non-shared ones.
     count: i64,
 }
@@ -54,7 +57,10 @@ impl Resources {
         for mut res in rs {
             r::upgrade(&mut res);
             if r::validate(&res).is_ok() {
-                out.add_item(Item { res, count: 1 });
+                out.add_item(Item {
+                    res: Arc::new(res),
+                    count: 1,
+                });
             }
         }
         out
@@ -66,7 +72,10 @@ impl Resources {
         for mut res in rs {
             r::upgrade(&mut res);
             r::validate(&res)?;
-            out.add_item(Item { res, count: 1 });
+            out.add_item(Item {
+                res: Arc::new(res),
+                count: 1,
+            });
         }
         Ok(out)
     }
@@ -94,7 +103,7 @@ impl Resources {
 
     /// The entries (each shared resource once, regardless of its count).
     pub fn iter(&self) -> impl Iterator<Item = &Resource> + '_ {
-        self.items.iter().map(|i| &i.res)
+        self.items.iter().map(|i| &*i.res)
     }
 
     /// The entries as protobufs (each shared resource once).
@@ -136,7 +145,7 @@ impl Resources {
                 if i.res.shared.is_some() {
                     i.count += that.count;
                 } else {
-                    r::add_value(&mut i.res, &that.res);
+                    r::add_value(Arc::make_mut(&mut i.res), &that.res);
                 }
                 return;
             }
@@ -154,7 +163,7 @@ impl Resources {
                 if i.res.shared.is_some() {
                     i.count -= that.count;
                 } else {
-                    r::sub_value(&mut i.res, &that.res);
+                    r::sub_value(Arc::make_mut(&mut i.res), &that.res);
                 }
                 let negative = (i.res.shared.is_some() && i.count < 0)
                     || (r::is_scalar(&i.res) && values::to_fixed(r::scalar(&i.res)) < 0);
@@ -171,7 +180,10 @@ impl Resources {
         let mut res = res.clone();
         r::upgrade(&mut res);
         if r::validate(&res).is_ok() {
-            self.add_item(Item { res, count: 1 });
+            self.add_item(Item {
+                res: Arc::new(res),
+                count: 1,
+            });
         }
     }
 
@@ -180,7 +192,10 @@ impl Resources {
         let mut res = res.clone();
         r::upgrade(&mut res);
         if r::validate(&res).is_ok() {
-            self.sub_item(&Item { res, count: 1 });
+            self.sub_item(&Item {
+                res: Arc::new(res),
+                count: 1,
+            });
         }
     }
 
@@ -218,7 +233,11 @@ impl Resources {
     pub fn contains_resource(&self, res: &Resource) -> bool {
         let mut res = res.clone();
         r::upgrade(&mut res);
-        r::validate(&res).is_ok() && self.contains_item(&Item { res, count: 1 })
+        r::validate(&res).is_ok()
+            && self.contains_item(&Item {
+                res: Arc::new(res),
+                count: 1,
+            })
     }
 
     /// Whether these resources cover the given quantities (ranges and sets
@@ -256,6 +275,38 @@ impl Resources {
                 .cloned()
                 .collect(),
         }
+    }
+
+    /// Keeps only the entries matching `pred`, in place (no copy).
+    pub fn retain(&mut self, mut pred: impl FnMut(&Resource) -> bool) {
+        self.items.retain(|i| pred(&i.res));
+    }
+
+    /// Splits into (matching, not matching) without copying entries.
+    pub fn partition(self, mut pred: impl FnMut(&Resource) -> bool) -> (Resources, Resources) {
+        let (a, b): (Vec<Item>, Vec<Item>) = self.items.into_iter().partition(|i| pred(&i.res));
+        (Resources { items: a }, Resources { items: b })
+    }
+
+    /// True if any entry matches `pred`.
+    pub fn any(&self, mut pred: impl FnMut(&Resource) -> bool) -> bool {
+        self.items.iter().any(|i| pred(&i.res))
+    }
+
+    /// Scalar quantities of the entries matching `pred`, without copying.
+    pub fn scalar_quantities_where(
+        &self,
+        mut pred: impl FnMut(&Resource) -> bool,
+    ) -> ResourceQuantities {
+        let mut out = ResourceQuantities::new();
+        for i in self
+            .items
+            .iter()
+            .filter(|i| r::is_scalar(&i.res) && pred(&i.res))
+        {
+            out.add_fixed_value(&i.res.name, values::to_fixed(r::scalar(&i.res)));
+        }
+        out
     }
 
     /// Reserved resources; with `Some(role)` only those reserved to exactly `role`.
@@ -381,7 +432,7 @@ impl Resources {
         };
         let old = std::mem::take(&mut self.items);
         for mut i in old {
-            i.res.allocation_info = Some(info.clone());
+            Arc::make_mut(&mut i.res).allocation_info = Some(info.clone());
             self.add_item(i);
         }
     }
@@ -393,7 +444,7 @@ impl Resources {
         }
         let old = std::mem::take(&mut self.items);
         for mut i in old {
-            i.res.allocation_info = None;
+            Arc::make_mut(&mut i.res).allocation_info = None;
             self.add_item(i);
         }
     }
@@ -439,7 +490,7 @@ impl Resources {
         let mut out = Resources::new();
         for i in &self.items {
             let mut i = i.clone();
-            i.res.reservations.push(info.clone());
+            Arc::make_mut(&mut i.res).reservations.push(info.clone());
             out.add_item(i);
         }
         out
@@ -450,7 +501,7 @@ impl Resources {
         let mut out = Resources::new();
         for i in &self.items {
             let mut i = i.clone();
-            i.res.reservations.pop();
+            Arc::make_mut(&mut i.res).reservations.pop();
             out.add_item(i);
         }
         out
@@ -461,7 +512,7 @@ impl Resources {
         let mut out = Resources::new();
         for i in &self.items {
             let mut i = i.clone();
-            i.res.reservations.clear();
+            Arc::make_mut(&mut i.res).reservations.clear();
             out.add_item(i);
         }
         out
@@ -484,7 +535,10 @@ impl Resources {
                 scalar: i.res.scalar,
                 ..Default::default()
             };
-            out.add_item(Item { res, count: 1 });
+            out.add_item(Item {
+                res: Arc::new(res),
+                count: 1,
+            });
         }
         out
     }

@@ -72,7 +72,18 @@ impl ResourceQuantities {
         Ok(out)
     }
 
+    /// Adds `v` thousandths of `name` (ignored unless positive).
+    pub fn add_fixed_value(&mut self, name: &str, v: i64) {
+        self.add_fixed(name, v)
+    }
+
     fn add_fixed(&mut self, name: &str, v: i64) {
+        if let Some(x) = self.q.get_mut(name) {
+            if v > 0 {
+                *x += v;
+            }
+            return;
+        }
         if v <= 0 {
             return;
         }
