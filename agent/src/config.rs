@@ -1,0 +1,414 @@
+//! The agent's settings and a minimal stout-style loader for the flags this
+//! agent acts on (`src/slave/flags.cpp`): `--name=value`, `--name` /
+//! `--no-name` for booleans, `MESOS_<NAME>` environment variables (command
+//! line wins), and `file://` values. Upstream flags this agent does not act
+//! on are accepted and ignored with a warning.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::Error;
+
+/// Parses a stout duration (`10ns`, `5us`, `3ms`, `5secs`, `1mins`, `2hrs`,
+/// `1days`, `1weeks`; the number may be fractional).
+pub fn parse_duration(s: &str) -> Result<Duration, Error> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e'))
+        .ok_or_else(|| Error::Flags(format!("Invalid duration '{s}': no unit")))?;
+    let (num, unit) = s.split_at(split);
+    let v: f64 = num
+        .parse()
+        .map_err(|_| Error::Flags(format!("Invalid duration '{s}'")))?;
+    let ns_per = match unit {
+        "ns" => 1.0,
+        "us" => 1e3,
+        "ms" => 1e6,
+        "secs" => 1e9,
+        "mins" => 60e9,
+        "hrs" => 3600e9,
+        "days" => 86400e9,
+        "weeks" => 7.0 * 86400e9,
+        _ => {
+            return Err(Error::Flags(format!(
+                "Invalid duration '{s}': unknown unit '{unit}'"
+            )))
+        }
+    };
+    if v < 0.0 {
+        return Err(Error::Flags(format!("Invalid duration '{s}': negative")));
+    }
+    Ok(Duration::from_nanos((v * ns_per) as u64))
+}
+
+/// Prints a duration as stout does: in the largest unit in which it is at
+/// least 1, e.g. `5secs`, `15mins`, `1.5mins`.
+pub fn format_duration(d: Duration) -> String {
+    let ns = d.as_nanos() as f64;
+    let units: [(&str, f64); 8] = [
+        ("weeks", 7.0 * 86400e9),
+        ("days", 86400e9),
+        ("hrs", 3600e9),
+        ("mins", 60e9),
+        ("secs", 1e9),
+        ("ms", 1e6),
+        ("us", 1e3),
+        ("ns", 1.0),
+    ];
+    for (u, per) in units {
+        if ns >= per {
+            let v = ns / per;
+            let txt = format!("{v:.6}");
+            let txt = txt.trim_end_matches('0').trim_end_matches('.');
+            return format!("{txt}{u}");
+        }
+    }
+    "0ns".to_string()
+}
+
+/// The agent's settings.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    pub master: Option<String>,
+    pub work_dir: PathBuf,
+    pub runtime_dir: Option<PathBuf>,
+    pub ip: Option<String>,
+    pub port: u16,
+    pub advertise_ip: Option<String>,
+    pub advertise_port: Option<u16>,
+    pub hostname: Option<String>,
+    pub hostname_lookup: bool,
+    pub resources: Option<String>,
+    pub attributes: Option<String>,
+    pub isolation: String,
+    pub launcher: String,
+    pub launcher_dir: PathBuf,
+    pub executor_registration_timeout: Duration,
+    pub executor_reregistration_timeout: Duration,
+    pub executor_shutdown_grace_period: Duration,
+    pub registration_backoff_factor: Duration,
+    pub recover: String,
+    pub recovery_timeout: Duration,
+    pub strict: bool,
+    pub gc_delay: Duration,
+    pub http_command_executor: bool,
+    pub default_role: String,
+    pub switch_user: bool,
+    /// Every flag as given (for `/flags`), name -> value.
+    pub given: BTreeMap<String, String>,
+}
+
+impl AgentConfig {
+    /// Defaults of `src/slave/flags.cpp` (work_dir must still be given).
+    pub fn new(work_dir: impl Into<PathBuf>) -> AgentConfig {
+        AgentConfig {
+            master: None,
+            work_dir: work_dir.into(),
+            runtime_dir: None,
+            ip: None,
+            port: 5051,
+            advertise_ip: None,
+            advertise_port: None,
+            hostname: None,
+            hostname_lookup: true,
+            resources: None,
+            attributes: None,
+            isolation: "posix/cpu,posix/mem".into(),
+            launcher: "posix".into(),
+            launcher_dir: PathBuf::from("/usr/libexec/mesos"),
+            executor_registration_timeout: Duration::from_secs(60),
+            executor_reregistration_timeout: Duration::from_secs(2),
+            executor_shutdown_grace_period: Duration::from_secs(5),
+            registration_backoff_factor: Duration::from_secs(1),
+            recover: "reconnect".into(),
+            recovery_timeout: Duration::from_secs(15 * 60),
+            strict: true,
+            gc_delay: Duration::from_secs(7 * 86400),
+            http_command_executor: false,
+            default_role: "*".into(),
+            switch_user: true,
+            given: BTreeMap::new(),
+        }
+    }
+
+    /// Every flag with its effective value, for `/flags`.
+    pub fn flags_map(&self) -> BTreeMap<String, String> {
+        let mut m = self.given.clone();
+        let mut put = |k: &str, v: String| {
+            m.entry(k.to_string()).or_insert(v);
+        };
+        put("work_dir", self.work_dir.display().to_string());
+        put("port", self.port.to_string());
+        put("isolation", self.isolation.clone());
+        put("launcher", self.launcher.clone());
+        put("launcher_dir", self.launcher_dir.display().to_string());
+        put(
+            "executor_registration_timeout",
+            format_duration(self.executor_registration_timeout),
+        );
+        put(
+            "executor_reregistration_timeout",
+            format_duration(self.executor_reregistration_timeout),
+        );
+        put(
+            "executor_shutdown_grace_period",
+            format_duration(self.executor_shutdown_grace_period),
+        );
+        put(
+            "registration_backoff_factor",
+            format_duration(self.registration_backoff_factor),
+        );
+        put("recover", self.recover.clone());
+        put("recovery_timeout", format_duration(self.recovery_timeout));
+        put("strict", self.strict.to_string());
+        put("gc_delay", format_duration(self.gc_delay));
+        put(
+            "http_command_executor",
+            self.http_command_executor.to_string(),
+        );
+        put("default_role", self.default_role.clone());
+        put("switch_user", self.switch_user.to_string());
+        put("hostname_lookup", self.hostname_lookup.to_string());
+        if let Some(m) = &self.master {
+            put("master", m.clone());
+        }
+        m
+    }
+
+    /// Loads from `MESOS_*` environment and command-line arguments (without
+    /// the program name). `default_launcher_dir` is used when
+    /// `--launcher_dir` is not given.
+    pub fn load(
+        args: &[String],
+        env: &BTreeMap<String, String>,
+        default_launcher_dir: PathBuf,
+    ) -> Result<AgentConfig, Error> {
+        let mut values: BTreeMap<String, String> = BTreeMap::new();
+        for (k, v) in env {
+            if let Some(name) = k.strip_prefix("MESOS_") {
+                let name = name.to_ascii_lowercase();
+                if KNOWN.contains(&name.as_str()) {
+                    values.insert(name, v.clone());
+                }
+            }
+        }
+        for a in args {
+            let Some(flag) = a.strip_prefix("--") else {
+                return Err(Error::Flags(format!("Unexpected argument '{a}'")));
+            };
+            let (name, value) = match flag.split_once('=') {
+                Some((n, v)) => (n.to_string(), v.to_string()),
+                None => match flag.strip_prefix("no-") {
+                    Some(n) if BOOLS.contains(&n) => (n.to_string(), "false".to_string()),
+                    _ => (flag.to_string(), "true".to_string()),
+                },
+            };
+            let name = name.replace('-', "_");
+            if !KNOWN.contains(&name.as_str()) {
+                tracing::warn!("Ignoring flag '--{name}' that this agent does not implement");
+            }
+            values.insert(name, value);
+        }
+        // `file://` values are read from the file (stout flags/fetch.hpp).
+        for v in values.values_mut() {
+            if let Some(path) = v.strip_prefix("file://") {
+                *v = std::fs::read_to_string(path)
+                    .map_err(|e| Error::Flags(format!("Failed to read '{path}': {e}")))?
+                    .trim_end()
+                    .to_string();
+            }
+        }
+        let work_dir = values
+            .get("work_dir")
+            .cloned()
+            .ok_or_else(|| Error::Flags("Flag 'work_dir' is required".into()))?;
+        let mut c = AgentConfig::new(work_dir);
+        c.launcher_dir = default_launcher_dir;
+        let b = |v: &str| -> Result<bool, Error> {
+            match v {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                _ => Err(Error::Flags(format!("Failed to parse '{v}' as a boolean"))),
+            }
+        };
+        for (k, v) in &values {
+            let v = v.as_str();
+            match k.as_str() {
+                "master" => c.master = Some(v.to_string()),
+                "work_dir" => {}
+                "runtime_dir" => c.runtime_dir = Some(v.into()),
+                "ip" => c.ip = Some(v.into()),
+                "port" => {
+                    c.port = v
+                        .parse()
+                        .map_err(|_| Error::Flags(format!("Invalid --port '{v}'")))?
+                }
+                "advertise_ip" => c.advertise_ip = Some(v.into()),
+                "advertise_port" => {
+                    c.advertise_port = Some(
+                        v.parse()
+                            .map_err(|_| Error::Flags(format!("Invalid --advertise_port '{v}'")))?,
+                    )
+                }
+                "hostname" => c.hostname = Some(v.into()),
+                "hostname_lookup" => c.hostname_lookup = b(v)?,
+                "resources" => c.resources = Some(v.into()),
+                "attributes" => c.attributes = Some(v.into()),
+                "isolation" => c.isolation = v.into(),
+                "launcher" => c.launcher = v.into(),
+                "launcher_dir" => c.launcher_dir = v.into(),
+                "executor_registration_timeout" => {
+                    c.executor_registration_timeout = parse_duration(v)?
+                }
+                "executor_reregistration_timeout" => {
+                    c.executor_reregistration_timeout = parse_duration(v)?
+                }
+                "executor_shutdown_grace_period" => {
+                    c.executor_shutdown_grace_period = parse_duration(v)?
+                }
+                "registration_backoff_factor" => c.registration_backoff_factor = parse_duration(v)?,
+                "recover" => {
+                    if v != "reconnect" && v != "cleanup" {
+                        return Err(Error::Flags(format!(
+                            "Unknown option for 'recover' flag {v}. Please run the agent with '--help' to see the valid options"
+                        )));
+                    }
+                    c.recover = v.into()
+                }
+                "recovery_timeout" => c.recovery_timeout = parse_duration(v)?,
+                "strict" => c.strict = b(v)?,
+                "gc_delay" => c.gc_delay = parse_duration(v)?,
+                "http_command_executor" => c.http_command_executor = b(v)?,
+                "default_role" => c.default_role = v.into(),
+                "switch_user" => c.switch_user = b(v)?,
+                _ => {}
+            }
+        }
+        c.given = values;
+        Ok(c)
+    }
+}
+
+/// The flags this agent reads from `MESOS_*` (plus ones it accepts and
+/// ignores, so environments prepared for upstream agents load).
+const KNOWN: &[&str] = &[
+    "master",
+    "work_dir",
+    "runtime_dir",
+    "ip",
+    "port",
+    "advertise_ip",
+    "advertise_port",
+    "hostname",
+    "hostname_lookup",
+    "resources",
+    "attributes",
+    "isolation",
+    "launcher",
+    "launcher_dir",
+    "executor_registration_timeout",
+    "executor_reregistration_timeout",
+    "executor_shutdown_grace_period",
+    "registration_backoff_factor",
+    "recover",
+    "recovery_timeout",
+    "strict",
+    "gc_delay",
+    "http_command_executor",
+    "default_role",
+    "switch_user",
+    "containerizers",
+    "systemd_enable_support",
+    "fetcher_cache_dir",
+    "logging_level",
+    "log_dir",
+    "quiet",
+    "agent_features",
+];
+
+const BOOLS: &[&str] = &[
+    "hostname_lookup",
+    "strict",
+    "http_command_executor",
+    "switch_user",
+    "systemd_enable_support",
+    "quiet",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn durations_parse_and_print_like_stout() {
+        assert_eq!(parse_duration("5secs").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("1mins").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("1.5mins").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10ms").unwrap(), Duration::from_millis(10));
+        assert_eq!(
+            parse_duration("2weeks").unwrap(),
+            Duration::from_secs(14 * 86400)
+        );
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5parsecs").is_err());
+        assert_eq!(format_duration(Duration::from_secs(5)), "5secs");
+        assert_eq!(format_duration(Duration::from_secs(900)), "15mins");
+        assert_eq!(format_duration(Duration::from_secs(90)), "1.5mins");
+        assert_eq!(format_duration(Duration::from_secs(7 * 86400)), "1weeks");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5secs");
+    }
+
+    #[test]
+    fn command_line_overrides_env_and_booleans_negate() {
+        let mut env = BTreeMap::new();
+        env.insert("MESOS_WORK_DIR".to_string(), "/env".to_string());
+        env.insert("MESOS_PORT".to_string(), "6000".to_string());
+        env.insert("MESOS_UNKNOWN_THING".to_string(), "x".to_string());
+        let c = AgentConfig::load(
+            &s(&["--port=7000", "--no-strict", "--master=127.0.0.1:5050"]),
+            &env,
+            "/bin".into(),
+        )
+        .unwrap();
+        assert_eq!(c.work_dir, PathBuf::from("/env"));
+        assert_eq!(c.port, 7000);
+        assert!(!c.strict);
+        assert_eq!(c.master.as_deref(), Some("127.0.0.1:5050"));
+        assert_eq!(c.launcher_dir, PathBuf::from("/bin"));
+        assert_eq!(c.executor_shutdown_grace_period, Duration::from_secs(5));
+        assert_eq!(c.flags_map()["port"], "7000");
+    }
+
+    #[test]
+    fn errors_are_reported() {
+        let env = BTreeMap::new();
+        assert!(AgentConfig::load(&s(&["--port=1"]), &env, "/".into()).is_err());
+        assert!(
+            AgentConfig::load(&s(&["--work_dir=/w", "--recover=x"]), &env, "/".into()).is_err()
+        );
+        assert!(AgentConfig::load(&s(&["--work_dir=/w", "--port=x"]), &env, "/".into()).is_err());
+        assert!(AgentConfig::load(&s(&["--work_dir=/w", "bare"]), &env, "/".into()).is_err());
+    }
+
+    #[test]
+    fn file_values_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("res");
+        std::fs::write(&p, "cpus:3\n").unwrap();
+        let c = AgentConfig::load(
+            &s(&[
+                "--work_dir=/w",
+                &format!("--resources=file://{}", p.display()),
+            ]),
+            &BTreeMap::new(),
+            "/".into(),
+        )
+        .unwrap();
+        assert_eq!(c.resources.as_deref(), Some("cpus:3"));
+    }
+}

@@ -1,0 +1,360 @@
+//! The agent actor, upstream's `Slave` (src/slave/slave.{hpp,cpp}).
+//!
+//! - [`registration`]: master detection, (re)registration with backoff,
+//!   pings and ping timeouts.
+//! - [`tasks`]: `RunTaskMessage` → framework/executor bookkeeping → launch;
+//!   executor (re)registration, kills, shutdowns, executor termination.
+//! - [`updates`]: status updates from executors through the status update
+//!   manager to the master, and acknowledgements back.
+//! - [`recovery`]: reading checkpoints at start and reconnecting executors.
+//! - [`http`]: `/state`, `/flags`, `/health`, `/api/v1`.
+//! - [`model`]: the framework / executor / task records.
+
+pub mod http;
+pub mod model;
+pub mod recovery;
+pub mod registration;
+pub mod tasks;
+pub mod updates;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use libprocess::{Actor, Cx, Routes, TimerId, Upid};
+use mesos_isolators::Isolator;
+use mesos_proto::mesos::internal as msg;
+use mesos_proto::mesos::{slave_info, Resource, SlaveInfo};
+
+use crate::config::AgentConfig;
+use crate::paths;
+use crate::status_update_manager::TaskStatusUpdateManager;
+
+pub use model::{Executor, ExecutorState, Framework, FrameworkState};
+
+/// `MESOS_VERSION` this agent reports.
+pub const VERSION: &str = "1.9.0";
+
+/// `DEFAULT_MASTER_PING_TIMEOUT` (src/slave/constants.cpp): 15 s x 5.
+pub const DEFAULT_MASTER_PING_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// `REGISTER_RETRY_INTERVAL_MAX` (src/slave/constants.hpp).
+pub const REGISTER_RETRY_INTERVAL_MAX: Duration = Duration::from_secs(60);
+
+/// `MAX_COMPLETED_FRAMEWORKS` (src/slave/constants.hpp).
+pub const MAX_COMPLETED_FRAMEWORKS: usize = 50;
+/// `MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK`.
+pub const MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK: usize = 150;
+/// `MAX_COMPLETED_TASKS_PER_EXECUTOR`.
+pub const MAX_COMPLETED_TASKS_PER_EXECUTOR: usize = 200;
+
+/// The agent's lifecycle (`Slave::State`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Reading checkpoints and reconnecting executors.
+    Recovering,
+    /// Not (re)registered with a master.
+    Disconnected,
+    /// Registered.
+    Running,
+    /// Shutting down.
+    Terminating,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Recovering => "RECOVERING",
+            State::Disconnected => "DISCONNECTED",
+            State::Running => "RUNNING",
+            State::Terminating => "TERMINATING",
+        }
+    }
+}
+
+/// How the agent starts and stops executor processes. The real one forks
+/// (posix launcher); tests may substitute a fake.
+pub trait Containerizer: Send + Sync + 'static {
+    /// Forks the executor; returns its pid. Runs on a blocking thread.
+    fn launch(&self, launch: &ContainerLaunch) -> Result<i32, crate::Error>;
+    /// Blocks until the container's process exits; returns the wait status
+    /// if known.
+    fn wait(&self, container_id: &str, pid: i32) -> Option<i32>;
+    /// Kills the whole container. Runs on a blocking thread.
+    fn destroy(&self, container_id: &str, pid: i32);
+    /// Whether a recovered process still runs.
+    fn alive(&self, pid: i32) -> bool;
+}
+
+/// Everything the containerizer needs to start one executor container.
+#[derive(Clone, Debug)]
+pub struct ContainerLaunch {
+    pub container_id: String,
+    pub spec: crate::launcher::LaunchSpec,
+    pub resources: Vec<Resource>,
+    /// `pids/forked.pid` to checkpoint (checkpointing frameworks only).
+    pub forked_pid_path: Option<PathBuf>,
+}
+
+/// The posix containerizer: posix launcher + the configured isolators.
+pub struct PosixContainerizer {
+    isolators: Vec<Box<dyn Isolator>>,
+    children: std::sync::Mutex<BTreeMap<String, std::process::Child>>,
+}
+
+impl PosixContainerizer {
+    pub fn new(isolators: Vec<Box<dyn Isolator>>) -> PosixContainerizer {
+        PosixContainerizer {
+            isolators,
+            children: std::sync::Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl Containerizer for PosixContainerizer {
+    fn launch(&self, l: &ContainerLaunch) -> Result<i32, crate::Error> {
+        use mesos_proto::mesos::ContainerId;
+        let cid = ContainerId {
+            value: l.container_id.clone(),
+            ..Default::default()
+        };
+        let config = mesos_proto::mesos::slave::ContainerConfig {
+            directory: l.spec.directory.display().to_string(),
+            resources: l.resources.clone(),
+            ..Default::default()
+        };
+        for i in &self.isolators {
+            i.prepare(&cid, &config)
+                .map_err(|e| crate::Error::Launch(format!("{}: {e}", i.name())))?;
+        }
+        let child = crate::launcher::launch(&l.spec)?;
+        let pid = child.id() as i32;
+        if let Some(p) = &l.forked_pid_path {
+            crate::checkpoint::checkpoint_string(p, &pid.to_string())?;
+        }
+        for i in &self.isolators {
+            if let Err(e) = i.isolate(&cid, pid as u32) {
+                crate::launcher::kill_tree(pid, nix::sys::signal::Signal::SIGKILL);
+                return Err(crate::Error::Launch(format!("{}: {e}", i.name())));
+            }
+        }
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(l.container_id.clone(), child);
+        Ok(pid)
+    }
+
+    fn wait(&self, container_id: &str, pid: i32) -> Option<i32> {
+        let child = self
+            .children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(container_id);
+        let status = match child {
+            Some(c) => crate::launcher::wait_child(c),
+            None => crate::launcher::wait_gone(pid, Duration::from_millis(500)),
+        };
+        let cid = mesos_proto::mesos::ContainerId {
+            value: container_id.to_string(),
+            ..Default::default()
+        };
+        for i in &self.isolators {
+            if let Err(e) = i.cleanup(&cid) {
+                tracing::warn!("Failed to clean up {container_id} in {}: {e}", i.name());
+            }
+        }
+        status
+    }
+
+    fn destroy(&self, _container_id: &str, pid: i32) {
+        crate::launcher::kill_tree(pid, nix::sys::signal::Signal::SIGKILL);
+    }
+
+    fn alive(&self, pid: i32) -> bool {
+        crate::launcher::alive(pid)
+    }
+}
+
+/// The agent actor.
+pub struct Slave {
+    pub(crate) config: AgentConfig,
+    pub(crate) info: SlaveInfo,
+    pub(crate) state: State,
+    pub(crate) meta: PathBuf,
+    /// The master as configured (`--master`), re-"detected" on ping timeout.
+    pub(crate) detected_master: Option<Upid>,
+    /// The master we (re)register with.
+    pub(crate) master: Option<Upid>,
+    pub(crate) master_ping_timeout: Duration,
+    pub(crate) ping_timer: Option<TimerId>,
+    pub(crate) registration_timer: Option<TimerId>,
+    pub(crate) resource_version: bytes::Bytes,
+    pub(crate) frameworks: BTreeMap<String, Framework>,
+    pub(crate) completed_frameworks: VecDeque<Framework>,
+    pub(crate) sum: TaskStatusUpdateManager,
+    pub(crate) containerizer: Arc<dyn Containerizer>,
+    pub(crate) start_time: f64,
+    pub(crate) boot_id: Option<String>,
+    /// Executors we sent `ReconnectExecutorMessage` to and still wait for.
+    pub(crate) reconnecting: usize,
+    pub(crate) recovery_timer: Option<TimerId>,
+    /// Number of times the agent has (re)registered, for tests/metrics.
+    pub(crate) registrations: u64,
+    pub(crate) metrics: Metrics,
+}
+
+/// Counters shown in `/state` and used by tests.
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    pub valid_status_updates: u64,
+    pub invalid_status_updates: u64,
+    pub valid_framework_messages: u64,
+    pub executors_terminated: u64,
+}
+
+/// The agent's capabilities in 1.9 (`AGENT_CAPABILITIES()` in slave/constants.cpp).
+pub fn agent_capabilities() -> Vec<slave_info::Capability> {
+    use slave_info::capability::Type;
+    [
+        Type::MultiRole,
+        Type::HierarchicalRole,
+        Type::ReservationRefinement,
+        Type::ResourceProvider,
+        Type::ResizeVolume,
+        Type::AgentOperationFeedback,
+        Type::AgentDraining,
+    ]
+    .into_iter()
+    .map(|t| slave_info::Capability {
+        r#type: Some(t as i32),
+    })
+    .collect()
+}
+
+impl Slave {
+    /// Makes an agent from its settings, its `SlaveInfo` (hostname, port,
+    /// resources, attributes; no id) and a containerizer.
+    pub fn new(
+        config: AgentConfig,
+        info: SlaveInfo,
+        containerizer: Arc<dyn Containerizer>,
+    ) -> Slave {
+        let meta = paths::meta_root(&config.work_dir);
+        Slave {
+            config,
+            info,
+            state: State::Recovering,
+            meta,
+            detected_master: None,
+            master: None,
+            master_ping_timeout: DEFAULT_MASTER_PING_TIMEOUT,
+            ping_timer: None,
+            registration_timer: None,
+            resource_version: bytes::Bytes::new(),
+            frameworks: BTreeMap::new(),
+            completed_frameworks: VecDeque::new(),
+            sum: TaskStatusUpdateManager::new(),
+            containerizer,
+            start_time: 0.0,
+            boot_id: None,
+            reconnecting: 0,
+            recovery_timer: None,
+            registrations: 0,
+            metrics: Metrics::default(),
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn info(&self) -> &SlaveInfo {
+        &self.info
+    }
+
+    pub fn slave_id(&self) -> Option<&str> {
+        self.info.id.as_ref().map(|i| i.value.as_str())
+    }
+
+    pub fn frameworks(&self) -> &BTreeMap<String, Framework> {
+        &self.frameworks
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn registrations(&self) -> u64 {
+        self.registrations
+    }
+
+    pub fn master(&self) -> Option<&Upid> {
+        self.master.as_ref()
+    }
+
+    /// Total resources of the agent.
+    pub fn total_resources(&self) -> &[Resource] {
+        &self.info.resources
+    }
+}
+
+impl Actor for Slave {
+    fn install(r: &mut Routes<Self>) {
+        r.message::<msg::SlaveRegisteredMessage>(Self::registered);
+        r.message::<msg::SlaveReregisteredMessage>(Self::reregistered);
+        r.message::<msg::PingSlaveMessage>(Self::ping);
+        r.message::<msg::RunTaskMessage>(Self::handle_run_task_message);
+        r.message::<msg::RunTaskGroupMessage>(Self::handle_run_task_group_message);
+        r.message::<msg::KillTaskMessage>(Self::kill_task);
+        r.message::<msg::ShutdownExecutorMessage>(Self::shutdown_executor_message);
+        r.message::<msg::ShutdownFrameworkMessage>(Self::shutdown_framework);
+        r.message::<msg::FrameworkToExecutorMessage>(Self::scheduler_message);
+        r.message::<msg::UpdateFrameworkMessage>(Self::update_framework);
+        r.message::<msg::CheckpointResourcesMessage>(Self::checkpoint_resources_message);
+        r.message::<msg::StatusUpdateAcknowledgementMessage>(Self::status_update_acknowledgement);
+        r.message::<msg::RegisterExecutorMessage>(Self::register_executor);
+        r.message::<msg::ReregisterExecutorMessage>(Self::reregister_executor);
+        r.message::<msg::StatusUpdateMessage>(Self::status_update_message);
+        r.message::<msg::ExecutorToFrameworkMessage>(Self::executor_message);
+        r.message::<msg::ShutdownMessage>(Self::shutdown);
+        r.message::<msg::ReconcileOperationsMessage>(Self::reconcile_operations);
+        r.http("state", Self::state_endpoint);
+        r.http("state.json", Self::state_endpoint);
+        r.http("flags", Self::flags_endpoint);
+        r.http("health", Self::health_endpoint);
+        r.http("api/v1", Self::api_v1);
+    }
+
+    fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
+        self.start_time = cx.wall_secs();
+        self.resource_version = bytes::Bytes::copy_from_slice(uuid_bytes(cx).as_slice());
+        self.recover(cx);
+    }
+
+    fn exited(&mut self, _cx: &mut Cx<'_, Self>, pid: &Upid) {
+        // Master failover is the detector's business (`Slave::exited`); an
+        // executor's socket closing is only logged: its process exit is
+        // what the containerizer reports.
+        if self.master.as_ref().map(|m| m.addr()) == Some(pid.addr()) {
+            tracing::info!("Master {pid} exited");
+        } else {
+            tracing::info!("Got exited event for {pid}");
+        }
+    }
+}
+
+/// 16 random bytes from the actor's seeded rng (uuid v4 layout).
+pub(crate) fn uuid_bytes<A: Actor>(cx: &mut Cx<'_, A>) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    cx.rng().fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    b
+}
+
+/// A uuid string from the actor's rng.
+pub(crate) fn uuid_string<A: Actor>(cx: &mut Cx<'_, A>) -> String {
+    uuid::Uuid::from_bytes(uuid_bytes(cx)).to_string()
+}
