@@ -147,6 +147,90 @@ fn validate_agent_features(v: Option<&FlagValue>) -> std::result::Result<(), Str
     }
 }
 
+/// `--default_container_dns`: no UNKNOWN or HOST entries, at most one default
+/// (unnamed) entry per network kind and one entry per network name
+/// (`src/slave/flags.cpp`).
+fn validate_default_container_dns(v: Option<&FlagValue>) -> std::result::Result<(), String> {
+    use mesos_proto::mesos::internal::container_dns_info::{docker_info, mesos_info};
+    use mesos_proto::mesos::internal::ContainerDnsInfo;
+    use std::collections::BTreeSet;
+
+    let Some(FlagValue::Json(json)) = v else {
+        return Ok(());
+    };
+    let dns: ContainerDnsInfo =
+        mesos_proto::json::from_json_value(json).map_err(|e| e.to_string())?;
+    const UNKNOWN: &str = "UNKNOWN network mode configured in `--default_container_dns`";
+    const HOST: &str =
+        "Configuring DNS for HOST network with `--default_container_dns` is not yet supported";
+
+    let mut cni_default = false;
+    let mut cni_names = BTreeSet::new();
+    for info in &dns.mesos {
+        match mesos_info::NetworkMode::try_from(info.network_mode.unwrap_or(0)) {
+            Ok(mesos_info::NetworkMode::Host) => return Err(HOST.to_string()),
+            Ok(mesos_info::NetworkMode::Cni) => match &info.network_name {
+                None if cni_default => {
+                    return Err("Multiple DNS configuration without network name for CNI \
+                                network in `--default_container_dns` is not allowed"
+                        .to_string())
+                }
+                None => cni_default = true,
+                Some(name) => {
+                    if !cni_names.insert(name.clone()) {
+                        return Err(format!(
+                            "Multiple DNS configuration with the same network name '{}' for \
+                             CNI network in `--default_container_dns` is not allowed",
+                            name
+                        ));
+                    }
+                }
+            },
+            _ => return Err(UNKNOWN.to_string()),
+        }
+    }
+
+    let mut bridge = false;
+    let mut user_default = false;
+    let mut user_names = BTreeSet::new();
+    for info in &dns.docker {
+        match docker_info::NetworkMode::try_from(info.network_mode.unwrap_or(0)) {
+            Ok(docker_info::NetworkMode::Host) => return Err(HOST.to_string()),
+            Ok(docker_info::NetworkMode::Bridge) => {
+                if bridge {
+                    return Err(
+                        "Multiple DNS configuration for Docker default bridge network \
+                                in `--default_container_dns` is not allowed"
+                            .to_string(),
+                    );
+                }
+                bridge = true;
+            }
+            Ok(docker_info::NetworkMode::User) => match &info.network_name {
+                None if user_default => {
+                    return Err("Multiple DNS configuration without network name for \
+                                user-defined CNM network in `--default_container_dns` is not \
+                                allowed"
+                        .to_string())
+                }
+                None => user_default = true,
+                Some(name) => {
+                    if !user_names.insert(name.clone()) {
+                        return Err(format!(
+                            "Multiple DNS configuration with the same network name '{}' for \
+                             user-defined CNM network in `--default_container_dns` is not \
+                             allowed",
+                            name
+                        ));
+                    }
+                }
+            },
+            _ => return Err(UNKNOWN.to_string()),
+        }
+    }
+    Ok(())
+}
+
 /// `--ip6` is only advertised (upstream logs the same warning).
 fn validate_ip6(v: Option<&FlagValue>) -> std::result::Result<(), String> {
     if let Some(FlagValue::String(ip6)) = v {
@@ -673,7 +757,8 @@ pub fn agent_flag_specs(rt: &RuntimeDefaults) -> Vec<FlagSpec> {
             "default_container_dns",
             T::Proto("mesos.internal.ContainerDNSInfo"),
             "JSON default DNS settings for containers, per network (see `flags.proto`).",
-        ),
+        )
+        .validator(validate_default_container_dns),
         F::optional(
             "default_container_info",
             T::Proto("mesos.ContainerInfo"),

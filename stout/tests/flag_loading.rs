@@ -340,6 +340,42 @@ fn validators_run_after_loading() {
         .to_string(),
         "`executor_environment_variables` must only contain string values"
     );
+    let dns = |json: &str| agent(&["--work_dir=/w", &format!("--default_container_dns={json}")]);
+    assert!(dns(r#"{"mesos":[{"network_mode":"CNI","dns":{"nameservers":["8.8.8.8"]}}]}"#).is_ok());
+    assert_eq!(
+        dns(r#"{"mesos":[{"network_mode":"HOST","dns":{}}]}"#)
+            .unwrap_err()
+            .to_string(),
+        "Configuring DNS for HOST network with `--default_container_dns` is not yet supported"
+    );
+    assert_eq!(
+        dns(r#"{"docker":[{"dns":{}}]}"#).unwrap_err().to_string(),
+        "UNKNOWN network mode configured in `--default_container_dns`"
+    );
+    assert_eq!(
+        dns(
+            r#"{"mesos":[{"network_mode":"CNI","network_name":"n","dns":{}},
+                         {"network_mode":"CNI","network_name":"n","dns":{}}]}"#
+        )
+        .unwrap_err()
+        .to_string(),
+        "Multiple DNS configuration with the same network name 'n' for CNI network in \
+         `--default_container_dns` is not allowed"
+    );
+    assert_eq!(
+        dns(
+            r#"{"docker":[{"network_mode":"BRIDGE","dns":{}},{"network_mode":"BRIDGE","dns":{}}]}"#
+        )
+        .unwrap_err()
+        .to_string(),
+        "Multiple DNS configuration for Docker default bridge network in \
+         `--default_container_dns` is not allowed"
+    );
+    // A JSON object that does not convert into the message fails at load.
+    assert!(matches!(
+        dns(r#"{"mesos":[{"network_mode":"CNI"}]}"#),
+        Err(Error::LoadValue { .. })
+    ));
     assert!(
         agent(&["--work_dir=/w", r#"--agent_features={"capabilities":[]}"#])
             .unwrap_err()
