@@ -1,0 +1,602 @@
+//! Agent registration, reregistration, health and removal
+//! (upstream `Master::registerSlave` ... `__removeSlave`, master.cpp:7042-8330,
+//! 9384-9547, 11604-11980).
+
+use std::collections::BTreeMap;
+
+use libprocess::{Cx, Upid};
+use mesos_proto::mesos::internal::{
+    MasterSlaveConnection, RegisterSlaveMessage, ReregisterSlaveMessage, ShutdownMessage,
+    SlaveRegisteredMessage, SlaveReregisteredMessage, UnregisterSlaveMessage, UpdateSlaveMessage,
+};
+use mesos_proto::mesos::task_status::{Reason, Source};
+use mesos_proto::mesos::{SlaveInfo, TaskState};
+
+use super::{Master, ToFramework};
+use crate::observer::SlaveObserver;
+use crate::registrar::Operation;
+use crate::resources::Resources;
+use crate::state::{
+    framework::roles_of, Agent, Connection, Framework, FrameworkState, UnreachableAgent,
+};
+
+/// Parses `major.minor.patch` leniently (missing parts are 0).
+fn version_at_least(version: &str, min: (u64, u64, u64)) -> bool {
+    let mut parts = version
+        .split(['.', '-'])
+        .map(|p| p.parse::<u64>().unwrap_or(0));
+    let v = (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    );
+    v >= min
+}
+
+impl Master {
+    fn connection(&self) -> MasterSlaveConnection {
+        let total = self.flags.agent_ping_timeout().as_secs_f64()
+            * self.flags.max_agent_ping_timeouts().unwrap_or(5) as f64;
+        MasterSlaveConnection {
+            total_ping_timeout_seconds: Some(total),
+        }
+    }
+
+    /// Checks common to registration and reregistration (upstream
+    /// `validation::master::message::registerSlave` and the version check of
+    /// `_registerSlave`). An agent that is too old is told to shut down.
+    fn check_agent(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        from: &Upid,
+        info: &SlaveInfo,
+        version: Option<&str>,
+    ) -> bool {
+        if let Err(e) = crate::validation::validate_resources(&info.resources) {
+            tracing::warn!(
+                "Dropping registration of agent at {from} because it sent an invalid registration: {e}"
+            );
+            return false;
+        }
+        match version {
+            Some(v) if version_at_least(v, (1, 0, 0)) => true,
+            v => {
+                let message = format!(
+                    "Agent version {} is less than minimum 1.0.0",
+                    v.unwrap_or("(unknown)")
+                );
+                tracing::warn!("Refusing registration of agent at {from}: {message}");
+                cx.send(
+                    from,
+                    &ShutdownMessage {
+                        message: Some(message),
+                    },
+                );
+                false
+            }
+        }
+    }
+
+    /// Upstream `Master::registerSlave` / `__registerSlave`.
+    pub(crate) fn register_slave(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        from: Upid,
+        msg: RegisterSlaveMessage,
+    ) {
+        self.metrics.messages_register_slave += 1;
+        if !self.check_agent(cx, &from, &msg.slave, msg.version.as_deref()) {
+            return;
+        }
+        // A retried registration from an agent we already admitted: re-send
+        // the acknowledgement (upstream `_registerSlave`).
+        if let Some(agent) = self.state.agent_by_pid(&from) {
+            tracing::info!(
+                "Agent {} already registered, resending acknowledgement",
+                agent.describe()
+            );
+            let reply = SlaveRegisteredMessage {
+                slave_id: agent.info.id.clone().unwrap_or_default(),
+                connection: Some(self.connection()),
+            };
+            cx.send(&from, &reply);
+            return;
+        }
+        if self.registering.contains(&from) {
+            tracing::info!(
+                "Ignoring register agent message from {from} ({}) as registration is already in progress",
+                msg.slave.hostname
+            );
+            return;
+        }
+        tracing::info!(
+            "Received register agent message from {from} ({})",
+            msg.slave.hostname
+        );
+
+        let mut info = msg.slave.clone();
+        for r in info.resources.iter_mut() {
+            crate::resources::upgrade(r);
+        }
+        let id = self.state.new_agent_id();
+        info.id = Some(id.clone());
+        match self.registrar.apply(Operation::AdmitSlave(info.clone())) {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    "Agent {} at {from} ({}) was assigned an agent ID that already appears in the registry; ignoring registration attempt",
+                    id.value,
+                    info.hostname
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::error!("Failed to admit agent {} at {from}: {e}", id.value);
+                return;
+            }
+        }
+        let now = Self::now_secs(cx);
+        let mut agent = Agent::new(
+            info,
+            from.clone(),
+            msg.version.clone().unwrap_or_default(),
+            msg.agent_capabilities
+                .iter()
+                .filter_map(|c| c.r#type)
+                .collect(),
+            now,
+        );
+        agent.resource_version = msg.resource_version_uuid.clone();
+        self.metrics.slave_registrations += 1;
+        let total = agent.total.clone();
+        let described = agent.describe();
+        self.add_agent(cx, agent);
+        cx.send(
+            &from,
+            &SlaveRegisteredMessage {
+                slave_id: id,
+                connection: Some(self.connection()),
+            },
+        );
+        tracing::info!("Registered agent {described} with {total}");
+    }
+
+    /// Tracks a new agent: link, observer, allocator (upstream `addSlave`).
+    fn add_agent(&mut self, cx: &mut Cx<'_, Self>, mut agent: Agent) {
+        cx.link(&agent.pid);
+        let observer_id = cx.generate_id("slave-observer");
+        let observer = SlaveObserver::new(
+            agent.pid.clone(),
+            agent.id().to_string(),
+            cx.pid(),
+            self.flags.agent_ping_timeout(),
+            self.flags.max_agent_ping_timeouts().unwrap_or(5),
+        );
+        let observer = cx.spawn(&observer_id, observer);
+        agent.observer = Some(observer.upid);
+        let id = agent.id().to_string();
+        let total = agent.total.clone();
+        self.state.agents.insert(id.clone(), agent);
+        let used = self.state.used_on_agent(&id);
+        self.allocator.add_agent(&id, &total, &used);
+        self.allocate(cx);
+    }
+
+    /// Upstream `Master::reregisterSlave` and its continuations: a known
+    /// agent is reconnected; an unknown one (e.g. after a master restart
+    /// with an in-memory registry, or one marked unreachable) is admitted
+    /// again with its tasks and frameworks.
+    pub(crate) fn reregister_slave(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        from: Upid,
+        msg: ReregisterSlaveMessage,
+    ) {
+        self.metrics.messages_reregister_slave += 1;
+        let Some(id) = msg.slave.id.clone() else {
+            tracing::warn!(
+                "Dropping reregistration of agent at {from} because it sent an invalid reregistration: missing agent ID"
+            );
+            return;
+        };
+        if let Err(e) = crate::validation::validate_id(&id.value) {
+            tracing::warn!("Dropping reregistration of agent at {from}: invalid agent ID: {e}");
+            return;
+        }
+        if !self.check_agent(cx, &from, &msg.slave, msg.version.as_deref()) {
+            return;
+        }
+        tracing::info!(
+            "Received reregister agent message from agent {} at {from} ({})",
+            id.value,
+            msg.slave.hostname
+        );
+        let now = Self::now_secs(cx);
+        let reply = SlaveReregisteredMessage {
+            slave_id: id.clone(),
+            reconciliations: vec![],
+            connection: Some(self.connection()),
+        };
+
+        if let Some(agent) = self.state.agents.get_mut(&id.value) {
+            // Upstream `___reregisterSlave` for a known agent.
+            let old_pid = agent.pid.clone();
+            agent.pid = from.clone();
+            agent.connected = true;
+            agent.active = true;
+            agent.reregistered_time = Some(now);
+            agent.version = msg.version.clone().unwrap_or_default();
+            agent.epoch += 1;
+            if msg.resource_version_uuid.is_some() {
+                agent.resource_version = msg.resource_version_uuid.clone();
+            }
+            let observer = agent.observer.clone();
+            let described = agent.describe();
+            if old_pid != from {
+                cx.link(&from);
+            }
+            if let Some(obs) = observer {
+                let pid = from.clone();
+                cx.dispatch(
+                    &libprocess::Pid::<SlaveObserver>::new(obs),
+                    move |o: &mut SlaveObserver, _cx| {
+                        o.set_connected(true);
+                        o.set_agent_pid(pid);
+                    },
+                );
+            }
+            self.allocator.activate_agent(&id.value);
+            self.metrics.slave_reregistrations += 1;
+            cx.send(&from, &reply);
+            tracing::info!("Agent {described} reregistered");
+            self.allocate(cx);
+            return;
+        }
+
+        // Unknown or unreachable agent: admit it again.
+        let mut info = msg.slave.clone();
+        for r in info.resources.iter_mut() {
+            crate::resources::upgrade(r);
+        }
+        if let Err(e) = self
+            .registrar
+            .apply(Operation::MarkSlaveReachable(info.clone()))
+        {
+            tracing::error!("Failed to readmit agent {} at {from}: {e}", id.value);
+            return;
+        }
+        self.state.unreachable.remove(&id.value);
+
+        // Frameworks the agent runs tasks of that we do not know yet are
+        // recovered from the FrameworkInfos it sent (upstream
+        // `recoverFramework`); they become active when they resubscribe.
+        for fi in &msg.frameworks {
+            let Some(fid) = fi.id.as_ref().map(|i| i.value.clone()) else {
+                continue;
+            };
+            if !self.state.frameworks.contains_key(&fid) && !self.state.is_completed_framework(&fid)
+            {
+                let mut fw = Framework::new(fi.clone(), Connection::Recovered, now);
+                fw.state = FrameworkState::Recovered;
+                self.state.frameworks.insert(fid.clone(), fw);
+                self.allocator.add_framework(
+                    &fid,
+                    &roles_of(fi),
+                    &Default::default(),
+                    &BTreeMap::new(),
+                    false,
+                );
+            }
+        }
+        let mut agent = Agent::new(
+            info,
+            from.clone(),
+            msg.version.clone().unwrap_or_default(),
+            msg.agent_capabilities
+                .iter()
+                .filter_map(|c| c.r#type)
+                .collect(),
+            now,
+        );
+        agent.reregistered_time = Some(now);
+        agent.resource_version = msg.resource_version_uuid.clone();
+        for e in &msg.executor_infos {
+            if let Some(fid) = &e.framework_id {
+                if self.state.frameworks.contains_key(&fid.value) {
+                    agent
+                        .executors
+                        .entry(fid.value.clone())
+                        .or_default()
+                        .insert(e.executor_id.value.clone(), e.clone());
+                    if let Some(fw) = self.state.frameworks.get_mut(&fid.value) {
+                        fw.executors
+                            .entry(id.value.clone())
+                            .or_default()
+                            .insert(e.executor_id.value.clone(), e.clone());
+                    }
+                }
+            }
+        }
+        for t in &msg.tasks {
+            let fid = t.framework_id.value.clone();
+            if let Some(fw) = self.state.frameworks.get_mut(&fid) {
+                if !crate::state::is_terminal(t.state) || !fw.tasks.contains_key(&t.task_id.value) {
+                    let mut task = t.clone();
+                    task.resources = Resources::from_vec(&t.resources).to_vec();
+                    fw.tasks.insert(t.task_id.value.clone(), task);
+                }
+            }
+        }
+        let described = agent.describe();
+        self.metrics.slave_reregistrations += 1;
+        self.add_agent(cx, agent);
+        cx.send(&from, &reply);
+        tracing::info!("Reregistered agent {described}");
+    }
+
+    /// Upstream `Master::unregisterSlave`: the agent is shutting down.
+    pub(crate) fn unregister_slave(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        from: Upid,
+        msg: UnregisterSlaveMessage,
+    ) {
+        self.metrics.messages_unregister_slave += 1;
+        let Some(agent) = self.state.agents.get(&msg.slave_id.value) else {
+            return;
+        };
+        if agent.pid != from {
+            tracing::warn!(
+                "Ignoring unregister agent message from {from} because it is not from the registered agent {}",
+                agent.pid
+            );
+            return;
+        }
+        tracing::info!("Asked to unregister agent {}", agent.describe());
+        let info = agent.info.clone();
+        if let Err(e) = self.registrar.apply(Operation::RemoveSlave(info)) {
+            tracing::error!("Failed to remove agent {}: {e}", msg.slave_id.value);
+        }
+        self.remove_agent(cx, &msg.slave_id.value, "Agent unregistered", false);
+    }
+
+    /// Upstream `Master::updateSlave`: keep the resource version the agent
+    /// reports (RunTaskMessage carries it back) and any oversubscribed
+    /// resources.
+    pub(crate) fn update_slave(
+        &mut self,
+        _cx: &mut Cx<'_, Self>,
+        from: Upid,
+        msg: UpdateSlaveMessage,
+    ) {
+        let Some(agent) = self.state.agents.get_mut(&msg.slave_id.value) else {
+            tracing::warn!(
+                "Ignoring update on agent {} from {from}: agent is not registered",
+                msg.slave_id.value
+            );
+            return;
+        };
+        if agent.pid != from {
+            tracing::warn!(
+                "Ignoring update on agent {} from {from}: not the agent's pid",
+                msg.slave_id.value
+            );
+            return;
+        }
+        tracing::info!("Received update of agent {}", agent.describe());
+        if msg.resource_version_uuid.is_some() {
+            agent.resource_version = msg.resource_version_uuid;
+        }
+    }
+
+    /// The agent's connection broke (upstream `Master::exited` for an agent):
+    /// it stays registered but gets no offers; tasks of frameworks that do
+    /// not checkpoint are lost. The observer keeps pinging with
+    /// `connected=false`, so the agent reregisters or is marked unreachable.
+    pub(crate) fn agent_disconnected(&mut self, cx: &mut Cx<'_, Self>, agent_id: &str) {
+        let Some(agent) = self.state.agents.get_mut(agent_id) else {
+            return;
+        };
+        if !agent.connected {
+            tracing::info!(
+                "Ignoring duplicate exited() notification for agent {}",
+                agent.describe()
+            );
+            return;
+        }
+        tracing::info!("Agent {} disconnected", agent.describe());
+        agent.connected = false;
+        agent.active = false;
+        agent.epoch += 1;
+        let observer = agent.observer.clone();
+        if let Some(obs) = observer {
+            cx.dispatch(
+                &libprocess::Pid::<SlaveObserver>::new(obs),
+                |o: &mut SlaveObserver, _cx| o.set_connected(false),
+            );
+        }
+        self.allocator.deactivate_agent(agent_id);
+        self.rescind_offers_on_agent(cx, agent_id);
+
+        let frameworks: Vec<String> = self
+            .state
+            .frameworks
+            .values()
+            .filter(|f| !f.info.checkpoint.unwrap_or(false))
+            .filter(|f| f.tasks_on(agent_id).next().is_some() || f.executors.contains_key(agent_id))
+            .map(|f| f.id().to_string())
+            .collect();
+        for fid in frameworks {
+            tracing::info!(
+                "Removing framework {fid} from disconnected agent {agent_id} because the framework is not checkpointing"
+            );
+            self.fail_tasks_on_agent(
+                cx,
+                &fid,
+                agent_id,
+                TaskState::TaskLost,
+                Reason::SlaveDisconnected,
+                "Agent disconnected",
+            );
+        }
+    }
+
+    /// The observer saw `max_agent_ping_timeouts` pings go unanswered
+    /// (upstream `Master::markUnreachable` with "health check timed out").
+    pub fn agent_ping_timed_out(&mut self, cx: &mut Cx<'_, Self>, agent_id: &str, missed: u32) {
+        let Some(agent) = self.state.agents.get(agent_id) else {
+            return;
+        };
+        tracing::warn!(
+            "Agent {} failed health check {missed} times; marking unreachable",
+            agent.describe()
+        );
+        self.metrics.slave_unreachable_scheduled += 1;
+        let info = agent.info.clone();
+        let now = Self::now_secs(cx);
+        if let Err(e) = self.registrar.apply(Operation::MarkSlaveUnreachable(
+            info.clone(),
+            (now * 1e9) as i64,
+        )) {
+            tracing::error!("Failed to mark agent {agent_id} unreachable: {e}");
+            return;
+        }
+        self.metrics.slave_unreachable_completed += 1;
+        tracing::info!(
+            "Marked agent {agent_id} ({}) unreachable: health check timed out",
+            info.hostname
+        );
+        self.state
+            .unreachable
+            .insert(agent_id.to_string(), UnreachableAgent { info, since: now });
+        self.remove_agent(cx, agent_id, "health check timed out", true);
+    }
+
+    /// Upstream `__removeSlave`: tasks become TASK_UNREACHABLE
+    /// (partition-aware frameworks) or TASK_LOST, offers are rescinded,
+    /// frameworks get `LostSlaveMessage`, the observer stops.
+    pub(crate) fn remove_agent(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        agent_id: &str,
+        message: &str,
+        unreachable: bool,
+    ) {
+        self.metrics.slave_removals += 1;
+        self.rescind_offers_on_agent(cx, agent_id);
+        self.allocator.remove_agent(agent_id);
+        let frameworks: Vec<(String, bool)> = self
+            .state
+            .frameworks
+            .values()
+            .filter(|f| f.tasks_on(agent_id).next().is_some() || f.executors.contains_key(agent_id))
+            .map(|f| (f.id().to_string(), f.partition_aware()))
+            .collect();
+        for (fid, partition_aware) in frameworks {
+            let (state, reason) = match (partition_aware, unreachable) {
+                (false, _) => (TaskState::TaskLost, Reason::SlaveRemoved),
+                (true, true) => (TaskState::TaskUnreachable, Reason::SlaveRemoved),
+                (true, false) => (
+                    TaskState::TaskGoneByOperator,
+                    Reason::SlaveRemovedByOperator,
+                ),
+            };
+            self.fail_tasks_on_agent(cx, &fid, agent_id, state, reason, message);
+        }
+        let Some(agent) = self.state.agents.remove(agent_id) else {
+            return;
+        };
+        if let Some(obs) = &agent.observer {
+            cx.terminate_other(obs);
+        }
+        cx.unlink(&agent.pid);
+        let fids: Vec<String> = self.state.frameworks.keys().cloned().collect();
+        for fid in fids {
+            self.send_framework(
+                cx,
+                &fid,
+                ToFramework::LostSlave(agent.info.id.clone().unwrap_or_default()),
+            );
+        }
+    }
+
+    /// Transitions every task of one framework on one agent to `state`,
+    /// forwards the update, forgets the tasks and executors there and
+    /// recovers their resources (upstream `removeFramework(Slave*, Framework*)`
+    /// and the task loop of `__removeSlave`).
+    pub(crate) fn fail_tasks_on_agent(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        framework_id: &str,
+        agent_id: &str,
+        state: TaskState,
+        reason: Reason,
+        message: &str,
+    ) {
+        let tasks: Vec<_> = self
+            .state
+            .frameworks
+            .get(framework_id)
+            .map(|f| f.tasks_on(agent_id).cloned().collect())
+            .unwrap_or_default();
+        for task in tasks {
+            let update = self.master_update(
+                cx,
+                framework_id,
+                Some(agent_id),
+                &task.task_id.value,
+                state,
+                Source::Master,
+                reason,
+                message,
+                task.executor_id.clone(),
+            );
+            if let Some((agent, res)) = self.state.update_task(framework_id, &update.status, None) {
+                self.allocator
+                    .recover_resources(framework_id, &agent, &res, None, cx.now());
+                self.metrics.task_terminal(update.status.state);
+            }
+            self.state.remove_task(framework_id, &task.task_id.value);
+            let connected = self
+                .state
+                .frameworks
+                .get(framework_id)
+                .is_some_and(|f| f.connected());
+            if connected {
+                self.forward(cx, update, None, framework_id);
+            }
+        }
+        // Executors of the framework on that agent are gone too.
+        let execs = self
+            .state
+            .frameworks
+            .get_mut(framework_id)
+            .and_then(|f| f.executors.remove(agent_id))
+            .unwrap_or_default();
+        let mut res = Resources::new();
+        for e in execs.values() {
+            res.add_all(&Resources::from_vec(&e.resources));
+        }
+        if let Some(a) = self.state.agents.get_mut(agent_id) {
+            a.executors.remove(framework_id);
+        }
+        if !res.is_empty() {
+            self.allocator
+                .recover_resources(framework_id, agent_id, &res, None, cx.now());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_at_least;
+
+    #[test]
+    fn minimum_agent_version_is_1_0_0() {
+        assert!(version_at_least("1.9.0", (1, 0, 0)));
+        assert!(version_at_least("1.0.0", (1, 0, 0)));
+        assert!(!version_at_least("0.28.2", (1, 0, 0)));
+        assert!(version_at_least("1.10.0-dev", (1, 0, 0)));
+        assert!(!version_at_least("garbage", (1, 0, 0)));
+    }
+}

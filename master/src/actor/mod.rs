@@ -1,0 +1,265 @@
+//! The `master` actor: its install table and the glue between messages,
+//! the pure state, the allocator and the registrar.
+//!
+//! Handlers are split by concern, each an `impl Master` block:
+//! - [`agents`]: register/reregister/unregister, pings, exits, unreachable.
+//! - [`frameworks`]: subscribe (driver and HTTP), teardown, deactivate, failover.
+//! - [`offers`]: allocation cycles, offers, decline/revive/suppress, rescind.
+//! - [`tasks`]: ACCEPT/launch, status updates, acknowledgements, kill, reconcile.
+//! - [`deliver`]: sending to a framework over its connection (driver
+//!   messages or v1 events on an HTTP stream).
+
+mod agents;
+pub(crate) mod deliver;
+pub(crate) mod frameworks;
+mod metrics;
+mod offers;
+mod tasks;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
+
+use libprocess::{Actor, Cx, Routes, StreamSender, TimerId, Upid};
+use mesos_proto::mesos::internal::*;
+use mesos_proto::mesos::master_info::capability::Type as MasterCap;
+use mesos_proto::mesos::master_info::Capability;
+use mesos_proto::mesos::{scheduler, Address, MasterInfo};
+
+pub use deliver::ToFramework;
+pub use metrics::Metrics;
+
+use crate::allocator::{Allocator, SimpleAllocator};
+use crate::flags::MasterFlags;
+use crate::registrar::{InMemoryRegistrar, Registrar};
+use crate::state::MasterState;
+
+/// An HTTP scheduler's open event stream.
+pub struct HttpStream {
+    /// The `Mesos-Stream-Id` handed out at SUBSCRIBE.
+    pub stream_id: String,
+    pub sender: StreamSender,
+    /// Events are JSON (else protobuf), as the SUBSCRIBE `Accept` chose.
+    pub json: bool,
+}
+
+/// The Mesos master actor (process id `master`).
+pub struct Master {
+    pub(crate) flags: MasterFlags,
+    pub(crate) info: MasterInfo,
+    pub(crate) state: MasterState,
+    pub(crate) allocator: Box<dyn Allocator>,
+    pub(crate) registrar: Box<dyn Registrar>,
+    /// Open HTTP scheduler streams by framework ID.
+    pub(crate) streams: BTreeMap<String, HttpStream>,
+    pub(crate) offer_timers: BTreeMap<String, TimerId>,
+    /// Agents whose registration is being processed.
+    pub(crate) registering: BTreeSet<Upid>,
+    pub(crate) metrics: Metrics,
+    pub(crate) start_time: f64,
+    hostname: String,
+}
+
+/// Upstream `MASTER_CAPABILITIES()` in 1.9 (`src/master/constants.cpp`).
+pub fn master_capabilities() -> Vec<Capability> {
+    [
+        MasterCap::AgentUpdate,
+        MasterCap::AgentDraining,
+        MasterCap::QuotaV2,
+    ]
+    .into_iter()
+    .map(|c| Capability {
+        r#type: Some(c as i32),
+    })
+    .collect()
+}
+
+/// `MasterInfo` as upstream fills it (`Master::initialize`): `ip` is the
+/// IPv4 address as a u32 in network byte order, i.e. the octets read as a
+/// little-endian integer on x86.
+pub fn make_master_info(id: &str, addr: SocketAddr, hostname: &str) -> MasterInfo {
+    let ip = match addr.ip() {
+        IpAddr::V4(v4) => u32::from_ne_bytes(v4.octets()),
+        IpAddr::V6(_) => 0,
+    };
+    MasterInfo {
+        id: id.to_string(),
+        ip,
+        port: addr.port() as u32,
+        pid: Some(format!("master@{addr}")),
+        hostname: Some(hostname.to_string()),
+        version: Some(crate::MESOS_VERSION.to_string()),
+        address: Some(Address {
+            hostname: Some(hostname.to_string()),
+            ip: Some(addr.ip().to_string()),
+            port: addr.port() as i32,
+        }),
+        domain: None,
+        capabilities: master_capabilities(),
+    }
+}
+
+impl Master {
+    /// A master with the in-memory registrar and the built-in allocator.
+    /// `id` becomes `MasterInfo.id` (upstream: a random UUID); `hostname`
+    /// is what the master advertises.
+    pub fn new(flags: MasterFlags, id: &str, hostname: &str) -> Master {
+        Master::with_parts(
+            flags,
+            id,
+            hostname,
+            Box::new(SimpleAllocator::new()),
+            Box::new(InMemoryRegistrar::new()),
+        )
+    }
+
+    pub fn with_parts(
+        flags: MasterFlags,
+        id: &str,
+        hostname: &str,
+        allocator: Box<dyn Allocator>,
+        registrar: Box<dyn Registrar>,
+    ) -> Master {
+        let mut state = MasterState::new(id);
+        state.max_completed_frameworks = flags.max_completed_frameworks();
+        state.max_completed_tasks = flags.max_completed_tasks_per_framework();
+        Master {
+            flags,
+            info: MasterInfo {
+                id: id.to_string(),
+                ..Default::default()
+            },
+            state,
+            allocator,
+            registrar,
+            streams: BTreeMap::new(),
+            offer_timers: BTreeMap::new(),
+            registering: BTreeSet::new(),
+            metrics: Metrics::default(),
+            start_time: 0.0,
+            hostname: hostname.to_string(),
+        }
+    }
+
+    pub fn info(&self) -> &MasterInfo {
+        &self.info
+    }
+
+    pub fn state(&self) -> &MasterState {
+        &self.state
+    }
+
+    pub fn flags(&self) -> &MasterFlags {
+        &self.flags
+    }
+
+    pub fn registrar(&self) -> &dyn Registrar {
+        &*self.registrar
+    }
+
+    /// Wall time in seconds (virtual in the simulator).
+    pub(crate) fn now_secs<A: Actor>(cx: &Cx<'_, A>) -> f64 {
+        cx.wall_secs()
+    }
+
+    fn schedule_allocation(&mut self, cx: &mut Cx<'_, Self>) {
+        let interval = self.flags.allocation_interval();
+        cx.delay(interval, |m: &mut Master, cx| {
+            m.allocate(cx);
+            m.schedule_allocation(cx);
+        });
+    }
+}
+
+impl Actor for Master {
+    fn install(r: &mut Routes<Self>) {
+        // Agents.
+        r.message::<RegisterSlaveMessage>(Self::register_slave);
+        r.message::<ReregisterSlaveMessage>(Self::reregister_slave);
+        r.message::<UnregisterSlaveMessage>(Self::unregister_slave);
+        r.message::<UpdateSlaveMessage>(Self::update_slave);
+        r.message::<StatusUpdateMessage>(Self::status_update);
+        r.message::<ExitedExecutorMessage>(Self::exited_executor);
+        r.message::<ExecutorToFrameworkMessage>(Self::executor_message);
+        // Schedulers: the driver's v0 Call, and the pre-Call messages.
+        r.message::<scheduler::Call>(Self::receive);
+        r.message::<RegisterFrameworkMessage>(Self::register_framework);
+        r.message::<ReregisterFrameworkMessage>(Self::reregister_framework);
+        r.message::<UnregisterFrameworkMessage>(Self::unregister_framework);
+        r.message::<DeactivateFrameworkMessage>(Self::deactivate_framework);
+        r.message::<LaunchTasksMessage>(Self::launch_tasks);
+        r.message::<ReviveOffersMessage>(Self::revive_offers);
+        r.message::<KillTaskMessage>(Self::kill_task);
+        r.message::<StatusUpdateAcknowledgementMessage>(Self::status_update_acknowledgement);
+        r.message::<ReconcileTasksMessage>(Self::reconcile_tasks);
+        r.message::<FrameworkToExecutorMessage>(Self::scheduler_message);
+        crate::http::install(r);
+    }
+
+    fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
+        let me = cx.me().clone();
+        self.info = make_master_info(&self.state.master_id, me.addr(), &self.hostname);
+        self.start_time = Self::now_secs(cx);
+        tracing::info!(
+            "Master {} ({}) started on {}",
+            self.info.id,
+            self.hostname,
+            me.addr()
+        );
+        tracing::info!("Using default 'crammd5' authenticator");
+        if let Err(e) = self.registrar.recover(&self.info) {
+            tracing::error!("Failed to recover registrar: {e}");
+        }
+        tracing::info!("Elected as the leading master!");
+        tracing::info!(
+            "Recovered 0 agents from the registry; allowing 10mins for agents to reregister"
+        );
+        self.schedule_allocation(cx);
+    }
+
+    /// A linked pid went away: an agent or a driver framework
+    /// (upstream `Master::exited(const UPID&)`, master.cpp:1281).
+    fn exited(&mut self, cx: &mut Cx<'_, Self>, pid: &Upid) {
+        let frameworks: Vec<String> = self
+            .state
+            .frameworks
+            .values()
+            .filter(|f| f.pid() == Some(pid))
+            .map(|f| f.id().to_string())
+            .collect();
+        for id in frameworks {
+            tracing::info!("Framework {id} disconnected");
+            self.framework_disconnected(cx, &id);
+        }
+        let agents: Vec<String> = self
+            .state
+            .agents
+            .values()
+            .filter(|a| &a.pid == pid)
+            .map(|a| a.id().to_string())
+            .collect();
+        for id in agents {
+            self.agent_disconnected(cx, &id);
+        }
+    }
+
+    fn finalize(&mut self, _cx: &mut Cx<'_, Self>) {
+        for s in self.streams.values_mut() {
+            s.sender.close();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn master_info_ip_is_network_byte_order() {
+        let info = make_master_info("id", "127.0.0.1:5050".parse().unwrap(), "localhost");
+        // 127.0.0.1 in network order read as a host (little-endian) u32.
+        assert_eq!(info.ip.to_ne_bytes(), [127, 0, 0, 1]);
+        assert_eq!(info.pid.as_deref(), Some("master@127.0.0.1:5050"));
+        assert_eq!(info.port, 5050);
+        assert_eq!(info.capabilities.len(), 3);
+    }
+}

@@ -1,0 +1,446 @@
+//! The allocator as the master drives it (upstream
+//! `include/mesos/allocator/allocator.hpp`), and a small built-in offer
+//! generator behind the same trait.
+//!
+//! The trait is synchronous and pure: time comes in as an argument and
+//! `allocate` returns what to offer; the master turns the result into offers
+//! (upstream's allocator calls back `Master::offer`). The hierarchical DRF
+//! allocator of the `mesos-allocator` crate can implement it in place of
+//! [`SimpleAllocator`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use libprocess::Time;
+
+use crate::resources::Resources;
+
+/// What to offer: `resources` on `agent_id` to `framework_id` for `role`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Allocation {
+    pub framework_id: String,
+    pub role: String,
+    pub agent_id: String,
+    pub resources: Resources,
+}
+
+/// The allocator interface the master uses.
+pub trait Allocator: Send {
+    /// A new (or recovered) framework with its roles and what it already
+    /// uses per agent.
+    fn add_framework(
+        &mut self,
+        framework_id: &str,
+        roles: &[String],
+        suppressed_roles: &BTreeSet<String>,
+        used: &BTreeMap<String, Resources>,
+        active: bool,
+    );
+    fn remove_framework(&mut self, framework_id: &str);
+    fn activate_framework(&mut self, framework_id: &str);
+    fn deactivate_framework(&mut self, framework_id: &str);
+    fn update_framework(
+        &mut self,
+        framework_id: &str,
+        roles: &[String],
+        suppressed: &BTreeSet<String>,
+    );
+
+    /// A new agent: its total and what frameworks already use on it.
+    fn add_agent(&mut self, agent_id: &str, total: &Resources, used: &BTreeMap<String, Resources>);
+    fn remove_agent(&mut self, agent_id: &str);
+    fn activate_agent(&mut self, agent_id: &str);
+    fn deactivate_agent(&mut self, agent_id: &str);
+
+    /// Resources no longer used (declined/rescinded offer, finished task).
+    /// `refuse` filters them from the framework on that agent for a while.
+    fn recover_resources(
+        &mut self,
+        framework_id: &str,
+        agent_id: &str,
+        resources: &Resources,
+        refuse: Option<std::time::Duration>,
+        now: Time,
+    );
+    /// Resources taken into use outside an offer cycle (e.g. tasks reported
+    /// by a reregistering agent).
+    fn add_used(&mut self, framework_id: &str, agent_id: &str, resources: &Resources);
+
+    fn suppress_offers(&mut self, framework_id: &str, roles: &BTreeSet<String>);
+    /// Clears filters and un-suppresses `roles` (all roles when empty).
+    fn revive_offers(&mut self, framework_id: &str, roles: &BTreeSet<String>);
+
+    /// One allocation cycle.
+    fn allocate(&mut self, now: Time) -> Vec<Allocation>;
+}
+
+#[derive(Debug)]
+struct AgentSlot {
+    total: Resources,
+    /// Allocated (offered or used) per framework.
+    allocated: BTreeMap<String, Resources>,
+    active: bool,
+}
+
+#[derive(Debug)]
+struct FrameworkSlot {
+    roles: Vec<String>,
+    suppressed: BTreeSet<String>,
+    active: bool,
+}
+
+#[derive(Debug)]
+struct Filter {
+    framework_id: String,
+    agent_id: String,
+    resources: Resources,
+    until: Time,
+}
+
+/// A minimal DRF-style offer generator: each active agent's unallocated
+/// resources go, whole, to the active framework with the lowest dominant
+/// share (cpus/mem) that is not filtered on that agent, for its first
+/// unsuppressed role that can use them. Offers below upstream's default
+/// `--min_allocatable_resources` (`cpus:0.01|mem:32`) are not made.
+#[derive(Debug, Default)]
+pub struct SimpleAllocator {
+    agents: BTreeMap<String, AgentSlot>,
+    frameworks: BTreeMap<String, FrameworkSlot>,
+    filters: Vec<Filter>,
+}
+
+impl SimpleAllocator {
+    pub fn new() -> SimpleAllocator {
+        SimpleAllocator::default()
+    }
+
+    fn share(&self, framework_id: &str) -> f64 {
+        let mut total = Resources::new();
+        let mut alloc = Resources::new();
+        for a in self.agents.values() {
+            total.add_all(&a.total);
+            if let Some(r) = a.allocated.get(framework_id) {
+                alloc.add_all(r);
+            }
+        }
+        ["cpus", "mem", "disk"]
+            .iter()
+            .map(|n| {
+                let t = total.scalar(n);
+                if t > 0.0 {
+                    alloc.scalar(n) / t
+                } else {
+                    0.0
+                }
+            })
+            .fold(0.0, f64::max)
+    }
+
+    fn allocatable(r: &Resources) -> bool {
+        r.scalar("cpus") >= 0.01 || r.scalar("mem") >= 32.0
+    }
+
+    fn filtered(&self, framework_id: &str, agent_id: &str, r: &Resources, now: Time) -> bool {
+        self.filters.iter().any(|f| {
+            f.framework_id == framework_id
+                && f.agent_id == agent_id
+                && f.until > now
+                && f.resources.contains(r)
+        })
+    }
+}
+
+impl Allocator for SimpleAllocator {
+    fn add_framework(
+        &mut self,
+        framework_id: &str,
+        roles: &[String],
+        suppressed_roles: &BTreeSet<String>,
+        used: &BTreeMap<String, Resources>,
+        active: bool,
+    ) {
+        self.frameworks.insert(
+            framework_id.to_string(),
+            FrameworkSlot {
+                roles: roles.to_vec(),
+                suppressed: suppressed_roles.clone(),
+                active,
+            },
+        );
+        for (agent, r) in used {
+            self.add_used(framework_id, agent, r);
+        }
+    }
+
+    fn remove_framework(&mut self, framework_id: &str) {
+        self.frameworks.remove(framework_id);
+        for a in self.agents.values_mut() {
+            a.allocated.remove(framework_id);
+        }
+        self.filters.retain(|f| f.framework_id != framework_id);
+    }
+
+    fn activate_framework(&mut self, framework_id: &str) {
+        if let Some(f) = self.frameworks.get_mut(framework_id) {
+            f.active = true;
+        }
+    }
+
+    fn deactivate_framework(&mut self, framework_id: &str) {
+        if let Some(f) = self.frameworks.get_mut(framework_id) {
+            f.active = false;
+        }
+        // Upstream also drops the framework's filters on deactivation.
+        self.filters.retain(|f| f.framework_id != framework_id);
+    }
+
+    fn update_framework(
+        &mut self,
+        framework_id: &str,
+        roles: &[String],
+        suppressed: &BTreeSet<String>,
+    ) {
+        if let Some(f) = self.frameworks.get_mut(framework_id) {
+            f.roles = roles.to_vec();
+            f.suppressed = suppressed.clone();
+        }
+    }
+
+    fn add_agent(&mut self, agent_id: &str, total: &Resources, used: &BTreeMap<String, Resources>) {
+        self.agents.insert(
+            agent_id.to_string(),
+            AgentSlot {
+                total: total.clone(),
+                allocated: used.clone(),
+                active: true,
+            },
+        );
+    }
+
+    fn remove_agent(&mut self, agent_id: &str) {
+        self.agents.remove(agent_id);
+        self.filters.retain(|f| f.agent_id != agent_id);
+    }
+
+    fn activate_agent(&mut self, agent_id: &str) {
+        if let Some(a) = self.agents.get_mut(agent_id) {
+            a.active = true;
+        }
+    }
+
+    fn deactivate_agent(&mut self, agent_id: &str) {
+        if let Some(a) = self.agents.get_mut(agent_id) {
+            a.active = false;
+        }
+    }
+
+    fn recover_resources(
+        &mut self,
+        framework_id: &str,
+        agent_id: &str,
+        resources: &Resources,
+        refuse: Option<std::time::Duration>,
+        now: Time,
+    ) {
+        if let Some(a) = self.agents.get_mut(agent_id) {
+            if let Some(r) = a.allocated.get_mut(framework_id) {
+                r.subtract_all(resources);
+                if r.is_empty() {
+                    a.allocated.remove(framework_id);
+                }
+            }
+        }
+        if let Some(d) = refuse.filter(|d| !d.is_zero()) {
+            if self.frameworks.contains_key(framework_id) && !resources.is_empty() {
+                self.filters.push(Filter {
+                    framework_id: framework_id.to_string(),
+                    agent_id: agent_id.to_string(),
+                    resources: resources.clone(),
+                    until: now + d,
+                });
+            }
+        }
+    }
+
+    fn add_used(&mut self, framework_id: &str, agent_id: &str, resources: &Resources) {
+        if let Some(a) = self.agents.get_mut(agent_id) {
+            a.allocated
+                .entry(framework_id.to_string())
+                .or_default()
+                .add_all(resources);
+        }
+    }
+
+    fn suppress_offers(&mut self, framework_id: &str, roles: &BTreeSet<String>) {
+        if let Some(f) = self.frameworks.get_mut(framework_id) {
+            if roles.is_empty() {
+                f.suppressed = f.roles.iter().cloned().collect();
+            } else {
+                f.suppressed.extend(roles.iter().cloned());
+            }
+        }
+    }
+
+    fn revive_offers(&mut self, framework_id: &str, roles: &BTreeSet<String>) {
+        self.filters.retain(|f| f.framework_id != framework_id);
+        if let Some(f) = self.frameworks.get_mut(framework_id) {
+            if roles.is_empty() {
+                f.suppressed.clear();
+            } else {
+                f.suppressed.retain(|r| !roles.contains(r));
+            }
+        }
+    }
+
+    fn allocate(&mut self, now: Time) -> Vec<Allocation> {
+        self.filters.retain(|f| f.until > now);
+        let mut out = Vec::new();
+        let agent_ids: Vec<String> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| a.active)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for agent_id in agent_ids {
+            let mut order: Vec<(f64, String)> = self
+                .frameworks
+                .iter()
+                .filter(|(_, f)| f.active)
+                .map(|(id, _)| (self.share(id), id.clone()))
+                .collect();
+            order.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+            for (_, fid) in order {
+                let agent = &self.agents[&agent_id];
+                let mut available = agent.total.clone();
+                for r in agent.allocated.values() {
+                    available.subtract_all(r);
+                }
+                if !Self::allocatable(&available) {
+                    break;
+                }
+                let f = &self.frameworks[&fid];
+                let role = f
+                    .roles
+                    .iter()
+                    .filter(|r| !f.suppressed.contains(*r))
+                    .find(|r| Self::allocatable(&available.allocatable_to(r)))
+                    .cloned();
+                let Some(role) = role else { continue };
+                let offered = available.allocatable_to(&role);
+                if self.filtered(&fid, &agent_id, &offered, now) {
+                    continue;
+                }
+                if let Some(a) = self.agents.get_mut(&agent_id) {
+                    a.allocated
+                        .entry(fid.clone())
+                        .or_default()
+                        .add_all(&offered);
+                }
+                out.push(Allocation {
+                    framework_id: fid,
+                    role,
+                    agent_id: agent_id.clone(),
+                    resources: offered,
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::scalar;
+    use std::time::Duration;
+
+    fn agent_total() -> Resources {
+        Resources::from_vec(&[scalar("cpus", 2.0), scalar("mem", 1024.0)])
+    }
+
+    fn setup() -> SimpleAllocator {
+        let mut a = SimpleAllocator::new();
+        a.add_agent("a1", &agent_total(), &BTreeMap::new());
+        a.add_framework(
+            "f1",
+            &["*".into()],
+            &BTreeSet::new(),
+            &BTreeMap::new(),
+            true,
+        );
+        a
+    }
+
+    #[test]
+    fn whole_agent_is_offered_once() {
+        let mut a = setup();
+        let out = a.allocate(Time::ZERO);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].resources.scalar("cpus"), 2.0);
+        assert_eq!(out[0].role, "*");
+        assert!(a.allocate(Time::ZERO).is_empty(), "nothing left to offer");
+    }
+
+    #[test]
+    fn decline_filter_holds_until_refuse_seconds_pass() {
+        let mut a = setup();
+        let out = a.allocate(Time::ZERO);
+        a.recover_resources(
+            "f1",
+            "a1",
+            &out[0].resources,
+            Some(Duration::from_secs(5)),
+            Time::ZERO,
+        );
+        assert!(a.allocate(Time(Duration::from_secs(1))).is_empty());
+        assert_eq!(a.allocate(Time(Duration::from_secs(6))).len(), 1);
+    }
+
+    #[test]
+    fn revive_clears_filters_and_suppress_stops_offers() {
+        let mut a = setup();
+        let out = a.allocate(Time::ZERO);
+        a.recover_resources(
+            "f1",
+            "a1",
+            &out[0].resources,
+            Some(Duration::from_secs(100)),
+            Time::ZERO,
+        );
+        a.revive_offers("f1", &BTreeSet::new());
+        let out = a.allocate(Time::ZERO);
+        assert_eq!(out.len(), 1);
+        a.recover_resources("f1", "a1", &out[0].resources, None, Time::ZERO);
+        a.suppress_offers("f1", &BTreeSet::new());
+        assert!(a.allocate(Time::ZERO).is_empty());
+    }
+
+    #[test]
+    fn lower_share_framework_gets_the_next_agent() {
+        let mut a = setup();
+        a.add_framework(
+            "f2",
+            &["*".into()],
+            &BTreeSet::new(),
+            &BTreeMap::new(),
+            true,
+        );
+        let first = a.allocate(Time::ZERO);
+        assert_eq!(first[0].framework_id, "f1");
+        a.add_agent("a2", &agent_total(), &BTreeMap::new());
+        let second = a.allocate(Time::ZERO);
+        assert_eq!(second.len(), 1);
+        assert_eq!(second[0].framework_id, "f2");
+    }
+
+    #[test]
+    fn inactive_agents_and_frameworks_get_nothing() {
+        let mut a = setup();
+        a.deactivate_agent("a1");
+        assert!(a.allocate(Time::ZERO).is_empty());
+        a.activate_agent("a1");
+        a.deactivate_framework("f1");
+        assert!(a.allocate(Time::ZERO).is_empty());
+        a.activate_framework("f1");
+        assert_eq!(a.allocate(Time::ZERO).len(), 1);
+    }
+}

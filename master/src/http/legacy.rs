@@ -1,0 +1,186 @@
+//! v0 JSON endpoints: `/state`, `/slaves`, `/frameworks`, `/tasks`,
+//! `/health`, `/flags`, `/version`, `/metrics/snapshot` (upstream
+//! `src/master/readonly_handler.cpp`, `http.cpp`, libprocess `/version`
+//! and `/metrics/snapshot`). With `master` as the libprocess delegate they
+//! also answer at the root (`/state` == `/master/state`).
+
+use http::StatusCode;
+use libprocess::{Cx, Request, Responder, Response, Routes};
+use serde_json::{json, Map, Value};
+
+use super::{json_response, model};
+use crate::actor::Master;
+
+/// `/version` as upstream's `VersionProcess` writes it.
+pub fn version_json() -> Value {
+    json!({
+        "build_date": "",
+        "build_time": 0.0,
+        "build_user": "",
+        "git_tag": crate::MESOS_VERSION,
+        "version": crate::MESOS_VERSION,
+    })
+}
+
+pub fn install(r: &mut Routes<Master>) {
+    r.http("state", Master::state_endpoint);
+    r.http("slaves", Master::slaves_endpoint);
+    r.http("frameworks", Master::frameworks_endpoint);
+    r.http("tasks", Master::tasks_endpoint);
+    r.http("health", Master::health_endpoint);
+    r.http("flags", Master::flags_endpoint);
+    r.http("version", Master::version_endpoint);
+    r.http("metrics/snapshot", Master::metrics_endpoint);
+}
+
+impl Master {
+    fn flags_json(&self) -> Value {
+        let mut m = Map::new();
+        for (k, v) in self.flags.all() {
+            m.insert(k.clone(), json!(v));
+        }
+        Value::Object(m)
+    }
+
+    /// The `/state` object (upstream `Master::ReadOnlyHandler::state`).
+    pub fn state_json(&self) -> Value {
+        let s = &self.state;
+        let activated = s.agents.values().filter(|a| a.active).count();
+        let mut o = Map::new();
+        o.insert("version".into(), json!(crate::MESOS_VERSION));
+        o.insert("git_tag".into(), json!(crate::MESOS_VERSION));
+        o.insert("build_date".into(), json!(""));
+        o.insert("build_time".into(), json!(0.0));
+        o.insert("build_user".into(), json!(""));
+        o.insert("start_time".into(), json!(self.start_time));
+        o.insert("elected_time".into(), json!(self.start_time));
+        o.insert("id".into(), json!(self.info.id));
+        o.insert(
+            "pid".into(),
+            json!(self.info.pid.clone().unwrap_or_default()),
+        );
+        o.insert(
+            "hostname".into(),
+            json!(self.info.hostname.clone().unwrap_or_default()),
+        );
+        o.insert(
+            "capabilities".into(),
+            json!(["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"]),
+        );
+        o.insert("activated_slaves".into(), json!(activated));
+        o.insert(
+            "deactivated_slaves".into(),
+            json!(s.agents.len() - activated),
+        );
+        o.insert("unreachable_slaves".into(), json!(s.unreachable.len()));
+        if let Some(c) = self.flags.cluster() {
+            o.insert("cluster".into(), json!(c));
+        }
+        o.insert(
+            "leader".into(),
+            json!(self.info.pid.clone().unwrap_or_default()),
+        );
+        o.insert("leader_info".into(), model::proto(&self.info));
+        o.insert("flags".into(), self.flags_json());
+        o.insert(
+            "slaves".into(),
+            Value::Array(s.agents.values().map(|a| model::agent(s, a)).collect()),
+        );
+        o.insert(
+            "frameworks".into(),
+            Value::Array(
+                s.frameworks
+                    .values()
+                    .map(|f| model::framework(s, f))
+                    .collect(),
+            ),
+        );
+        o.insert(
+            "completed_frameworks".into(),
+            Value::Array(
+                s.completed_frameworks
+                    .iter()
+                    .map(|f| model::framework(s, f))
+                    .collect(),
+            ),
+        );
+        o.insert("orphan_tasks".into(), json!([]));
+        o.insert("unregistered_frameworks".into(), json!([]));
+        Value::Object(o)
+    }
+
+    fn state_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        responder.respond(json_response(&req, self.state_json().to_string()));
+    }
+
+    fn slaves_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        let s = &self.state;
+        let filter = req.query_param("slave_id").map(String::from);
+        let slaves: Vec<Value> = s
+            .agents
+            .values()
+            .filter(|a| filter.as_deref().is_none_or(|f| f == a.id()))
+            .map(|a| model::agent(s, a))
+            .collect();
+        let body = json!({ "slaves": slaves, "recovered_slaves": [] });
+        responder.respond(json_response(&req, body.to_string()));
+    }
+
+    fn frameworks_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        let s = &self.state;
+        let filter = req.query_param("framework_id").map(String::from);
+        let keep = |id: &str| filter.as_deref().is_none_or(|f| f == id);
+        let body = json!({
+            "frameworks": s.frameworks.values().filter(|f| keep(f.id())).map(|f| model::framework(s, f)).collect::<Vec<_>>(),
+            "completed_frameworks": s.completed_frameworks.iter().filter(|f| keep(f.id())).map(|f| model::framework(s, f)).collect::<Vec<_>>(),
+            "unregistered_frameworks": [],
+        });
+        responder.respond(json_response(&req, body.to_string()));
+    }
+
+    fn tasks_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        let limit: usize = req
+            .query_param("limit")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(100);
+        let offset: usize = req
+            .query_param("offset")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        let mut tasks: Vec<&mesos_proto::mesos::Task> = Vec::new();
+        for f in self.state.frameworks.values() {
+            tasks.extend(f.tasks.values());
+            tasks.extend(f.completed_tasks.iter());
+        }
+        let body = json!({
+            "tasks": tasks.into_iter().skip(offset).take(limit).map(model::task).collect::<Vec<_>>()
+        });
+        responder.respond(json_response(&req, body.to_string()));
+    }
+
+    fn health_endpoint(&mut self, _cx: &mut Cx<'_, Self>, _req: Request, responder: Responder) {
+        responder.respond(Response::new(StatusCode::OK));
+    }
+
+    fn flags_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        let body = json!({ "flags": self.flags_json() });
+        responder.respond(json_response(&req, body.to_string()));
+    }
+
+    fn version_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        responder.respond(json_response(&req, version_json().to_string()));
+    }
+
+    /// The master's part of `/metrics/snapshot`.
+    pub fn metrics_json(&self, now: f64) -> Value {
+        Value::Object(
+            self.metrics
+                .snapshot(&self.state, (now - self.start_time).max(0.0)),
+        )
+    }
+
+    fn metrics_endpoint(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        let now = Self::now_secs(cx);
+        responder.respond(json_response(&req, self.metrics_json(now).to_string()));
+    }
+}

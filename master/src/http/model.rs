@@ -1,0 +1,413 @@
+//! The hand-written v0 JSON shapes of `/state`, `/slaves`, `/frameworks`
+//! (upstream `src/common/http.cpp` `model()`/`json()` and
+//! `src/master/readonly_handler.cpp`). Nested protobufs that upstream
+//! writes with `JSON::Protobuf` use the stout rules of `mesos_proto::json`.
+
+use serde_json::{json, Map, Value};
+
+use mesos_proto::mesos::{Attribute, Labels, Resource, Task, TaskStatus};
+
+use crate::resources::Resources;
+use crate::state::{state_name, Agent, Framework, MasterState};
+
+/// Any protobuf as stout JSON (`JSON::Protobuf`), or null if it cannot be
+/// rendered.
+pub fn proto<M: prost::Message + prost::Name>(m: &M) -> Value {
+    mesos_proto::json::to_json_value(m).unwrap_or(Value::Null)
+}
+
+fn range_text(rs: &[mesos_proto::mesos::value::Range]) -> String {
+    let items: Vec<String> = rs
+        .iter()
+        .map(|r| format!("{}-{}", r.begin, r.end))
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// Upstream `model(const Resources&)`: `cpus`, `gpus`, `mem`, `disk`
+/// always present; scalars summed, ranges as `"[a-b, c-d]"`, sets as
+/// `"{a,b}"`; revocable ones under `<name>_revocable`.
+pub fn resources(rs: &Resources) -> Value {
+    let mut o = Map::new();
+    for n in ["cpus", "gpus", "mem", "disk"] {
+        o.insert(n.to_string(), json!(0.0));
+    }
+    for revocable in [false, true] {
+        let subset: Vec<&Resource> = rs
+            .iter()
+            .filter(|r| r.revocable.is_some() == revocable)
+            .collect();
+        let sub = Resources::from_vec(subset.iter().copied());
+        let mut names: Vec<&str> = subset.iter().map(|r| r.name.as_str()).collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let key = if revocable {
+                format!("{name}_revocable")
+            } else {
+                name.to_string()
+            };
+            let first = subset
+                .iter()
+                .find(|r| r.name == name)
+                .expect("name from subset");
+            let v = if first.scalar.is_some() {
+                json!(sub.scalar(name))
+            } else if first.ranges.is_some() {
+                json!(range_text(&sub.ranges(name)))
+            } else if let Some(set) = &first.set {
+                let mut items: Vec<&String> = subset
+                    .iter()
+                    .filter(|r| r.name == name)
+                    .flat_map(|r| r.set.iter().flat_map(|s| s.item.iter()))
+                    .collect();
+                items.sort();
+                items.dedup();
+                let _ = set;
+                json!(format!(
+                    "{{{}}}",
+                    items
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ))
+            } else {
+                continue;
+            };
+            o.insert(key, v);
+        }
+    }
+    Value::Object(o)
+}
+
+/// The `*_full` variants: the resources themselves as protobuf JSON.
+pub fn resources_full(rs: &Resources) -> Value {
+    Value::Array(rs.iter().map(proto).collect())
+}
+
+/// Upstream `model(const Attributes&)`: name -> scalar / ranges / set / text.
+pub fn attributes(attrs: &[Attribute]) -> Value {
+    let mut o = Map::new();
+    for a in attrs {
+        let v = if let Some(s) = &a.scalar {
+            json!(s.value)
+        } else if let Some(r) = &a.ranges {
+            json!(range_text(&r.range))
+        } else if let Some(s) = &a.set {
+            json!(format!("{{{}}}", s.item.join(",")))
+        } else if let Some(t) = &a.text {
+            json!(t.value)
+        } else {
+            continue;
+        };
+        o.insert(a.name.clone(), v);
+    }
+    Value::Object(o)
+}
+
+fn labels(l: &Labels) -> Value {
+    Value::Array(l.labels.iter().map(proto).collect())
+}
+
+/// Upstream `json(JSON::ObjectWriter*, const TaskStatus&)`.
+pub fn task_status(s: &TaskStatus) -> Value {
+    let mut o = Map::new();
+    o.insert("state".into(), json!(state_name(s.state)));
+    o.insert("timestamp".into(), json!(s.timestamp.unwrap_or(0.0)));
+    if let Some(l) = &s.labels {
+        o.insert("labels".into(), labels(l));
+    }
+    if let Some(c) = &s.container_status {
+        o.insert("container_status".into(), proto(c));
+    }
+    if let Some(h) = s.healthy {
+        o.insert("healthy".into(), json!(h));
+    }
+    Value::Object(o)
+}
+
+/// Upstream `json(JSON::ObjectWriter*, const Task&)`.
+pub fn task(t: &Task) -> Value {
+    let mut o = Map::new();
+    o.insert("id".into(), json!(t.task_id.value));
+    o.insert("name".into(), json!(t.name));
+    o.insert("framework_id".into(), json!(t.framework_id.value));
+    o.insert(
+        "executor_id".into(),
+        json!(t
+            .executor_id
+            .as_ref()
+            .map(|e| e.value.as_str())
+            .unwrap_or("")),
+    );
+    o.insert("slave_id".into(), json!(t.slave_id.value));
+    o.insert("state".into(), json!(state_name(t.state)));
+    o.insert(
+        "resources".into(),
+        resources(&Resources::from_vec(&t.resources)),
+    );
+    let role = t
+        .resources
+        .first()
+        .and_then(|r| r.allocation_info.as_ref())
+        .and_then(|a| a.role.clone())
+        .unwrap_or_else(|| "*".into());
+    o.insert("role".into(), json!(role));
+    o.insert(
+        "statuses".into(),
+        Value::Array(t.statuses.iter().map(task_status).collect()),
+    );
+    if let Some(u) = &t.user {
+        o.insert("user".into(), json!(u));
+    }
+    if let Some(l) = &t.labels {
+        o.insert("labels".into(), labels(l));
+    }
+    if let Some(d) = &t.discovery {
+        o.insert("discovery".into(), proto(d));
+    }
+    if let Some(c) = &t.container {
+        o.insert("container".into(), proto(c));
+    }
+    if let Some(h) = &t.health_check {
+        o.insert("health_check".into(), proto(h));
+    }
+    Value::Object(o)
+}
+
+fn framework_used(state: &MasterState, f: &Framework) -> (Resources, Resources) {
+    let mut used = Resources::new();
+    for a in state.agents.keys() {
+        if let Some(r) = state.used_on_agent(a).get(f.id()) {
+            used.add_all(r);
+        }
+    }
+    let mut offered = Resources::new();
+    for o in f.offers.iter().filter_map(|id| state.offers.get(id)) {
+        offered.add_all(&Resources::from_vec(&o.resources));
+    }
+    (used, offered)
+}
+
+/// Upstream `FullFrameworkWriter` (`/state`, `/frameworks`).
+pub fn framework(state: &MasterState, f: &Framework) -> Value {
+    let (used, offered) = framework_used(state, f);
+    let mut total = used.clone();
+    total.add_all(&offered);
+    let mut o = Map::new();
+    o.insert("id".into(), json!(f.id()));
+    o.insert("name".into(), json!(f.name()));
+    o.insert(
+        "pid".into(),
+        json!(f.pid().map(|p| p.to_string()).unwrap_or_default()),
+    );
+    o.insert("used_resources".into(), resources(&used));
+    o.insert("offered_resources".into(), resources(&offered));
+    o.insert(
+        "capabilities".into(),
+        Value::Array(
+            f.info
+                .capabilities
+                .iter()
+                .filter_map(|c| c.r#type)
+                .filter_map(|t| {
+                    mesos_proto::mesos::framework_info::capability::Type::try_from(t).ok()
+                })
+                .map(|t| json!(t.as_str_name()))
+                .collect(),
+        ),
+    );
+    o.insert(
+        "hostname".into(),
+        json!(f.info.hostname.clone().unwrap_or_default()),
+    );
+    o.insert(
+        "webui_url".into(),
+        json!(f.info.webui_url.clone().unwrap_or_default()),
+    );
+    o.insert("active".into(), json!(f.active()));
+    o.insert("connected".into(), json!(f.connected()));
+    o.insert(
+        "recovered".into(),
+        json!(f.state == crate::state::FrameworkState::Recovered),
+    );
+    o.insert("user".into(), json!(f.info.user));
+    o.insert(
+        "failover_timeout".into(),
+        json!(f.info.failover_timeout.unwrap_or(0.0)),
+    );
+    o.insert(
+        "checkpoint".into(),
+        json!(f.info.checkpoint.unwrap_or(false)),
+    );
+    o.insert("registered_time".into(), json!(f.registered_time));
+    o.insert(
+        "unregistered_time".into(),
+        json!(f.unregistered_time.unwrap_or(0.0)),
+    );
+    if let Some(p) = &f.info.principal {
+        o.insert("principal".into(), json!(p));
+    }
+    o.insert("resources".into(), resources(&total));
+    if let Some(t) = f.reregistered_time {
+        o.insert("reregistered_time".into(), json!(t));
+    }
+    if f.multi_role() {
+        o.insert("roles".into(), json!(f.info.roles));
+    } else {
+        o.insert(
+            "role".into(),
+            json!(f.info.role.clone().unwrap_or_else(|| "*".into())),
+        );
+    }
+    o.insert(
+        "tasks".into(),
+        Value::Array(f.tasks.values().map(task).collect()),
+    );
+    o.insert("unreachable_tasks".into(), Value::Array(vec![]));
+    o.insert(
+        "completed_tasks".into(),
+        Value::Array(f.completed_tasks.iter().map(task).collect()),
+    );
+    o.insert(
+        "offers".into(),
+        Value::Array(
+            f.offers
+                .iter()
+                .filter_map(|id| state.offers.get(id))
+                .map(|of| {
+                    json!({
+                        "id": of.id.value,
+                        "framework_id": of.framework_id.value,
+                        "allocation_info": of.allocation_info.as_ref().map(proto).unwrap_or(Value::Null),
+                        "slave_id": of.slave_id.value,
+                        "resources": resources(&Resources::from_vec(&of.resources)),
+                    })
+                })
+                .collect(),
+        ),
+    );
+    o.insert(
+        "executors".into(),
+        Value::Array(
+            f.executors
+                .iter()
+                .flat_map(|(agent, m)| {
+                    m.values().map(move |e| {
+                        json!({
+                            "executor_id": e.executor_id.value,
+                            "name": e.name.clone().unwrap_or_default(),
+                            "framework_id": f.id(),
+                            "command": e.command.as_ref().map(proto).unwrap_or(Value::Null),
+                            "resources": resources(&Resources::from_vec(&e.resources)),
+                            "slave_id": agent,
+                        })
+                    })
+                })
+                .collect(),
+        ),
+    );
+    Value::Object(o)
+}
+
+/// Upstream `json(Summary<Slave>)` plus the `/slaves` full fields.
+pub fn agent(state: &MasterState, a: &Agent) -> Value {
+    let mut used = Resources::new();
+    for r in state.used_on_agent(a.id()).values() {
+        used.add_all(r);
+    }
+    let offered = state.offered_on_agent(a.id());
+    let reserved_by_role = {
+        let mut m = Map::new();
+        let mut roles: Vec<String> = a
+            .total
+            .iter()
+            .map(|r| crate::resources::reservation_role(r).to_string())
+            .filter(|r| r != "*")
+            .collect();
+        roles.sort();
+        roles.dedup();
+        for role in roles {
+            let rs = Resources::from_vec(
+                a.total
+                    .iter()
+                    .filter(|r| crate::resources::reservation_role(r) == role),
+            );
+            m.insert(role, resources(&rs));
+        }
+        Value::Object(m)
+    };
+    let unreserved = Resources::from_vec(
+        a.total
+            .iter()
+            .filter(|r| crate::resources::reservation_role(r) == "*"),
+    );
+    let mut o = Map::new();
+    o.insert("id".into(), json!(a.id()));
+    o.insert("pid".into(), json!(a.pid.to_string()));
+    o.insert("hostname".into(), json!(a.hostname()));
+    if let Some(d) = &a.info.domain {
+        o.insert("domain".into(), proto(d));
+    }
+    o.insert("registered_time".into(), json!(a.registered_time));
+    if let Some(t) = a.reregistered_time {
+        o.insert("reregistered_time".into(), json!(t));
+    }
+    o.insert("resources".into(), resources(&a.total));
+    o.insert("used_resources".into(), resources(&used));
+    o.insert("offered_resources".into(), resources(&offered));
+    o.insert("reserved_resources".into(), reserved_by_role);
+    o.insert("unreserved_resources".into(), resources(&unreserved));
+    o.insert("attributes".into(), attributes(&a.info.attributes));
+    o.insert("active".into(), json!(a.active));
+    o.insert("deactivated".into(), json!(false));
+    o.insert("version".into(), json!(a.version));
+    o.insert(
+        "capabilities".into(),
+        Value::Array(
+            a.capabilities
+                .iter()
+                .filter_map(|t| mesos_proto::mesos::slave_info::capability::Type::try_from(*t).ok())
+                .map(|t| json!(t.as_str_name()))
+                .collect(),
+        ),
+    );
+    o.insert("reserved_resources_full".into(), json!({}));
+    o.insert(
+        "unreserved_resources_full".into(),
+        resources_full(&unreserved),
+    );
+    o.insert("used_resources_full".into(), resources_full(&used));
+    o.insert("offered_resources_full".into(), resources_full(&offered));
+    Value::Object(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::{ranges, scalar};
+
+    #[test]
+    fn resources_model_has_defaults_and_ranges_text() {
+        let rs = Resources::from_vec(&[
+            scalar("cpus", 2.0),
+            scalar("mem", 1024.0),
+            ranges("ports", &[(31000, 32000)]),
+        ]);
+        let v = resources(&rs);
+        assert_eq!(v["cpus"], json!(2.0));
+        assert_eq!(v["gpus"], json!(0.0));
+        assert_eq!(v["disk"], json!(0.0));
+        assert_eq!(v["ports"], json!("[31000-32000]"));
+    }
+
+    #[test]
+    fn revocable_resources_get_a_suffix() {
+        let mut r = scalar("cpus", 1.0);
+        r.revocable = Some(Default::default());
+        let v = resources(&Resources::from_vec(&[r]));
+        assert_eq!(v["cpus_revocable"], json!(1.0));
+        assert_eq!(v["cpus"], json!(0.0));
+    }
+}

@@ -1,0 +1,305 @@
+//! `POST /api/v1`: the v1 operator API, read-only basics (upstream
+//! `Master::Http::api`, `src/master/http.cpp:~200-470`, and the
+//! `get*` handlers). Calls not handled here answer 501 so they can be
+//! added beside these without changing the dispatch.
+
+use http::{Method, StatusCode};
+use libprocess::{Cx, Request, Responder, Response, Routes};
+use mesos_proto::mesos::master::call::Type as OpType;
+use mesos_proto::mesos::master::response::{
+    self, get_agents, get_executors, get_frameworks, GetAgents, GetExecutors, GetFlags,
+    GetFrameworks, GetHealth, GetMaster, GetState, GetTasks, GetVersion,
+};
+use mesos_proto::mesos::master::Response as OpResponse;
+use mesos_proto::mesos::v1::master::{Call as V1Call, Response as V1Response};
+use mesos_proto::mesos::{Flag, TimeInfo, VersionInfo};
+use prost::Message;
+
+use super::{accepts, content_type, method_not_allowed, APPLICATION_JSON, APPLICATION_PROTOBUF};
+use crate::actor::Master;
+use crate::resources::Resources;
+use crate::state::FrameworkState;
+
+pub fn install(r: &mut Routes<Master>) {
+    r.http("api/v1", Master::api_operator);
+}
+
+fn time(secs: f64) -> TimeInfo {
+    TimeInfo {
+        nanoseconds: (secs * 1e9) as i64,
+    }
+}
+
+/// Parses a v1 operator call (JSON or protobuf) into the v0 type.
+pub fn parse_call(body: &[u8], json: bool) -> Result<mesos_proto::mesos::master::Call, String> {
+    let v1: V1Call = if json {
+        let text = std::str::from_utf8(body)
+            .map_err(|e| format!("Failed to parse body into JSON: {e}"))?;
+        mesos_proto::json::from_json(text).map_err(|e| match e {
+            mesos_proto::json::JsonError::Syntax(s) => {
+                format!("Failed to parse body into JSON: {s}")
+            }
+            e => format!("Failed to convert JSON into Call protobuf: {e}"),
+        })?
+    } else {
+        mesos_proto::required::decode_checked::<V1Call>(body)
+            .map_err(|_| "Failed to parse body into Call protobuf".to_string())?
+    };
+    crate::convert::recode(&v1).map_err(|e| e.to_string())
+}
+
+impl Master {
+    fn api_operator(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        if req.method != Method::POST {
+            responder.respond(method_not_allowed(&["POST"], &req.method));
+            return;
+        }
+        let Some(ct) = content_type(&req) else {
+            responder.respond(Response::bad_request(
+                "Expecting 'Content-Type' to be present",
+            ));
+            return;
+        };
+        let json = match ct.as_str() {
+            APPLICATION_JSON => true,
+            APPLICATION_PROTOBUF => false,
+            _ => {
+                responder.respond(Response::text(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!(
+                        "Expecting 'Content-Type' of {APPLICATION_JSON} or {APPLICATION_PROTOBUF}"
+                    ),
+                ));
+                return;
+            }
+        };
+        let call = match parse_call(&req.body, json) {
+            Ok(c) => c,
+            Err(e) => {
+                responder.respond(Response::bad_request(e));
+                return;
+            }
+        };
+        let Some(ty) = call.r#type.and_then(|t| OpType::try_from(t).ok()) else {
+            responder.respond(Response::bad_request(
+                "Failed to validate master::Call: Expecting 'type' to be present",
+            ));
+            return;
+        };
+        let out_json = if accepts(&req, APPLICATION_JSON) {
+            true
+        } else if accepts(&req, APPLICATION_PROTOBUF) {
+            false
+        } else {
+            responder.respond(Response::text(
+                StatusCode::NOT_ACCEPTABLE,
+                format!(
+                    "Expecting 'Accept' to allow '{APPLICATION_JSON}' or '{APPLICATION_PROTOBUF}'"
+                ),
+            ));
+            return;
+        };
+        tracing::info!("Processing call {}", ty.as_str_name());
+        let now = Self::now_secs(cx);
+        let Some(resp) = self.operator_response(ty, now) else {
+            responder.respond(Response::text(
+                StatusCode::NOT_IMPLEMENTED,
+                format!(
+                    "Call {} is not supported by this master yet",
+                    ty.as_str_name()
+                ),
+            ));
+            return;
+        };
+        responder.respond(encode_response(&resp, out_json));
+    }
+
+    /// The response for a read-only call, or `None` if not handled here.
+    pub fn operator_response(&self, ty: OpType, now: f64) -> Option<OpResponse> {
+        let mut r = OpResponse {
+            r#type: Some(
+                response::Type::try_from(ty as i32).unwrap_or(response::Type::Unknown) as i32,
+            ),
+            ..Default::default()
+        };
+        match ty {
+            OpType::GetHealth => r.get_health = Some(GetHealth { healthy: true }),
+            OpType::GetVersion => {
+                r.get_version = Some(GetVersion {
+                    version_info: VersionInfo {
+                        version: crate::MESOS_VERSION.into(),
+                        git_tag: Some(crate::MESOS_VERSION.into()),
+                        ..Default::default()
+                    },
+                })
+            }
+            OpType::GetFlags => {
+                r.get_flags = Some(GetFlags {
+                    flags: self
+                        .flags
+                        .all()
+                        .iter()
+                        .map(|(k, v)| Flag {
+                            name: k.clone(),
+                            value: Some(v.clone()),
+                        })
+                        .collect(),
+                })
+            }
+            OpType::GetMaster => {
+                r.get_master = Some(GetMaster {
+                    master_info: Some(self.info.clone()),
+                    start_time: Some(self.start_time),
+                    elected_time: Some(self.start_time),
+                })
+            }
+            OpType::GetAgents => r.get_agents = Some(self.get_agents()),
+            OpType::GetFrameworks => r.get_frameworks = Some(self.get_frameworks()),
+            OpType::GetTasks => r.get_tasks = Some(self.get_tasks()),
+            OpType::GetExecutors => r.get_executors = Some(self.get_executors()),
+            OpType::GetState => {
+                r.get_state = Some(GetState {
+                    get_tasks: Some(self.get_tasks()),
+                    get_executors: Some(self.get_executors()),
+                    get_frameworks: Some(self.get_frameworks()),
+                    get_agents: Some(self.get_agents()),
+                })
+            }
+            _ => return None,
+        }
+        let _ = now;
+        Some(r)
+    }
+
+    fn get_agents(&self) -> GetAgents {
+        let s = &self.state;
+        GetAgents {
+            agents: s
+                .agents
+                .values()
+                .map(|a| {
+                    let mut used = Resources::new();
+                    for r in s.used_on_agent(a.id()).values() {
+                        used.add_all(r);
+                    }
+                    get_agents::Agent {
+                        agent_info: a.info.clone(),
+                        active: a.active,
+                        deactivated: Some(false),
+                        version: a.version.clone(),
+                        pid: Some(a.pid.to_string()),
+                        registered_time: Some(time(a.registered_time)),
+                        reregistered_time: a.reregistered_time.map(time),
+                        total_resources: a.total.to_vec(),
+                        allocated_resources: used.to_vec(),
+                        offered_resources: s.offered_on_agent(a.id()).to_vec(),
+                        capabilities: a
+                            .capabilities
+                            .iter()
+                            .map(|t| mesos_proto::mesos::slave_info::Capability {
+                                r#type: Some(*t),
+                            })
+                            .collect(),
+                        ..Default::default()
+                    }
+                })
+                .collect(),
+            recovered_agents: vec![],
+        }
+    }
+
+    fn get_frameworks(&self) -> GetFrameworks {
+        let s = &self.state;
+        let conv = |f: &crate::state::Framework| {
+            let mut used = Resources::new();
+            for a in s.agents.keys() {
+                if let Some(r) = s.used_on_agent(a).get(f.id()) {
+                    used.add_all(r);
+                }
+            }
+            let offers: Vec<_> = f
+                .offers
+                .iter()
+                .filter_map(|id| s.offers.get(id))
+                .cloned()
+                .collect();
+            let mut offered = Resources::new();
+            for o in &offers {
+                offered.add_all(&Resources::from_vec(&o.resources));
+            }
+            get_frameworks::Framework {
+                framework_info: f.info.clone(),
+                active: f.active(),
+                connected: f.connected(),
+                recovered: f.state == FrameworkState::Recovered,
+                registered_time: Some(time(f.registered_time)),
+                reregistered_time: f.reregistered_time.map(time),
+                unregistered_time: f.unregistered_time.map(time),
+                offers,
+                inverse_offers: vec![],
+                allocated_resources: used.to_vec(),
+                offered_resources: offered.to_vec(),
+            }
+        };
+        GetFrameworks {
+            frameworks: s.frameworks.values().map(conv).collect(),
+            completed_frameworks: s.completed_frameworks.iter().map(conv).collect(),
+            recovered_frameworks: vec![],
+        }
+    }
+
+    fn get_tasks(&self) -> GetTasks {
+        let s = &self.state;
+        GetTasks {
+            pending_tasks: vec![],
+            tasks: s
+                .frameworks
+                .values()
+                .flat_map(|f| f.tasks.values().cloned())
+                .collect(),
+            unreachable_tasks: vec![],
+            completed_tasks: s
+                .frameworks
+                .values()
+                .chain(s.completed_frameworks.iter())
+                .flat_map(|f| f.completed_tasks.iter().cloned())
+                .collect(),
+            orphan_tasks: vec![],
+        }
+    }
+
+    fn get_executors(&self) -> GetExecutors {
+        GetExecutors {
+            executors: self
+                .state
+                .agents
+                .values()
+                .flat_map(|a| {
+                    a.executors.values().flat_map(move |m| {
+                        m.values().map(move |e| get_executors::Executor {
+                            executor_info: e.clone(),
+                            slave_id: a.info.id.clone().unwrap_or_default(),
+                        })
+                    })
+                })
+                .collect(),
+            orphan_executors: vec![],
+        }
+    }
+}
+
+/// Serializes a response as the v1 type, JSON or protobuf.
+pub fn encode_response(resp: &OpResponse, json: bool) -> Response {
+    let v1: V1Response = match crate::convert::recode(resp) {
+        Ok(v) => v,
+        Err(e) => return Response::text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    if json {
+        match mesos_proto::json::to_json(&v1) {
+            Ok(s) => Response::json(s),
+            Err(e) => Response::text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
+    } else {
+        Response::with_body(StatusCode::OK, APPLICATION_PROTOBUF, v1.encode_to_vec())
+    }
+}

@@ -1,0 +1,83 @@
+//! One agent as the master knows it (upstream `Slave`, `src/master/master.hpp`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use libprocess::Upid;
+use mesos_proto::mesos::slave_info::capability::Type as Cap;
+use mesos_proto::mesos::{ExecutorInfo, SlaveInfo, Uuid};
+
+use crate::resources::Resources;
+
+/// A registered agent.
+#[derive(Clone, Debug)]
+pub struct Agent {
+    /// The SlaveInfo with its `id` set.
+    pub info: SlaveInfo,
+    pub pid: Upid,
+    pub version: String,
+    /// `SlaveInfo.Capability.Type` values the agent announced.
+    pub capabilities: Vec<i32>,
+    /// Its libprocess connection is up.
+    pub connected: bool,
+    /// Offers may be made for it (connected and not deactivated).
+    pub active: bool,
+    pub registered_time: f64,
+    pub reregistered_time: Option<f64>,
+    /// Total resources (upgraded to the post-refinement format).
+    pub total: Resources,
+    pub resource_version: Option<Uuid>,
+    /// The `slave-observer(N)` pinging it.
+    pub observer: Option<Upid>,
+    /// Executors by framework ID then executor ID.
+    pub executors: BTreeMap<String, BTreeMap<String, ExecutorInfo>>,
+    /// Offer IDs outstanding on this agent.
+    pub offers: BTreeSet<String>,
+    /// Bumped on every (re)registration / disconnection, so stale timers
+    /// (reregister timeout) can tell.
+    pub epoch: u64,
+}
+
+impl Agent {
+    pub fn new(
+        info: SlaveInfo,
+        pid: Upid,
+        version: String,
+        capabilities: Vec<i32>,
+        now: f64,
+    ) -> Agent {
+        let total = Resources::from_vec(&info.resources);
+        Agent {
+            info,
+            pid,
+            version,
+            capabilities,
+            connected: true,
+            active: true,
+            registered_time: now,
+            reregistered_time: None,
+            total,
+            resource_version: None,
+            observer: None,
+            executors: BTreeMap::new(),
+            offers: BTreeSet::new(),
+            epoch: 0,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        self.info.id.as_ref().map_or("", |i| i.value.as_str())
+    }
+
+    pub fn hostname(&self) -> &str {
+        &self.info.hostname
+    }
+
+    pub fn has_capability(&self, cap: Cap) -> bool {
+        self.capabilities.contains(&(cap as i32))
+    }
+
+    /// Upstream prints a `Slave` as `<id> at <pid> (<hostname>)`.
+    pub fn describe(&self) -> String {
+        format!("{} at {} ({})", self.id(), self.pid, self.hostname())
+    }
+}

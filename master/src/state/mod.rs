@@ -1,0 +1,419 @@
+//! The pure master state: frameworks, agents, tasks and offers, and the
+//! ID generators. No I/O and no clock: callers pass times in.
+//!
+//! Tasks live in their framework (`Framework::tasks`); an agent's tasks are
+//! found by filtering, which keeps one copy of each task.
+
+pub mod agent;
+pub mod framework;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use libprocess::Upid;
+use mesos_proto::mesos::{
+    FrameworkId, Offer, OfferId, SlaveId, SlaveInfo, Task, TaskInfo, TaskState, TaskStatus,
+};
+
+pub use agent::Agent;
+pub use framework::{Connection, Framework, FrameworkState};
+
+use crate::resources::Resources;
+
+/// Upstream `protobuf::isTerminalState`.
+pub fn is_terminal(state: i32) -> bool {
+    matches!(
+        TaskState::try_from(state),
+        Ok(TaskState::TaskFinished
+            | TaskState::TaskFailed
+            | TaskState::TaskKilled
+            | TaskState::TaskLost
+            | TaskState::TaskError
+            | TaskState::TaskDropped
+            | TaskState::TaskGone
+            | TaskState::TaskGoneByOperator)
+    )
+}
+
+/// `TASK_FINISHED` etc., for logs.
+pub fn state_name(state: i32) -> &'static str {
+    TaskState::try_from(state)
+        .map(|s| s.as_str_name())
+        .unwrap_or("UNKNOWN")
+}
+
+/// An agent that stopped answering pings (upstream `slaves.unreachable`).
+#[derive(Clone, Debug)]
+pub struct UnreachableAgent {
+    pub info: SlaveInfo,
+    pub since: f64,
+}
+
+/// Everything the master tracks.
+#[derive(Debug)]
+pub struct MasterState {
+    /// `MasterInfo.id`: the prefix of every ID this master hands out.
+    pub master_id: String,
+    next_agent: u64,
+    next_framework: u64,
+    next_offer: u64,
+    pub frameworks: BTreeMap<String, Framework>,
+    pub completed_frameworks: VecDeque<Framework>,
+    pub agents: BTreeMap<String, Agent>,
+    pub unreachable: BTreeMap<String, UnreachableAgent>,
+    pub offers: BTreeMap<String, Offer>,
+    pub max_completed_frameworks: usize,
+    pub max_completed_tasks: usize,
+}
+
+impl MasterState {
+    pub fn new(master_id: impl Into<String>) -> MasterState {
+        MasterState {
+            master_id: master_id.into(),
+            next_agent: 0,
+            next_framework: 0,
+            next_offer: 0,
+            frameworks: BTreeMap::new(),
+            completed_frameworks: VecDeque::new(),
+            agents: BTreeMap::new(),
+            unreachable: BTreeMap::new(),
+            offers: BTreeMap::new(),
+            max_completed_frameworks: 50,
+            max_completed_tasks: 1000,
+        }
+    }
+
+    /// `<master id>-S<n>` (upstream `Master::newSlaveId`).
+    pub fn new_agent_id(&mut self) -> SlaveId {
+        let id = format!("{}-S{}", self.master_id, self.next_agent);
+        self.next_agent += 1;
+        SlaveId { value: id }
+    }
+
+    /// `<master id>-<4-digit n>` (upstream `Master::newFrameworkId`).
+    pub fn new_framework_id(&mut self) -> FrameworkId {
+        let id = format!("{}-{:04}", self.master_id, self.next_framework);
+        self.next_framework += 1;
+        FrameworkId { value: id }
+    }
+
+    /// `<master id>-O<n>` (upstream `Master::newOfferId`).
+    pub fn new_offer_id(&mut self) -> OfferId {
+        let id = format!("{}-O{}", self.master_id, self.next_offer);
+        self.next_offer += 1;
+        OfferId { value: id }
+    }
+
+    pub fn framework_by_pid(&self, pid: &Upid) -> Option<&Framework> {
+        self.frameworks.values().find(|f| f.pid() == Some(pid))
+    }
+
+    pub fn agent_by_pid(&self, pid: &Upid) -> Option<&Agent> {
+        self.agents.values().find(|a| &a.pid == pid)
+    }
+
+    /// All tasks on an agent, of every framework.
+    pub fn tasks_on_agent<'a>(&'a self, agent_id: &'a str) -> impl Iterator<Item = &'a Task> + 'a {
+        self.frameworks
+            .values()
+            .flat_map(move |f| f.tasks_on(agent_id))
+    }
+
+    /// Resources in use on an agent per framework: live tasks and executors
+    /// (offers not included).
+    pub fn used_on_agent(&self, agent_id: &str) -> BTreeMap<String, Resources> {
+        let mut out: BTreeMap<String, Resources> = BTreeMap::new();
+        for f in self.frameworks.values() {
+            for t in f.tasks_on(agent_id).filter(|t| !is_terminal(t.state)) {
+                out.entry(f.id().to_string())
+                    .or_default()
+                    .add_all(&Resources::from_vec(&t.resources));
+            }
+            if let Some(execs) = f.executors.get(agent_id) {
+                for e in execs.values() {
+                    out.entry(f.id().to_string())
+                        .or_default()
+                        .add_all(&Resources::from_vec(&e.resources));
+                }
+            }
+        }
+        out
+    }
+
+    /// Resources offered on an agent.
+    pub fn offered_on_agent(&self, agent_id: &str) -> Resources {
+        let mut r = Resources::new();
+        for o in self
+            .offers
+            .values()
+            .filter(|o| o.slave_id.value == agent_id)
+        {
+            r.add_all(&Resources::from_vec(&o.resources));
+        }
+        r
+    }
+
+    /// Records a launched task (upstream `Master::addTask`), as TASK_STAGING.
+    pub fn add_task(
+        &mut self,
+        framework_id: &str,
+        info: &TaskInfo,
+        user: Option<String>,
+    ) -> Option<&Task> {
+        let fw = self.frameworks.get_mut(framework_id)?;
+        let task = Task {
+            name: info.name.clone(),
+            task_id: info.task_id.clone(),
+            framework_id: FrameworkId {
+                value: framework_id.to_string(),
+            },
+            executor_id: info.executor.as_ref().map(|e| e.executor_id.clone()),
+            slave_id: info.slave_id.clone(),
+            state: TaskState::TaskStaging as i32,
+            resources: Resources::from_vec(&info.resources).to_vec(),
+            labels: info.labels.clone(),
+            discovery: info.discovery.clone(),
+            container: info.container.clone(),
+            health_check: info.health_check.clone(),
+            kill_policy: info.kill_policy,
+            user,
+            ..Default::default()
+        };
+        let key = task.task_id.value.clone();
+        fw.tasks.insert(key.clone(), task);
+        fw.tasks.get(&key)
+    }
+
+    /// Applies a status update to a task (upstream `Master::updateTask`):
+    /// the task's state becomes the update's `latest_state` (or its own
+    /// state), and the status is appended without its data. Returns the
+    /// task's resources if it just became terminal, for recovery.
+    pub fn update_task(
+        &mut self,
+        framework_id: &str,
+        status: &TaskStatus,
+        latest_state: Option<i32>,
+    ) -> Option<(String, Resources)> {
+        let fw = self.frameworks.get_mut(framework_id)?;
+        let task = fw.tasks.get_mut(&status.task_id.value)?;
+        let new_state = latest_state.unwrap_or(status.state);
+        let was_terminal = is_terminal(task.state);
+        if !was_terminal {
+            task.state = new_state;
+        }
+        let mut st = status.clone();
+        st.data = None;
+        // Upstream keeps the latest status of each state only once in a row.
+        if task.statuses.last().map(|s| s.state) != Some(st.state) {
+            task.statuses.push(st);
+        } else if let Some(last) = task.statuses.last_mut() {
+            *last = st;
+        }
+        if !was_terminal && is_terminal(task.state) {
+            Some((
+                task.slave_id.value.clone(),
+                Resources::from_vec(&task.resources),
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// Removes a task to the framework's completed list (upstream
+    /// `Master::removeTask`). Returns the task if it existed.
+    pub fn remove_task(&mut self, framework_id: &str, task_id: &str) -> Option<Task> {
+        let max = self.max_completed_tasks;
+        self.frameworks
+            .get_mut(framework_id)?
+            .complete_task(task_id, max)
+    }
+
+    /// Records an offer on its framework and agent.
+    pub fn add_offer(&mut self, offer: Offer) {
+        let id = offer.id.value.clone();
+        if let Some(f) = self.frameworks.get_mut(&offer.framework_id.value) {
+            f.offers.insert(id.clone());
+        }
+        if let Some(a) = self.agents.get_mut(&offer.slave_id.value) {
+            a.offers.insert(id.clone());
+        }
+        self.offers.insert(id, offer);
+    }
+
+    /// Forgets an offer; returns it so its resources can be recovered.
+    pub fn remove_offer(&mut self, offer_id: &str) -> Option<Offer> {
+        let offer = self.offers.remove(offer_id)?;
+        if let Some(f) = self.frameworks.get_mut(&offer.framework_id.value) {
+            f.offers.remove(offer_id);
+        }
+        if let Some(a) = self.agents.get_mut(&offer.slave_id.value) {
+            a.offers.remove(offer_id);
+        }
+        Some(offer)
+    }
+
+    /// Offer IDs held by a framework.
+    pub fn offers_of_framework(&self, framework_id: &str) -> Vec<String> {
+        self.frameworks
+            .get(framework_id)
+            .map(|f| f.offers.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Offer IDs on an agent.
+    pub fn offers_on_agent(&self, agent_id: &str) -> Vec<String> {
+        self.agents
+            .get(agent_id)
+            .map(|a| a.offers.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Moves a framework to the completed list (bounded by
+    /// `--max_completed_frameworks`); its tasks become completed tasks.
+    pub fn complete_framework(&mut self, framework_id: &str, now: f64) -> Option<Framework> {
+        let mut fw = self.frameworks.remove(framework_id)?;
+        let ids: Vec<String> = fw.tasks.keys().cloned().collect();
+        for id in ids {
+            fw.complete_task(&id, self.max_completed_tasks);
+        }
+        fw.offers.clear();
+        fw.executors.clear();
+        fw.unregistered_time = Some(now);
+        fw.state = FrameworkState::Disconnected;
+        if self.max_completed_frameworks > 0 {
+            if self.completed_frameworks.len() >= self.max_completed_frameworks {
+                self.completed_frameworks.pop_front();
+            }
+            self.completed_frameworks.push_back(fw.clone());
+        }
+        Some(fw)
+    }
+
+    pub fn is_completed_framework(&self, framework_id: &str) -> bool {
+        self.completed_frameworks
+            .iter()
+            .any(|f| f.id() == framework_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::scalar;
+    use mesos_proto::mesos::{FrameworkInfo, TaskId};
+
+    fn state_with_framework() -> MasterState {
+        let mut s = MasterState::new("m1");
+        let id = s.new_framework_id();
+        let info = FrameworkInfo {
+            id: Some(id),
+            name: "fw".into(),
+            user: "root".into(),
+            ..Default::default()
+        };
+        s.frameworks.insert(
+            "m1-0000".into(),
+            Framework::new(info, Connection::Recovered, 1.0),
+        );
+        s
+    }
+
+    fn task_info(id: &str, agent: &str) -> TaskInfo {
+        TaskInfo {
+            name: id.into(),
+            task_id: TaskId { value: id.into() },
+            slave_id: SlaveId {
+                value: agent.into(),
+            },
+            resources: vec![scalar("cpus", 0.5)],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ids_follow_upstream_formats() {
+        let mut s = MasterState::new("abc");
+        assert_eq!(s.new_agent_id().value, "abc-S0");
+        assert_eq!(s.new_agent_id().value, "abc-S1");
+        assert_eq!(s.new_framework_id().value, "abc-0000");
+        assert_eq!(s.new_framework_id().value, "abc-0001");
+        assert_eq!(s.new_offer_id().value, "abc-O0");
+    }
+
+    #[test]
+    fn terminal_update_releases_resources_once() {
+        let mut s = state_with_framework();
+        s.add_task("m1-0000", &task_info("t1", "a1"), None).unwrap();
+        assert_eq!(s.used_on_agent("a1")["m1-0000"].scalar("cpus"), 0.5);
+
+        let running = TaskStatus {
+            task_id: TaskId { value: "t1".into() },
+            state: TaskState::TaskRunning as i32,
+            ..Default::default()
+        };
+        assert!(s.update_task("m1-0000", &running, None).is_none());
+        let finished = TaskStatus {
+            state: TaskState::TaskFinished as i32,
+            ..running.clone()
+        };
+        let (agent, res) = s.update_task("m1-0000", &finished, None).unwrap();
+        assert_eq!(agent, "a1");
+        assert_eq!(res.scalar("cpus"), 0.5);
+        // A repeated terminal update releases nothing more.
+        assert!(s.update_task("m1-0000", &finished, None).is_none());
+        assert!(s.used_on_agent("a1").is_empty());
+        let t = &s.frameworks["m1-0000"].tasks["t1"];
+        assert_eq!(t.statuses.len(), 2);
+
+        assert!(s.remove_task("m1-0000", "t1").is_some());
+        assert_eq!(s.frameworks["m1-0000"].completed_tasks.len(), 1);
+    }
+
+    #[test]
+    fn latest_state_wins_over_status_state() {
+        let mut s = state_with_framework();
+        s.add_task("m1-0000", &task_info("t1", "a1"), None).unwrap();
+        let running = TaskStatus {
+            task_id: TaskId { value: "t1".into() },
+            state: TaskState::TaskRunning as i32,
+            ..Default::default()
+        };
+        let released = s.update_task("m1-0000", &running, Some(TaskState::TaskFailed as i32));
+        assert!(released.is_some());
+        assert_eq!(
+            s.frameworks["m1-0000"].tasks["t1"].state,
+            TaskState::TaskFailed as i32
+        );
+    }
+
+    #[test]
+    fn offers_are_indexed_by_framework_and_agent() {
+        let mut s = state_with_framework();
+        let oid = s.new_offer_id();
+        s.add_offer(Offer {
+            id: oid.clone(),
+            framework_id: FrameworkId {
+                value: "m1-0000".into(),
+            },
+            slave_id: SlaveId { value: "a1".into() },
+            hostname: "h".into(),
+            resources: vec![scalar("mem", 10.0)],
+            ..Default::default()
+        });
+        assert_eq!(s.offers_of_framework("m1-0000"), vec![oid.value.clone()]);
+        assert_eq!(s.offered_on_agent("a1").scalar("mem"), 10.0);
+        assert!(s.remove_offer(&oid.value).is_some());
+        assert!(s.offers_of_framework("m1-0000").is_empty());
+        assert!(s.remove_offer(&oid.value).is_none());
+    }
+
+    #[test]
+    fn completed_frameworks_are_bounded() {
+        let mut s = state_with_framework();
+        s.max_completed_frameworks = 1;
+        s.add_task("m1-0000", &task_info("t1", "a1"), None);
+        let fw = s.complete_framework("m1-0000", 5.0).unwrap();
+        assert_eq!(fw.completed_tasks.len(), 1);
+        assert!(s.is_completed_framework("m1-0000"));
+        assert!(s.frameworks.is_empty());
+    }
+}
