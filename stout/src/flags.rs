@@ -125,7 +125,7 @@ impl FlagsBase {
         );
     }
 
-    /// Sets the first line of `--help` (default "Usage: <program> [options]").
+    /// Sets the first line of `--help` (default `Usage: <program> [options]`).
     pub fn set_usage_message(&mut self, message: impl Into<String>) {
         self.usage_message = Some(message.into());
     }

@@ -225,3 +225,54 @@ fn agent_renders_given_values_as_the_real_agent() {
     assert_eq!(flags.parsed_agent_features().unwrap().capabilities.len(), 6);
     assert_eq!(flags.fault_domain().unwrap().zone.name, "z1");
 }
+
+/// Our table against the list of upstream `add(...)` calls: same names, same
+/// aliases, optional-isolator flags marked, nothing extra.
+fn check_names(base: &stout::FlagsBase, list: &str) {
+    let mut expected = Vec::new();
+    for line in list
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let cols: Vec<&str> = line.split(' ').collect();
+        let (name, alias, cond) = (cols[0], cols[1], cols[2]);
+        expected.push(name.to_string());
+        let spec = base
+            .spec(name)
+            .unwrap_or_else(|| panic!("missing flag {name}"));
+        assert_eq!(spec.name, name);
+        assert_eq!(spec.alias, (alias != "-").then_some(alias), "{name}");
+        assert_eq!(spec.alias_deprecated, alias != "-", "{name}");
+        // Linux, SSL and non-Windows flags exist in the reference build; the
+        // optional isolators' flags do not.
+        let gated = cond.starts_with("ENABLE_");
+        assert_eq!(spec.build_condition.is_some(), gated, "{name}");
+        if gated {
+            assert_eq!(spec.build_condition, Some(cond), "{name}");
+        }
+        if let stout::FlagType::Proto(message) = spec.ty {
+            assert!(
+                mesos_proto::pool::message_descriptor_by_name(message).is_some(),
+                "{name}: unknown message {message}"
+            );
+        }
+    }
+    let ours: Vec<String> = base.specs().map(|s| s.name.to_string()).collect();
+    expected.sort();
+    assert_eq!(ours, expected);
+}
+
+#[test]
+fn master_has_every_upstream_flag_and_alias() {
+    let list = include_str!("fixtures/upstream_master_flag_names.txt");
+    check_names(&MasterFlags::new(), list);
+}
+
+#[test]
+fn agent_has_every_upstream_flag_and_alias() {
+    let list = include_str!("fixtures/upstream_agent_flag_names.txt");
+    check_names(
+        &AgentFlags::with_runtime_defaults(&RuntimeDefaults::fixed()),
+        list,
+    );
+}
