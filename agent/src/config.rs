@@ -67,6 +67,13 @@ pub fn format_duration(d: Duration) -> String {
     "0ns".to_string()
 }
 
+/// This host's name (`gethostname`), used when `--hostname` is not given.
+pub fn local_hostname() -> Option<String> {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+}
+
 /// The agent's settings.
 #[derive(Clone, Debug)]
 pub struct AgentConfig {

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use mesos_allocator::resources::Resources;
-use mesos_proto::mesos::Resource;
+use mesos_proto::mesos::{value, Attribute, Resource};
 
 use crate::Error;
 
@@ -122,6 +122,56 @@ pub fn agent_resources(
     Ok(out)
 }
 
+/// Parses `--attributes` (`name:value;...`): scalars, ranges, sets, text
+/// (src/common/attributes.cpp).
+pub fn parse_attributes(text: &str) -> Vec<Attribute> {
+    text.split(';')
+        .filter(|t| !t.trim().is_empty())
+        .filter_map(|t| {
+            let (name, v) = t.split_once(':')?;
+            let name = name.trim().to_string();
+            let v = v.trim();
+            let mut a = Attribute {
+                name,
+                ..Default::default()
+            };
+            if let Ok(x) = v.parse::<f64>() {
+                a.set_type(value::Type::Scalar);
+                a.scalar = Some(value::Scalar { value: x });
+            } else if v.starts_with('[') {
+                let ranges = v
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .split(',')
+                    .filter_map(|r| {
+                        let (b, e) = r.trim().split_once('-')?;
+                        Some(value::Range {
+                            begin: b.trim().parse().ok()?,
+                            end: e.trim().parse().ok()?,
+                        })
+                    })
+                    .collect();
+                a.set_type(value::Type::Ranges);
+                a.ranges = Some(value::Ranges { range: ranges });
+            } else if v.starts_with('{') {
+                a.set_type(value::Type::Set);
+                a.set = Some(value::Set {
+                    item: v
+                        .trim_matches(|c| c == '{' || c == '}')
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .collect(),
+                });
+            } else {
+                a.set_type(value::Type::Text);
+                a.text = Some(value::Text {
+                    value: v.to_string(),
+                });
+            }
+            Some(a)
+        })
+        .collect()
+}
+
 fn fmt_num(v: f64) -> String {
     if v.fract() == 0.0 {
         format!("{}", v as i64)
@@ -178,6 +228,16 @@ mod tests {
         assert_eq!(scalar(&rs, "mem"), Some(1024.0));
         assert_eq!(scalar(&rs, "disk"), Some(10240.0));
         assert!(agent_resources(Some("cpus:abc"), "*", &m).is_err());
+    }
+
+    #[test]
+    fn attributes_parse_by_type() {
+        let a = parse_attributes("rack:r1;zone:2;ports:[1-2,5-6];tags:{a,b}");
+        assert_eq!(a.len(), 4);
+        assert_eq!(a[0].text.as_ref().unwrap().value, "r1");
+        assert_eq!(a[1].scalar.as_ref().unwrap().value, 2.0);
+        assert_eq!(a[2].ranges.as_ref().unwrap().range.len(), 2);
+        assert_eq!(a[3].set.as_ref().unwrap().item, vec!["a", "b"]);
     }
 
     #[test]

@@ -1,1 +1,623 @@
-//! placeholder
+//! The command executor (`mesos-executor`, upstream
+//! src/launcher/executor.cpp) together with the executor-driver side of the
+//! libprocess executor protocol it speaks (src/exec/exec.cpp):
+//!
+//! - at start: `link(agent)`, `RegisterExecutorMessage`;
+//! - `ExecutorRegisteredMessage` / `ExecutorReregisteredMessage` → connected;
+//! - `RunTaskMessage` → run the task's command (`sh -c` or argv) in its own
+//!   session; TASK_STARTING, then TASK_RUNNING once forked, then
+//!   TASK_FINISHED / TASK_FAILED / TASK_KILLED with upstream's message
+//!   ("Command exited with status 0", "Command terminated with signal ...");
+//! - every update is kept until the agent acknowledges it; acknowledging the
+//!   terminal update ends the executor;
+//! - `KillTaskMessage` → SIGTERM to the task's process group, SIGKILL after
+//!   the kill policy's grace period; `ShutdownExecutorMessage` likewise,
+//!   bounded by the shutdown grace period;
+//! - agent gone: a checkpointing executor waits `MESOS_RECOVERY_TIMEOUT`
+//!   for `ReconnectExecutorMessage`, answers with
+//!   `ReregisterExecutorMessage{unacknowledged tasks and updates}`; a
+//!   non-checkpointing one shuts down.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use libprocess::{Actor, Cx, Routes, TimerId, Upid};
+use mesos_proto::mesos::internal as msg;
+use mesos_proto::mesos::internal::StatusUpdate;
+use mesos_proto::mesos::{
+    task_status, ExecutorId, FrameworkId, FrameworkInfo, SlaveId, TaskId, TaskInfo, TaskState,
+    TaskStatus,
+};
+
+use crate::config::parse_duration;
+use crate::launcher::{self, LaunchSpec};
+use crate::status_update_manager::is_terminal;
+use crate::Error;
+
+/// Default kill grace period of the command executor when the task has no
+/// kill policy (`KillPolicy.grace_period` default, 3 s).
+pub const DEFAULT_KILL_GRACE_PERIOD: Duration = Duration::from_secs(3);
+
+/// What the agent passes to an executor in its environment.
+#[derive(Clone, Debug)]
+pub struct ExecutorEnv {
+    pub slave_pid: Upid,
+    pub slave_id: String,
+    pub framework_id: String,
+    pub executor_id: String,
+    pub directory: PathBuf,
+    pub checkpoint: bool,
+    pub recovery_timeout: Duration,
+    pub shutdown_grace_period: Duration,
+    /// The environment handed on to the task.
+    pub task_environment: BTreeMap<String, String>,
+}
+
+impl ExecutorEnv {
+    /// Reads `MESOS_SLAVE_PID`, `MESOS_SLAVE_ID`, ... as the executor
+    /// driver's `start()` does; missing required variables are errors.
+    pub fn from_env(env: &BTreeMap<String, String>) -> Result<ExecutorEnv, Error> {
+        let need = |k: &str| {
+            env.get(k).cloned().ok_or_else(|| {
+                Error::Flags(format!("Expecting '{k}' to be set in the environment"))
+            })
+        };
+        let pid = need("MESOS_SLAVE_PID")?;
+        let slave_pid = Upid::parse(&pid)
+            .map_err(|_| Error::Flags(format!("Cannot parse MESOS_SLAVE_PID '{pid}'")))?;
+        let recovery_timeout = match env.get("MESOS_RECOVERY_TIMEOUT") {
+            Some(v) => parse_duration(v)?,
+            None => Duration::from_secs(15 * 60),
+        };
+        let shutdown_grace_period = match env.get("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD") {
+            Some(v) => parse_duration(v)?,
+            None => Duration::from_secs(5),
+        };
+        Ok(ExecutorEnv {
+            slave_pid,
+            slave_id: need("MESOS_SLAVE_ID")?,
+            framework_id: need("MESOS_FRAMEWORK_ID")?,
+            executor_id: need("MESOS_EXECUTOR_ID")?,
+            directory: PathBuf::from(need("MESOS_DIRECTORY")?),
+            checkpoint: env
+                .get("MESOS_CHECKPOINT")
+                .map(|v| v == "1")
+                .unwrap_or(false),
+            recovery_timeout,
+            shutdown_grace_period,
+            task_environment: env.clone(),
+        })
+    }
+}
+
+/// `WSTRINGIFY` of a wait status, prefixed "Command " as the executor does.
+pub fn command_status_message(status: Option<i32>) -> String {
+    match status {
+        Some(s) if libc::WIFEXITED(s) => {
+            format!("Command exited with status {}", libc::WEXITSTATUS(s))
+        }
+        Some(s) if libc::WIFSIGNALED(s) => format!(
+            "Command terminated with signal {}",
+            crate::slave::tasks::signal_name(libc::WTERMSIG(s))
+        ),
+        _ => "Failed to get exit status for Command".to_string(),
+    }
+}
+
+/// The terminal state for a reaped command.
+pub fn terminal_state(status: Option<i32>, killed: bool) -> TaskState {
+    match status {
+        None => TaskState::TaskFailed,
+        Some(_) if killed => TaskState::TaskKilled,
+        Some(s) if libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 0 => TaskState::TaskFinished,
+        Some(_) => TaskState::TaskFailed,
+    }
+}
+
+/// The command executor actor (`executor(1)`).
+pub struct CommandExecutor {
+    env: ExecutorEnv,
+    slave: Upid,
+    connected: bool,
+    /// Bumped on every (re)connection; stale recovery timers compare it.
+    connection: u64,
+    aborted: bool,
+    framework_info: Option<FrameworkInfo>,
+    /// Unacknowledged updates in send order.
+    updates: Vec<StatusUpdate>,
+    /// Unacknowledged tasks.
+    tasks: BTreeMap<String, TaskInfo>,
+    task: Option<TaskInfo>,
+    pid: Option<i32>,
+    killed: bool,
+    terminated: bool,
+    kill_timer: Option<TimerId>,
+    /// Exit code the binary should use once the actor stops.
+    pub exit_code: i32,
+}
+
+impl CommandExecutor {
+    pub fn new(env: ExecutorEnv) -> CommandExecutor {
+        CommandExecutor {
+            slave: env.slave_pid.clone(),
+            env,
+            connected: false,
+            connection: 0,
+            aborted: false,
+            framework_info: None,
+            updates: Vec::new(),
+            tasks: BTreeMap::new(),
+            task: None,
+            pid: None,
+            killed: false,
+            terminated: false,
+            kill_timer: None,
+            exit_code: 0,
+        }
+    }
+
+    fn status(
+        &self,
+        cx: &mut Cx<'_, Self>,
+        task_id: &TaskId,
+        state: TaskState,
+        message: Option<String>,
+    ) -> TaskStatus {
+        let uuid = uuid::Uuid::new_v4();
+        let mut s = TaskStatus {
+            task_id: task_id.clone(),
+            message,
+            executor_id: Some(ExecutorId {
+                value: self.env.executor_id.clone(),
+            }),
+            timestamp: Some(cx.wall_secs()),
+            uuid: Some(Bytes::copy_from_slice(uuid.as_bytes())),
+            ..Default::default()
+        };
+        s.set_state(state);
+        s.set_source(task_status::Source::Executor);
+        s
+    }
+
+    /// `ExecutorProcess::sendStatusUpdate`.
+    fn send_status(&mut self, cx: &mut Cx<'_, Self>, mut status: TaskStatus) {
+        let uuid = status.uuid.clone().unwrap_or_default();
+        let slave_id = SlaveId {
+            value: self.env.slave_id.clone(),
+        };
+        status.slave_id = Some(slave_id.clone());
+        let now = cx.wall_secs();
+        status.timestamp = Some(now);
+        let update = StatusUpdate {
+            framework_id: FrameworkId {
+                value: self.env.framework_id.clone(),
+            },
+            executor_id: Some(ExecutorId {
+                value: self.env.executor_id.clone(),
+            }),
+            slave_id: Some(slave_id),
+            status,
+            timestamp: now,
+            uuid: Some(uuid),
+            latest_state: None,
+        };
+        tracing::info!(
+            "Sending status update {} for task {}",
+            update.status.state().as_str_name(),
+            update.status.task_id.value
+        );
+        self.updates.push(update.clone());
+        let m = msg::StatusUpdateMessage {
+            update,
+            pid: Some(cx.me().to_string()),
+        };
+        let slave = self.slave.clone();
+        cx.send(&slave, &m);
+    }
+
+    fn registered(
+        &mut self,
+        _cx: &mut Cx<'_, Self>,
+        _from: Upid,
+        m: msg::ExecutorRegisteredMessage,
+    ) {
+        if self.aborted {
+            return;
+        }
+        tracing::info!("Executor registered on agent {}", m.slave_info.hostname);
+        self.connected = true;
+        self.connection += 1;
+        self.framework_info = Some(m.framework_info);
+    }
+
+    fn reregistered(
+        &mut self,
+        _cx: &mut Cx<'_, Self>,
+        _from: Upid,
+        m: msg::ExecutorReregisteredMessage,
+    ) {
+        if self.aborted {
+            return;
+        }
+        tracing::info!("Executor re-registered on agent {}", m.slave_info.hostname);
+        self.connected = true;
+        self.connection += 1;
+    }
+
+    fn reconnect(&mut self, cx: &mut Cx<'_, Self>, from: Upid, _m: msg::ReconnectExecutorMessage) {
+        if self.aborted {
+            return;
+        }
+        tracing::info!("Received reconnect request from agent {from}");
+        self.slave = from.clone();
+        cx.link(&from);
+        let m = msg::ReregisterExecutorMessage {
+            executor_id: ExecutorId {
+                value: self.env.executor_id.clone(),
+            },
+            framework_id: FrameworkId {
+                value: self.env.framework_id.clone(),
+            },
+            tasks: self.tasks.values().cloned().collect(),
+            updates: self.updates.clone(),
+        };
+        cx.send(&from, &m);
+    }
+
+    fn run_task(&mut self, cx: &mut Cx<'_, Self>, _from: Upid, m: msg::RunTaskMessage) {
+        if self.aborted {
+            return;
+        }
+        if !self.connected {
+            tracing::warn!(
+                "Ignoring run task message for task {} because the driver is disconnected",
+                m.task.task_id.value
+            );
+            return;
+        }
+        if self.framework_info.is_none() {
+            self.framework_info = Some(m.framework.clone());
+        }
+        self.tasks
+            .insert(m.task.task_id.value.clone(), m.task.clone());
+        self.launch(cx, m.task);
+    }
+
+    fn launch(&mut self, cx: &mut Cx<'_, Self>, task: TaskInfo) {
+        if self.task.is_some() {
+            let s = self.status(
+                cx,
+                &task.task_id,
+                TaskState::TaskFailed,
+                Some("Attempted to run multiple tasks using a \"command\" executor".into()),
+            );
+            self.send_status(cx, s);
+            return;
+        }
+        let s = self.status(cx, &task.task_id, TaskState::TaskStarting, None);
+        self.send_status(cx, s);
+        let cmd = task.command.clone().unwrap_or_default();
+        let mut environment = self.env.task_environment.clone();
+        if let Some(vars) = &cmd.environment {
+            for v in &vars.variables {
+                if let Some(value) = &v.value {
+                    environment.insert(v.name.clone(), value.clone());
+                }
+            }
+        }
+        let spec = LaunchSpec {
+            value: cmd.value.clone().unwrap_or_default(),
+            arguments: cmd.arguments.clone(),
+            shell: cmd.shell.unwrap_or(true),
+            environment,
+            directory: self.env.directory.clone(),
+            user: None,
+        };
+        tracing::info!("Running '{}' for task {}", spec.value, task.task_id.value);
+        self.task = Some(task);
+        cx.blocking(
+            move || launcher::launch(&spec),
+            |e: &mut CommandExecutor, cx, r| e.launched(cx, r),
+        );
+    }
+
+    fn launched(&mut self, cx: &mut Cx<'_, Self>, r: Result<std::process::Child, Error>) {
+        let Some(task) = self.task.clone() else {
+            return;
+        };
+        match r {
+            Ok(child) => {
+                let pid = child.id() as i32;
+                tracing::info!("Forked command at {pid}");
+                self.pid = Some(pid);
+                let s = self.status(cx, &task.task_id, TaskState::TaskRunning, None);
+                self.send_status(cx, s);
+                cx.blocking(
+                    move || launcher::wait_child(child),
+                    |e: &mut CommandExecutor, cx, status| e.reaped(cx, status),
+                );
+            }
+            Err(err) => {
+                self.terminated = true;
+                let s = self.status(
+                    cx,
+                    &task.task_id,
+                    TaskState::TaskFailed,
+                    Some(format!("Failed to launch task subprocess: {err}")),
+                );
+                self.send_status(cx, s);
+                cx.delay(Duration::from_secs(1), |e: &mut CommandExecutor, cx| {
+                    e.self_terminate(cx)
+                });
+            }
+        }
+    }
+
+    fn reaped(&mut self, cx: &mut Cx<'_, Self>, status: Option<i32>) {
+        self.terminated = true;
+        if let Some(t) = self.kill_timer.take() {
+            cx.cancel(t);
+        }
+        let Some(task) = self.task.clone() else {
+            return;
+        };
+        let state = terminal_state(status, self.killed);
+        let message = command_status_message(status);
+        tracing::info!(
+            "Command for task {} finished: {message}",
+            task.task_id.value
+        );
+        let s = self.status(cx, &task.task_id, state, Some(message));
+        self.send_status(cx, s);
+        // Upstream terminates one second later whether or not the update
+        // was acknowledged (the ack usually ends it sooner).
+        cx.delay(Duration::from_secs(1), |e: &mut CommandExecutor, cx| {
+            e.self_terminate(cx)
+        });
+    }
+
+    fn self_terminate(&mut self, cx: &mut Cx<'_, Self>) {
+        // While the agent is away (restarting) the terminal update may be
+        // unacknowledged: wait for the reconnection so it is not lost (the
+        // recovery timeout still bounds the wait).
+        if !self.connected && self.env.checkpoint && !self.updates.is_empty() {
+            tracing::info!("Waiting for the agent to reconnect before exiting");
+            cx.delay(Duration::from_secs(1), |e: &mut CommandExecutor, cx| {
+                e.self_terminate(cx)
+            });
+            return;
+        }
+        cx.terminate();
+    }
+
+    fn kill_task(&mut self, cx: &mut Cx<'_, Self>, _from: Upid, m: msg::KillTaskMessage) {
+        if self.aborted {
+            return;
+        }
+        let grace = m
+            .kill_policy
+            .as_ref()
+            .and_then(|k| k.grace_period.as_ref())
+            .or_else(|| {
+                self.task
+                    .as_ref()
+                    .and_then(|t| t.kill_policy.as_ref())
+                    .and_then(|k| k.grace_period.as_ref())
+            })
+            .map(|d| Duration::from_nanos(d.nanoseconds.max(0) as u64))
+            .unwrap_or(DEFAULT_KILL_GRACE_PERIOD);
+        self.kill(cx, grace);
+    }
+
+    /// SIGTERM to the task's process tree, SIGKILL after `grace`.
+    fn kill(&mut self, cx: &mut Cx<'_, Self>, grace: Duration) {
+        if self.terminated || self.killed {
+            return;
+        }
+        let (Some(pid), Some(task)) = (self.pid, self.task.clone()) else {
+            return;
+        };
+        let killing = self
+            .framework_info
+            .as_ref()
+            .map(|f| {
+                f.capabilities.iter().any(|c| {
+                    c.r#type
+                        == Some(
+                            mesos_proto::mesos::framework_info::capability::Type::TaskKillingState
+                                as i32,
+                        )
+                })
+            })
+            .unwrap_or(false);
+        if killing {
+            let s = self.status(cx, &task.task_id, TaskState::TaskKilling, None);
+            self.send_status(cx, s);
+        }
+        tracing::info!("Sending SIGTERM to process tree at pid {pid}");
+        launcher::kill_tree(pid, nix::sys::signal::Signal::SIGTERM);
+        self.killed = true;
+        self.kill_timer = Some(cx.delay(grace, move |e: &mut CommandExecutor, _cx| {
+            if !e.terminated {
+                tracing::info!("Process {pid} did not terminate after {grace:?}, sending SIGKILL");
+                launcher::kill_tree(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        }));
+    }
+
+    fn ack(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        _from: Upid,
+        m: msg::StatusUpdateAcknowledgementMessage,
+    ) {
+        if self.aborted || !self.connected {
+            return;
+        }
+        let Some(i) = self
+            .updates
+            .iter()
+            .position(|u| u.uuid.as_ref() == Some(&m.uuid))
+        else {
+            tracing::warn!("Received acknowledgement for unknown status update");
+            return;
+        };
+        let u = self.updates.remove(i);
+        self.tasks.remove(&m.task_id.value);
+        if is_terminal(u.status.state()) {
+            tracing::info!(
+                "Terminal update for task {} acknowledged; exiting",
+                m.task_id.value
+            );
+            cx.terminate();
+        }
+    }
+
+    fn shutdown_message(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        _from: Upid,
+        _m: msg::ShutdownExecutorMessage,
+    ) {
+        self.shutdown(cx);
+    }
+
+    /// `shutdown()`: kill the task (grace = shutdown grace - 2 s), and exit
+    /// no later than the shutdown grace period (`ShutdownProcess`).
+    fn shutdown(&mut self, cx: &mut Cx<'_, Self>) {
+        if self.aborted {
+            return;
+        }
+        tracing::info!("Shutting down");
+        let grace = self.env.shutdown_grace_period;
+        let kill_grace = grace.saturating_sub(Duration::from_secs(2));
+        if self.task.is_some() && !self.terminated {
+            self.kill(cx, kill_grace);
+            cx.delay(grace, |e: &mut CommandExecutor, cx| {
+                if let Some(pid) = e.pid {
+                    launcher::kill_tree(pid, nix::sys::signal::Signal::SIGKILL);
+                }
+                e.exit_code = 1;
+                cx.terminate();
+            });
+        } else {
+            cx.terminate();
+        }
+        self.aborted = true;
+    }
+
+    fn recovery_timeout(&mut self, cx: &mut Cx<'_, Self>, connection: u64) {
+        if self.connected || connection != self.connection {
+            return;
+        }
+        tracing::info!(
+            "Recovery timeout of {:?} exceeded; shutting down",
+            self.env.recovery_timeout
+        );
+        self.shutdown(cx);
+    }
+}
+
+impl Actor for CommandExecutor {
+    fn install(r: &mut Routes<Self>) {
+        r.message::<msg::ExecutorRegisteredMessage>(Self::registered);
+        r.message::<msg::ExecutorReregisteredMessage>(Self::reregistered);
+        r.message::<msg::ReconnectExecutorMessage>(Self::reconnect);
+        r.message::<msg::RunTaskMessage>(Self::run_task);
+        r.message::<msg::KillTaskMessage>(Self::kill_task);
+        r.message::<msg::StatusUpdateAcknowledgementMessage>(Self::ack);
+        r.message::<msg::ShutdownExecutorMessage>(Self::shutdown_message);
+        r.message::<msg::FrameworkToExecutorMessage>(|_, _, _, _| {});
+    }
+
+    fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
+        let slave = self.slave.clone();
+        cx.link(&slave);
+        cx.send(
+            &slave,
+            &msg::RegisterExecutorMessage {
+                framework_id: FrameworkId {
+                    value: self.env.framework_id.clone(),
+                },
+                executor_id: ExecutorId {
+                    value: self.env.executor_id.clone(),
+                },
+            },
+        );
+    }
+
+    fn exited(&mut self, cx: &mut Cx<'_, Self>, pid: &Upid) {
+        if self.aborted || pid.addr() != self.slave.addr() {
+            return;
+        }
+        if self.env.checkpoint && self.connected {
+            self.connected = false;
+            tracing::info!(
+                "Agent exited, but framework has checkpointing enabled. Waiting {:?} to reconnect with agent {}",
+                self.env.recovery_timeout,
+                self.env.slave_id
+            );
+            let c = self.connection;
+            cx.delay(
+                self.env.recovery_timeout,
+                move |e: &mut CommandExecutor, cx| e.recovery_timeout(cx, c),
+            );
+            return;
+        }
+        tracing::info!("Agent exited; shutting down");
+        self.connected = false;
+        self.shutdown(cx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_is_read_like_the_driver() {
+        let mut env = BTreeMap::new();
+        assert!(ExecutorEnv::from_env(&env).is_err());
+        for (k, v) in [
+            ("MESOS_SLAVE_PID", "slave(1)@127.0.0.1:5051"),
+            ("MESOS_SLAVE_ID", "S0"),
+            ("MESOS_FRAMEWORK_ID", "F"),
+            ("MESOS_EXECUTOR_ID", "E"),
+            ("MESOS_DIRECTORY", "/sandbox"),
+            ("MESOS_CHECKPOINT", "1"),
+            ("MESOS_RECOVERY_TIMEOUT", "15mins"),
+            ("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "5secs"),
+        ] {
+            env.insert(k.to_string(), v.to_string());
+        }
+        let e = ExecutorEnv::from_env(&env).unwrap();
+        assert_eq!(e.slave_pid.id(), "slave(1)");
+        assert!(e.checkpoint);
+        assert_eq!(e.recovery_timeout, Duration::from_secs(900));
+        assert_eq!(e.shutdown_grace_period, Duration::from_secs(5));
+        env.insert("MESOS_SLAVE_PID".into(), "garbage".into());
+        assert!(ExecutorEnv::from_env(&env).is_err());
+    }
+
+    #[test]
+    fn terminal_states_and_messages() {
+        assert_eq!(terminal_state(Some(0), false), TaskState::TaskFinished);
+        assert_eq!(terminal_state(Some(1 << 8), false), TaskState::TaskFailed);
+        assert_eq!(terminal_state(Some(15), true), TaskState::TaskKilled);
+        assert_eq!(terminal_state(None, false), TaskState::TaskFailed);
+        assert_eq!(
+            command_status_message(Some(0)),
+            "Command exited with status 0"
+        );
+        assert_eq!(
+            command_status_message(Some(2 << 8)),
+            "Command exited with status 2"
+        );
+        assert_eq!(
+            command_status_message(Some(15)),
+            "Command terminated with signal Terminated"
+        );
+    }
+}

@@ -104,6 +104,13 @@ pub struct PosixContainerizer {
 }
 
 impl PosixContainerizer {
+    /// With the isolators named in `--isolation`.
+    pub fn from_isolation(isolation: &str) -> Result<PosixContainerizer, crate::Error> {
+        let isolators =
+            mesos_isolators::create(isolation).map_err(|e| crate::Error::Flags(e.to_string()))?;
+        Ok(PosixContainerizer::new(isolators))
+    }
+
     pub fn new(isolators: Vec<Box<dyn Isolator>>) -> PosixContainerizer {
         PosixContainerizer {
             isolators,

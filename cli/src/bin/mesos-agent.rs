@@ -1,6 +1,155 @@
-//! `mesos-agent`: not built yet.
+//! `mesos-agent`: the Mesos agent daemon (upstream src/slave/main.cpp).
+//!
+//! Loads the agent flags (`MESOS_*` environment, then `--name=value`),
+//! binds libprocess on `--ip`/`--port` (5051), builds the agent's
+//! `SlaveInfo` (hostname, resources with auto-detection, attributes), the
+//! posix containerizer with the `--isolation` isolators, and spawns the
+//! agent as `slave(1)`, which is also the HTTP delegate so `/state` works.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use libprocess::runtime::tokio::Runtime;
+use libprocess::transport::TransportConfig;
+use mesos_agent::resources::{agent_resources, parse_attributes, Machine};
+use mesos_agent::slave::{PosixContainerizer, Slave};
+use mesos_agent::AgentConfig;
+use mesos_proto::mesos::SlaveInfo;
+
+const USAGE: &str = "Usage: mesos-agent --master=HOST:PORT --work_dir=DIR [--port=5051] [--ip=IP] \
+[--resources=...] [--attributes=...] [--isolation=posix/cpu,posix/mem] [--launcher_dir=DIR] ...";
+
+fn run() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let config =
+        AgentConfig::load(&args, &env, exe_dir).map_err(|e| anyhow::anyhow!("{e}\n{USAGE}"))?;
+    if config.master.is_none() {
+        bail!("Missing required option `--master`\n{USAGE}");
+    }
+    std::fs::create_dir_all(&config.work_dir).with_context(|| {
+        format!(
+            "Failed to create work directory '{}'",
+            config.work_dir.display()
+        )
+    })?;
+
+    // Upstream's main exports --ip/--port as LIBPROCESS_* before libprocess
+    // initializes; we build the transport config the same way.
+    let mut tc = TransportConfig::from_env().context("Bad LIBPROCESS_* environment")?;
+    if let Some(ip) = &config.ip {
+        tc.ip = ip
+            .parse::<IpAddr>()
+            .with_context(|| format!("Invalid --ip '{ip}'"))?;
+        std::env::set_var("LIBPROCESS_IP", ip);
+    }
+    tc.port = config.port;
+    if let Some(ip) = &config.advertise_ip {
+        tc.advertise_ip = Some(
+            ip.parse()
+                .with_context(|| format!("Invalid --advertise_ip '{ip}'"))?,
+        );
+    }
+    if let Some(p) = config.advertise_port {
+        tc.advertise_port = Some(p);
+    }
+    let runtime = Runtime::start(tc).context("Failed to initialize libprocess")?;
+    let addr = runtime.addr();
+
+    let hostname = match &config.hostname {
+        Some(h) => h.clone(),
+        None if config.hostname_lookup => {
+            mesos_agent::config::local_hostname().unwrap_or_else(|| addr.ip().to_string())
+        }
+        None => addr.ip().to_string(),
+    };
+    let resources = agent_resources(
+        config.resources.as_deref(),
+        &config.default_role,
+        &Machine::detect(&config.work_dir),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let info = SlaveInfo {
+        hostname,
+        port: Some(addr.port() as i32),
+        resources,
+        attributes: config
+            .attributes
+            .as_deref()
+            .map(parse_attributes)
+            .unwrap_or_default(),
+        checkpoint: Some(true),
+        ..Default::default()
+    };
+    if config.launcher != "posix" {
+        tracing::warn!(
+            "--launcher={} is not available; using the posix launcher",
+            config.launcher
+        );
+    }
+    let containerizer = Arc::new(
+        PosixContainerizer::from_isolation(&config.isolation)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+
+    let id = runtime.node().generate_id("slave");
+    let slave = Slave::new(config, info, containerizer);
+    let pid = runtime.spawn(&id, slave);
+    runtime.set_delegate(Some(&id));
+    tracing::info!("Agent started as {pid}");
+
+    // Run until SIGTERM/SIGINT or until the agent terminates (ShutdownMessage).
+    let signals = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let s = Arc::clone(&signals);
+        runtime.handle().spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            if let (Ok(mut t), Ok(mut i)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                tokio::select! {
+                    _ = t.recv() => {}
+                    _ = i.recv() => {}
+                }
+                s.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+    }
+    while runtime.is_running(&pid) && !signals.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if signals.load(std::sync::atomic::Ordering::SeqCst) {
+        tracing::info!("Received termination signal; exiting");
+        // Executors of checkpointing frameworks keep running for recovery.
+        std::process::exit(0);
+    }
+    runtime.shutdown();
+    Ok(())
+}
 
 pub fn main() {
-    eprintln!("mesos-agent is not built yet");
-    std::process::exit(1);
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MESOS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    if let Err(e) = run() {
+        eprintln!("mesos-agent: {e:#}");
+        std::process::exit(1);
+    }
 }

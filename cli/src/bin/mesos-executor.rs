@@ -1,6 +1,54 @@
-//! `mesos-executor`: not built yet.
+//! `mesos-executor`: the command executor (upstream src/launcher/executor.cpp)
+//! speaking the libprocess executor driver protocol to the agent. Reads the
+//! `MESOS_*` environment the agent sets, binds libprocess on
+//! `LIBPROCESS_IP`/`LIBPROCESS_PORT` (0 = ephemeral), runs as `executor(1)`
+//! until the task is done and its terminal update acknowledged.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use libprocess::runtime::tokio::Runtime;
+use libprocess::transport::TransportConfig;
+use mesos_agent::executor::{CommandExecutor, ExecutorEnv};
+
+fn run() -> anyhow::Result<i32> {
+    // Flags (`--launcher_dir`, ...) are accepted and not needed here.
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let exec_env = ExecutorEnv::from_env(&env).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tc = TransportConfig::from_env().context("Bad LIBPROCESS_* environment")?;
+    let runtime = Runtime::start(tc).context("Failed to initialize libprocess")?;
+    let pid = runtime.spawn_generated("executor", CommandExecutor::new(exec_env));
+    tracing::info!("Command executor started as {pid}");
+    let mut code = 0;
+    loop {
+        if !runtime.is_running(&pid) {
+            break;
+        }
+        if let Some(c) = runtime.call::<CommandExecutor, i32>(&pid, |e, _| e.exit_code) {
+            code = c;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Let the last messages (the terminal update's delivery) drain.
+    std::thread::sleep(Duration::from_millis(200));
+    runtime.shutdown();
+    Ok(code)
+}
 
 fn main() {
-    eprintln!("mesos-executor is not built yet");
-    std::process::exit(1);
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MESOS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match run() {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("mesos-executor: {e:#}");
+            std::process::exit(1);
+        }
+    }
 }
