@@ -7,7 +7,9 @@
 //! - `--agent_features` (`SlaveCapabilities`, validator in `src/slave/flags.cpp`),
 //! - `--credentials` / `--credential` files (`src/credentials/credentials.hpp`),
 //! - `--acls` (kept as JSON for now),
-//! - `--min_allocatable_resources` (split on `|`; the allocator parses each piece).
+//! - `--min_allocatable_resources` (split on `|`; the allocator parses each piece),
+//! - `--recovery_agent_removal_limit` and `--agent_removal_rate_limit`
+//!   (`src/master/master.cpp`, `src/master/main.cpp`).
 //!
 //! Where upstream exits the process on bad input we return an [`Error`] with
 //! upstream's message instead.
@@ -198,6 +200,54 @@ pub fn parse_min_allocatable_resources(text: &str) -> Vec<String> {
         .into_iter()
         .map(String::from)
         .collect()
+}
+
+// ---------------------------------------------------------------------------
+// --recovery_agent_removal_limit and --agent_removal_rate_limit
+
+/// `--recovery_agent_removal_limit` ("100%"): the limit as a fraction in
+/// [0, 1] (`Master::initialize` in `src/master/master.cpp`).
+pub fn parse_recovery_agent_removal_limit(text: &str) -> Result<f64> {
+    let invalid = |why: String| {
+        Error::Validation(format!(
+            "Invalid value '{}' for --recovery_agent_removal_percent_limit: {}",
+            text, why
+        ))
+    };
+    let Some(number) = text.strip_suffix('%') else {
+        return Err(invalid("missing '%'".to_string()));
+    };
+    let limit =
+        numify_f64(number).ok_or_else(|| invalid(Error::NotANumber(number.into()).to_string()))?;
+    if !(0.0..=100.0).contains(&limit) {
+        return Err(Error::Validation(format!(
+            "Invalid value '{}' for --recovery_agent_removal_percent_limit: Must be within \
+             [0%-100%]",
+            text
+        )));
+    }
+    Ok(limit / 100.0)
+}
+
+/// `--agent_removal_rate_limit` ("1/10mins"): how many agents may be removed
+/// per duration (`src/master/main.cpp`).
+pub fn parse_agent_removal_rate_limit(text: &str) -> Result<(i32, crate::Duration)> {
+    let invalid = |why: Option<String>| {
+        Error::Validation(format!(
+            "Invalid agent_removal_rate_limit: {}. Format is <Number of agents>/<Duration>{}",
+            text,
+            why.map(|w| format!(": {}", w)).unwrap_or_default()
+        ))
+    };
+    let tokens = tokenize(text, &['/']);
+    if tokens.len() != 2 {
+        return Err(invalid(None));
+    }
+    let permits: i32 = tokens[0]
+        .parse()
+        .map_err(|_| invalid(Some(Error::NotANumber(tokens[0].into()).to_string())))?;
+    let duration = crate::Duration::parse(tokens[1]).map_err(|e| invalid(Some(e.to_string())))?;
+    Ok((permits, duration))
 }
 
 // ---------------------------------------------------------------------------
@@ -765,6 +815,43 @@ mod tests {
         assert_eq!(atof("e5"), 0.0);
         assert_eq!(atof("1e"), 1.0);
         assert!(atof("inf").is_infinite());
+    }
+
+    #[test]
+    fn removal_limits() {
+        assert_eq!(parse_recovery_agent_removal_limit("100%").unwrap(), 1.0);
+        assert_eq!(parse_recovery_agent_removal_limit("25%").unwrap(), 0.25);
+        assert_eq!(
+            parse_recovery_agent_removal_limit("25")
+                .unwrap_err()
+                .to_string(),
+            "Invalid value '25' for --recovery_agent_removal_percent_limit: missing '%'"
+        );
+        assert_eq!(
+            parse_recovery_agent_removal_limit("x%")
+                .unwrap_err()
+                .to_string(),
+            "Invalid value 'x%' for --recovery_agent_removal_percent_limit: Failed to convert \
+             'x' to number"
+        );
+        assert!(parse_recovery_agent_removal_limit("101%").is_err());
+
+        assert_eq!(
+            parse_agent_removal_rate_limit("1/10mins").unwrap(),
+            (1, crate::Duration::from_mins(10))
+        );
+        assert_eq!(
+            parse_agent_removal_rate_limit("1").unwrap_err().to_string(),
+            "Invalid agent_removal_rate_limit: 1. Format is <Number of agents>/<Duration>"
+        );
+        assert_eq!(
+            parse_agent_removal_rate_limit("x/1secs")
+                .unwrap_err()
+                .to_string(),
+            "Invalid agent_removal_rate_limit: x/1secs. Format is <Number of agents>/<Duration>: \
+             Failed to convert 'x' to number"
+        );
+        assert!(parse_agent_removal_rate_limit("1/10").is_err());
     }
 
     #[test]
