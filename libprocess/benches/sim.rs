@@ -42,7 +42,7 @@ impl Actor for Pinger {
 const PAIRS: usize = 100;
 const ROUNDS: usize = 100;
 
-fn build(remote: bool, jitter: bool) -> Sim {
+fn build(remote: bool, jitter: bool, wire: bool) -> Sim {
     let a: SocketAddr = "10.0.0.1:5050".parse().unwrap();
     let b: SocketAddr = "10.0.0.2:5051".parse().unwrap();
     let mut cfg = SimConfig::new(1);
@@ -50,6 +50,7 @@ fn build(remote: bool, jitter: bool) -> Sim {
     if jitter {
         cfg.jitter = Duration::from_millis(2);
     }
+    cfg.wire = wire;
     let mut sim = Sim::with_config(cfg);
     sim.add_node(a);
     sim.add_node(b);
@@ -72,14 +73,15 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("sim");
     g.throughput(Throughput::Elements((2 * PAIRS * ROUNDS) as u64));
     g.sample_size(20);
-    for (name, remote, jitter) in [
-        ("ping_pong_local", false, false),
-        ("ping_pong_remote", true, false),
-        ("ping_pong_remote_jitter", true, true),
+    for (name, remote, jitter, wire) in [
+        ("ping_pong_local", false, false, true),
+        ("ping_pong_remote", true, false, true),
+        ("ping_pong_remote_no_wire", true, false, false),
+        ("ping_pong_remote_jitter", true, true, true),
     ] {
         g.bench_function(name, |bch| {
             bch.iter_batched(
-                || build(remote, jitter),
+                || build(remote, jitter, wire),
                 |mut sim| {
                     sim.advance(Duration::from_secs(3600));
                     assert_eq!(sim.stats().delivered, (2 * PAIRS * ROUNDS) as u64);

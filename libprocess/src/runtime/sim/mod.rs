@@ -42,7 +42,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -89,6 +89,10 @@ pub struct SimConfig {
     /// Events one `settle`/`advance`/`run_until` may run before it is taken
     /// for a livelock and panics (with the seed).
     pub step_limit: usize,
+    /// Whether messages between nodes go through the libprocess wire
+    /// encoding and the inbound decoder (on by default; off only to measure
+    /// what it costs).
+    pub wire: bool,
 }
 
 impl SimConfig {
@@ -100,6 +104,7 @@ impl SimConfig {
             trace_capacity: 10_000,
             wall_epoch: WALL_EPOCH,
             step_limit: 10_000_000,
+            wire: true,
         }
     }
 
@@ -191,6 +196,10 @@ struct Msg {
     dest_epoch: u64,
     /// The connection's epoch when the message was sent (remote only).
     conn_epoch: Option<u64>,
+    /// A remote message as libprocess writes it on a socket
+    /// (`POST /<to>/<name>`, `Libprocess-From`, chunked body); decoded again
+    /// on arrival with the inbound decoder.
+    wire: Option<BytesMut>,
 }
 
 type TimerKey = (SocketAddr, u64, TimerId);
@@ -1195,6 +1204,7 @@ impl Sim {
                             body,
                             dest_epoch: 0,
                             conn_epoch: None,
+                            wire: None,
                         });
                         return;
                     }
@@ -1222,6 +1232,8 @@ impl Sim {
         let conn_epoch = (!local && sender_is_node)
             .then(|| self.conn_epochs.get(&pair(from.addr(), to.addr())).copied())
             .map(|e| e.unwrap_or(0));
+        let wire = (!local && self.cfg.wire)
+            .then(|| crate::transport::encode::message_bytes(&from, &to, &name, &body));
         for _ in 1..copies {
             let m = Msg {
                 from: from.clone(),
@@ -1230,6 +1242,7 @@ impl Sim {
                 body: body.clone(),
                 dest_epoch,
                 conn_epoch,
+                wire: wire.clone(),
             };
             self.schedule(self.now + delay, Ev::Msg(m));
         }
@@ -1240,6 +1253,7 @@ impl Sim {
             body,
             dest_epoch,
             conn_epoch,
+            wire,
         };
         self.schedule(self.now + delay, Ev::Msg(m));
     }
@@ -1251,14 +1265,24 @@ impl Sim {
 
     fn deliver_msg(&mut self, m: Msg) {
         let Msg {
-            from,
-            to,
-            name,
-            body,
+            mut from,
+            mut to,
+            mut name,
+            mut body,
             dest_epoch,
             conn_epoch,
+            wire,
         } = m;
-        let why = if !self.is_up(to.addr()) || self.epoch_of(to.addr()) != dest_epoch {
+        let mut undecodable = false;
+        if let Some(wire) = wire {
+            match decode_wire(wire, to.addr()) {
+                Some((f, t, n, b)) => (from, to, name, body) = (f, t, n, b),
+                None => undecodable = true,
+            }
+        }
+        let why = if undecodable {
+            Some("undecodable on the wire")
+        } else if !self.is_up(to.addr()) || self.epoch_of(to.addr()) != dest_epoch {
             Some("node down")
         } else if conn_epoch.is_some_and(|e| {
             self.conn_epochs
@@ -1281,12 +1305,6 @@ impl Sim {
             self.record(Kind::Dropped, Some(&from), Some(&to), &note, &body);
             return;
         }
-        // A remote sender's pid crosses the wire as text (`Libprocess-From`).
-        let from = if conn_epoch.is_some() {
-            Upid::parse_literal(&from.to_string()).unwrap_or(from)
-        } else {
-            from
-        };
         self.stats.delivered += 1;
         self.record(Kind::Message, Some(&from), Some(&to), &name, &body);
         self.run_on(&to, None, Event::Message { from, name, body });
@@ -1428,13 +1446,14 @@ impl Sim {
         };
         if let Some(q) = query {
             if request.query.is_empty() {
-                request.query = http::parse_query(&q);
+                request.query = crate::transport::decode::parse_query(&q).unwrap_or_default();
             }
         }
         let first = path.split('/').find(|t| !t.is_empty()).map(str::to_string);
         let mut target = match first {
             None => n.delegate.clone().inspect(|d| path = format!("/{d}")),
-            Some(t) => http::percent_decode(&t),
+            // An undecodable id names no process (upstream logs it).
+            Some(t) => crate::transport::decode::percent_decode(&t).ok(),
         };
         if !target.as_ref().is_some_and(|t| n.actors.contains_key(t)) {
             if let Some(d) = &n.delegate {
@@ -1486,6 +1505,27 @@ impl Drop for Sim {
             eprintln!("{}", self.failure_report(40));
         }
     }
+}
+
+/// Decodes a message the way the inbound side of a process manager does:
+/// an HTTP request whose sender comes from `Libprocess-From` and whose path
+/// is `/<to id>/<name>` (process.cpp `parse`).
+fn decode_wire(mut wire: BytesMut, at: SocketAddr) -> Option<(Upid, Upid, String, Bytes)> {
+    use crate::transport::decode;
+    let mut d = decode::RequestDecoder::new(
+        crate::transport::DEFAULT_MAX_HEAD,
+        crate::transport::DEFAULT_MAX_BODY,
+    );
+    let req = match d.decode(&mut wire) {
+        Ok(Some(r)) if wire.is_empty() && decode::is_message(&r) => r,
+        other => {
+            tracing::warn!("simulated wire: not one message: {other:?}");
+            return None;
+        }
+    };
+    let from = Upid::parse_literal(&decode::message_sender(&req)?).ok()?;
+    let (to, name) = decode::message_route(req.path()).ok()?;
+    Some((from, Upid::new(to, at), name, req.body))
 }
 
 /// Runs `scenario` twice on fresh simulations with `config` and panics if
