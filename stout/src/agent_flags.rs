@@ -1439,11 +1439,64 @@ impl AgentFlags {
             .and_then(|j| crate::parsers::parse_agent_features(j).ok())
     }
 
+    /// The credential file named by `--credential`, read and parsed
+    /// (`None` when the flag is unset or the file is empty).
+    pub fn read_credential(&self) -> Result<Option<mesos_proto::mesos::Credential>> {
+        match self.credential() {
+            Some(path) => crate::parsers::read_credential(path),
+            None => Ok(None),
+        }
+    }
+
     /// `--attributes` parsed into `Attribute`s (error text as upstream's fatal log).
     pub fn parsed_attributes(&self) -> Result<Vec<mesos_proto::mesos::Attribute>> {
         match self.attributes() {
             Some(text) => crate::parsers::parse_attributes(text),
             None => Ok(Vec::new()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_defaults() {
+        let f = AgentFlags::with_runtime_defaults(&RuntimeDefaults::fixed());
+        assert_eq!(f.port(), 5051);
+        assert_eq!(f.isolation(), "posix/cpu,posix/mem");
+        assert_eq!(f.containerizers(), "mesos");
+        assert_eq!(f.recover(), "reconnect");
+        assert!(f.strict());
+        assert_eq!(f.recovery_timeout(), Duration::from_mins(15));
+        assert_eq!(f.gc_delay(), Duration::from_weeks(1));
+        assert_eq!(f.disk_watch_interval(), Duration::from_mins(1));
+        assert_eq!(f.executor_registration_timeout(), Duration::from_mins(1));
+        assert_eq!(f.executor_shutdown_grace_period(), Duration::from_secs(5));
+        assert_eq!(f.registration_backoff_factor(), Duration::from_secs(1));
+        assert_eq!(f.fetcher_cache_size(), Bytes::gigabytes(2));
+        assert_eq!(f.default_role(), "*");
+        assert_eq!(f.launcher_dir(), LAUNCHER_DIR);
+        assert_eq!(f.docker_store_dir(), "/tmp/mesos/store/docker");
+        assert_eq!(f.runtime_dir(), "/var/run/mesos");
+        assert_eq!(f.default_container_shm_size(), None);
+        assert!(!f.http_command_executor());
+        assert!(f.switch_user());
+        assert_eq!(f.cgroups_root(), "mesos");
+        assert_eq!(f.read_credential().unwrap(), None);
+        assert!(f.parsed_attributes().unwrap().is_empty());
+    }
+
+    #[test]
+    fn detected_defaults_are_one_of_upstreams_choices() {
+        let rt = RuntimeDefaults::detect();
+        assert!(rt.launcher == "linux" || rt.launcher == "posix");
+        assert!(
+            rt.runtime_dir == "/var/run/mesos"
+                || rt.runtime_dir == format!("{}/mesos/runtime", rt.temp_dir)
+        );
+        let f = AgentFlags::with_runtime_defaults(&rt);
+        assert_eq!(f.launcher(), rt.launcher);
     }
 }

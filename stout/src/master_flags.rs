@@ -705,10 +705,97 @@ impl MasterFlags {
         }
     }
 
+    /// The role whitelist from `--roles` (plus `*`), `None` when unset.
+    pub fn role_whitelist(&self) -> Result<Option<std::collections::BTreeSet<String>>> {
+        self.roles().map(crate::parsers::role_whitelist).transpose()
+    }
+
+    /// `--weights` parsed, checked against the `--roles` whitelist as upstream.
+    pub fn parsed_weights(&self) -> Result<std::collections::BTreeMap<String, f64>> {
+        let whitelist = self.role_whitelist()?;
+        match self.weights() {
+            Some(text) => crate::parsers::parse_weights(text, whitelist.as_ref()),
+            None => Ok(Default::default()),
+        }
+    }
+
+    /// `--min_allocatable_resources` split into its `|` alternatives.
+    pub fn parsed_min_allocatable_resources(&self) -> Vec<String> {
+        crate::parsers::parse_min_allocatable_resources(self.min_allocatable_resources())
+    }
+
+    /// `--recovery_agent_removal_limit` as a fraction in [0, 1].
+    pub fn parsed_recovery_agent_removal_limit(&self) -> Result<f64> {
+        crate::parsers::parse_recovery_agent_removal_limit(self.recovery_agent_removal_limit())
+    }
+
+    /// `--agent_removal_rate_limit` as (agents, per duration), `None` when unset.
+    pub fn parsed_agent_removal_rate_limit(&self) -> Result<Option<(i32, Duration)>> {
+        self.agent_removal_rate_limit()
+            .map(crate::parsers::parse_agent_removal_rate_limit)
+            .transpose()
+    }
+
+    /// The credentials file named by `--credentials`, read and parsed
+    /// (`None` when the flag is unset or the file is empty).
+    pub fn read_credentials(&self) -> Result<Option<mesos_proto::mesos::Credentials>> {
+        match self.credentials() {
+            Some(path) => crate::parsers::read_credentials(path),
+            None => Ok(None),
+        }
+    }
+
     /// `--domain`, converted to a `DomainInfo` (validated at load time).
     pub fn domain(&self) -> Option<mesos_proto::mesos::DomainInfo> {
         self.base
             .get_json("domain")
             .and_then(|j| crate::parsers::parse_domain(j).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(args: &[&str]) -> MasterFlags {
+        let mut f = MasterFlags::new();
+        let argv = std::iter::once("mesos-master").chain(args.iter().copied());
+        f.load_from(std::iter::empty::<(&str, &str)>(), argv)
+            .unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_and_parsed_views() {
+        let f = MasterFlags::new();
+        assert_eq!(f.port(), 5050);
+        assert_eq!(f.agent_ping_timeout(), Duration::from_secs(15));
+        assert_eq!(f.max_agent_ping_timeouts(), 5);
+        assert_eq!(f.agent_reregister_timeout(), Duration::from_mins(10));
+        assert_eq!(f.allocation_interval(), Duration::from_secs(1));
+        assert_eq!(f.registry(), "replicated_log");
+        assert_eq!(f.offer_timeout(), None);
+        assert_eq!(
+            f.parsed_min_allocatable_resources(),
+            vec!["cpus:0.01", "mem:32"]
+        );
+        assert_eq!(f.parsed_recovery_agent_removal_limit().unwrap(), 1.0);
+        assert_eq!(f.parsed_agent_removal_rate_limit().unwrap(), None);
+        assert!(f.parsed_weights().unwrap().is_empty());
+        assert_eq!(f.read_credentials().unwrap(), None);
+    }
+
+    #[test]
+    fn weights_respect_the_roles_whitelist() {
+        let f = load(&["--roles=a,b", "--weights=a=2,b=3"]);
+        assert_eq!(f.parsed_weights().unwrap()["b"], 3.0);
+        assert!(f.role_whitelist().unwrap().unwrap().contains("*"));
+        let f = load(&["--roles=a", "--weights=c=2"]);
+        assert!(f.parsed_weights().is_err());
+        let f = load(&["--agent_removal_rate_limit=2/1mins"]);
+        assert_eq!(
+            f.parsed_agent_removal_rate_limit().unwrap(),
+            Some((2, Duration::from_mins(1)))
+        );
     }
 }
