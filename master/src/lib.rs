@@ -40,3 +40,18 @@ pub use flags::MasterFlags;
 
 /// The version this master reports (`/version`, `MasterInfo.version`).
 pub const MESOS_VERSION: &str = "1.9.0";
+
+/// A fresh `MasterInfo.id`: a random UUID, as upstream's
+/// `id::UUID::random()` in `Master::initialize`.
+pub fn new_master_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The machine's host name (`/proc/sys/kernel/hostname`), used when
+/// `--hostname` is not given.
+pub fn local_hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}

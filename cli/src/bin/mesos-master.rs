@@ -1,6 +1,123 @@
-//! `mesos-master`: not built yet.
+//! `mesos-master`: the Mesos master daemon (upstream src/master/main.cpp).
+//!
+//! Loads `MasterFlags` (`MESOS_*` environment, then `--name=value`), binds
+//! libprocess on `--ip`/`--port` (5050; `LIBPROCESS_*` as defaults),
+//! spawns the master as process `master`, which is also the HTTP delegate
+//! so `/state` works at the root, and runs until SIGTERM/SIGINT.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use libprocess::runtime::tokio::Runtime;
+use libprocess::transport::TransportConfig;
+use mesos_master::{Master, MasterFlags};
+
+const USAGE: &str = "Usage: mesos-master [options]\n\n  --ip=VALUE  --port=VALUE (default: 5050)  --advertise_ip=VALUE  --advertise_port=VALUE\n  --hostname=VALUE  --work_dir=VALUE  --registry=in_memory|replicated_log  --cluster=VALUE\n  --roles=VALUE  --weights=VALUE  --agent_ping_timeout=VALUE (15secs)  --max_agent_ping_timeouts=VALUE (5)\n  --offer_timeout=VALUE  --allocation_interval=VALUE (1secs)  --version  --help\n\nEvery flag may also be given as MESOS_<NAME> in the environment.";
+
+fn parse_ip(name: &str, v: &str) -> anyhow::Result<IpAddr> {
+    v.parse()
+        .with_context(|| format!("Failed to load flag '{name}': invalid IP address '{v}'"))
+}
+
+fn run() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flags = match MasterFlags::load(args, std::env::vars()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}\n\n{USAGE}");
+            std::process::exit(1);
+        }
+    };
+    if flags.bool("help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    if flags.bool("version") {
+        println!("mesos {}", mesos_master::MESOS_VERSION);
+        return Ok(());
+    }
+
+    // Upstream main.cpp: `--ip`/`--port`/`--advertise_*` become the
+    // LIBPROCESS_* settings; the environment supplies the rest.
+    let mut tc = TransportConfig::from_env().context("Failed to load LIBPROCESS_* settings")?;
+    if let Some(ip) = flags.ip() {
+        tc.ip = parse_ip("ip", ip)?;
+    }
+    tc.port = flags.port()?;
+    if let Some(ip) = flags.advertise_ip() {
+        tc.advertise_ip = Some(parse_ip("advertise_ip", ip)?);
+    }
+    if let Some(p) = flags.advertise_port() {
+        tc.advertise_port = Some(p);
+    }
+
+    match flags.registry() {
+        "in_memory" => {}
+        "replicated_log" => {
+            if flags.work_dir().is_none() {
+                bail!("--work_dir needed for replicated log based registry");
+            }
+            tracing::warn!(
+                "The replicated log registry is not available yet; keeping the registry in memory"
+            );
+        }
+        other => bail!("'{other}' is not a supported option for registry persistence"),
+    }
+
+    let runtime = Runtime::start(tc).context("Failed to initialize libprocess")?;
+    let addr = runtime.addr();
+    let hostname = match flags.hostname() {
+        Some(h) => h.to_string(),
+        None if flags.bool("hostname_lookup") => {
+            mesos_master::local_hostname().unwrap_or_else(|| addr.ip().to_string())
+        }
+        None => addr.ip().to_string(),
+    };
+    tracing::info!("Build: mesos-master {} (Rust)", mesos_master::MESOS_VERSION);
+    runtime.set_delegate(Some("master"));
+    let master = Master::new(flags, &mesos_master::new_master_id(), &hostname);
+    let pid = runtime.spawn("master", master);
+    if pid.id().is_empty() {
+        bail!("Failed to spawn the master process");
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        runtime.handle().spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+                (Ok(mut t), Ok(mut i)) => {
+                    tokio::select! {
+                        _ = t.recv() => tracing::info!("Received signal SIGTERM; exiting"),
+                        _ = i.recv() => tracing::info!("Received signal SIGINT; exiting"),
+                    }
+                    stop.store(true, Ordering::SeqCst);
+                }
+                _ => tracing::warn!("Failed to install signal handlers"),
+            }
+        });
+    }
+    while runtime.is_running(&pid) && !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    runtime.shutdown();
+    Ok(())
+}
 
 fn main() {
-    eprintln!("mesos-master is not built yet");
-    std::process::exit(1);
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MESOS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    if let Err(e) = run() {
+        eprintln!("{e:#}");
+        std::process::exit(1);
+    }
 }

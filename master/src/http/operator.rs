@@ -49,7 +49,7 @@ pub fn parse_call(body: &[u8], json: bool) -> Result<mesos_proto::mesos::master:
 }
 
 impl Master {
-    fn api_operator(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+    fn api_operator(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
         if req.method != Method::POST {
             responder.respond(method_not_allowed(&["POST"], &req.method));
             return;
@@ -100,8 +100,7 @@ impl Master {
             return;
         };
         tracing::info!("Processing call {}", ty.as_str_name());
-        let now = Self::now_secs(cx);
-        let Some(resp) = self.operator_response(ty, now) else {
+        let Some(resp) = self.operator_response(ty) else {
             responder.respond(Response::text(
                 StatusCode::NOT_IMPLEMENTED,
                 format!(
@@ -115,10 +114,13 @@ impl Master {
     }
 
     /// The response for a read-only call, or `None` if not handled here.
-    pub fn operator_response(&self, ty: OpType, now: f64) -> Option<OpResponse> {
+    pub fn operator_response(&self, ty: OpType) -> Option<OpResponse> {
         let mut r = OpResponse {
+            // Call and response enums number their values differently:
+            // match by name.
             r#type: Some(
-                response::Type::try_from(ty as i32).unwrap_or(response::Type::Unknown) as i32,
+                response::Type::from_str_name(ty.as_str_name()).unwrap_or(response::Type::Unknown)
+                    as i32,
             ),
             ..Default::default()
         };
@@ -167,7 +169,6 @@ impl Master {
             }
             _ => return None,
         }
-        let _ = now;
         Some(r)
     }
 
@@ -301,5 +302,40 @@ pub fn encode_response(resp: &OpResponse, json: bool) -> Response {
         }
     } else {
         Response::with_body(StatusCode::OK, APPLICATION_PROTOBUF, v1.encode_to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MasterFlags;
+
+    #[test]
+    fn response_types_follow_call_names() {
+        let m = Master::new(MasterFlags::default(), "m", "h");
+        for ty in [
+            OpType::GetHealth,
+            OpType::GetMaster,
+            OpType::GetAgents,
+            OpType::GetState,
+            OpType::GetTasks,
+        ] {
+            let r = m.operator_response(ty).unwrap();
+            let name = response::Type::try_from(r.r#type.unwrap())
+                .unwrap()
+                .as_str_name();
+            assert_eq!(name, ty.as_str_name());
+        }
+        assert!(m.operator_response(OpType::ReserveResources).is_none());
+    }
+
+    #[test]
+    fn json_response_uses_v1_names() {
+        let m = Master::new(MasterFlags::default(), "m", "h");
+        let r = encode_response(&m.operator_response(OpType::GetHealth).unwrap(), true);
+        assert_eq!(
+            &r.body[..],
+            br#"{"type":"GET_HEALTH","get_health":{"healthy":true}}"#
+        );
     }
 }
