@@ -229,7 +229,12 @@ fn file_values_are_read_without_trimming() {
     let f = master(&[&format!("--cluster=file://{path}")]).unwrap();
     assert_eq!(f.cluster(), Some("from-file"));
 
-    // Upstream does not trim file contents: a trailing newline breaks numbers.
+    // Upstream does not trim file contents (checked against the real 1.9.0 master:
+    // `MESOS_CLUSTER=file://...` with "prod\n" lists "prod\n", and a number followed by
+    // a newline fails with "Failed to convert into required type").
+    let path = tmp_file("cluster_nl", "prod\n");
+    let f = master(&[&format!("--cluster=file://{path}")]).unwrap();
+    assert_eq!(f.cluster(), Some("prod\n"));
     let path = tmp_file("port", "6061\n");
     assert!(master(&[&format!("--port=file://{path}")]).is_err());
     let path = tmp_file("port2", "6061");
