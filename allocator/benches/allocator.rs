@@ -1,1 +1,235 @@
-fn main() {}
+//! Criterion benchmarks modelled on upstream's allocator and sorter benchmarks
+//! (`src/tests/hierarchical_allocator_benchmarks.cpp`,
+//! `HierarchicalAllocator_BENCHMARK_Test.*` in `hierarchical_allocator_tests.cpp`,
+//! `CommonSorterTest.BENCHMARK_FullSort` in `sorter_tests.cpp`).
+//!
+//! Grids are smaller than upstream's by default to keep `cargo bench` short on
+//! a shared machine; the `allocator-bench` binary runs the large sizes.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
+use mesos_allocator::bench_support::*;
+use mesos_allocator::resources::ResourceQuantities;
+use mesos_allocator::sorter::{Sorter, SorterKind};
+
+const AGENT: &str = "cpus:24;mem:4096;disk:4096;ports:[31000-32000]";
+const GRID: [(usize, usize); 3] = [(1_000, 50), (5_000, 200), (10_000, 1_000)];
+
+/// One cold allocation cycle (everything available) and one steady-state
+/// cycle after 1% of the offers come back.
+fn cycle(c: &mut Criterion) {
+    let mut g = c.benchmark_group("Cycle");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    for (agents, frameworks) in GRID {
+        let id = format!("{agents}x{frameworks}");
+        g.bench_function(BenchmarkId::new("cold", &id), |b| {
+            b.iter_batched(
+                || cluster(agents, frameworks, AGENT, false),
+                |mut a| a.allocate(Duration::from_secs(1)),
+                BatchSize::LargeInput,
+            )
+        });
+        g.bench_function(BenchmarkId::new("steady_1pct", &id), |b| {
+            b.iter_batched(
+                || {
+                    let mut a = cluster(agents, frameworks, AGENT, false);
+                    let o = offers(&a.allocate(Duration::from_secs(1)));
+                    let some: Vec<_> = o.into_iter().step_by(100).collect();
+                    recover_all(&mut a, &some, Duration::from_secs(1));
+                    a
+                },
+                |mut a| a.allocate(Duration::from_secs(2)),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+/// Upstream `DeclineOffers`: every offer declined with a long filter, then a cycle.
+fn decline_offers(c: &mut Criterion) {
+    let mut g = c.benchmark_group("DeclineOffers");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    for (agents, frameworks) in GRID {
+        g.bench_function(
+            BenchmarkId::from_parameter(format!("{agents}x{frameworks}")),
+            |b| {
+                b.iter_batched(
+                    || {
+                        let mut a = cluster(agents, frameworks, AGENT, false);
+                        let o = offers(&a.allocate(Duration::from_secs(1)));
+                        decline_all(&mut a, &o, Duration::from_secs(1));
+                        a
+                    },
+                    |mut a| a.allocate(Duration::from_secs(2)),
+                    BatchSize::LargeInput,
+                )
+            },
+        );
+    }
+    g.finish();
+}
+
+/// Upstream `SuppressOffers`: frameworks that got offers suppress and decline.
+fn suppress_offers(c: &mut Criterion) {
+    let mut g = c.benchmark_group("SuppressOffers");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    for (agents, frameworks) in GRID {
+        g.bench_function(
+            BenchmarkId::from_parameter(format!("{agents}x{frameworks}")),
+            |b| {
+                b.iter_batched(
+                    || {
+                        let mut a = cluster(agents, frameworks, AGENT, false);
+                        let o = offers(&a.allocate(Duration::from_secs(1)));
+                        for (fw, _, _) in &o {
+                            a.suppress_offers(fw, &BTreeSet::new())
+                                .expect("known framework");
+                        }
+                        recover_all(&mut a, &o, Duration::from_secs(1));
+                        a
+                    },
+                    |mut a| a.allocate(Duration::from_secs(2)),
+                    BatchSize::LargeInput,
+                )
+            },
+        );
+    }
+    g.finish();
+}
+
+/// Upstream `AddAndUpdateSlave`: add agents, then update every agent's total.
+fn add_and_update_slave(c: &mut Criterion) {
+    let mut g = c.benchmark_group("AddAndUpdateSlave");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    let small = "cpus:2;mem:1024;disk:4096;ports:[31000-32000]";
+    let bigger =
+        mesos_allocator::Resources::parse("cpus:4;mem:1024;disk:4096;ports:[31000-32000]", "*")
+            .expect("valid");
+    for (agents, frameworks) in GRID {
+        g.bench_function(
+            BenchmarkId::new("add", format!("{agents}x{frameworks}")),
+            |b| b.iter(|| cluster(agents, frameworks, small, false)),
+        );
+        g.bench_function(
+            BenchmarkId::new("update", format!("{agents}x{frameworks}")),
+            |b| {
+                b.iter_batched(
+                    || cluster(agents, frameworks, small, false),
+                    |mut a| {
+                        for i in 0..agents {
+                            let id = agent_id(i);
+                            a.update_slave(&id, &slave_info(&id), Some(&bigger), None)
+                                .expect("known agent");
+                        }
+                        a
+                    },
+                    BatchSize::LargeInput,
+                )
+            },
+        );
+    }
+    g.finish();
+}
+
+/// Upstream `MultiFrameworkAllocations` (reduced): Marathon-, Jenkins- and
+/// Spark-like frameworks on 80 big agents; one cycle, launching what fits and
+/// declining the rest.
+fn multi_framework_allocations(c: &mut Criterion) {
+    let mut g = c.benchmark_group("MultiFrameworkAllocations");
+    g.sample_size(10);
+    g.bench_function("80_agents_554_frameworks", |b| {
+        b.iter_batched(
+            || {
+                let mut a = cluster(80, 0, "cpus:64;mem:488000", false);
+                for i in 0..554 {
+                    let role = if i < 4 {
+                        format!("marathon{i}")
+                    } else if i < 504 {
+                        "jenkins".into()
+                    } else {
+                        "spark".into()
+                    };
+                    let id = framework_id(i);
+                    a.add_framework(
+                        &id,
+                        &framework_info(&id, &[&role]),
+                        &Default::default(),
+                        true,
+                        &BTreeSet::new(),
+                    )
+                    .expect("fresh framework");
+                }
+                a
+            },
+            |mut a| {
+                let mut now = Duration::from_secs(1);
+                for _ in 0..5 {
+                    let o = offers(&a.allocate(now));
+                    decline_all(&mut a, &o, now);
+                    now += Duration::from_secs(1);
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+/// Upstream `LargeAndSmallQuota`: the first cycle with many quota roles.
+fn large_and_small_quota_bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("LargeAndSmallQuota");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    for (small, large) in [(25, 5), (250, 50), (2500, 500)] {
+        g.bench_function(
+            BenchmarkId::from_parameter(format!("{small}+{large}")),
+            |b| {
+                b.iter_batched(
+                    || large_and_small_quota(small, large),
+                    |mut a| a.allocate(Duration::from_secs(1)),
+                    BatchSize::LargeInput,
+                )
+            },
+        );
+    }
+    g.finish();
+}
+
+/// Upstream `BENCHMARK_FullSort`: clients with allocations on many agents, sorted.
+fn full_sort(c: &mut Criterion) {
+    let mut g = c.benchmark_group("FullSort");
+    for kind in [SorterKind::Drf, SorterKind::Random] {
+        for clients in [100usize, 1_000] {
+            let mut s = Sorter::new(kind, 1);
+            s.add_total(&ResourceQuantities::parse("cpus:100000;mem:100000000").expect("valid"));
+            for i in 0..clients {
+                let id = format!("c{i}");
+                s.add(&id);
+                s.activate(&id);
+                s.allocated(
+                    &id,
+                    &ResourceQuantities::parse(&format!("cpus:{};mem:{}", i % 17 + 1, i % 31 + 1))
+                        .expect("valid"),
+                );
+            }
+            g.bench_function(BenchmarkId::new(format!("{kind:?}"), clients), |b| {
+                b.iter(|| s.sort())
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    cycle,
+    decline_offers,
+    suppress_offers,
+    add_and_update_slave,
+    multi_framework_allocations,
+    large_and_small_quota_bench,
+    full_sort
+);
+criterion_main!(benches);

@@ -430,9 +430,28 @@ impl Resources {
         let info = AllocationInfo {
             role: Some(role.to_string()),
         };
+        self.set_allocation_info(Some(info));
+    }
+
+    /// Sets the allocation info of every entry. When all entries agreed on it
+    /// before, entries stay distinct (they differ elsewhere), so no merging is
+    /// needed; otherwise the set is re-normalized.
+    fn set_allocation_info(&mut self, info: Option<AllocationInfo>) {
+        let uniform = self
+            .items
+            .windows(2)
+            .all(|w| w[0].res.allocation_info == w[1].res.allocation_info);
+        if uniform {
+            for i in &mut self.items {
+                if i.res.allocation_info != info {
+                    Arc::make_mut(&mut i.res).allocation_info = info.clone();
+                }
+            }
+            return;
+        }
         let old = std::mem::take(&mut self.items);
         for mut i in old {
-            Arc::make_mut(&mut i.res).allocation_info = Some(info.clone());
+            Arc::make_mut(&mut i.res).allocation_info = info.clone();
             self.add_item(i);
         }
     }
@@ -442,11 +461,7 @@ impl Resources {
         if self.items.iter().all(|i| i.res.allocation_info.is_none()) {
             return;
         }
-        let old = std::mem::take(&mut self.items);
-        for mut i in old {
-            Arc::make_mut(&mut i.res).allocation_info = None;
-            self.add_item(i);
-        }
+        self.set_allocation_info(None);
     }
 
     /// Copy with allocation info cleared.
