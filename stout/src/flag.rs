@@ -506,6 +506,9 @@ mod tests {
 
     #[test]
     fn numbers_parse_as_istream_does() {
+        // "-1" for unsigned types and a leading space were checked against the real
+        // 1.9.0 master (`MESOS_PORT=-1` lists 65535, `MESOS_MAX_COMPLETED_FRAMEWORKS=-1`
+        // lists 18446744073709551615, `MESOS_LOGBUFSECS=" 3"` lists 3).
         assert_eq!(parse(FlagType::Port, "5050"), Ok(FlagValue::Port(5050)));
         assert_eq!(parse(FlagType::Port, " 5050"), Ok(FlagValue::Port(5050)));
         assert!(parse(FlagType::Port, "5050 ").is_err());
