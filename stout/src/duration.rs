@@ -329,7 +329,11 @@ mod tests {
             ("1days", Duration::from_days(1)),
             ("1weeks", Duration::from_weeks(1)),
             ("1.5secs", Duration::from_millis(1500)),
+            // ".5secs", "5.secs" and "1.5hrs" print as "500ms", "5secs", "90mins" on
+            // the real 1.9.0 master's /flags too.
             (".5secs", Duration::from_millis(500)),
+            ("5.secs", Duration::from_secs(5)),
+            ("1.5hrs", Duration::from_mins(90)),
             ("0ns", Duration::ZERO),
         ];
         for (text, want) in cases {
