@@ -1266,8 +1266,6 @@ impl AgentFlags {
         default_role: get_str -> &str;
         /// `--fetcher_cache_dir`.
         fetcher_cache_dir: get_str -> &str;
-        /// `--work_dir` (required: panics if neither loaded nor set).
-        work_dir: get_str -> &str;
         /// `--runtime_dir`.
         runtime_dir: get_str -> &str;
         /// `--launcher_dir`.
@@ -1409,6 +1407,12 @@ impl AgentFlags {
         log_dir: get_str -> &str;
         /// `--external_log_file`.
         external_log_file: get_str -> &str;
+    }
+
+    /// `--work_dir`; empty until loaded or set (upstream's unset `std::string`).
+    /// Loading fails when it is not given, so after a successful load it is set.
+    pub fn work_dir(&self) -> &str {
+        self.base.get_str("work_dir").unwrap_or("")
     }
 
     /// `--nvidia_gpu_devices`.

@@ -540,3 +540,36 @@ fn a_custom_registry_behaves_like_flagsbase() {
         )
         .unwrap();
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Whatever an operator types, loading answers Ok or Err; it never panics.
+    #[test]
+    fn loading_never_panics(
+        args in proptest::collection::vec("(--(no-)?)?[a-z_]{0,12}(=[ -~]{0,16})?", 0..6),
+        env in proptest::collection::vec(("MESOS_[A-Z_]{1,12}", "[ -~]{0,16}"), 0..4),
+    ) {
+        let mut f = AgentFlags::with_runtime_defaults(&RuntimeDefaults::fixed());
+        let argv = std::iter::once("mesos-agent".to_string()).chain(args);
+        let _ = f.load_from(env, argv);
+        let _ = f.flags();
+        let mut m = MasterFlags::new();
+        let _ = m.load_from(
+            [("MESOS_PORT", "x")],
+            ["mesos-master", "--weights=a=1", "--domain={\"fault_domain\":1}"],
+        );
+    }
+
+    /// Any value given to any flag, as text, never panics either.
+    #[test]
+    fn every_flag_takes_any_value(value in "[ -~]{0,24}") {
+        let f = AgentFlags::with_runtime_defaults(&RuntimeDefaults::fixed());
+        let names: Vec<&str> = f.specs().map(|s| s.name).collect();
+        for name in names {
+            let mut g = f.clone();
+            let _ = g.set(name, &value);
+            let _ = g.flags();
+        }
+    }
+}
