@@ -15,10 +15,40 @@
 //! - [`agent_flags`]: [`AgentFlags`], every flag of `src/slave/flags.cpp`.
 //! - [`parsers`]: `--weights`, `--roles`, `--attributes`, `--domain`,
 //!   `--agent_features`, `--credentials`/`--credential`, `--acls`,
-//!   `--min_allocatable_resources`.
+//!   `--min_allocatable_resources`, `--recovery_agent_removal_limit`,
+//!   `--agent_removal_rate_limit`.
 //! - [`textformat`]: protobuf `DebugString()`, how upstream prints some
 //!   protobuf-typed flags.
 //! - [`error`]: the crate's one error enum, [`Error`].
+//!
+//! # Use in a daemon's `main` (as `src/master/main.cpp`)
+//!
+//! ```no_run
+//! let mut flags = stout::MasterFlags::new();
+//! let load = flags.load_from(std::env::vars(), std::env::args());
+//! // `--help` and `--version` win over load errors, as upstream.
+//! if flags.help() {
+//!     println!("{}", flags.usage(None));
+//!     std::process::exit(0);
+//! }
+//! if flags.version() {
+//!     println!("mesos 1.9.0");
+//!     std::process::exit(0);
+//! }
+//! let warnings = match load {
+//!     Ok(w) => w,
+//!     Err(e) => {
+//!         eprintln!("{e}\n\nSee `mesos-master --help` for a list of supported flags.");
+//!         std::process::exit(1);
+//!     }
+//! };
+//! for w in &warnings.messages {
+//!     eprintln!("WARNING: {w}");
+//! }
+//! // `/flags` and GET_FLAGS: every flag with a value, upstream name and rendering.
+//! let listing: Vec<(String, String)> = flags.flags();
+//! # let _ = (listing, flags.agent_ping_timeout(), flags.parsed_weights());
+//! ```
 
 // `u64::is_multiple_of` needs Rust 1.87; the workspace supports 1.85.
 #![allow(clippy::manual_is_multiple_of)]
