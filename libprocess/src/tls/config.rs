@@ -148,6 +148,24 @@ impl SslConfig {
         Self::from_vars(std::env::vars())
     }
 
+    /// Like [`SslConfig::from_env`] over a single-variable lookup (for
+    /// callers that read their environment that way, e.g.
+    /// `TransportConfig::from_lookup`): asks for the upper-case
+    /// `LIBPROCESS_SSL_<FLAG>` and `SSL_<FLAG>` of every flag.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SslConfig, TlsError> {
+        let mut pairs = Vec::new();
+        for name in FLAG_NAMES {
+            let upper = name.to_ascii_uppercase();
+            for prefix in ["LIBPROCESS_SSL_", "SSL_"] {
+                let var = format!("{prefix}{upper}");
+                if let Some(v) = get(&var) {
+                    pairs.push((var, v));
+                }
+            }
+        }
+        Self::from_vars(pairs)
+    }
+
     /// Builds the configuration from `(name, value)` pairs such as the
     /// environment. As upstream (`reinitialize`, MESOS-5863) both the
     /// `LIBPROCESS_SSL_` and the older `SSL_` prefix are read, the former wins
@@ -325,6 +343,27 @@ mod tests {
         assert!(c.enabled && c.verify_ipadd);
         assert_eq!(c.cert_file, Some(PathBuf::from("/new.pem")));
         assert_eq!(c.ca_dir, None);
+    }
+
+    #[test]
+    fn from_lookup_reads_both_prefixes() {
+        let env: std::collections::HashMap<&str, &str> = [
+            ("SSL_ENABLED", "1"),
+            ("LIBPROCESS_SSL_SUPPORT_DOWNGRADE", "true"),
+            ("LIBPROCESS_SSL_HOSTNAME_VALIDATION_SCHEME", "openssl"),
+        ]
+        .into_iter()
+        .collect();
+        let c = SslConfig::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert!(c.enabled && c.support_downgrade);
+        assert_eq!(
+            c.hostname_validation_scheme,
+            HostnameValidationScheme::Openssl
+        );
+        assert_eq!(
+            SslConfig::from_lookup(|_| None).unwrap(),
+            SslConfig::default()
+        );
     }
 
     #[test]

@@ -7,13 +7,16 @@
 //! - [`decode`]: an incremental HTTP/1.1 request decoder for the inbound side
 //!   (upstream's `StreamingRequestDecoder`, decoder.hpp), bounded in head and
 //!   body size, plus the message-vs-endpoint classification of process.cpp.
-//! - [`TransportConfig`]: the `LIBPROCESS_*` environment (process.cpp:176-270).
+//! - [`TransportConfig`]: the `LIBPROCESS_*` environment (process.cpp:176-270),
+//!   including the `LIBPROCESS_SSL_*` settings ([`crate::tls::SslConfig`]).
 
 pub mod decode;
 pub mod encode;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use crate::tls::SslConfig;
 
 /// Default cap on a request body: far above any message Mesos sends (the
 /// largest are registry snapshots of a few MiB) and low enough that a peer
@@ -45,6 +48,8 @@ pub struct TransportConfig {
     /// Worker threads of the tokio runtime a `Runtime` owns
     /// (`LIBPROCESS_NUM_WORKER_THREADS`; default: the number of CPUs, at least 2).
     pub worker_threads: Option<usize>,
+    /// TLS (`LIBPROCESS_SSL_*`, openssl.cpp); disabled by default.
+    pub ssl: SslConfig,
 }
 
 impl Default for TransportConfig {
@@ -58,6 +63,7 @@ impl Default for TransportConfig {
             max_body: DEFAULT_MAX_BODY,
             max_head: DEFAULT_MAX_HEAD,
             worker_threads: None,
+            ssl: SslConfig::default(),
         }
     }
 }
@@ -130,6 +136,9 @@ impl TransportConfig {
                 .map_err(|e| invalid(format!("LIBPROCESS_NUM_WORKER_THREADS={v:?}: {e}")))?;
             c.worker_threads = Some(n.max(1));
         }
+        // Upstream reads these at the same start-up step (openssl.cpp
+        // `reinitialize`, called from process::initialize).
+        c.ssl = SslConfig::from_lookup(&get).map_err(|e| invalid(e.to_string()))?;
         Ok(c)
     }
 
@@ -160,6 +169,12 @@ impl TransportConfig {
 
     pub fn max_body(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
+        self
+    }
+
+    /// Sets the TLS configuration (instead of `LIBPROCESS_SSL_*`).
+    pub fn ssl(mut self, ssl: SslConfig) -> Self {
+        self.ssl = ssl;
         self
     }
 

@@ -11,8 +11,7 @@ use std::sync::{Arc, Weak};
 
 use bytes::{Bytes, BytesMut};
 use http::StatusCode;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -21,6 +20,7 @@ use crate::actor::{CloseNotice, Event};
 use crate::http::{
     Request, Responder, Response, ResponseHead, ResponseSink, StreamError, StreamSender, StreamSink,
 };
+use crate::tls::MaybeTlsStream;
 use crate::transport::decode::{
     is_message, message_route, message_sender, parse_query, percent_decode, split_target,
     DecodedRequest, RequestDecoder,
@@ -124,7 +124,29 @@ pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
 
 fn serve(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
-    let (rd, wr) = stream.into_split();
+    if !shared.acceptor.is_tls() {
+        serve_halves(shared, stream.into_split(), peer);
+        return;
+    }
+    // TLS: the downgrade peek and the handshake run in the connection's own
+    // task so a slow or silent peer never holds up the accept loop
+    // (libevent_ssl_socket.cpp queues accepted sockets the same way).
+    let sh = shared.clone();
+    let h = shared.handle.spawn(async move {
+        match sh.acceptor.accept(stream).await {
+            Ok(MaybeTlsStream::Plain(s)) => serve_halves(&sh, s.into_split(), peer),
+            Ok(s) => serve_halves(&sh, tokio::io::split(s), peer),
+            Err(e) => tracing::warn!("Failed to accept a connection from {peer}: {e}"),
+        }
+    });
+    shared.track(h.abort_handle());
+}
+
+fn serve_halves<R, W>(shared: &Arc<Shared>, (rd, wr): (R, W), peer: SocketAddr)
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let (slots_tx, slots_rx) = mpsc::unbounded_channel();
     let (gone_tx, gone_rx) = watch::channel(false);
     let sh = shared.clone();
@@ -145,7 +167,7 @@ fn encoded(response: &Response) -> Bytes {
 impl Shared {
     async fn read_requests(
         self: Arc<Self>,
-        mut rd: tokio::net::tcp::OwnedReadHalf,
+        mut rd: impl AsyncRead + Unpin,
         peer: SocketAddr,
         slots: mpsc::UnboundedSender<Slot>,
         gone: watch::Sender<bool>,
@@ -309,8 +331,8 @@ impl Shared {
     }
 }
 
-async fn write_responses(
-    mut wr: OwnedWriteHalf,
+async fn write_responses<W: AsyncWrite + Unpin>(
+    mut wr: W,
     mut slots: mpsc::UnboundedReceiver<Slot>,
     mut gone: watch::Receiver<bool>,
 ) {
@@ -391,8 +413,8 @@ async fn write_responses(
 
 /// Writes a chunked body until its sender closes (`true`) or the client
 /// goes away (`false`).
-async fn stream(
-    wr: &mut OwnedWriteHalf,
+async fn stream<W: AsyncWrite + Unpin>(
+    wr: &mut W,
     buf: &mut BytesMut,
     mut chunks: mpsc::Receiver<Bytes>,
     gone: &mut watch::Receiver<bool>,

@@ -80,6 +80,10 @@ pub(crate) struct Shared {
     /// Network tasks, aborted on shutdown.
     tasks: Mutex<Vec<AbortHandle>>,
     closing: AtomicBool,
+    /// Turns accepted sockets into plain or TLS streams (`LIBPROCESS_SSL_*`).
+    acceptor: crate::tls::Acceptor,
+    /// Opens outgoing plain or TLS connections.
+    connector: crate::tls::Connector,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -338,6 +342,10 @@ impl Runtime {
     /// Starts a runtime on an existing tokio runtime (which must have IO and
     /// time enabled) and binds the listener.
     pub fn start_on(handle: Handle, config: TransportConfig) -> io::Result<Runtime> {
+        // A bad TLS set-up is a start-up error, as upstream's EXIT in
+        // openssl.cpp `reinitialize`.
+        let tls = crate::tls::TlsContext::from_config(config.ssl.clone())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let listener = {
             let _g = handle.enter();
             let bind = SocketAddr::new(config.ip, config.port);
@@ -366,6 +374,8 @@ impl Runtime {
             conns: Mutex::new(outbound::Conns::default()),
             tasks: Mutex::new(Vec::new()),
             closing: AtomicBool::new(false),
+            acceptor: crate::tls::Acceptor::from_context(tls.clone()),
+            connector: crate::tls::Connector::from_context(tls),
         });
         let accept = handle.spawn(inbound::accept_loop(shared.clone(), listener));
         shared.track(accept.abort_handle());

@@ -15,12 +15,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{lock, Mail, Shared};
 use crate::actor::Event;
+use crate::tls::MaybeTlsStream;
 use crate::transport::encode::encode_message;
 use crate::Upid;
 
@@ -138,18 +138,18 @@ impl Shared {
             },
             None => bytes,
         };
-        let tx = self.open(&mut conns, to.addr(), false);
+        let tx = self.open(&mut conns, to.addr(), to.host(), false);
         let _ = tx.send(bytes);
     }
 
     /// Makes sure the connection to `addr` is persistent (opening it if needed).
-    fn make_persistent(self: &Arc<Self>, addr: SocketAddr) {
+    fn make_persistent(self: &Arc<Self>, addr: SocketAddr, host: Option<&str>) {
         let mut conns = lock(&self.conns);
         match conns.by_addr.get(&addr) {
             // Promote a temporary socket, as upstream's `link` does.
             Some(c) if !c.tx.is_closed() => c.persistent.store(true, Ordering::Release),
             _ => {
-                self.open(&mut conns, addr, true);
+                self.open(&mut conns, addr, host, true);
             }
         }
     }
@@ -158,6 +158,7 @@ impl Shared {
         self: &Arc<Self>,
         conns: &mut Conns,
         addr: SocketAddr,
+        host: Option<&str>,
         persistent: bool,
     ) -> mpsc::UnboundedSender<Bytes> {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -174,9 +175,12 @@ impl Shared {
         );
         if !self.closing.load(Ordering::Acquire) {
             let sh = self.clone();
+            // The pid's hostname, if it was written with one, is what the
+            // `openssl` TLS scheme checks (process.cpp passes `to.host`).
+            let host: Option<Arc<str>> = host.map(Arc::from);
             let h = self
                 .handle
-                .spawn(async move { sh.connection(addr, id, rx, persistent).await });
+                .spawn(async move { sh.connection(addr, host, id, rx, persistent).await });
             self.track(h.abort_handle());
         }
         tx
@@ -185,11 +189,14 @@ impl Shared {
     async fn connection(
         self: Arc<Self>,
         addr: SocketAddr,
+        host: Option<Arc<str>>,
         id: u64,
-        mut rx: mpsc::UnboundedReceiver<Bytes>,
+        rx: mpsc::UnboundedReceiver<Bytes>,
         persistent: Arc<AtomicBool>,
     ) {
-        let stream = match TcpStream::connect(addr).await {
+        // Plain or TLS per LIBPROCESS_SSL_*, including the plain retry of a
+        // failed TLS connect when downgrades are supported (send_connect).
+        let stream = match self.connector.connect(addr, host.as_deref()).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!("Failed to connect to {addr}: {e}");
@@ -197,8 +204,29 @@ impl Shared {
                 return;
             }
         };
-        let _ = stream.set_nodelay(true);
-        let (mut rd, mut wr) = stream.into_split();
+        let _ = stream.tcp().set_nodelay(true);
+        match stream {
+            MaybeTlsStream::Plain(s) => self.pump(addr, id, rx, persistent, s.into_split()).await,
+            tls => {
+                self.pump(addr, id, rx, persistent, tokio::io::split(tls))
+                    .await
+            }
+        }
+    }
+
+    /// Writes queued messages to an open connection until it fails, closes,
+    /// or (temporary sockets) idles out.
+    async fn pump<R, W>(
+        self: Arc<Self>,
+        addr: SocketAddr,
+        id: u64,
+        mut rx: mpsc::UnboundedReceiver<Bytes>,
+        persistent: Arc<AtomicBool>,
+        (mut rd, mut wr): (R, W),
+    ) where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin,
+    {
         // Replies (202s) are read and thrown away (process.cpp:1421-1444);
         // the read side only tells us when the peer closes.
         let (closed_tx, mut closed) = oneshot::channel::<()>();
@@ -309,7 +337,7 @@ impl Shared {
             return;
         }
         lock(&self.links).add(&from, &to);
-        self.make_persistent(to.addr());
+        self.make_persistent(to.addr(), to.host());
     }
 
     pub(crate) fn unlink(&self, from: &Upid, to: &Upid) {
