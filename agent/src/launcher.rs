@@ -16,6 +16,9 @@ use std::time::Duration;
 
 use crate::Error;
 
+/// Signals, re-exported for callers of [`kill_tree`].
+pub use nix::sys::signal::Signal;
+
 /// `os::host_default_path()`: PATH for containers that do not set one.
 pub const HOST_DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

@@ -1,0 +1,572 @@
+//! Interop of OUR `mesos-agent` (and `mesos-executor`) with the REAL Mesos
+//! 1.9.0 master, the real libmesos scheduler driver and a v1 HTTP scheduler
+//! from the reference kit (/work/shared/ref-mesos, built into
+//! ~/.cache/mesos-ref-1.9.0 by its setup.sh).
+//!
+//! - `driver_framework_task_finishes_on_our_agent`: the libmesos driver
+//!   framework's command task reaches TASK_FINISHED on our agent, its stdout
+//!   lands in the sandbox, and the master lists our agent as 1.9.0;
+//! - `v1_scheduler_task_finishes_on_our_agent`: the same with the v1 HTTP
+//!   scheduler;
+//! - `agent_sigkill_recovery_reconnects_executor`: a checkpointing
+//!   framework's long task survives SIGKILL + restart of our agent; the
+//!   restarted agent reconnects to the executor, the task finishes and the
+//!   scheduler sees TASK_FINISHED exactly once.
+//!
+//! Every test prints a SKIP line and passes when the kit is absent. All
+//! processes are killed by drop guards (including executors, found through
+//! their checkpointed `forked.pid`).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn kit() -> Option<PathBuf> {
+    let home = std::env::var("MESOS_REF_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/mesos-ref-1.9.0")
+        });
+    let bin = home.join("bin");
+    if bin.join("mesos-ref-local").exists() {
+        Some(bin)
+    } else {
+        println!(
+            "SKIP: the Mesos 1.9.0 reference kit is not built ({} absent); run /work/shared/ref-mesos/setup.sh",
+            bin.display()
+        );
+        None
+    }
+}
+
+/// Two free consecutive-ish ports (bound then released).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills (SIGKILL) and reaps a child on drop.
+struct Guard(Option<Child>);
+
+impl Guard {
+    fn kill(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Kills every executor whose pid was checkpointed under `work_dir`.
+struct ExecutorReaper(PathBuf);
+
+impl Drop for ExecutorReaper {
+    fn drop(&mut self) {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            if let Ok(rd) = std::fs::read_dir(dir) {
+                for e in rd.flatten() {
+                    let p = e.path();
+                    if p.is_dir() && !e.file_type().map(|t| t.is_symlink()).unwrap_or(false) {
+                        walk(&p, out);
+                    } else if p.file_name().map(|n| n == "forked.pid").unwrap_or(false) {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        let mut pids = Vec::new();
+        walk(&self.0.join("meta"), &mut pids);
+        for p in pids {
+            if let Ok(s) = std::fs::read_to_string(&p) {
+                if let Ok(pid) = s.trim().parse::<i32>() {
+                    mesos_agent::launcher::kill_tree(pid, nix_sigkill());
+                }
+            }
+        }
+    }
+}
+
+fn nix_sigkill() -> mesos_agent::launcher::Signal {
+    mesos_agent::launcher::Signal::SIGKILL
+}
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    // Reads one response by its Content-Length on a kept-alive connection
+    // (no `Connection: close`, see the report on the runtime's handling).
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    loop {
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if body.len() >= len {
+                let status = head.split_whitespace().nth(1)?.parse().ok()?;
+                return Some((status, body[..len].to_string()));
+            }
+        }
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+struct Cluster {
+    master_port: u16,
+    agent_port: u16,
+    work: tempdir::Dir,
+    _master: Guard,
+    agent: Guard,
+    _reaper: ExecutorReaper,
+}
+
+mod tempdir {
+    use std::path::{Path, PathBuf};
+
+    /// A directory removed on drop.
+    pub struct Dir(PathBuf);
+
+    impl Dir {
+        pub fn new(tag: &str) -> Dir {
+            let p = std::env::temp_dir().join(format!(
+                "agent-interop-{tag}-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            if std::env::var("AGENT_INTEROP_KEEP").is_err() {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+}
+
+fn start_agent(work: &Path, master_port: u16, agent_port: u16, log: &str) -> Guard {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(work.join(log))
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
+        .arg(format!("--master=127.0.0.1:{master_port}"))
+        .arg(format!("--work_dir={}", work.join("work").display()))
+        .arg(format!("--port={agent_port}"))
+        .arg("--ip=127.0.0.1")
+        .arg("--resources=cpus:2;mem:1024;disk:1024;ports:[31000-32000]")
+        .arg("--recovery_timeout=30secs")
+        .env_remove("MESOS_WORK_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start mesos-agent");
+    Guard(Some(child))
+}
+
+impl Cluster {
+    fn start(bin: &Path, tag: &str) -> Cluster {
+        let work = tempdir::Dir::new(tag);
+        let master_port = free_port();
+        let agent_port = free_port();
+        let mlog = std::fs::File::create(work.path().join("master.log")).unwrap();
+        let master = Guard(Some(
+            Command::new(bin.join("mesos-ref-local"))
+                .arg(format!("--port={master_port}"))
+                .arg(format!(
+                    "--work_dir={}",
+                    work.path().join("master").display()
+                ))
+                .arg("0")
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(mlog))
+                .spawn()
+                .expect("start the reference master"),
+        ));
+        assert!(
+            wait_until(Duration::from_secs(30), || http_get(master_port, "/health")
+                .map(|r| r.0)
+                == Some(200)),
+            "reference master did not come up"
+        );
+        let agent = start_agent(work.path(), master_port, agent_port, "agent.log");
+        let reaper = ExecutorReaper(work.path().join("work"));
+        let c = Cluster {
+            master_port,
+            agent_port,
+            work,
+            _master: master,
+            agent,
+            _reaper: reaper,
+        };
+        assert!(
+            wait_until(Duration::from_secs(30), || c.master_agents().len() == 1),
+            "our agent did not register with the real master; agent log:\n{}",
+            c.agent_log()
+        );
+        c
+    }
+
+    fn master_agents(&self) -> Vec<serde_json::Value> {
+        http_get(self.master_port, "/master/slaves")
+            .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["slaves"].as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    fn agent_log(&self) -> String {
+        std::fs::read_to_string(self.work.path().join("agent.log")).unwrap_or_default()
+    }
+
+    /// Every sandbox `stdout` under the work dir's `slaves/`.
+    fn sandbox_stdouts(&self) -> Vec<(PathBuf, String)> {
+        let mut out = Vec::new();
+        let root = self.work.path().join("work/slaves");
+        let Ok(slaves) = std::fs::read_dir(&root) else {
+            return out;
+        };
+        for s in slaves.flatten().filter(|e| e.file_name() != "latest") {
+            let fws = s.path().join("frameworks");
+            for f in std::fs::read_dir(fws).into_iter().flatten().flatten() {
+                for e in std::fs::read_dir(f.path().join("executors"))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    for r in std::fs::read_dir(e.path().join("runs"))
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                    {
+                        if r.file_name() == "latest" {
+                            continue;
+                        }
+                        let p = r.path().join("stdout");
+                        if let Ok(t) = std::fs::read_to_string(&p) {
+                            out.push((p, t));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn run_to_end(mut cmd: Command, timeout: Duration) -> (Option<i32>, String) {
+    let mut child = Guard(Some(
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    ));
+    let c = child.0.as_mut().unwrap();
+    let mut stdout = c.stdout.take().unwrap();
+    let mut stderr = c.stderr.take().unwrap();
+    let t1 = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let t2 = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let end = Instant::now() + timeout;
+    let code = loop {
+        if let Ok(Some(st)) = child.0.as_mut().unwrap().try_wait() {
+            break st.code();
+        }
+        if Instant::now() > end {
+            child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = format!(
+        "{}{}",
+        t1.join().unwrap_or_default(),
+        t2.join().unwrap_or_default()
+    );
+    (code, out)
+}
+
+#[test]
+fn driver_framework_task_finishes_on_our_agent() {
+    let Some(bin) = kit() else { return };
+    let c = Cluster::start(&bin, "driver");
+    let agents = c.master_agents();
+    assert_eq!(agents[0]["version"], "1.9.0");
+    assert_eq!(
+        agents[0]["pid"],
+        format!("slave(1)@127.0.0.1:{}", c.agent_port)
+    );
+    let mut cmd = Command::new(bin.join("mesos-ref-framework"));
+    cmd.arg(format!("127.0.0.1:{}", c.master_port))
+        .arg("echo hello-from-driver-task")
+        .arg("60");
+    let (code, out) = run_to_end(cmd, Duration::from_secs(90));
+    assert_eq!(
+        code,
+        Some(0),
+        "framework output:\n{out}\nagent log:\n{}",
+        c.agent_log()
+    );
+    assert!(out.contains("TASK_FINISHED"), "{out}");
+    assert!(out.contains("Command exited with status 0"), "{out}");
+    let outs = c.sandbox_stdouts();
+    assert!(
+        outs.iter()
+            .any(|(_, t)| t.contains("hello-from-driver-task")),
+        "no sandbox stdout with the task output: {outs:?}"
+    );
+    // Our agent's own endpoints answer, /state through the delegate.
+    let (status, body) = http_get(c.agent_port, "/state").expect("agent /state");
+    assert_eq!(status, 200);
+    let state: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(state["id"], agents[0]["id"]);
+    assert_eq!(
+        http_get(c.agent_port, "/slave(1)/health").map(|r| r.0),
+        Some(200)
+    );
+}
+
+#[test]
+fn v1_scheduler_task_finishes_on_our_agent() {
+    let Some(bin) = kit() else { return };
+    let c = Cluster::start(&bin, "v1");
+    let mut cmd = Command::new(bin.join("ref-v1-scheduler"));
+    cmd.arg(format!("127.0.0.1:{}", c.master_port))
+        .arg("echo hello-from-v1-task")
+        .arg("60");
+    let (code, out) = run_to_end(cmd, Duration::from_secs(90));
+    assert_eq!(
+        code,
+        Some(0),
+        "scheduler output:\n{out}\nagent log:\n{}",
+        c.agent_log()
+    );
+    assert!(
+        out.contains("TASK_FINISHED Command exited with status 0"),
+        "{out}"
+    );
+    assert!(c
+        .sandbox_stdouts()
+        .iter()
+        .any(|(p, t)| t.contains("hello-from-v1-task")
+            && p.to_string_lossy().contains("/executors/ref-task-1/runs/")));
+}
+
+/// A v1 scheduler with `checkpoint: true` that acknowledges every update,
+/// prints each, and after the first TASK_FINISHED keeps listening for
+/// `linger` seconds, then prints `FINISHED_COUNT n` and exits 0 iff n == 1.
+const CHECKPOINT_SCHEDULER: &str = r#"
+import http.client, json, sys, threading, time, os
+master, command, timeout, linger = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+host, port = master.rsplit(":", 1)
+def log(*a): print("[ckpt-scheduler]", *a, flush=True)
+def watchdog():
+    time.sleep(timeout); log("TIMEOUT"); os._exit(3)
+threading.Thread(target=watchdog, daemon=True).start()
+stream_id = None; framework_id = None; finished = 0
+def call(body):
+    c = http.client.HTTPConnection(host, int(port), timeout=30)
+    c.request("POST", "/api/v1/scheduler", body=json.dumps(body).encode(),
+              headers={"Content-Type": "application/json", "Mesos-Stream-Id": stream_id})
+    r = c.getresponse(); r.read(); c.close(); return r.status
+def done():
+    time.sleep(linger)
+    log("FINISHED_COUNT", finished)
+    call({"type": "TEARDOWN", "framework_id": framework_id})
+    os._exit(0 if finished == 1 else 1)
+conn = http.client.HTTPConnection(host, int(port))
+conn.request("POST", "/api/v1/scheduler", body=json.dumps({"type": "SUBSCRIBE", "subscribe": {
+    "framework_info": {"user": "root", "name": "agent-recovery-test", "checkpoint": True,
+                       "failover_timeout": 600, "roles": ["*"], "capabilities": [{"type": "MULTI_ROLE"}]}}}).encode(),
+    headers={"Content-Type": "application/json", "Accept": "application/json"})
+resp = conn.getresponse()
+if resp.status != 200: log("SUBSCRIBE failed", resp.status); sys.exit(2)
+stream_id = resp.getheader("Mesos-Stream-Id")
+launched = False; buf = b""
+while True:
+    chunk = resp.read1(65536)
+    if not chunk:
+        # TEARDOWN from done() closes the stream: let done() exit.
+        if finished: time.sleep(60)
+        log("stream closed"); os._exit(4)
+    buf += chunk
+    while True:
+        nl = buf.find(b"\n")
+        if nl < 0: break
+        n = int(buf[:nl])
+        if len(buf) < nl + 1 + n: break
+        ev = json.loads(buf[nl + 1:nl + 1 + n]); buf = buf[nl + 1 + n:]
+        t = ev["type"]
+        if t == "SUBSCRIBED": framework_id = ev["subscribed"]["framework_id"]
+        elif t == "OFFERS":
+            for o in ev["offers"]["offers"]:
+                if launched:
+                    call({"type": "DECLINE", "framework_id": framework_id, "decline": {"offer_ids": [o["id"]]}}); continue
+                res = []
+                for r in o["resources"]:
+                    if r["name"] in ("cpus", "mem"):
+                        r = dict(r); r["scalar"] = {"value": {"cpus": 0.1, "mem": 32}[r["name"]]}; res.append(r)
+                task = {"name": "recovery-task", "task_id": {"value": "recovery-task-1"}, "agent_id": o["agent_id"],
+                        "resources": res, "command": {"shell": True, "value": command}}
+                call({"type": "ACCEPT", "framework_id": framework_id, "accept": {"offer_ids": [o["id"]],
+                      "operations": [{"type": "LAUNCH", "launch": {"task_infos": [task]}}]}})
+                launched = True
+        elif t == "UPDATE":
+            st = ev["update"]["status"]
+            log("status", st["task_id"]["value"], st["state"], st.get("message", ""))
+            if "uuid" in st:
+                call({"type": "ACKNOWLEDGE", "framework_id": framework_id, "acknowledge": {
+                    "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
+            if st["state"] == "TASK_FINISHED":
+                finished += 1
+                if finished == 1: threading.Thread(target=done, daemon=True).start()
+            elif st["state"] in ("TASK_FAILED", "TASK_LOST", "TASK_ERROR", "TASK_KILLED", "TASK_DROPPED", "TASK_GONE"):
+                log("FAILURE"); os._exit(1)
+        elif t == "ERROR": log("ERROR", ev); os._exit(5)
+"#;
+
+#[test]
+fn agent_sigkill_recovery_reconnects_executor() {
+    let Some(bin) = kit() else { return };
+    let mut c = Cluster::start(&bin, "recovery");
+    let script = c.work.path().join("ckpt_scheduler.py");
+    std::fs::write(&script, CHECKPOINT_SCHEDULER).unwrap();
+    let mut sched = Guard(Some(
+        Command::new("python3")
+            .arg(&script)
+            .arg(format!("127.0.0.1:{}", c.master_port))
+            .arg("sleep 8; echo recovered-after-agent-restart")
+            .arg("90")
+            .arg("5")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3"),
+    ));
+    let stdout = sched.0.as_mut().unwrap().stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines: Vec<String> = Vec::new();
+    let wait_for = |pat: &str, lines: &mut Vec<String>, secs: u64| -> bool {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if lines.iter().any(|l| l.contains(pat)) {
+                return true;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match rx.recv_timeout(left) {
+                Ok(l) => lines.push(l),
+                Err(mpsc::RecvTimeoutError::Timeout) => return false,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return lines.iter().any(|l| l.contains(pat))
+                }
+            }
+        }
+    };
+    assert!(
+        wait_for("TASK_RUNNING", &mut lines, 60),
+        "task never ran: {lines:?}\nagent log:\n{}",
+        c.agent_log()
+    );
+    // SIGKILL the agent while the task runs, then restart it on the same
+    // work dir.
+    c.agent.kill();
+    std::thread::sleep(Duration::from_millis(500));
+    c.agent = start_agent(c.work.path(), c.master_port, c.agent_port, "agent.log");
+    assert!(
+        wait_for("FINISHED_COUNT", &mut lines, 60),
+        "scheduler did not finish: {lines:?}\nagent log:\n{}",
+        c.agent_log()
+    );
+    let finished: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("TASK_FINISHED"))
+        .collect();
+    assert_eq!(
+        finished.len(),
+        1,
+        "terminal update must arrive exactly once: {lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("FINISHED_COUNT 1")),
+        "{lines:?}"
+    );
+    let log = c.agent_log();
+    assert!(
+        log.contains("Sending reconnect request to executor"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Received re-registration message from executor"),
+        "{log}"
+    );
+    assert!(log.contains("Re-registered with master"), "{log}");
+    assert!(
+        c.sandbox_stdouts()
+            .iter()
+            .any(|(_, t)| t.contains("recovered-after-agent-restart")),
+        "task output missing from the sandbox"
+    );
+    let st = sched.0.as_mut().unwrap().wait().unwrap();
+    assert_eq!(st.code(), Some(0));
+}
