@@ -1121,7 +1121,6 @@ impl AgentFlags {
         for spec in agent_flag_specs(rt) {
             base.add(spec);
         }
-        base.set_usage_message("Usage: mesos-agent [options]");
         AgentFlags { base }
     }
 

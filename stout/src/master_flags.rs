@@ -529,7 +529,6 @@ impl MasterFlags {
         for spec in master_flag_specs() {
             base.add(spec);
         }
-        base.set_usage_message("Usage: mesos-master [options]");
         MasterFlags { base }
     }
 

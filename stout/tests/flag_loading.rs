@@ -431,6 +431,13 @@ fn help_flag_and_usage_text() {
         .unwrap();
     let next = usage.lines().nth(i + 1).unwrap();
     assert_eq!(next.len() - next.trim_start().len(), col);
+    // The program name comes from argv[0], as upstream (`mesos-slave` is an alias).
+    let mut a = AgentFlags::with_runtime_defaults(&RuntimeDefaults::fixed());
+    let _ = a.load_from(NO_ENV, ["/usr/sbin/mesos-slave", "--help"]);
+    assert!(a.help());
+    assert!(a
+        .usage(None)
+        .starts_with("Usage: mesos-slave [options]\n\n"));
     // Usage lists every flag, `--help` included.
     assert_eq!(
         usage.lines().filter(|l| l.starts_with("  --")).count(),
