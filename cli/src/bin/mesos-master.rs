@@ -89,7 +89,10 @@ fn run() -> anyhow::Result<()> {
         let stop = Arc::clone(&stop);
         runtime.handle().spawn(async move {
             use tokio::signal::unix::{signal, SignalKind};
-            match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
                 (Ok(mut t), Ok(mut i)) => {
                     tokio::select! {
                         _ = t.recv() => tracing::info!("Received signal SIGTERM; exiting"),

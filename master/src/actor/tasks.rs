@@ -404,10 +404,15 @@ impl Master {
             let mut total = Resources::new();
             let mut ids = std::collections::BTreeSet::new();
             for t in &tasks {
-                if t.executor.is_some() {
+                // Upstream injects the group's executor into each task
+                // (master.cpp `_accept`); a different one is an error.
+                if t.executor
+                    .as_ref()
+                    .is_some_and(|e| e.executor_id != executor.executor_id)
+                {
                     return Err(format!(
-                        "Task '{}' is invalid: 'TaskInfo.executor' must not be set",
-                        t.task_id.value
+                        "Task '{}' is invalid: The `ExecutorInfo` of task '{}' is different from executor '{}'",
+                        t.task_id.value, t.task_id.value, executor.executor_id.value
                     ));
                 }
                 if !ids.insert(t.task_id.value.clone()) {
@@ -415,6 +420,7 @@ impl Master {
                 }
                 // Each task alone is checked as a command-less task.
                 let mut probe = t.clone();
+                probe.executor = None;
                 probe.command.get_or_insert_with(Default::default);
                 crate::validation::validate_task(
                     &probe,
@@ -470,11 +476,10 @@ impl Master {
         let mut group = lg.task_group;
         for t in group.tasks.iter_mut() {
             t.resources = allocated(&t.resources, role);
+            t.executor = Some(executor.clone());
             consumed.add_all(&Resources::from_vec(&t.resources));
-            let mut with_exec = t.clone();
-            with_exec.executor = Some(executor.clone());
-            let user = self.task_user(fid, &with_exec);
-            self.state.add_task(fid, &with_exec, user);
+            let user = self.task_user(fid, t);
+            self.state.add_task(fid, t, user);
         }
         remaining.subtract_all(&consumed);
         let fw = &self.state.frameworks[fid];

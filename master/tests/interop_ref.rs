@@ -1,0 +1,276 @@
+//! Interop with real Mesos 1.9.0 (the kit in ../shared/ref-mesos, built by
+//! its setup.sh into ~/.cache/mesos-ref-1.9.0): our master runs in-process
+//! on the tokio runtime; the real agent registers with it and real
+//! frameworks (the libmesos scheduler driver and a v1 HTTP scheduler) run a
+//! task through it to TASK_FINISHED.
+//!
+//! Skipped, with a printed reason, when the kit is not built.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use libprocess::runtime::tokio::Runtime;
+use libprocess::transport::TransportConfig;
+use mesos_master::{Master, MasterFlags};
+
+fn kit_bin() -> Option<PathBuf> {
+    let home = std::env::var("MESOS_REF_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/mesos-ref-1.9.0")
+        });
+    let bin = home.join("bin");
+    if bin.join("mesos-ref-agent").exists() {
+        Some(bin)
+    } else {
+        eprintln!(
+            "SKIP: real Mesos 1.9.0 kit not found at {} (run /work/shared/ref-mesos/setup.sh)",
+            bin.display()
+        );
+        None
+    }
+}
+
+/// A child process killed (and reaped) when the test ends, pass or fail.
+struct Guard(Child, &'static str);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+struct Cluster {
+    runtime: Option<Runtime>,
+    addr: SocketAddr,
+    _agent: Guard,
+    _dir: PathBuf,
+    log_dir: PathBuf,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(r) = self.runtime.take() {
+            r.shutdown();
+        }
+        let _ = std::fs::remove_dir_all(&self._dir);
+    }
+}
+
+/// Starts our master in-process and one real agent registered with it.
+fn cluster(bin: &PathBuf, name: &str) -> Cluster {
+    let flags = MasterFlags::load(
+        [
+            "--registry=in_memory".to_string(),
+            "--allocation_interval=100ms".to_string(),
+        ],
+        Vec::<(String, String)>::new(),
+    )
+    .expect("flags");
+    let runtime = Runtime::start(TransportConfig::loopback()).expect("runtime");
+    runtime.set_delegate(Some("master"));
+    let addr = runtime.addr();
+    runtime.spawn(
+        "master",
+        Master::new(flags, &mesos_master::new_master_id(), "localhost"),
+    );
+
+    let agent_port = free_port();
+    let dir = std::env::temp_dir().join(format!(
+        "mesos-master-interop-{name}-{}-{agent_port}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("work dir");
+    let log = std::fs::File::create(dir.join("agent.log")).expect("agent log");
+    let agent = Command::new(bin.join("mesos-ref-agent"))
+        .arg(format!("127.0.0.1:{}", addr.port()))
+        .arg(format!("--port={agent_port}"))
+        .arg(format!("--work_dir={}", dir.join("work").display()))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start mesos-ref-agent");
+    let c = Cluster {
+        runtime: Some(runtime),
+        addr,
+        _agent: Guard(agent, "agent"),
+        log_dir: dir.clone(),
+        _dir: dir,
+    };
+    // Wait for the registration.
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = http_get(addr, "/master/slaves").unwrap_or_default();
+        if body.contains("\"active\":true") {
+            break;
+        }
+        if Instant::now() > end {
+            let log = std::fs::read_to_string(c.log_dir.join("agent.log")).unwrap_or_default();
+            panic!("agent did not register; /master/slaves = {body}\nagent log:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    c
+}
+
+/// A minimal HTTP/1.1 client (keep-alive, Content-Length bodies): status
+/// and body of a GET, or of a POST with a JSON body.
+fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let body = body.unwrap_or("");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())
+                .flatten()
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let end = (head_end + len).min(buf.len());
+    Some((
+        status,
+        String::from_utf8_lossy(&buf[head_end..end]).to_string(),
+    ))
+}
+
+fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+    http(addr, "GET", path, None).map(|(_, b)| b)
+}
+
+fn run_client(bin: &PathBuf, c: &Cluster, program: &str, args: &[&str]) -> (Option<i32>, String) {
+    let log_path = c.log_dir.join(format!("{program}.log"));
+    let log = std::fs::File::create(&log_path).expect("log");
+    let err = log.try_clone().expect("log");
+    let child = Command::new(bin.join(program))
+        .arg(format!("127.0.0.1:{}", c.addr.port()))
+        .args(args)
+        .stdout(log)
+        .stderr(err)
+        .spawn()
+        .expect("start client");
+    let mut g = Guard(child, "client");
+    let end = Instant::now() + Duration::from_secs(90);
+    let code = loop {
+        if let Ok(Some(st)) = g.0.try_wait() {
+            break st.code();
+        }
+        if Instant::now() > end {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (code, std::fs::read_to_string(&log_path).unwrap_or_default())
+}
+
+/// Goal 1: the real agent registers and the real libmesos scheduler driver
+/// runs a command task through our master to TASK_FINISHED.
+#[test]
+fn real_agent_and_driver_framework_reach_task_finished() {
+    let Some(bin) = kit_bin() else { return };
+    let c = cluster(&bin, "driver");
+    let (code, log) = run_client(&bin, &c, "mesos-ref-framework", &["echo hello", "60"]);
+    assert_eq!(code, Some(0), "mesos-ref-framework failed:\n{log}");
+    assert!(log.contains("TASK_FINISHED"), "{log}");
+
+    // The task is now a completed task of a completed framework.
+    let state = http_get(c.addr, "/master/state").expect("state");
+    let v: serde_json::Value = serde_json::from_str(&state).expect("state JSON");
+    let done = &v["completed_frameworks"][0]["completed_tasks"][0];
+    assert_eq!(done["state"], "TASK_FINISHED", "{state}");
+    assert_eq!(v["slaves"][0]["version"], "1.9.0");
+}
+
+/// Goal 2: the v1 HTTP scheduler does the same through /api/v1/scheduler.
+#[test]
+fn real_agent_and_v1_http_scheduler_reach_task_finished() {
+    let Some(bin) = kit_bin() else { return };
+    let c = cluster(&bin, "v1");
+    let (code, log) = run_client(&bin, &c, "ref-v1-scheduler", &["echo hi", "60"]);
+    assert_eq!(code, Some(0), "ref-v1-scheduler failed:\n{log}");
+    assert!(log.contains("TASK_FINISHED"), "{log}");
+}
+
+/// LAUNCH_GROUP through the v1 API: the default executor runs the group.
+#[test]
+fn real_agent_runs_a_task_group_from_the_v1_scheduler() {
+    let Some(bin) = kit_bin() else { return };
+    let c = cluster(&bin, "group");
+    let (code, log) = run_client(
+        &bin,
+        &c,
+        "ref-v1-scheduler",
+        &["echo grouped", "60", "--group"],
+    );
+    assert_eq!(code, Some(0), "ref-v1-scheduler --group failed:\n{log}");
+}
+
+/// Operator basics over the real wire, with the real agent registered.
+#[test]
+fn operator_endpoints_answer_with_a_real_agent() {
+    let Some(bin) = kit_bin() else { return };
+    let c = cluster(&bin, "operator");
+    let (status, body) = http(c.addr, "POST", "/api/v1", Some(r#"{"type":"GET_HEALTH"}"#)).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        r#"{"type":"GET_HEALTH","get_health":{"healthy":true}}"#
+    );
+    let (status, body) = http(c.addr, "POST", "/api/v1", Some(r#"{"type":"GET_AGENTS"}"#)).unwrap();
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["type"], "GET_AGENTS");
+    assert_eq!(v["get_agents"]["agents"][0]["active"], true);
+    assert!(v["get_agents"]["agents"][0]["agent_info"]["id"]["value"]
+        .as_str()
+        .unwrap()
+        .ends_with("-S0"));
+    let (status, _) = http(c.addr, "GET", "/api/v1", None).unwrap();
+    assert_eq!(status, 405);
+    let (status, _) = http(c.addr, "GET", "/health", None).unwrap();
+    assert_eq!(status, 200);
+    let version: serde_json::Value =
+        serde_json::from_str(&http_get(c.addr, "/version").unwrap()).unwrap();
+    assert_eq!(version["version"], "1.9.0");
+    let metrics: serde_json::Value =
+        serde_json::from_str(&http_get(c.addr, "/metrics/snapshot").unwrap()).unwrap();
+    assert_eq!(metrics["master/slaves_active"], 1.0);
+}
