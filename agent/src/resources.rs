@@ -73,7 +73,7 @@ impl Machine {
         let mem = nix::sys::sysinfo::sysinfo().ok().map(|i| i.ram_total());
         let disk = nix::sys::statvfs::statvfs(work_dir)
             .ok()
-            .map(|s| s.blocks() as u64 * s.fragment_size() as u64);
+            .map(|s| s.blocks() * s.fragment_size());
         Machine {
             cpus,
             mem_total_bytes: mem,

@@ -271,7 +271,7 @@ pub fn create_task(task: &TaskInfo, state: TaskState, framework_id: &str, slave_
         discovery: task.discovery.clone(),
         container: task.container.clone(),
         health_check: task.health_check.clone(),
-        kill_policy: task.kill_policy.clone(),
+        kill_policy: task.kill_policy,
         ..Default::default()
     };
     t.set_state(state);

@@ -355,7 +355,6 @@ impl Slave {
                 value: self.resource_version.clone(),
             }),
             resource_providers: Some(msg::update_slave_message::ResourceProviders::default()),
-            ..Default::default()
         };
         cx.send(&master, &m);
     }

@@ -141,7 +141,7 @@ pub fn executor_info_for(
 }
 
 impl Slave {
-    fn from_master(&self, from: &Upid) -> bool {
+    fn is_master(&self, from: &Upid) -> bool {
         self.master.as_ref().map(|m| m.to_string()) == Some(from.to_string())
     }
 
@@ -152,7 +152,7 @@ impl Slave {
         from: Upid,
         m: msg::RunTaskMessage,
     ) {
-        if !self.from_master(&from) {
+        if !self.is_master(&from) {
             tracing::warn!(
                 "Ignoring run task message from {from} because it is not the expected master"
             );
@@ -175,7 +175,7 @@ impl Slave {
         from: Upid,
         m: msg::RunTaskGroupMessage,
     ) {
-        if !self.from_master(&from) {
+        if !self.is_master(&from) {
             tracing::warn!(
                 "Ignoring run task group message from {from} because it is not the expected master"
             );
@@ -798,7 +798,7 @@ impl Slave {
 
     /// `KillTaskMessage` from the master.
     pub(crate) fn kill_task(&mut self, cx: &mut Cx<'_, Self>, from: Upid, m: msg::KillTaskMessage) {
-        if !self.from_master(&from) {
+        if !self.is_master(&from) {
             tracing::warn!(
                 "Ignoring kill task message from {from} because it is not the expected master"
             );
@@ -899,7 +899,7 @@ impl Slave {
         from: Upid,
         m: msg::ShutdownExecutorMessage,
     ) {
-        if !self.from_master(&from) {
+        if !self.is_master(&from) {
             tracing::warn!("Ignoring shutdown executor message from {from} because it is not from the registered master");
             return;
         }
@@ -978,7 +978,7 @@ impl Slave {
         from: Upid,
         m: msg::ShutdownFrameworkMessage,
     ) {
-        if !self.from_master(&from) {
+        if !self.is_master(&from) {
             tracing::warn!("Ignoring shutdown framework message from {from} because it is not from the registered master");
             return;
         }
@@ -1060,7 +1060,7 @@ impl Slave {
         from: Upid,
         m: msg::UpdateFrameworkMessage,
     ) {
-        if !self.from_master(&from) {
+        if !self.is_master(&from) {
             return;
         }
         let sid = self.slave_id().unwrap_or_default().to_string();
