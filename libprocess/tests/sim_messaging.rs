@@ -175,7 +175,14 @@ fn undecodable_and_unknown_messages_are_dropped_not_panicked_on() {
     let mut sim = two_nodes(0);
     let ponger = sim.spawn(a2(), "ponger", Ponger::default());
     let outsider = Upid::parse_literal("scheduler-1@10.9.9.9:1234").unwrap();
-    // Garbage under a known name, an unknown name, and a missing process.
+    // Garbage under a known name, a ping without its required `connected`
+    // field (an empty body), an unknown name, and a missing process.
+    sim.send_raw(
+        &outsider,
+        &ponger.upid,
+        "mesos.internal.PingSlaveMessage",
+        Bytes::new(),
+    );
     sim.send_raw(
         &outsider,
         &ponger.upid,

@@ -57,7 +57,7 @@ use crate::Upid;
 
 use fault::FaultRule;
 use http::{HttpState, NoticeQueue};
-use trace::{Kind, Line, Trace};
+use trace::{Kind, Trace};
 
 /// The environment variable that overrides a test's seed, to replay a failure.
 pub const SEED_ENV: &str = "MESOS_SIM_SEED";
@@ -483,14 +483,7 @@ impl Sim {
         body: &[u8],
     ) {
         let body_hash = if body.is_empty() { 0 } else { fnv(body) };
-        self.trace.record(Line {
-            at: self.now,
-            kind,
-            from: from.cloned(),
-            to: to.cloned(),
-            name: name.to_string(),
-            body_hash,
-        });
+        self.trace.record(self.now, kind, from, to, name, body_hash);
     }
 
     fn record_fault(&mut self, what: String) {

@@ -112,7 +112,7 @@ impl Trace {
         }
     }
 
-    fn fold_pid(h: u64, p: &Option<Upid>) -> u64 {
+    fn fold_pid(h: u64, p: Option<&Upid>) -> u64 {
         match p {
             None => fnv_extend(h, &[0]),
             Some(p) => {
@@ -126,14 +126,23 @@ impl Trace {
         }
     }
 
-    pub(crate) fn record(&mut self, line: Line) {
+    /// Folds one event into the hash and, if lines are kept, the ring.
+    pub(crate) fn record(
+        &mut self,
+        at: Time,
+        kind: Kind,
+        from: Option<&Upid>,
+        to: Option<&Upid>,
+        name: &str,
+        body_hash: u64,
+    ) {
         let mut h = self.hash;
-        h = fnv_extend(h, &line.at.0.as_nanos().to_le_bytes());
-        h = fnv_extend(h, line.kind.tag().as_bytes());
-        h = Self::fold_pid(h, &line.from);
-        h = Self::fold_pid(h, &line.to);
-        h = fnv_extend(h, line.name.as_bytes());
-        h = fnv_extend(h, &line.body_hash.to_le_bytes());
+        h = fnv_extend(h, &at.0.as_nanos().to_le_bytes());
+        h = fnv_extend(h, kind.tag().as_bytes());
+        h = Self::fold_pid(h, from);
+        h = Self::fold_pid(h, to);
+        h = fnv_extend(h, name.as_bytes());
+        h = fnv_extend(h, &body_hash.to_le_bytes());
         self.hash = h;
         self.count += 1;
         if self.capacity == 0 {
@@ -142,7 +151,14 @@ impl Trace {
         if self.lines.len() == self.capacity {
             self.lines.pop_front();
         }
-        self.lines.push_back(line);
+        self.lines.push_back(Line {
+            at,
+            kind,
+            from: from.cloned(),
+            to: to.cloned(),
+            name: name.to_string(),
+            body_hash,
+        });
     }
 
     pub(crate) fn hash(&self) -> u64 {
