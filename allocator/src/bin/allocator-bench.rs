@@ -2,16 +2,39 @@
 //! runs outside criterion: `cargo run --release -p mesos-allocator --bin
 //! allocator-bench -- [scenario] [agents] [frameworks]`.
 //!
+//! Times are thread CPU time (robust on a shared machine).
+//!
 //! Scenarios: `cycle` (default: a cold cycle and a steady-state cycle after
 //! 1% of offers come back), `decline` (upstream DeclineOffers), `suppress`
 //! (SuppressOffers), `add` (AddAndUpdateSlave), `quota` (LargeAndSmallQuota).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mesos_allocator::bench_support::*;
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// A stopwatch over this thread's CPU time: the machine this runs on is
+/// shared, and wall-clock numbers would include time spent descheduled.
+#[derive(Clone, Copy)]
+struct Instant(Duration);
+
+impl Instant {
+    fn now() -> Self {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        Instant(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+    }
+
+    fn elapsed(&self) -> Duration {
+        Instant::now().0.saturating_sub(self.0)
+    }
 }
 
 fn main() -> anyhow::Result<()> {

@@ -154,18 +154,45 @@ impl HierarchicalAllocator {
         let mut offerable: Offerable = BTreeMap::new();
         let mut offered_shared: BTreeMap<usize, Resources> = BTreeMap::new();
 
-        let any_guarantee = self.quotas.iter().any(|(role, q)| {
-            !q.guarantees.is_empty()
-                && self
-                    .roles
-                    .get(role)
-                    .is_some_and(|s| !s.frameworks.is_empty())
-        });
-        if any_guarantee {
+        // Quota roles whose guarantees are not met and that have frameworks
+        // to offer to: stage 1 visits only these, and ends once they are met.
+        let mut unsatisfied_roles: BTreeSet<String> = self
+            .quotas
+            .iter()
+            .filter(|(role, q)| {
+                !q.guarantees.is_empty()
+                    && self
+                        .roles
+                        .get(*role)
+                        .is_some_and(|s| !s.frameworks.is_empty())
+                    && !q
+                        .guarantees
+                        .sub(
+                            quota
+                                .consumed
+                                .get(*role)
+                                .unwrap_or(&ResourceQuantities::new()),
+                        )
+                        .is_empty()
+            })
+            .map(|(role, _)| role.clone())
+            .collect();
+        if !unsatisfied_roles.is_empty() {
+            // With top-level quota roles only (all 1.9 allows), walk a sorter
+            // of just those roles instead of every role for every agent.
+            let mut stage_one_sorter =
+                unsatisfied_roles.iter().all(|r| !r.contains('/')).then(|| {
+                    self.role_sorter
+                        .top_level_subset(unsatisfied_roles.iter().map(String::as_str))
+                });
             for &sidx in &slave_ids {
+                if unsatisfied_roles.is_empty() {
+                    break;
+                }
                 self.allocate_on_slave(
                     sidx,
-                    true,
+                    stage_one_sorter.as_mut(),
+                    Some(&mut unsatisfied_roles),
                     &mut quota,
                     &mut offerable,
                     &mut offered_shared,
@@ -177,7 +204,8 @@ impl HierarchicalAllocator {
         for &sidx in &slave_ids {
             self.allocate_on_slave(
                 sidx,
-                false,
+                None,
+                None,
                 &mut quota,
                 &mut offerable,
                 &mut offered_shared,
@@ -200,7 +228,8 @@ impl HierarchicalAllocator {
     fn allocate_on_slave(
         &mut self,
         sidx: usize,
-        guarantees_stage: bool,
+        mut order: Option<&mut crate::sorter::Sorter>,
+        mut unsatisfied_roles: Option<&mut BTreeSet<String>>,
         quota: &mut QuotaState,
         offerable: &mut Offerable,
         offered_shared: &mut BTreeMap<usize, Resources>,
@@ -218,22 +247,58 @@ impl HierarchicalAllocator {
             ..
         } = self;
         let slave: &mut Slave = slaves[sidx].as_mut().expect("live agent");
+        if unsatisfied_roles.is_none() && !quota.required_headroom.is_empty() {
+            // Shortcut for stage 2: if the agent only has unreserved,
+            // non-revocable scalars and all of them are needed as quota
+            // headroom, no role can get anything here; upstream would walk
+            // every role and framework to find that out.
+            let target = quota.available_headroom.sub(&quota.required_headroom);
+            let only_headroom = !slave
+                .available
+                .any(|x| !r::is_scalar(x) || !r::is_unreserved(x) || r::is_revocable(x));
+            if only_headroom
+                && slave
+                    .available
+                    .iter()
+                    .all(|x| target.get_fixed(&x.name) == 0)
+            {
+                return;
+            }
+        }
         let remote = is_remote(options, slave);
         let mut role_updates: Vec<(String, ResourceQuantities)> = Vec::new();
+        let guarantees_stage = unsatisfied_roles.is_some();
+        // Stage 1 stops walking roles once every unsatisfied role was seen.
+        let mut to_visit = unsatisfied_roles.as_ref().map_or(0, |s| s.len());
 
-        role_sorter.sort_with(|role| {
+        let mut satisfied: Vec<String> = Vec::new();
+        let walker: &mut crate::sorter::Sorter = match order.as_deref_mut() {
+            Some(sub) => sub,
+            None => role_sorter,
+        };
+        walker.sort_with(|role| {
             if slave.available.is_empty() {
                 return false;
             }
-            let role_quota = quotas.get(role);
             let mut unsatisfied = ResourceQuantities::new();
-            if guarantees_stage {
-                let Some(q) = role_quota.filter(|q| !q.guarantees.is_empty()) else {
+            if let Some(set) = unsatisfied_roles.as_mut() {
+                if to_visit == 0 {
+                    return false;
+                }
+                if !set.contains(role) {
+                    return true;
+                }
+                to_visit -= 1;
+                let Some(q) = quotas.get(role) else {
+                    set.remove(role);
+                    satisfied.push(role.to_string());
                     return true;
                 };
                 let empty = ResourceQuantities::new();
                 unsatisfied = q.guarantees.sub(quota.consumed.get(role).unwrap_or(&empty));
                 if unsatisfied.is_empty() {
+                    set.remove(role);
+                    satisfied.push(role.to_string());
                     return true;
                 }
             }
@@ -376,10 +441,24 @@ impl HierarchicalAllocator {
             for (id, q) in fw_updates {
                 fsorter.allocated(&id, &q);
             }
+            if guarantees_stage && unsatisfied.is_empty() {
+                if let Some(set) = unsatisfied_roles.as_mut() {
+                    set.remove(role);
+                    satisfied.push(role.to_string());
+                }
+            }
             true
         });
         for (role, q) in role_updates {
             role_sorter.allocated(&role, &q);
+            if let Some(sub) = order.as_deref_mut() {
+                sub.allocated(&role, &q);
+            }
+        }
+        if let Some(sub) = order {
+            for role in satisfied {
+                sub.remove(&role);
+            }
         }
     }
 

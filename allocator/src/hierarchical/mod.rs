@@ -151,9 +151,7 @@ impl HierarchicalAllocator {
             self.sorter_seed ^ hash_str(role),
         );
         s.set_fairness_exclude(self.options.fairness_exclude_resource_names.iter().cloned());
-        for slave in self.slaves.iter().flatten() {
-            s.add_total(&slave.total.scalar_quantities());
-        }
+        s.add_total(&self.role_sorter.total());
         s
     }
 

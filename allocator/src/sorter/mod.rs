@@ -362,10 +362,7 @@ impl Sorter {
     pub fn total(&self) -> ResourceQuantities {
         let mut out = ResourceQuantities::new();
         for (i, n) in self.names.iter().enumerate() {
-            out.add_assign(&ResourceQuantities::from_pairs([(
-                n.as_str(),
-                crate::resources::values::from_fixed(self.total[i]),
-            )]));
+            out.add_fixed_value(n, self.total[i]);
         }
         out
     }
@@ -388,16 +385,40 @@ impl Sorter {
         self.apply_delta(leaf, &delta, 0);
     }
 
+    /// A DRF sorter over just the given top-level clients, with the same
+    /// totals, weights and subtree allocations. Since a top-level node's share
+    /// does not depend on its siblings, the sub-sorter orders these clients
+    /// exactly as this sorter's walk does. Used by the allocator's quota stage.
+    pub fn top_level_subset<'a>(&self, clients: impl IntoIterator<Item = &'a str>) -> Sorter {
+        let mut sub = Sorter::new(self.kind, 0);
+        sub.exclude_names = self.exclude_names.clone();
+        sub.names = self.names.clone();
+        sub.total = self.total.clone();
+        sub.excluded = self.excluded.clone();
+        sub.weights = self.weights.clone();
+        sub.rng = self.rng.clone();
+        for c in clients {
+            let Some(&node) = self.nodes[ROOT].children.get(c) else {
+                continue;
+            };
+            sub.add(c);
+            let leaf = sub.clients[c];
+            let n = &self.nodes[node];
+            sub.nodes[leaf].alloc = n.alloc.clone();
+            sub.nodes[leaf].count = n.count;
+            sub.nodes[ROOT].count += n.count;
+            sub.activate(c);
+        }
+        sub.dirty = true;
+        sub
+    }
+
     /// Scalar quantities allocated to `client`.
     pub fn allocation(&self, client: &str) -> ResourceQuantities {
         let mut out = ResourceQuantities::new();
         if let Some(&leaf) = self.clients.get(client) {
             for (i, n) in self.names.iter().enumerate() {
-                let v = self.nodes[leaf].alloc.get(i).copied().unwrap_or(0);
-                out.add_assign(&ResourceQuantities::from_pairs([(
-                    n.as_str(),
-                    crate::resources::values::from_fixed(v),
-                )]));
+                out.add_fixed_value(n, self.nodes[leaf].alloc.get(i).copied().unwrap_or(0));
             }
         }
         out
