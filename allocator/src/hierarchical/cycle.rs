@@ -22,6 +22,15 @@ use crate::resources::{resource as r, roles, ResourceLimits, ResourceQuantities,
 
 type Offerable = BTreeMap<String, BTreeMap<String, BTreeMap<String, Resources>>>;
 
+/// What one cycle accumulates while it walks the agents.
+struct CycleState {
+    quota: QuotaState,
+    offerable: Offerable,
+    /// Shared resources already offered on an agent in this cycle.
+    offered_shared: BTreeMap<usize, Resources>,
+    now: Time,
+}
+
 /// Per-cycle quota state (upstream's `rolesConsumedQuota`, `requiredHeadroom`,
 /// `availableHeadroom`).
 struct QuotaState {
@@ -150,9 +159,12 @@ impl HierarchicalAllocator {
         }
         slave_ids.shuffle(&mut self.rng);
 
-        let mut quota = self.quota_state();
-        let mut offerable: Offerable = BTreeMap::new();
-        let mut offered_shared: BTreeMap<usize, Resources> = BTreeMap::new();
+        let mut cycle = CycleState {
+            quota: self.quota_state(),
+            offerable: BTreeMap::new(),
+            offered_shared: BTreeMap::new(),
+            now,
+        };
 
         // Quota roles whose guarantees are not met and that have frameworks
         // to offer to: stage 1 visits only these, and ends once they are met.
@@ -168,7 +180,8 @@ impl HierarchicalAllocator {
                     && !q
                         .guarantees
                         .sub(
-                            quota
+                            cycle
+                                .quota
                                 .consumed
                                 .get(*role)
                                 .unwrap_or(&ResourceQuantities::new()),
@@ -193,27 +206,17 @@ impl HierarchicalAllocator {
                     sidx,
                     stage_one_sorter.as_mut(),
                     Some(&mut unsatisfied_roles),
-                    &mut quota,
-                    &mut offerable,
-                    &mut offered_shared,
-                    now,
+                    &mut cycle,
                 );
             }
             slave_ids.shuffle(&mut self.rng);
         }
         for &sidx in &slave_ids {
-            self.allocate_on_slave(
-                sidx,
-                None,
-                None,
-                &mut quota,
-                &mut offerable,
-                &mut offered_shared,
-                now,
-            );
+            self.allocate_on_slave(sidx, None, None, &mut cycle);
         }
 
-        offerable
+        cycle
+            .offerable
             .into_iter()
             .map(|(framework_id, resources)| Allocation {
                 framework_id,
@@ -230,11 +233,15 @@ impl HierarchicalAllocator {
         sidx: usize,
         mut order: Option<&mut crate::sorter::Sorter>,
         mut unsatisfied_roles: Option<&mut BTreeSet<String>>,
-        quota: &mut QuotaState,
-        offerable: &mut Offerable,
-        offered_shared: &mut BTreeMap<usize, Resources>,
-        now: Time,
+        cycle: &mut CycleState,
     ) {
+        let CycleState {
+            quota,
+            offerable,
+            offered_shared,
+            now,
+        } = cycle;
+        let now = *now;
         let Self {
             options,
             frameworks,
