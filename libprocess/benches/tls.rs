@@ -21,16 +21,23 @@ struct Setup {
 }
 
 fn setup(verify: bool) -> Setup {
+    setup_with(verify, libprocess::tls::DEFAULT_CIPHERS)
+}
+
+/// `ciphers` on both sides (upstream's default list negotiates AES128-SHA).
+fn setup_with(verify: bool, ciphers: &str) -> Setup {
     let pki = Pki::generate().unwrap();
     let s = pki.issue(&CertSpec::server("localhost")).unwrap();
     let c = pki.issue(&CertSpec::server("localhost")).unwrap();
     let server = TlsContext::new(SslConfig {
         require_cert: verify,
+        ciphers: ciphers.to_string(),
         ..pki.config(&s)
     })
     .unwrap();
     let client = TlsContext::new(SslConfig {
         verify_cert: verify,
+        ciphers: ciphers.to_string(),
         ..pki.config(&c)
     })
     .unwrap();
@@ -114,20 +121,31 @@ async fn roundtrip(connector: &Connector, addr: SocketAddr) {
 
 fn throughput(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let s = setup(false);
     let mut g = c.benchmark_group("tls_throughput");
     g.throughput(Throughput::Bytes(BLOCK as u64));
     let block = vec![0x5au8; BLOCK];
+    let s = setup(false);
     let tls_addr = rt.block_on(listen(&rt, s.server.acceptor(), true));
-    let plain_addr = rt.block_on(listen(&rt, Acceptor::plain(), true));
     let mut tls = rt
         .block_on(s.client.connector().connect(tls_addr, Some("localhost")))
         .unwrap();
-    assert!(tls.is_tls());
+    assert_eq!(tls.cipher_name(), Some("AES128-SHA"));
+    // For comparison: an AEAD suite upstream's default list does not offer.
+    let gcm = setup_with(false, "ECDHE-RSA-AES128-GCM-SHA256");
+    let gcm_addr = rt.block_on(listen(&rt, gcm.server.acceptor(), true));
+    let mut tls_gcm = rt
+        .block_on(gcm.client.connector().connect(gcm_addr, Some("localhost")))
+        .unwrap();
+    assert_eq!(tls_gcm.cipher_name(), Some("ECDHE-RSA-AES128-GCM-SHA256"));
+    let plain_addr = rt.block_on(listen(&rt, Acceptor::plain(), true));
     let mut plain = rt
         .block_on(Connector::plain().connect(plain_addr, None))
         .unwrap();
-    for (name, stream) in [("tls", &mut tls), ("plain", &mut plain)] {
+    for (name, stream) in [
+        ("tls_aes128_sha", &mut tls),
+        ("tls_aes128_gcm", &mut tls_gcm),
+        ("plain", &mut plain),
+    ] {
         g.bench_function(BenchmarkId::new("1MiB", name), |b| {
             b.iter(|| rt.block_on(send_block(stream, &block)));
         });
