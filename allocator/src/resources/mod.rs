@@ -162,6 +162,13 @@ impl Resources {
             if r::subtractable(&i.res, &that.res) {
                 if i.res.shared.is_some() {
                     i.count -= that.count;
+                } else if Arc::ptr_eq(&i.res, &that.res)
+                    || (r::is_scalar(&i.res)
+                        && values::to_fixed(r::scalar(&that.res)) >= values::to_fixed(r::scalar(&i.res)))
+                {
+                    // Everything goes: drop the entry without copying it first.
+                    self.items.swap_remove(idx);
+                    return;
                 } else {
                     r::sub_value(Arc::make_mut(&mut i.res), &that.res);
                 }
