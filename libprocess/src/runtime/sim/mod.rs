@@ -163,7 +163,7 @@ impl Boot {
     }
 }
 
-type Factory = Box<dyn FnMut(&mut Boot)>;
+type Factory = Box<dyn FnMut(&mut Boot) + Send>;
 
 struct Slot {
     pid: Upid,
@@ -432,6 +432,11 @@ impl Sim {
         n
     }
 
+    /// Advances the clock to `t` (no-op if `t` is not later than now).
+    pub fn advance_to(&mut self, t: Time) -> usize {
+        self.advance(t.saturating_since(self.now))
+    }
+
     /// Runs until no event is due at the current time (the clock does not
     /// move), like upstream's `Clock::settle()` with a paused clock.
     pub fn settle(&mut self) -> usize {
@@ -541,14 +546,22 @@ impl Sim {
     }
 
     /// Adds a node whose actors `factory` spawns now and after every restart.
-    pub fn add_node_with(&mut self, addr: SocketAddr, factory: impl FnMut(&mut Boot) + 'static) {
+    pub fn add_node_with(
+        &mut self,
+        addr: SocketAddr,
+        factory: impl FnMut(&mut Boot) + Send + 'static,
+    ) {
         self.add_node(addr);
         self.set_factory(addr, factory);
         self.boot(addr);
     }
 
     /// Sets (replaces) the factory used when `addr` restarts.
-    pub fn set_factory(&mut self, addr: SocketAddr, factory: impl FnMut(&mut Boot) + 'static) {
+    pub fn set_factory(
+        &mut self,
+        addr: SocketAddr,
+        factory: impl FnMut(&mut Boot) + Send + 'static,
+    ) {
         self.node_mut(addr).factory = Some(Box::new(factory));
     }
 
@@ -655,20 +668,24 @@ impl Sim {
         }
         self.http_open
             .retain(|(a, st)| *a != addr && st.strong_count() > 0);
-        // Links held by the dead actors vanish with them.
-        let gone: Vec<(Upid, Upid)> = self
-            .links
-            .iter()
-            .filter(|(linker, _)| linker.addr() == addr)
-            .cloned()
-            .collect();
-        for (linker, linkee) in gone {
-            self.remove_link(&linker, &linkee);
-        }
-        // Every other node's connection to this address breaks.
+        // Links held by the dead actors vanish with them; every other node's
+        // connection to this address breaks, so their linkers to any pid
+        // here get `exited` (one pass over the links, not one per peer).
         let peers: Vec<SocketAddr> = self.nodes.keys().copied().filter(|a| *a != addr).collect();
         for p in peers {
-            self.break_connection(p, addr);
+            *self.conn_epochs.entry(pair(p, addr)).or_insert(0) += 1;
+        }
+        let touched: Vec<(Upid, Upid)> = self
+            .links
+            .iter()
+            .filter(|(linker, linkee)| linker.addr() == addr || linkee.addr() == addr)
+            .cloned()
+            .collect();
+        for (linker, linkee) in touched {
+            self.remove_link(&linker, &linkee);
+            if linker.addr() != addr {
+                self.notify_exited(&linker, &linkee);
+            }
         }
         self.live_timers.retain(|k| k.0 != addr);
         drop(actors);
@@ -1099,7 +1116,7 @@ impl Sim {
         let broken: Vec<(Upid, Upid)> = self
             .links
             .iter()
-            .filter(|(l, t)| pair(l.addr(), t.addr()) == pair(a, b) && a != b)
+            .filter(|(l, t)| a != b && pair(l.addr(), t.addr()) == pair(a, b))
             .cloned()
             .collect();
         for (linker, linkee) in broken {
@@ -1498,6 +1515,15 @@ impl Drop for Sim {
             eprintln!("{}", self.failure_report(40));
         }
     }
+}
+
+#[allow(dead_code)]
+fn assert_send() {
+    // A simulation can move to another thread (e.g. behind a Mutex in a harness).
+    fn is_send<T: Send>() {}
+    is_send::<Sim>();
+    is_send::<ResponseHandle>();
+    is_send::<Disk>();
 }
 
 /// Decodes a message the way the inbound side of a process manager does:
