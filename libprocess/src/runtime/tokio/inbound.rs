@@ -316,7 +316,7 @@ impl Shared {
                 "UPID IP address validation failed: Message from {from} was sent from IP {peer}"
             ));
         }
-        let to = self.node.pid(&to);
+        let to = Upid::new(to, self.advertised);
         if !self.exists(to.id()) {
             tracing::debug!("Failed to deliver libprocess message to {to}: no such process");
             return Response::not_found();

@@ -67,6 +67,8 @@ struct Proc {
 /// State shared by every task of one runtime.
 pub(crate) struct Shared {
     node: Arc<Node>,
+    /// The advertised address (also in `node`, read here without its lock).
+    advertised: SocketAddr,
     bound: SocketAddr,
     start: Instant,
     config: TransportConfig,
@@ -99,7 +101,7 @@ impl Shared {
     /// `__address__`; we also accept the bound address, which differs when
     /// an advertised address is configured).
     pub(crate) fn is_local(&self, addr: SocketAddr) -> bool {
-        addr == self.node.addr() || addr == self.bound
+        addr == self.advertised || addr == self.bound
     }
 
     pub(crate) fn exists(&self, id: &str) -> bool {
@@ -292,8 +294,7 @@ impl Shared {
             return;
         }
         if self.is_local(to.addr()) {
-            let id = to.id().to_string();
-            if !self.deliver(&id, Mail::Message { from, name, body }) {
+            if !self.deliver(to.id(), Mail::Message { from, name, body }) {
                 tracing::debug!("Dropping message to {to}: no such process");
             }
         } else {
@@ -362,6 +363,7 @@ impl Runtime {
         let advertised = config.advertised(bound);
         let shared = Arc::new(Shared {
             node: Node::new(advertised),
+            advertised,
             bound,
             start: Instant::now(),
             config,
