@@ -183,8 +183,79 @@ impl AgentConfig {
         m
     }
 
+    /// Builds the settings from stout's complete agent flag set (loaded by
+    /// the daemon's main as `src/slave/main.cpp` does). `--launcher_dir`
+    /// defaults to `default_launcher_dir` (the agent binary's directory,
+    /// where `mesos-executor` lives) unless given.
+    pub fn from_agent_flags(
+        flags: &stout::AgentFlags,
+        default_launcher_dir: PathBuf,
+    ) -> Result<AgentConfig, Error> {
+        let work_dir = flags.work_dir();
+        if work_dir.is_empty() {
+            return Err(Error::Flags("Flag 'work_dir' is required".into()));
+        }
+        let d = |v: stout::Duration| v.to_std().unwrap_or_default();
+        let opt = |name: &str| -> Option<String> {
+            flags
+                .base()
+                .get_str(name)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let mut c = AgentConfig::new(work_dir);
+        c.master = opt("master");
+        c.runtime_dir = opt("runtime_dir").map(PathBuf::from);
+        c.ip = opt("ip");
+        c.port = flags.port();
+        c.advertise_ip = opt("advertise_ip");
+        c.advertise_port = match opt("advertise_port") {
+            Some(p) => Some(
+                p.parse()
+                    .map_err(|_| Error::Flags(format!("Invalid --advertise_port '{p}'")))?,
+            ),
+            None => None,
+        };
+        c.hostname = flags
+            .hostname()
+            .map(str::to_string)
+            .filter(|h| !h.is_empty());
+        c.hostname_lookup = flags.hostname_lookup();
+        c.resources = flags.resources().map(str::to_string);
+        c.attributes = opt("attributes");
+        c.isolation = flags.isolation().to_string();
+        c.launcher = flags.launcher().to_string();
+        c.launcher_dir = if flags.base().is_loaded("launcher_dir") {
+            PathBuf::from(flags.launcher_dir())
+        } else {
+            default_launcher_dir
+        };
+        c.executor_registration_timeout = d(flags.executor_registration_timeout());
+        c.executor_reregistration_timeout = d(flags.executor_reregistration_timeout());
+        c.executor_shutdown_grace_period = d(flags.executor_shutdown_grace_period());
+        c.registration_backoff_factor = d(flags.registration_backoff_factor());
+        c.recover = flags.recover().to_string();
+        if c.recover != "reconnect" && c.recover != "cleanup" {
+            return Err(Error::Flags(format!(
+                "Unknown option for 'recover' flag {}. Please run the agent with '--help' to see the valid options",
+                c.recover
+            )));
+        }
+        c.recovery_timeout = d(flags.recovery_timeout());
+        c.strict = flags.strict();
+        c.gc_delay = d(flags.gc_delay());
+        c.http_command_executor = flags.http_command_executor();
+        c.default_role = flags.default_role().to_string();
+        c.switch_user = flags.switch_user();
+        c.given = flags.flags().into_iter().collect();
+        c.given
+            .insert("launcher_dir".into(), c.launcher_dir.display().to_string());
+        Ok(c)
+    }
+
     /// Loads from `MESOS_*` environment and command-line arguments (without
-    /// the program name). `default_launcher_dir` is used when
+    /// the program name): a minimal loader for the flags this agent acts on
+    /// (tests and embedders; the daemon uses [`AgentConfig::from_agent_flags`]). `default_launcher_dir` is used when
     /// `--launcher_dir` is not given.
     pub fn load(
         args: &[String],
@@ -400,6 +471,49 @@ mod tests {
         );
         assert!(AgentConfig::load(&s(&["--work_dir=/w", "--port=x"]), &env, "/".into()).is_err());
         assert!(AgentConfig::load(&s(&["--work_dir=/w", "bare"]), &env, "/".into()).is_err());
+    }
+
+    #[test]
+    fn stout_flags_map_onto_the_config() {
+        let mut flags = stout::AgentFlags::new();
+        let env = vec![("MESOS_WORK_DIR".to_string(), "/w".to_string())];
+        flags
+            .load_from(
+                env,
+                [
+                    "mesos-agent",
+                    "--master=127.0.0.1:5050",
+                    "--port=7051",
+                    "--executor_shutdown_grace_period=7secs",
+                    "--no-strict",
+                    "--resources=cpus:1",
+                ],
+            )
+            .unwrap();
+        let c = AgentConfig::from_agent_flags(&flags, "/bin/here".into()).unwrap();
+        assert_eq!(c.work_dir, PathBuf::from("/w"));
+        assert_eq!(c.master.as_deref(), Some("127.0.0.1:5050"));
+        assert_eq!(c.port, 7051);
+        assert_eq!(c.executor_shutdown_grace_period, Duration::from_secs(7));
+        assert!(!c.strict);
+        assert_eq!(c.resources.as_deref(), Some("cpus:1"));
+        assert_eq!(
+            c.launcher_dir,
+            PathBuf::from("/bin/here"),
+            "binary dir by default"
+        );
+        assert_eq!(c.isolation, "posix/cpu,posix/mem");
+        assert_eq!(c.flags_map()["port"], "7051");
+        let mut flags = stout::AgentFlags::new();
+        // stout may itself reject the missing work_dir; either way no config.
+        let _ = flags.load_from(
+            Vec::<(String, String)>::new(),
+            ["mesos-agent", "--launcher_dir=/x"],
+        );
+        assert!(
+            AgentConfig::from_agent_flags(&flags, "/y".into()).is_err(),
+            "work_dir required"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! posix containerizer with the `--isolation` isolators, and spawns the
 //! agent as `slave(1)`, which is also the HTTP delegate so `/state` works.
 
-use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,24 +20,34 @@ use mesos_agent::slave::{PosixContainerizer, Slave};
 use mesos_agent::AgentConfig;
 use mesos_proto::mesos::SlaveInfo;
 
-const USAGE: &str = "Usage: mesos-agent --master=HOST:PORT --work_dir=DIR [--port=5051] [--ip=IP] \
-[--resources=...] [--attributes=...] [--isolation=posix/cpu,posix/mem] [--launcher_dir=DIR] ...";
-
 fn run() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
+    // Flags as `src/slave/main.cpp`: `MESOS_*` environment, then the
+    // command line; `--help` / `--version` win over load errors.
+    let mut flags = stout::AgentFlags::new();
+    let load = flags.load_from(std::env::vars(), std::env::args());
+    if flags.help() {
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = writeln!(std::io::stdout(), "{}", flags.usage(None));
         return Ok(());
     }
-    let env: BTreeMap<String, String> = std::env::vars().collect();
+    if flags.base().get_bool("version") == Some(true) {
+        let _ = writeln!(std::io::stdout(), "mesos 1.9.0");
+        return Ok(());
+    }
+    let warnings = load.map_err(|e| {
+        anyhow::anyhow!("{e}\n\nSee `mesos-agent --help` for a list of supported flags.")
+    })?;
+    for w in &warnings.messages {
+        eprintln!("WARNING: {w}");
+    }
     let exe_dir = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
     let config =
-        AgentConfig::load(&args, &env, exe_dir).map_err(|e| anyhow::anyhow!("{e}\n{USAGE}"))?;
+        AgentConfig::from_agent_flags(&flags, exe_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     if config.master.is_none() {
-        bail!("Missing required option `--master`\n{USAGE}");
+        bail!("Missing required option `--master`");
     }
     std::fs::create_dir_all(&config.work_dir).with_context(|| {
         format!(
