@@ -790,3 +790,357 @@ fn deterministic_given_same_inputs() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn same_share_fairness() {
+    let mut t = T::new();
+    t.framework("f1", &["*"]);
+    t.framework("f2", &["*"]);
+    t.slave("s1", "cpus:2;mem:1024;disk:0");
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut r = t.events();
+    for _ in 0..10 {
+        let f = flat(&r);
+        assert_eq!(f.len(), 1);
+        *counts.entry(f[0].0.clone()).or_default() += 1;
+        let o = offered(&r, &f[0].0, "*", "s1");
+        t.a.recover_resources(&f[0].0, "s1", &o, None, t.now)
+            .unwrap();
+        r = t.tick();
+    }
+    assert_eq!(counts["f1"], 5);
+    assert_eq!(counts["f2"], 5);
+}
+
+#[test]
+fn reservation_within_quota() {
+    let mut t = T::new();
+    t.a.update_quota(
+        "quota-role",
+        Quota {
+            guarantees: ResourceQuantities::parse("cpus:2;mem:256").unwrap(),
+            limits: ResourceLimits::new(),
+        },
+    )
+    .unwrap();
+    t.framework("f1", &["quota-role"]);
+    t.framework("f2", &["non-quota-role"]);
+    t.events();
+    let total = Resources::parse("cpus:8;mem(quota-role):256", "*").unwrap();
+    let used: BTreeMap<String, Resources> = [(
+        "f1".to_string(),
+        Resources::parse("cpus:2;mem(quota-role):256", "*")
+            .unwrap()
+            .allocated_to("quota-role"),
+    )]
+    .into();
+    t.a.add_slave(
+        "a1",
+        &slave_info("a1"),
+        AgentCapabilities::default(),
+        None,
+        &total,
+        &used,
+    )
+    .unwrap();
+    // The guarantee is met by the reservation plus 2 allocated cpus: the rest goes to f2.
+    assert_eq!(
+        flat(&t.events()),
+        one("f2", "non-quota-role", "a1", "cpus:6")
+    );
+    t.slave("a2", "cpus:4");
+    assert_eq!(
+        flat(&t.events()),
+        one("f2", "non-quota-role", "a2", "cpus:4")
+    );
+}
+
+#[test]
+fn nested_role_drf() {
+    // a/b and a/c share a's part; d competes with the whole subtree of a.
+    let mut t = T::new();
+    t.framework("fab", &["a/b"]);
+    t.framework("fac", &["a/c"]);
+    t.framework("fd", &["d"]);
+    for i in 0..6 {
+        t.slave(&format!("s{i}"), "cpus:1;mem:512");
+    }
+    let r = t.events();
+    let count = |fw: &str| flat(&r).iter().filter(|x| x.0 == fw).count();
+    assert_eq!(count("fd"), 3);
+    assert_eq!(count("fab") + count("fac"), 3);
+    assert!(count("fab") >= 1 && count("fac") >= 1);
+}
+
+#[test]
+fn drf_with_fairness_exclusion() {
+    // With gpus excluded, a framework holding the only GPU is not "rich".
+    let mut t = T::with(AllocatorOptions {
+        fairness_exclude_resource_names: ["gpus".to_string()].into_iter().collect(),
+        ..Default::default()
+    });
+    t.a.add_framework(
+        "f1",
+        &fw_info("f1", &["r1"], &[Cap::GpuResources]),
+        &BTreeMap::new(),
+        true,
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    t.slave("gpu", "cpus:1;mem:512;gpus:1");
+    assert_eq!(flat(&t.events()).len(), 1);
+    t.a.add_framework(
+        "f2",
+        &fw_info("f2", &["r2"], &[Cap::GpuResources]),
+        &BTreeMap::new(),
+        true,
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    t.slave("s2", "cpus:1;mem:512");
+    t.slave("s3", "cpus:1;mem:512");
+    let r = t.events();
+    // Equal cpu/mem shares after one agent each; the tie goes by allocation count.
+    let f = flat(&r);
+    assert_eq!(f.len(), 2);
+    assert_eq!(f.iter().filter(|x| x.0 == "f2").count(), 1);
+}
+
+#[test]
+fn shared_resources_capability() {
+    use mesos_proto::mesos::resource::disk_info::Persistence;
+    use mesos_proto::mesos::resource::{DiskInfo, SharedInfo};
+    let mut t = T::new();
+    let total = Resources::parse("cpus:100;mem:100;disk(role1):100", "*").unwrap();
+    t.a.add_slave(
+        "s1",
+        &slave_info("s1"),
+        AgentCapabilities::default(),
+        None,
+        &total,
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    t.framework("f1", &["role1"]);
+    let r = t.events();
+    let o = offered(&r, "f1", "role1", "s1");
+    assert_eq!(o.unallocated(), total);
+    // CREATE a shared volume of 5 from the reserved disk.
+    let consumed = Resources::parse("disk(role1):5", "*")
+        .unwrap()
+        .allocated_to("role1");
+    let mut volume = consumed.iter().next().unwrap().clone();
+    volume.disk = Some(DiskInfo {
+        persistence: Some(Persistence {
+            id: "id1".into(),
+            principal: None,
+        }),
+        ..Default::default()
+    });
+    volume.shared = Some(SharedInfo {});
+    let converted = Resources::from(volume);
+    t.a.update_allocation(
+        "f1",
+        "s1",
+        &o,
+        &[ResourceConversion {
+            consumed: consumed.clone(),
+            converted: converted.clone(),
+        }],
+    )
+    .unwrap();
+    let update = &(&o - &consumed) + &converted;
+    t.a.recover_resources("f1", "s1", &update, None, t.now)
+        .unwrap();
+    // f1 lacks SHARED_RESOURCES: everything but the volume.
+    let r = t.tick();
+    let o1 = offered(&r, "f1", "role1", "s1");
+    assert_eq!(o1, &update - &converted);
+    t.a.recover_resources("f1", "s1", &o1, None, t.now).unwrap();
+    t.a.add_framework(
+        "f2",
+        &fw_info("f2", &["role1"], &[Cap::SharedResources]),
+        &BTreeMap::new(),
+        true,
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    let r = t.tick();
+    assert_eq!(offered(&r, "f2", "role1", "s1"), update);
+}
+
+#[test]
+fn update_slave_capabilities() {
+    let mut t = T::new();
+    t.a.add_slave(
+        "a",
+        &slave_info("a"),
+        AgentCapabilities::none(),
+        None,
+        &res("cpus:1;mem:1;disk:1"),
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    t.framework("f1", &["role1"]);
+    assert!(t.events().offers.is_empty());
+    t.a.update_slave(
+        "a",
+        &slave_info("a"),
+        None,
+        Some(AgentCapabilities::default()),
+    )
+    .unwrap();
+    assert_eq!(
+        flat(&t.events()),
+        one("f1", "role1", "a", "cpus:1;mem:1;disk:1")
+    );
+}
+
+#[test]
+fn remove_filters() {
+    // Changed agent attributes drop the agent's filters.
+    use mesos_proto::mesos::value::Text;
+    use mesos_proto::mesos::Attribute;
+    let mut t = T::new();
+    t.slave("s1", "cpus:1;mem:512");
+    t.framework("f1", &["role1"]);
+    let o = offered(&t.events(), "f1", "role1", "s1");
+    t.a.recover_resources("f1", "s1", &o, Some(&refuse(1000.0)), t.now)
+        .unwrap();
+    assert!(t.tick().offers.is_empty());
+    let mut info = slave_info("s1");
+    info.attributes.push(Attribute {
+        name: "rack".into(),
+        r#type: 3,
+        text: Some(Text { value: "r1".into() }),
+        ..Default::default()
+    });
+    t.a.update_slave("s1", &info, None, None).unwrap();
+    assert_eq!(flat(&t.events()).len(), 1);
+}
+
+#[test]
+fn framework_empty_min_allocatable() {
+    use mesos_proto::mesos::offer_filters::MinAllocatableResources;
+    let mut t = T::new();
+    let mut info = fw_info("f1", &["role1"], &[]);
+    info.offer_filters.insert(
+        "role1".into(),
+        mesos_proto::mesos::OfferFilters {
+            min_allocatable_resources: Some(MinAllocatableResources { quantities: vec![] }),
+        },
+    );
+    t.a.add_framework("f1", &info, &BTreeMap::new(), true, &BTreeSet::new())
+        .unwrap();
+    // Below the global minimum, but the framework asked for no minimum.
+    t.slave("tiny", "cpus:0.001");
+    assert_eq!(flat(&t.events()), one("f1", "role1", "tiny", "cpus:0.001"));
+}
+
+#[test]
+fn multi_quota_with_frameworks() {
+    let mut t = T::new();
+    let q = |g: &str| Quota {
+        guarantees: ResourceQuantities::parse(g).unwrap(),
+        limits: ResourceLimits::new(),
+    };
+    t.a.update_quota("q1", q("cpus:2;mem:2048")).unwrap();
+    t.a.update_quota("q2", q("cpus:2;mem:2048")).unwrap();
+    t.framework("f1", &["q1"]);
+    t.framework("f2", &["q2"]);
+    t.framework("f3", &["other"]);
+    t.slave("a1", "cpus:2;mem:2048");
+    t.slave("a2", "cpus:2;mem:2048");
+    t.slave("a3", "cpus:2;mem:2048");
+    let r = t.events();
+    assert_eq!(
+        offered(&r, "f1", "q1", "a1")
+            .cpus()
+            .or(offered(&r, "f1", "q1", "a2").cpus())
+            .or(offered(&r, "f1", "q1", "a3").cpus()),
+        Some(2.0)
+    );
+    let per_fw = |fw: &str| flat(&r).iter().filter(|x| x.0 == fw).count();
+    assert_eq!((per_fw("f1"), per_fw("f2"), per_fw("f3")), (1, 1, 1));
+}
+
+#[test]
+fn quota_with_ancestor_reservations() {
+    // Reservations to a quota role count as consumed quota even when unallocated.
+    let mut t = T::new();
+    t.a.update_quota(
+        "a",
+        Quota {
+            guarantees: ResourceQuantities::parse("cpus:1").unwrap(),
+            limits: ResourceLimits::from_pairs([("cpus", 2.0)]),
+        },
+    )
+    .unwrap();
+    t.a.add_slave(
+        "s1",
+        &slave_info("s1"),
+        AgentCapabilities::default(),
+        None,
+        &Resources::parse("cpus(a):2;mem:512", "*").unwrap(),
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    assert_eq!(t.a.quota_consumed("a").get("cpus"), 2.0);
+    t.framework("f1", &["a"]);
+    t.slave("s2", "cpus:4;mem:512");
+    let r = t.events();
+    // The reservation is offered; unreserved cpus would exceed the limit.
+    assert_eq!(offered(&r, "f1", "a", "s1").cpus(), Some(2.0));
+    assert_eq!(offered(&r, "f1", "a", "s2").cpus(), None);
+}
+
+#[test]
+fn bad_input_is_rejected() {
+    let mut t = T::new();
+    t.framework("f1", &["role1"]);
+    assert!(matches!(
+        t.a.add_framework(
+            "f1",
+            &fw_info("f1", &["role1"], &[]),
+            &BTreeMap::new(),
+            true,
+            &BTreeSet::new()
+        ),
+        Err(mesos_allocator::Error::FrameworkExists(_))
+    ));
+    assert!(t
+        .a
+        .add_framework(
+            "bad",
+            &fw_info("bad", &["a//b"], &[]),
+            &BTreeMap::new(),
+            true,
+            &BTreeSet::new()
+        )
+        .is_err());
+    assert!(t.a.activate_framework("nope").is_err());
+    assert!(t.a.remove_slave("nope").is_err());
+    assert!(t
+        .a
+        .update_quota(
+            "*",
+            Quota {
+                guarantees: ResourceQuantities::parse("cpus:1").unwrap(),
+                limits: ResourceLimits::new()
+            }
+        )
+        .is_err());
+    assert!(t
+        .a
+        .update_weights(&[WeightInfo {
+            weight: -1.0,
+            role: Some("r".into())
+        }])
+        .is_err());
+    t.slave("s1", "cpus:1;mem:64");
+    let two_roles = &res("cpus:1").allocated_to("a") + &res("mem:1").allocated_to("b");
+    assert!(t
+        .a
+        .recover_resources("f1", "s1", &two_roles, None, t.now)
+        .is_err());
+}

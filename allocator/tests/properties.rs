@@ -102,6 +102,7 @@ struct Model {
     /// Outstanding offers: (framework, agent, resources).
     offers: Vec<(String, String, Resources)>,
     limit: ResourceLimits,
+    deactivated: BTreeSet<String>,
 }
 
 impl Model {
@@ -158,7 +159,7 @@ proptest! {
         let kind = if drf { mesos_allocator::SorterKind::Drf } else { mesos_allocator::SorterKind::Random };
         let options = AllocatorOptions { seed, role_sorter: kind, framework_sorter: kind, ..Default::default() };
         let limit = ResourceLimits::from_pairs([("cpus", 1.5), ("mem", 600.0)]);
-        let mut m = Model { a: HierarchicalAllocator::new(options), now: Duration::from_secs(1), offers: Vec::new(), limit: limit.clone() };
+        let mut m = Model { a: HierarchicalAllocator::new(options), now: Duration::from_secs(1), offers: Vec::new(), limit: limit.clone(), deactivated: BTreeSet::new() };
         m.a.update_quota("limited", Quota { guarantees: ResourceQuantities::parse("cpus:1").unwrap(), limits: limit }).unwrap();
         let mut fw_roles: BTreeMap<String, String> = BTreeMap::new();
         for op in ops {
@@ -171,6 +172,7 @@ proptest! {
                 Op::RemoveSlave(i) => {
                     let id = format!("s{i}");
                     if m.a.remove_slave(&id).is_ok() {
+                        m.deactivated.remove(&id);
                         // The master then recovers what was offered there.
                         let (gone, keep): (Vec<_>, Vec<_>) = m.offers.drain(..).partition(|o| o.1 == id);
                         m.offers = keep;
@@ -202,6 +204,7 @@ proptest! {
                     for a in result.offers {
                         for (_role, agents) in a.resources {
                             for (agent, r) in agents {
+                                prop_assert!(!m.deactivated.contains(&agent), "offer from deactivated agent {agent}");
                                 m.offers.push((a.framework_id.clone(), agent, r));
                             }
                         }
@@ -216,14 +219,23 @@ proptest! {
                 }
                 Op::Suppress(f) => { let _ = m.a.suppress_offers(&format!("f{f}"), &BTreeSet::new()); }
                 Op::Revive(f) => { let _ = m.a.revive_offers(&format!("f{f}"), &BTreeSet::new()); }
-                Op::DeactivateSlave(i) => { let _ = m.a.deactivate_slave(&format!("s{i}")); }
-                Op::ActivateSlave(i) => { let _ = m.a.activate_slave(&format!("s{i}")); }
+                Op::DeactivateSlave(i) => {
+                    if m.a.deactivate_slave(&format!("s{i}")).is_ok() {
+                        m.deactivated.insert(format!("s{i}"));
+                    }
+                }
+                Op::ActivateSlave(i) => {
+                    if m.a.activate_slave(&format!("s{i}")).is_ok() {
+                        m.deactivated.remove(&format!("s{i}"));
+                    }
+                }
                 Op::Tick(n) => {
                     m.now += Duration::from_secs(n as u64);
                     let result = m.a.allocate(m.now);
                     for a in result.offers {
                         for (_role, agents) in a.resources {
                             for (agent, r) in agents {
+                                prop_assert!(!m.deactivated.contains(&agent), "offer from deactivated agent {agent}");
                                 m.offers.push((a.framework_id.clone(), agent, r));
                             }
                         }

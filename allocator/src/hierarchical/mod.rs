@@ -882,6 +882,23 @@ impl HierarchicalAllocator {
         Ok(())
     }
 
+    /// Applies a `mesos.quota.QuotaConfig` (UPDATE_QUOTA): guarantees and limits
+    /// of its role; an empty config removes the quota.
+    pub fn update_quota_config(
+        &mut self,
+        config: &mesos_proto::mesos::quota::QuotaConfig,
+    ) -> Result<()> {
+        for v in config.guarantees.values().chain(config.limits.values()) {
+            if !v.value.is_finite() || v.value < 0.0 {
+                return Err(Error::InvalidQuota(format!(
+                    "invalid quantity {} for role {}",
+                    v.value, config.role
+                )));
+            }
+        }
+        self.update_quota(&config.role, Quota::from_config(config))
+    }
+
     /// Sets role weights (mirrors `updateWeights`).
     pub fn update_weights(&mut self, weights: &[WeightInfo]) -> Result<()> {
         for w in weights {

@@ -164,7 +164,8 @@ impl Resources {
                     i.count -= that.count;
                 } else if Arc::ptr_eq(&i.res, &that.res)
                     || (r::is_scalar(&i.res)
-                        && values::to_fixed(r::scalar(&that.res)) >= values::to_fixed(r::scalar(&i.res)))
+                        && values::to_fixed(r::scalar(&that.res))
+                            >= values::to_fixed(r::scalar(&i.res)))
                 {
                     // Everything goes: drop the entry without copying it first.
                     self.items.swap_remove(idx);
