@@ -8,7 +8,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,7 @@ fn kit_bin() -> Option<PathBuf> {
 }
 
 /// A child process killed (and reaped) when the test ends, pass or fail.
-struct Guard(Child, &'static str);
+struct Guard(Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -69,7 +69,7 @@ impl Drop for Cluster {
 }
 
 /// Starts our master in-process and one real agent registered with it.
-fn cluster(bin: &PathBuf, name: &str) -> Cluster {
+fn cluster(bin: &Path, name: &str) -> Cluster {
     let flags = MasterFlags::load(
         [
             "--registry=in_memory".to_string(),
@@ -104,7 +104,7 @@ fn cluster(bin: &PathBuf, name: &str) -> Cluster {
     let c = Cluster {
         runtime: Some(runtime),
         addr,
-        _agent: Guard(agent, "agent"),
+        _agent: Guard(agent),
         log_dir: dir.clone(),
         _dir: dir,
     };
@@ -176,7 +176,7 @@ fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
     http(addr, "GET", path, None).map(|(_, b)| b)
 }
 
-fn run_client(bin: &PathBuf, c: &Cluster, program: &str, args: &[&str]) -> (Option<i32>, String) {
+fn run_client(bin: &Path, c: &Cluster, program: &str, args: &[&str]) -> (Option<i32>, String) {
     let log_path = c.log_dir.join(format!("{program}.log"));
     let log = std::fs::File::create(&log_path).expect("log");
     let err = log.try_clone().expect("log");
@@ -187,7 +187,7 @@ fn run_client(bin: &PathBuf, c: &Cluster, program: &str, args: &[&str]) -> (Opti
         .stderr(err)
         .spawn()
         .expect("start client");
-    let mut g = Guard(child, "client");
+    let mut g = Guard(child);
     let end = Instant::now() + Duration::from_secs(90);
     let code = loop {
         if let Ok(Some(st)) = g.0.try_wait() {

@@ -374,7 +374,7 @@ impl Master {
         // Offers made over the old connection may never have been seen.
         let offers = self.state.offers_of_framework(&fid);
         for o in offers {
-            self.remove_offer(cx, &o, !same_conn);
+            self.remove_offer(cx, &o, same_conn && !force);
         }
         if !same_conn && was_connected && !recovered {
             // Tell the old connection it was replaced.
