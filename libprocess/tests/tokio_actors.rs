@@ -182,3 +182,23 @@ fn runtime_inside_a_callers_tokio_runtime() {
     a.shutdown();
     drop(tokio_rt);
 }
+
+#[test]
+fn a_panicking_handler_terminates_only_its_process() {
+    let a = rt();
+    let p = a.spawn("log", Log::default());
+    let w = a.spawn("watcher", tokio_support::Watcher::default());
+    let p2 = p.clone();
+    a.call::<tokio_support::Watcher, _>(&w, move |_, cx| cx.link(&p2))
+        .unwrap();
+    a.dispatch::<Log>(&p, |_, _| panic!("handler bug (expected by this test)"));
+    assert!(a.wait_terminated(&p, T));
+    assert!(wait_until(T, || {
+        a.call::<tokio_support::Watcher, _>(&w, |w, _| w.exited.clone())
+            .unwrap()
+            == vec![p.clone()]
+    }));
+    // The runtime carries on.
+    let q = a.spawn("log", Log::default());
+    assert_eq!(events(&a, &q), vec!["initialize"]);
+}

@@ -368,3 +368,14 @@ fn advertised_address_goes_into_pids() {
     a.send(&w, &Upid::new("echo", a.bound_addr()), "ping", Bytes::new());
     assert!(wait_until(T, || a.call::<Echo, _>(&pid, |e, _| e.pings) == Some(1)));
 }
+
+#[test]
+fn expect_continue_gets_an_interim_response() {
+    let a = rt();
+    a.spawn("echo", Echo::default());
+    let mut c = Client::connect(a.addr());
+    c.write(b"POST /echo/state HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+    assert_eq!(c.read_head().unwrap().status, 100);
+    c.write(b"body");
+    assert_eq!(c.read_response().unwrap().status, 200);
+}

@@ -95,7 +95,8 @@ enum BodyState {
 
 enum State {
     Head,
-    Body(Box<(DecodedRequest, BodyState)>),
+    /// The head is in, the body is awaited; `bool` = a `100 Continue` is owed.
+    Body(Box<(DecodedRequest, BodyState)>, bool),
     Failed(DecodeError),
 }
 
@@ -117,7 +118,18 @@ impl RequestDecoder {
 
     /// Whether part of a request has been consumed and the rest is awaited.
     pub fn in_progress(&self) -> bool {
-        matches!(self.state, State::Body(_))
+        matches!(self.state, State::Body(..))
+    }
+
+    /// `true` once when the request whose body is awaited sent
+    /// `Expect: 100-continue`: the caller should write `100 Continue` so
+    /// clients like curl do not stall before sending the body. (Upstream
+    /// never answers it; clients then send the body after a timeout.)
+    pub fn take_continue(&mut self) -> bool {
+        match &mut self.state {
+            State::Body(_, owed) => std::mem::take(owed),
+            _ => false,
+        }
     }
 
     /// Takes the next complete request off the front of `buf`: `Ok(None)`
@@ -147,10 +159,15 @@ impl RequestDecoder {
                     };
                     match body {
                         BodyState::Length(0) => return Ok(Some(req)),
-                        body => self.state = State::Body(Box::new((req, body))),
+                        body => {
+                            let expect = req
+                                .header("expect")
+                                .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+                            self.state = State::Body(Box::new((req, body)), expect)
+                        }
                     }
                 }
-                State::Body(b) => {
+                State::Body(b, _) => {
                     let (req, body) = &mut **b;
                     let done = match body {
                         BodyState::Length(n) => {
@@ -192,7 +209,8 @@ impl RequestDecoder {
                         }
                     };
                     if done {
-                        let State::Body(b) = std::mem::replace(&mut self.state, State::Head) else {
+                        let State::Body(b, _) = std::mem::replace(&mut self.state, State::Head)
+                        else {
                             unreachable!("state checked above")
                         };
                         return Ok(Some(b.0));
@@ -611,6 +629,20 @@ mod tests {
             d.decode(&mut buf).unwrap_err().status(),
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
         );
+    }
+
+    #[test]
+    fn expect_continue_is_owed_once_while_the_body_is_awaited() {
+        let mut d = RequestDecoder::new(1024, 1024);
+        let mut buf = BytesMut::from(
+            &b"POST /a HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"[..],
+        );
+        assert!(d.decode(&mut buf).unwrap().is_none());
+        assert!(d.take_continue());
+        assert!(!d.take_continue());
+        buf.extend_from_slice(b"ok");
+        assert_eq!(&d.decode(&mut buf).unwrap().unwrap().body[..], b"ok");
+        assert!(!d.take_continue());
     }
 
     #[test]

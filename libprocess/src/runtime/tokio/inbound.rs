@@ -184,7 +184,13 @@ impl Shared {
                             return;
                         }
                     }
-                    Ok(None) => break,
+                    Ok(None) => {
+                        if decoder.take_continue() {
+                            let ok = Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n");
+                            let _ = slots.send(Slot::Ready(ok, false));
+                        }
+                        break;
+                    }
                     Err(e) => {
                         tracing::warn!("Closing connection from {peer}: {e}");
                         let r = Response::text(e.status(), e.to_string());

@@ -210,17 +210,25 @@ impl Shared {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
-        actor.handle(
-            event,
-            Env {
-                me: pid,
-                node: &self.node,
-                now: self.now(),
-                wall,
-                rng,
-                effects,
-            },
-        );
+        let env = Env {
+            me: pid,
+            node: &self.node,
+            now: self.now(),
+            wall,
+            rng,
+            effects,
+        };
+        // A panicking handler is a bug; it must not leave a zombie entry in
+        // the process table whose linkers never hear of it. The actor is
+        // terminated (its effects from the failed event are discarded).
+        let handled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| actor.handle(event, env)));
+        if handled.is_err() {
+            tracing::error!("Process {pid} panicked while handling an event; terminating it");
+            effects.clear();
+            self.terminate(pid.id());
+            return;
+        }
         for e in effects.drain(..) {
             self.effect(e);
         }
