@@ -184,7 +184,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..3usize).prop_map(Op::Restart),
         1 => (0..3usize).prop_map(Op::CrashActor),
         1 => (0..3usize).prop_map(Op::Terminate),
-        2 => (0..5u8, any::<bool>()).prop_map(|(k, ping)| Op::Fault(k, ping)),
+        2 => (0..6u8, any::<bool>()).prop_map(|(k, ping)| Op::Fault(k, ping)),
         1 => Just(Op::Release),
         2 => (0..3usize, 0..5u8).prop_map(|(n, p)| Op::Http(n, p)),
         1 => Just(Op::CloseHttp),
@@ -241,6 +241,7 @@ fn run_schedule(seed: u64, ops: &[Op]) -> u64 {
                     1 => FaultAction::Hold,
                     2 => FaultAction::Delay(ms(30)),
                     3 => FaultAction::Duplicate,
+                    4 => FaultAction::DropRandomly(50),
                     _ => FaultAction::RandomDelay(ms(40)),
                 };
                 let times = if sim.rng().gen_bool(0.5) {

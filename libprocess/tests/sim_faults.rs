@@ -288,3 +288,33 @@ fn messages_to_a_down_node_are_lost_even_after_it_returns() {
     assert_eq!(sim.actor::<Ponger>(&ponger).unwrap().pings.len(), 0);
     assert!(pongs(&sim, &pinger.upid).is_empty());
 }
+
+#[test]
+fn a_lossy_network_loses_about_the_asked_share() {
+    let mut sim = sim(1);
+    let ponger = sim.spawn(a2(), "ponger", Ponger::default());
+    let f = sim.lossy(Matcher::message::<PingSlaveMessage>(), 30);
+    let pinger = sim.spawn(a1(), "pinger", Pinger::new(&ponger.upid, 0));
+    for _ in 0..1000 {
+        sim.dispatch(&pinger, |a: &mut Pinger, cx| a.ping(cx));
+    }
+    sim.advance(ms(10));
+    let got = pings(&sim, &ponger.upid);
+    assert_eq!(sim.fault_hits(f), 1000);
+    assert!(
+        (600..800).contains(&got),
+        "{got} of 1000 arrived at 30% loss"
+    );
+    assert_eq!(sim.stats().dropped as usize, 1000 - got);
+}
+
+#[test]
+fn links_are_visible_and_go_away_when_broken() {
+    let mut sim = sim(0);
+    let ponger = sim.spawn(a2(), "ponger", Ponger::default());
+    let pinger = sim.spawn(a1(), "pinger", Pinger::new(&ponger.upid, 0).linked());
+    sim.settle();
+    assert!(sim.is_linked(&pinger.upid, &ponger.upid));
+    sim.partition(a1(), a2());
+    assert!(!sim.is_linked(&pinger.upid, &ponger.upid));
+}

@@ -19,6 +19,9 @@ pub enum FaultAction {
     Delay(Duration),
     /// The message arrives twice.
     Duplicate,
+    /// The message is lost with this probability in percent (0-100), drawn
+    /// from the sim's RNG: a lossy network.
+    DropRandomly(u8),
     /// The message arrives up to this much later, drawn from the sim's RNG;
     /// messages on one connection may overtake each other.
     RandomDelay(Duration),

@@ -1091,6 +1091,11 @@ impl Sim {
         }
     }
 
+    /// Whether `linker` holds a link to `linkee` (for invariants in tests).
+    pub fn is_linked(&self, linker: &Upid, linkee: &Upid) -> bool {
+        self.links.contains(&(linker.clone(), linkee.clone()))
+    }
+
     fn remove_link(&mut self, linker: &Upid, linkee: &Upid) {
         self.links.remove(&(linker.clone(), linkee.clone()));
         self.linkers.remove(&(linkee.clone(), linker.clone()));
@@ -1197,8 +1202,13 @@ impl Sim {
         let mut copies = 1;
         if faults {
             if let Some((id, action)) = self.match_fault(&name, &from, &to) {
+                let lost = match action {
+                    FaultAction::Drop => true,
+                    FaultAction::DropRandomly(pct) => self.rng.gen_range(0..100u8) < pct,
+                    _ => false,
+                };
                 match action {
-                    FaultAction::Drop => {
+                    _ if lost => {
                         self.stats.dropped += 1;
                         let note = format!("{name} (fault {})", id.0);
                         self.record(Kind::Dropped, Some(&from), Some(&to), &note, &body);
@@ -1221,6 +1231,7 @@ impl Sim {
                     FaultAction::Delay(d) => delay += d,
                     FaultAction::RandomDelay(max) => delay += self.random_delay(max),
                     FaultAction::Duplicate => copies = 2,
+                    FaultAction::Drop | FaultAction::DropRandomly(_) => {}
                 }
             }
         }
@@ -1381,6 +1392,11 @@ impl Sim {
 
     pub fn duplicate(&mut self, m: Matcher) -> FaultId {
         self.fault(m, FaultAction::Duplicate, None)
+    }
+
+    /// Loses each matching message with probability `percent`/100.
+    pub fn lossy(&mut self, m: Matcher, percent: u8) -> FaultId {
+        self.fault(m, FaultAction::DropRandomly(percent.min(100)), None)
     }
 
     /// Delays each matching message by a random amount up to `max`.
