@@ -274,3 +274,41 @@ fn operator_endpoints_answer_with_a_real_agent() {
         serde_json::from_str(&http_get(c.addr, "/metrics/snapshot").unwrap()).unwrap();
     assert_eq!(metrics["master/slaves_active"], 1.0);
 }
+
+/// pymesos (v1 HTTP scheduler library) runs a task through our master.
+/// Opt-in: set `PYMESOS_PYTHON` to a Python with pymesos installed
+/// (pymesos 0.3.15 needs its `http_parser` pure-Python fallback on 3.11).
+#[test]
+fn pymesos_scheduler_reaches_task_finished() {
+    let Some(bin) = kit_bin() else { return };
+    let Ok(python) = std::env::var("PYMESOS_PYTHON") else {
+        eprintln!("SKIP: set PYMESOS_PYTHON to a Python with pymesos to run this test");
+        return;
+    };
+    let c = cluster(&bin, "pymesos");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymesos_scheduler.py");
+    let log_path = c.log_dir.join("pymesos.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let child = Command::new(python)
+        .arg(script)
+        .arg(format!("127.0.0.1:{}", c.addr.port()))
+        .arg("echo pymesos")
+        .arg("60")
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start pymesos scheduler");
+    let mut g = Guard(child);
+    let end = Instant::now() + Duration::from_secs(90);
+    let code = loop {
+        if let Ok(Some(st)) = g.0.try_wait() {
+            break st.code();
+        }
+        if Instant::now() > end {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert_eq!(code, Some(0), "pymesos scheduler failed:\n{out}");
+}
