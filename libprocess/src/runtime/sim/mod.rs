@@ -24,6 +24,40 @@
 //! - Every delivered or dropped event is folded into a trace hash; the same
 //!   seed gives the same hash ([`check_determinism`]). A panicking test prints
 //!   its seed, and `MESOS_SIM_SEED` replays it ([`seed_from_env`]).
+//!
+//! ```
+//! use libprocess::runtime::sim::{Sim, SimConfig};
+//! use libprocess::{Actor, Cx, Routes, Upid};
+//! use mesos_proto::mesos::internal::{PingSlaveMessage, PongSlaveMessage};
+//!
+//! #[derive(Default)]
+//! struct Agent { pings: usize }
+//! impl Actor for Agent {
+//!     fn install(r: &mut Routes<Self>) {
+//!         r.message::<PingSlaveMessage>(|a: &mut Agent, cx: &mut Cx<'_, Agent>, from: Upid, _m| {
+//!             a.pings += 1;
+//!             cx.send(&from, &PongSlaveMessage {});
+//!         });
+//!     }
+//! }
+//!
+//! let mut cfg = SimConfig::from_env(42); // MESOS_SIM_SEED overrides 42
+//! cfg.latency = std::time::Duration::from_millis(1);
+//! let mut sim = Sim::with_config(cfg);
+//! let (m, a) = ("10.0.0.1:5050".parse().unwrap(), "10.0.0.2:5051".parse().unwrap());
+//! sim.add_node(m);
+//! sim.add_node_with(a, |boot| {
+//!     boot.spawn("slave(1)", Agent::default());
+//! });
+//! let agent = Upid::new("slave(1)", a);
+//! let master = Upid::new("master", m); // not spawned: the pong is dropped
+//! sim.send(&master, &agent, &PingSlaveMessage { connected: true });
+//! sim.advance(std::time::Duration::from_millis(5));
+//! assert_eq!(sim.actor::<Agent>(&agent).unwrap().pings, 1);
+//! sim.crash_node(a);
+//! sim.restart_node(a); // the factory spawns a fresh agent
+//! assert_eq!(sim.actor::<Agent>(&agent).unwrap().pings, 0);
+//! ```
 
 mod disk;
 mod fault;
