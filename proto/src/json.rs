@@ -11,6 +11,7 @@
 //! Input ([`from_json`], [`from_json_value`], [`dynamic_from_json`]): see `parse.rs`.
 
 mod parse;
+mod wire;
 mod write;
 
 use prost::{Message, Name};
@@ -90,6 +91,9 @@ pub enum JsonError {
     /// The protobuf bytes to print do not decode.
     #[error("protobuf decode error: {0}")]
     Decode(#[from] prost::DecodeError),
+    /// The protobuf bytes to print are not a valid encoding.
+    #[error("malformed protobuf: {0}")]
+    Malformed(String),
     /// A broken invariant of this module (never expected).
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -115,10 +119,13 @@ pub fn dynamic_to_json(msg: &DynamicMessage) -> Result<String, JsonError> {
 }
 
 /// The protobuf encoding `bytes` of a message of type `desc`, as Mesos JSON.
+///
+/// Transcodes the wire format directly (no intermediate message); see `wire.rs` for
+/// how it mirrors what C++ would print after parsing the bytes.
 pub fn bytes_to_json(desc: &MessageDescriptor, bytes: &[u8]) -> Result<String, JsonError> {
-    let msg = DynamicMessage::decode(desc.clone(), bytes)?;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    write::write_message(&mut out, &msg)?;
+    let index = write::plans().index_of(desc)?;
+    let mut out = String::with_capacity(bytes.len() * 5 / 2 + 16);
+    wire::write_bytes(&mut out, index, bytes)?;
     Ok(out)
 }
 

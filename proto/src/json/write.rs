@@ -23,22 +23,84 @@ use crate::pool::{descriptor_pool, fields_in_declaration_order};
 pub(super) struct FieldPlan {
     pub(super) desc: FieldDescriptor,
     /// `"name":`, already quoted and escaped.
-    key: Box<str>,
-    shape: Shape,
+    pub(super) key: Box<str>,
+    pub(super) shape: Shape,
     /// For an unset singular field that declares `[default = ...]` and is not
     /// deprecated: the rendered default (stout prints it as if it were set).
-    default_json: Option<Box<str>>,
+    pub(super) default_json: Option<Box<str>>,
+    /// The field's type as the wire knows it (for a map: the entry's value type).
+    pub(super) prim: Prim,
+    /// For a map: the entry's key type.
+    pub(super) map_key: Prim,
+    /// Index of the `oneof` the field belongs to, if any.
+    pub(super) oneof: Option<u32>,
+}
+
+/// A field type as far as decoding its wire value goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Prim {
+    Double,
+    Float,
+    Int64,
+    Uint64,
+    Int32,
+    Uint32,
+    Sint32,
+    Sint64,
+    Fixed32,
+    Fixed64,
+    Sfixed32,
+    Sfixed64,
+    Bool,
+    String,
+    Bytes,
+    Enum,
+    Message,
+}
+
+impl Prim {
+    fn of(kind: &Kind) -> Prim {
+        match kind {
+            Kind::Double => Prim::Double,
+            Kind::Float => Prim::Float,
+            Kind::Int64 => Prim::Int64,
+            Kind::Uint64 => Prim::Uint64,
+            Kind::Int32 => Prim::Int32,
+            Kind::Uint32 => Prim::Uint32,
+            Kind::Sint32 => Prim::Sint32,
+            Kind::Sint64 => Prim::Sint64,
+            Kind::Fixed32 => Prim::Fixed32,
+            Kind::Fixed64 => Prim::Fixed64,
+            Kind::Sfixed32 => Prim::Sfixed32,
+            Kind::Sfixed64 => Prim::Sfixed64,
+            Kind::Bool => Prim::Bool,
+            Kind::String => Prim::String,
+            Kind::Bytes => Prim::Bytes,
+            Kind::Enum(_) => Prim::Enum,
+            Kind::Message(_) => Prim::Message,
+        }
+    }
+
+    /// The wire type a single value of this type is written with.
+    pub(super) fn wire_type(self) -> u8 {
+        match self {
+            Prim::Double | Prim::Fixed64 | Prim::Sfixed64 => 1,
+            Prim::Float | Prim::Fixed32 | Prim::Sfixed32 => 5,
+            Prim::String | Prim::Bytes | Prim::Message => 2,
+            _ => 0,
+        }
+    }
 }
 
 #[derive(Clone)]
-enum Shape {
+pub(super) enum Shape {
     Singular(ValueKind),
     List(ValueKind),
     Map { value: ValueKind },
 }
 
 #[derive(Clone)]
-enum ValueKind {
+pub(super) enum ValueKind {
     Scalar,
     Bytes,
     Enum(EnumDescriptor),
@@ -48,6 +110,9 @@ enum ValueKind {
 
 pub(super) struct MessagePlan {
     pub(super) fields: Vec<FieldPlan>,
+    /// (field number, index into `fields`), sorted by number.
+    pub(super) by_number: Vec<(u32, usize)>,
+    pub(super) has_oneof: bool,
 }
 
 /// Write plans for every message of the schema.
@@ -88,10 +153,14 @@ fn build_plans(all: impl Iterator<Item = MessageDescriptor>) -> Plans {
     for m in &all {
         let mut fields = Vec::new();
         for f in fields_in_declaration_order(m) {
+            let mut prim = Prim::of(&f.kind());
+            let mut map_key = Prim::String;
             let shape = if f.is_map() {
                 let Kind::Message(entry) = f.kind() else {
                     unreachable!("a map field's kind is its entry message")
                 };
+                prim = Prim::of(&entry.map_entry_value_field().kind());
+                map_key = Prim::of(&entry.map_entry_key_field().kind());
                 Shape::Map {
                     value: kind_of(&entry.map_entry_value_field().kind()),
                 }
@@ -116,14 +185,29 @@ fn build_plans(all: impl Iterator<Item = MessageDescriptor>) -> Plans {
             } else {
                 None
             };
+            let oneof = proto.oneof_index.and_then(|i| u32::try_from(i).ok());
             fields.push(FieldPlan {
                 desc: f.clone(),
                 key: key.into_boxed_str(),
                 shape,
                 default_json,
+                prim,
+                map_key,
+                oneof,
             });
         }
-        messages.push(MessagePlan { fields });
+        let mut by_number: Vec<(u32, usize)> = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.desc.number(), i))
+            .collect();
+        by_number.sort_unstable();
+        let has_oneof = fields.iter().any(|f| f.oneof.is_some());
+        messages.push(MessagePlan {
+            fields,
+            by_number,
+            has_oneof,
+        });
     }
     Plans { messages, by_name }
 }
@@ -170,9 +254,13 @@ fn write_object(
         };
         if written {
             first = false;
+        } else if let (Shape::Singular(_), Some(default)) = (&fp.shape, &fp.default_json) {
+            // An enum number the schema does not know is an unknown field to C++, so
+            // the field is unset there: print its default, as for any unset field.
+            out.push_str(default);
+            first = false;
         } else {
-            // Nothing printable (an enum number the schema does not know, which C++
-            // would have kept among the unknown fields): leave the field out.
+            // Nothing printable (the same unknown enum number case): leave it out.
             out.truncate(mark);
         }
     }
@@ -266,7 +354,7 @@ fn push_quoted(out: &mut String, s: &str) {
 }
 
 /// Writes one value. Returns `Ok(false)` if nothing was written (unknown enum number).
-fn write_value(
+pub(super) fn write_value(
     out: &mut String,
     value: &Value,
     kind: &ValueKind,
