@@ -9,17 +9,43 @@
 //! - [`posix`]: `posix/cpu`, `posix/mem` and `filesystem/posix`, which, as in
 //!   upstream (`src/slave/containerizer/mesos/isolators/posix.hpp`,
 //!   `filesystem/posix.cpp`), enforce nothing: they only track containers.
+//! - [`flags`]: the agent flags the Linux isolators read ([`IsolatorFlags`]).
+//! - [`launch`]: the `mesos-containerizer launch` helper (mounts, masks,
+//!   rootfs, user, `no_new_privs`, exec), upstream's launch.cpp.
+//! - [`linux_launcher`]: clone with namespaces + release pipe, upstream's
+//!   linux_launcher.cpp fork.
+//! - [`namespaces`]: `namespaces/ipc`, `namespaces/pid`, `linux/nnp`.
+//! - [`cgroups`]: `cgroups/cpu`, `cgroups/mem`, `cgroups/all` (v1 and v2).
+//! - [`filesystem`]: `filesystem/linux`, `volume/sandbox_path`,
+//!   `volume/host_path`.
+//! - [`provisioner`]: docker images from a local registry of `docker save`
+//!   tarballs, `copy` and `overlay` backends; [`runtime`]: `docker/runtime`.
+//! - [`disk`]: `disk/du`.
+//! - [`debug`]: the pending-operations tracker behind `/containerizer/debug`.
+//! - [`containerizer`]: [`containerizer::LinuxContainerizer`], which drives
+//!   isolators + provisioner + launcher for one container at a time; the
+//!   agent's containerizer calls it.
 //! - [`Error`]: the crate's error type.
-//!
-//! Linux isolators (cgroups, namespaces, ...) are added by a later change in
-//! `cfg(target_os = "linux")` modules.
 
 use mesos_proto::mesos::slave::{
     ContainerConfig, ContainerLaunchInfo, ContainerLimitation, ContainerState,
 };
 use mesos_proto::mesos::{ContainerId, ContainerStatus, Resource, ResourceStatistics};
 
+pub mod cgroups;
+pub mod containerizer;
+pub mod debug;
+pub mod filesystem;
+pub mod flags;
+pub mod launch;
+pub mod linux_launcher;
+pub mod namespaces;
 pub mod posix;
+pub mod provisioner;
+pub mod runtime;
+pub mod util;
+
+pub use flags::IsolatorFlags;
 
 /// Errors of isolators.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +62,35 @@ pub enum Error {
     /// A system call or file operation failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Invalid input (container config, launch info, image).
+    #[error("{0}")]
+    Invalid(String),
+    /// Launching the container failed.
+    #[error("{0}")]
+    Launch(String),
+    /// A cgroups operation failed.
+    #[error("{0}")]
+    Cgroups(String),
+    /// Provisioning an image failed.
+    #[error("{0}")]
+    Provision(String),
+}
+
+/// Whether a process exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .unwrap_or("");
+            state != "Z" && state != "X"
+        }
+        Err(_) => false,
+    }
 }
 
 /// One isolation mechanism applied to every container of the agent.
@@ -92,25 +147,69 @@ pub trait Isolator: Send + Sync {
     fn cleanup(&self, container_id: &ContainerId) -> Result<(), Error>;
 }
 
-/// Builds the isolators named in `--isolation` (comma separated). Only the
-/// posix ones exist in this build; `cgroups/*` and others are rejected, as
-/// upstream rejects unknown isolators at agent start.
+/// Builds the isolators named in `--isolation` (comma separated) with
+/// default agent flags. Unknown names are rejected, as upstream rejects
+/// unknown isolators at agent start.
 pub fn create(isolation: &str) -> Result<Vec<Box<dyn Isolator>>, Error> {
+    let flags = IsolatorFlags {
+        isolation: isolation.to_string(),
+        ..Default::default()
+    };
+    create_with(&flags)
+}
+
+/// Builds the isolators named in `flags.isolation`, in upstream's order
+/// (filesystem first, then the rest as listed; all `cgroups/*` entries share
+/// one cgroups isolator). The `docker/runtime` isolator and the provisioner
+/// are separate ([`runtime::DockerRuntimeIsolator`] is created here; the
+/// provisioner by [`containerizer::LinuxContainerizer::new`]).
+pub fn create_with(flags: &IsolatorFlags) -> Result<Vec<Box<dyn Isolator>>, Error> {
     let mut out: Vec<Box<dyn Isolator>> = Vec::new();
-    for name in isolation
+    let mut cgroup_subsystems: Vec<cgroups::Subsystem> = Vec::new();
+    let names: Vec<&str> = flags
+        .isolation
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-    {
+        .collect();
+    // `filesystem/linux` must prepare first: other isolators' mounts land in
+    // its mount namespace (upstream orders the filesystem isolator first).
+    if names.contains(&"filesystem/linux") {
+        out.push(Box::new(filesystem::LinuxFilesystemIsolator::new(flags)));
+    }
+    for name in names {
+        if out.iter().any(|i| i.name() == name) {
+            continue;
+        }
         match name {
             "posix/cpu" | "posix/mem" | "filesystem/posix" | "posix/disk" => {
-                if out.iter().any(|i| i.name() == name) {
-                    continue;
-                }
                 out.push(Box::new(posix::PosixIsolator::new(name)));
+            }
+            "filesystem/linux" => {}
+            "namespaces/ipc" => out.push(Box::new(namespaces::IpcIsolator::new(flags))),
+            "namespaces/pid" => out.push(Box::new(namespaces::PidIsolator::new(flags))),
+            "linux/nnp" => out.push(Box::new(namespaces::NnpIsolator)),
+            "volume/sandbox_path" => {
+                out.push(Box::new(filesystem::SandboxPathIsolator::new(flags)))
+            }
+            "volume/host_path" => out.push(Box::new(filesystem::HostPathIsolator::new(flags))),
+            "docker/runtime" => out.push(Box::new(runtime::DockerRuntimeIsolator::new(flags))),
+            "cgroups/cpu" => cgroup_subsystems.push(cgroups::Subsystem::Cpu),
+            "cgroups/mem" => cgroup_subsystems.push(cgroups::Subsystem::Mem),
+            // We implement the cpu and memory subsystems; `cgroups/all`
+            // enables those.
+            "cgroups/all" => {
+                cgroup_subsystems.push(cgroups::Subsystem::Cpu);
+                cgroup_subsystems.push(cgroups::Subsystem::Mem);
             }
             other => return Err(Error::Unsupported(other.to_string())),
         }
+    }
+    if !cgroup_subsystems.is_empty() {
+        out.push(Box::new(cgroups::CgroupsIsolator::new(
+            flags,
+            cgroup_subsystems,
+        )?));
     }
     // Upstream always adds a filesystem isolator (filesystem/posix by default).
     if !out.iter().any(|i| i.name().starts_with("filesystem/")) {

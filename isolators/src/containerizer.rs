@@ -1,0 +1,508 @@
+//! [`LinuxContainerizer`]: the launch sequence of upstream's
+//! `MesosContainerizerProcess` (src/slave/containerizer/mesos/containerizer.cpp)
+//! for one container at a time: provision the image (if any), `prepare` every
+//! isolator and merge their launch infos, clone the container through the
+//! Linux launcher, `isolate` it while it is held, release it into
+//! `mesos-containerizer launch`, then watch for limitations until it exits,
+//! and `cleanup` every isolator (in reverse order) and the provisioner.
+//!
+//! Every method blocks: the agent calls them from blocking threads. Each
+//! isolator and launcher call is registered with the [`PendingTracker`]
+//! under upstream's names (`<isolator>::prepare`, `launcher::fork`, ...).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use mesos_proto::mesos::slave::{
+    ContainerConfig, ContainerLaunchInfo, ContainerLimitation, ContainerState, ContainerTermination,
+};
+use mesos_proto::mesos::{environment, ContainerId, Environment, Resource, ResourceStatistics};
+
+use crate::debug::PendingTracker;
+use crate::flags::IsolatorFlags;
+use crate::linux_launcher::{self, LaunchIo};
+use crate::namespaces::id_string;
+use crate::provisioner::Provisioner;
+use crate::{Error, Isolator};
+
+/// How often [`LinuxContainerizer::wait`] polls for exit and limitations.
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(50);
+
+/// What to launch.
+#[derive(Clone, Debug, Default)]
+pub struct LaunchRequest {
+    pub container_id: ContainerId,
+    /// `directory` (the sandbox), `resources`, `command_info`,
+    /// `container_info` (image, volumes, LinuxInfo), `user`,
+    /// `container_class`, `executor_info`/`task_info` as upstream fills them.
+    pub config: ContainerConfig,
+    /// The environment the agent computed (`MESOS_SANDBOX`, `MESOS_*`,
+    /// executor env); isolators' variables override it and the command's own
+    /// `environment` overrides both, as upstream orders them.
+    pub environment: BTreeMap<String, String>,
+    /// Standard streams (default `<directory>/stdout|stderr`).
+    pub io: Option<LaunchIo>,
+}
+
+struct Container {
+    pid: Option<i32>,
+    config: ContainerConfig,
+    limitation: Option<ContainerLimitation>,
+    provisioned: bool,
+}
+
+/// Isolators + provisioner + Linux launcher.
+pub struct LinuxContainerizer {
+    flags: IsolatorFlags,
+    helper: PathBuf,
+    isolators: Vec<Box<dyn Isolator>>,
+    provisioner: Option<Provisioner>,
+    tracker: PendingTracker,
+    containers: Mutex<BTreeMap<String, Container>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Merges isolator launch infos as `MesosContainerizerProcess::_launch`
+/// does: lists concatenate in isolator order, namespaces are a set, at most
+/// one isolator may set the command or the working directory.
+pub fn merge_launch_info(
+    into: &mut ContainerLaunchInfo,
+    from: ContainerLaunchInfo,
+    isolator: &str,
+) -> Result<(), Error> {
+    if let Some(env) = from.environment {
+        into.environment
+            .get_or_insert_with(Environment::default)
+            .variables
+            .extend(env.variables);
+    }
+    for ns in from.clone_namespaces {
+        if !into.clone_namespaces.contains(&ns) {
+            into.clone_namespaces.push(ns);
+        }
+    }
+    for ns in from.enter_namespaces {
+        if !into.enter_namespaces.contains(&ns) {
+            into.enter_namespaces.push(ns);
+        }
+    }
+    #[allow(deprecated)]
+    into.pre_exec_commands.extend(from.pre_exec_commands);
+    into.mounts.extend(from.mounts);
+    into.masked_paths.extend(from.masked_paths);
+    into.file_operations.extend(from.file_operations);
+    into.supplementary_groups.extend(from.supplementary_groups);
+    if from.command.is_some() {
+        if into.command.is_some() {
+            return Err(Error::Invalid(format!(
+                "At most one command can be returned from isolators ({isolator})"
+            )));
+        }
+        into.command = from.command;
+    }
+    if from.working_directory.is_some() {
+        if into.working_directory.is_some() {
+            return Err(Error::Invalid(format!(
+                "At most one working directory can be returned from isolators ({isolator})"
+            )));
+        }
+        into.working_directory = from.working_directory;
+    }
+    if let Some(env) = from.task_environment {
+        into.task_environment
+            .get_or_insert_with(Environment::default)
+            .variables
+            .extend(env.variables);
+    }
+    if from.rootfs.is_some() {
+        into.rootfs = from.rootfs;
+    }
+    if from.no_new_privileges.is_some() {
+        into.no_new_privileges = from.no_new_privileges;
+    }
+    Ok(())
+}
+
+impl LinuxContainerizer {
+    /// The isolators of `flags.isolation` (see [`crate::create_with`]), the
+    /// docker provisioner when `--image_providers` has `docker`, and the
+    /// launch helper binary `helper` (`mesos-containerizer`, upstream looks
+    /// for it in `--launcher_dir`).
+    pub fn new(flags: IsolatorFlags, helper: PathBuf) -> Result<LinuxContainerizer, Error> {
+        let isolators = crate::create_with(&flags)?;
+        LinuxContainerizer::with_isolators(flags, helper, isolators)
+    }
+
+    /// With explicitly constructed isolators (tests, custom sets).
+    pub fn with_isolators(
+        flags: IsolatorFlags,
+        helper: PathBuf,
+        isolators: Vec<Box<dyn Isolator>>,
+    ) -> Result<LinuxContainerizer, Error> {
+        let provisioner = if flags.image_providers.iter().any(|p| p == "docker") {
+            Some(Provisioner::new(&flags)?)
+        } else {
+            None
+        };
+        Ok(LinuxContainerizer {
+            flags,
+            helper,
+            isolators,
+            provisioner,
+            tracker: PendingTracker::new(),
+            containers: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// The tracker behind `/containerizer/debug`
+    /// ([`PendingTracker::containerizer_debug_json`]).
+    pub fn tracker(&self) -> &PendingTracker {
+        &self.tracker
+    }
+
+    /// Names of the isolators in use.
+    pub fn isolator_names(&self) -> Vec<&'static str> {
+        self.isolators.iter().map(|i| i.name()).collect()
+    }
+
+    /// Passes recovered containers to every isolator.
+    pub fn recover(&self, states: &[ContainerState], orphans: &[ContainerId]) -> Result<(), Error> {
+        for i in &self.isolators {
+            self.tracker
+                .run(&format!("{}::recover", i.name()), &[], || {
+                    i.recover(states, orphans)
+                })?;
+        }
+        for s in states {
+            lock(&self.containers).insert(
+                id_string(&s.container_id),
+                Container {
+                    pid: Some(s.pid as i32),
+                    config: ContainerConfig {
+                        directory: s.directory.clone(),
+                        ..Default::default()
+                    },
+                    limitation: None,
+                    provisioned: false,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Launches a container; returns the pid of its process (pid 1 of its
+    /// pid namespace when `namespaces/pid` is on). On failure everything
+    /// prepared so far is cleaned up.
+    pub fn launch(&self, req: &LaunchRequest) -> Result<i32, Error> {
+        let key = id_string(&req.container_id);
+        {
+            let mut c = lock(&self.containers);
+            if c.contains_key(&key) {
+                return Err(Error::AlreadyPrepared(key));
+            }
+            c.insert(
+                key.clone(),
+                Container {
+                    pid: None,
+                    config: req.config.clone(),
+                    limitation: None,
+                    provisioned: false,
+                },
+            );
+        }
+        match self.launch_inner(req, &key) {
+            Ok(pid) => Ok(pid),
+            Err(e) => {
+                self.cleanup_all(&req.container_id);
+                lock(&self.containers).remove(&key);
+                Err(e)
+            }
+        }
+    }
+
+    fn launch_inner(&self, req: &LaunchRequest, key: &str) -> Result<i32, Error> {
+        let id = &req.container_id;
+        let id_arg = || vec![("containerId", key.to_string())];
+        let mut config = req.config.clone();
+        if config.directory.is_empty() {
+            return Err(Error::Invalid("container config has no directory".into()));
+        }
+
+        // Provision the container image, if any (upstream: provisioner
+        // before isolator prepare, rootfs and manifest into the config).
+        let image = config
+            .container_info
+            .as_ref()
+            .and_then(|ci| ci.mesos.as_ref())
+            .and_then(|m| m.image.clone());
+        if let Some(image) = image {
+            let p = self.provisioner.as_ref().ok_or_else(|| {
+                Error::Invalid("container has an image but no image provider is enabled".into())
+            })?;
+            let info = self.tracker.run("provisioner::provision", &id_arg(), || {
+                p.provision(id, &image)
+            })?;
+            if let Some(c) = lock(&self.containers).get_mut(key) {
+                c.provisioned = true;
+            }
+            config.rootfs = Some(info.rootfs.display().to_string());
+            config.docker = info
+                .docker_manifest
+                .map(|m| mesos_proto::mesos::slave::container_config::Docker { manifest: Some(m) });
+            config.ephemeral_volumes = info.ephemeral_volumes;
+            if let Some(c) = lock(&self.containers).get_mut(key) {
+                c.config = config.clone();
+            }
+        }
+
+        let mut li = ContainerLaunchInfo::default();
+        for i in &self.isolators {
+            let out = self
+                .tracker
+                .run(&format!("{}::prepare", i.name()), &id_arg(), || {
+                    i.prepare(id, &config)
+                })
+                .map_err(|e| Error::Launch(format!("{}: {e}", i.name())))?;
+            if let Some(out) = out {
+                merge_launch_info(&mut li, out, i.name())?;
+            }
+        }
+
+        // Environment: agent's < isolators' < the command's own.
+        let mut env = req.environment.clone();
+        if let Some(e) = li.environment.take() {
+            for v in e.variables {
+                env.insert(v.name, v.value.unwrap_or_default());
+            }
+        }
+        // An isolator's argument-only command (docker/runtime for command
+        // tasks) extends the executor's command.
+        let command = match li.command.take() {
+            Some(c) if c.value.is_none() && !c.arguments.is_empty() => {
+                let mut base = config.command_info.clone();
+                base.arguments.extend(c.arguments);
+                base
+            }
+            Some(c) => c,
+            None => config.command_info.clone(),
+        };
+        if let Some(e) = &command.environment {
+            for v in &e.variables {
+                env.insert(v.name.clone(), v.value.clone().unwrap_or_default());
+            }
+        }
+        li.environment = Some(Environment {
+            variables: env
+                .into_iter()
+                .map(|(name, value)| environment::Variable {
+                    name,
+                    value: Some(value),
+                    ..Default::default()
+                })
+                .collect(),
+        });
+        li.command = Some(command);
+        li.rootfs = config.rootfs.clone();
+        if li.working_directory.is_none() {
+            li.working_directory = Some(if config.rootfs.is_some() {
+                self.flags.sandbox_directory.clone()
+            } else {
+                config.directory.clone()
+            });
+        }
+        if li.user.is_none() {
+            li.user = config.user.clone();
+        }
+
+        let io = req
+            .io
+            .clone()
+            .unwrap_or_else(|| LaunchIo::sandbox(std::path::Path::new(&config.directory)));
+        let forked = self.tracker.run("launcher::fork", &id_arg(), || {
+            linux_launcher::fork(&self.helper, &li, &io)
+        })?;
+        let pid = forked.pid;
+        if let Some(c) = lock(&self.containers).get_mut(key) {
+            c.pid = Some(pid);
+        }
+        for i in &self.isolators {
+            let r = self.tracker.run(
+                &format!("{}::isolate", i.name()),
+                &[("containerId", key.to_string()), ("pid", pid.to_string())],
+                || i.isolate(id, pid as u32),
+            );
+            if let Err(e) = r {
+                drop(forked);
+                linux_launcher::kill(pid);
+                linux_launcher::wait(pid);
+                return Err(Error::Launch(format!("{}: {e}", i.name())));
+            }
+        }
+        forked.release()
+    }
+
+    /// A limitation reached by the container, if any (polls every isolator).
+    pub fn limitation(&self, id: &ContainerId) -> Option<ContainerLimitation> {
+        let key = id_string(id);
+        if let Some(l) = lock(&self.containers)
+            .get(&key)
+            .and_then(|c| c.limitation.clone())
+        {
+            return Some(l);
+        }
+        let found = self.isolators.iter().find_map(|i| i.watch(id));
+        if let Some(l) = &found {
+            if let Some(c) = lock(&self.containers).get_mut(&key) {
+                c.limitation = Some(l.clone());
+            }
+        }
+        found
+    }
+
+    /// Blocks until the container exits (destroying it as soon as an
+    /// isolator reports a limitation, as `MesosContainerizerProcess::limited`
+    /// does), cleans everything up and returns its termination: the wait
+    /// status and, if limited, `TASK_FAILED` with the limitation's reason,
+    /// message and resources.
+    pub fn wait(&self, id: &ContainerId) -> Result<ContainerTermination, Error> {
+        let key = id_string(id);
+        let pid = lock(&self.containers)
+            .get(&key)
+            .ok_or_else(|| Error::UnknownContainer(key.clone()))?
+            .pid;
+        let mut status = None;
+        if let Some(pid) = pid {
+            loop {
+                match linux_launcher::try_wait(pid) {
+                    Ok(Some(s)) => {
+                        status = Some(s);
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(_) => {
+                        // Not our child (recovered): poll for it to go.
+                        if !crate::alive(pid) {
+                            break;
+                        }
+                    }
+                }
+                if self.limitation(id).is_some() {
+                    self.destroy(id);
+                }
+                std::thread::sleep(WATCH_INTERVAL);
+            }
+        }
+        // An OOM kill is only visible once the process is gone.
+        let limitation = self.limitation(id);
+        self.cleanup_all(id);
+        lock(&self.containers).remove(&key);
+        let mut t = ContainerTermination {
+            status,
+            ..Default::default()
+        };
+        if let Some(l) = limitation {
+            t.state = Some(mesos_proto::mesos::TaskState::TaskFailed as i32);
+            t.message = l.message;
+            t.reason = l.reason;
+            t.limited_resources = l.resources;
+        }
+        Ok(t)
+    }
+
+    /// Kills every process of the container (the launcher's destroy); the
+    /// pending [`LinuxContainerizer::wait`] then cleans up.
+    pub fn destroy(&self, id: &ContainerId) {
+        let key = id_string(id);
+        let pid = lock(&self.containers).get(&key).and_then(|c| c.pid);
+        if let Some(pid) = pid {
+            self.tracker
+                .run("launcher::destroy", &[("containerId", key)], || {
+                    linux_launcher::kill(pid)
+                });
+        }
+    }
+
+    /// Applies new resources to a running container.
+    pub fn update(&self, id: &ContainerId, resources: &[Resource]) -> Result<(), Error> {
+        let key = id_string(id);
+        for i in &self.isolators {
+            self.tracker.run(
+                &format!("{}::update", i.name()),
+                &[("containerId", key.clone())],
+                || i.update(id, resources),
+            )?;
+        }
+        if let Some(c) = lock(&self.containers).get_mut(&key) {
+            c.config.resources = resources.to_vec();
+        }
+        Ok(())
+    }
+
+    /// Usage merged over isolators (cgroups cpu/mem, disk/du).
+    pub fn usage(&self, id: &ContainerId) -> Result<ResourceStatistics, Error> {
+        use prost::Message;
+        let key = id_string(id);
+        let resources = lock(&self.containers)
+            .get(&key)
+            .ok_or_else(|| Error::UnknownContainer(key.clone()))?
+            .config
+            .resources
+            .clone();
+        let mut st = ResourceStatistics {
+            timestamp: crate::util::now_secs(),
+            ..Default::default()
+        };
+        for i in &self.isolators {
+            let u = self.tracker.run(
+                &format!("{}::usage", i.name()),
+                &[("containerId", key.clone())],
+                || i.usage(id),
+            )?;
+            // Proto merge: set fields of later isolators win.
+            let mut buf = Vec::new();
+            u.encode(&mut buf)
+                .map_err(|e| Error::Invalid(format!("usage encoding: {e}")))?;
+            st.merge(buf.as_slice())
+                .map_err(|e| Error::Invalid(format!("usage merge: {e}")))?;
+        }
+        // As the containerizer upstream: limits from the allocated resources.
+        if st.cpus_limit.is_none() {
+            st.cpus_limit = crate::util::scalar(&resources, "cpus");
+        }
+        if st.mem_limit_bytes.is_none() {
+            st.mem_limit_bytes =
+                crate::util::scalar(&resources, "mem").map(|m| (m * 1024.0 * 1024.0) as u64);
+        }
+        Ok(st)
+    }
+
+    fn cleanup_all(&self, id: &ContainerId) {
+        let key = id_string(id);
+        for i in self.isolators.iter().rev() {
+            let r = self.tracker.run(
+                &format!("{}::cleanup", i.name()),
+                &[("containerId", key.clone())],
+                || i.cleanup(id),
+            );
+            if let Err(e) = r {
+                tracing::warn!("Failed to clean up container {key} in {}: {e}", i.name());
+            }
+        }
+        let provisioned = lock(&self.containers)
+            .get(&key)
+            .map(|c| c.provisioned)
+            .unwrap_or(false);
+        if provisioned {
+            if let Some(p) = &self.provisioner {
+                if let Err(e) = p.destroy(id) {
+                    tracing::warn!("Failed to destroy the rootfs of container {key}: {e}");
+                }
+            }
+        }
+    }
+}
