@@ -233,3 +233,56 @@ async fn untrusted_and_expired_name_the_reason() {
         assert!(e.to_string().contains(reason), "{e}");
     }
 }
+
+#[tokio::test]
+async fn protocol_mismatch_is_refused_with_the_reason() {
+    // Upstream defaults: TLS 1.2 only. A peer that only speaks TLS 1.3 (or
+    // 1.1) cannot connect, and the error says why.
+    let pki = Pki::generate().unwrap();
+    let me = pki.issue(&CertSpec::server("localhost")).unwrap();
+    let server = TlsContext::new(SslConfig {
+        enable_tls_v1_2: false,
+        enable_tls_v1_3: true,
+        ..pki.config(&me)
+    })
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = server.acceptor();
+    let accepted = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        acceptor.accept(tcp).await.map(|_| ())
+    });
+    let client = TlsContext::new(pki.config(&me)).unwrap().connector();
+    let e = client.connect(addr, None).await.unwrap_err();
+    assert!(matches!(e, TlsError::Handshake { .. }), "{e}");
+    let server_err = accepted.await.unwrap().unwrap_err();
+    assert!(
+        server_err.to_string().contains("protocol"),
+        "server side names the protocol problem: {server_err}"
+    );
+
+    // Both sides opting into TLS 1.3 works.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = server.acceptor();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        if let Ok(mut s) = acceptor.accept(tcp).await {
+            use tokio::io::AsyncWriteExt;
+            let _ = s.write_all(b"x").await;
+        }
+    });
+    let client = TlsContext::new(SslConfig {
+        enable_tls_v1_3: true,
+        ..pki.config(&me)
+    })
+    .unwrap()
+    .connector();
+    let mut s = client.connect(addr, None).await.unwrap();
+    assert_eq!(s.protocol_version(), Some("TLSv1.3"));
+    let mut b = [0u8; 1];
+    tokio::io::AsyncReadExt::read_exact(&mut s, &mut b)
+        .await
+        .unwrap();
+}
