@@ -425,7 +425,7 @@ fn master_teardown_shuts_down_framework_on_agents() {
 #[test]
 fn fault_tolerance_scheduler_failover() {
     let (mut sim, m) = sim_with_master(14, &[]);
-    agent(&mut sim, &m, 1, vec![]);
+    let ag = agent(&mut sim, &m, 1, vec![]);
     let s1 = scheduler(&mut sim, &m, 1, OfferPolicy::Hold);
     sim.settle();
     let fid = a(&sim, &s1).framework_id.clone().unwrap();

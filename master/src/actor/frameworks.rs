@@ -9,6 +9,7 @@ use libprocess::{Cx, Upid};
 use mesos_proto::mesos::internal::{
     DeactivateFrameworkMessage, FrameworkErrorMessage, RegisterFrameworkMessage,
     ReregisterFrameworkMessage, ShutdownFrameworkMessage, UnregisterFrameworkMessage,
+    UpdateFrameworkMessage,
 };
 use mesos_proto::mesos::scheduler::call::{Subscribe, Type as CallType};
 use mesos_proto::mesos::scheduler::event::{Subscribed, Type as EventType};
@@ -414,8 +415,28 @@ impl Master {
         // Upstream: a failover (`force`) answers FrameworkRegisteredMessage,
         // a plain resubscription FrameworkReregisteredMessage.
         self.send_subscribed(cx, &fid, !force || recovered);
+        self.send_framework_updates(cx, &fid);
         self.allocate(cx);
         Ok(fid)
+    }
+
+    /// Upstream `sendFrameworkUpdates`: every agent learns the framework's
+    /// new info and pid (executors may be running there without tasks).
+    fn send_framework_updates(&mut self, cx: &mut Cx<'_, Self>, fid: &str) {
+        let Some(fw) = self.state.frameworks.get(fid) else {
+            return;
+        };
+        let message = UpdateFrameworkMessage {
+            framework_id: FrameworkId {
+                value: fid.to_string(),
+            },
+            pid: Some(fw.pid().map(|p| p.to_string()).unwrap_or_default()),
+            framework_info: Some(fw.info.clone()),
+        };
+        let agents: Vec<Upid> = self.state.agents.values().map(|a| a.pid.clone()).collect();
+        for pid in agents {
+            cx.send(&pid, &message);
+        }
     }
 
     /// Binds a framework to its new connection.

@@ -82,6 +82,7 @@ pub struct FakeAgent {
     pub kills: Vec<KillTaskMessage>,
     pub shutdowns: Vec<ShutdownFrameworkMessage>,
     pub reregistered: usize,
+    pub framework_updates: Vec<UpdateFrameworkMessage>,
     pub cpus: f64,
 }
 
@@ -100,6 +101,7 @@ impl FakeAgent {
             kills: vec![],
             shutdowns: vec![],
             reregistered: 0,
+            framework_updates: vec![],
             cpus: 2.0,
         }
     }
@@ -222,6 +224,10 @@ impl FakeAgent {
         cx.send(&master, &u);
     }
 
+    fn update_framework(&mut self, _cx: &mut Cx<'_, Self>, _from: Upid, m: UpdateFrameworkMessage) {
+        self.framework_updates.push(m);
+    }
+
     fn shutdown_framework(
         &mut self,
         _cx: &mut Cx<'_, Self>,
@@ -256,6 +262,7 @@ impl Actor for FakeAgent {
         r.message::<StatusUpdateAcknowledgementMessage>(Self::ack);
         r.message::<KillTaskMessage>(Self::kill);
         r.message::<ShutdownFrameworkMessage>(Self::shutdown_framework);
+        r.message::<UpdateFrameworkMessage>(Self::update_framework);
     }
 
     fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
