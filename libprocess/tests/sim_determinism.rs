@@ -258,7 +258,13 @@ fn run_schedule(seed: u64, ops: &[Op]) -> u64 {
             }
             Op::Http(a, p) => {
                 let path = ["/stream", "/count", "/counter/later", "/x/y?z=%", "/"][p as usize];
-                handles.push(sim.http(n[a], Request::new(Method::GET, path)));
+                let req = Request::new(Method::GET, path);
+                // Half from a client node (cut by partitions and crashes).
+                handles.push(if p % 2 == 0 {
+                    sim.http_from(n[(a + 1) % 3], n[a], req)
+                } else {
+                    sim.http(n[a], req)
+                });
             }
             Op::CloseHttp => {
                 if let Some(h) = handles.pop() {

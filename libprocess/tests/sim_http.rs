@@ -174,3 +174,38 @@ fn a_terminated_streaming_actor_ends_its_stream() {
     sim.settle();
     assert!(sim.actor::<Counter>(&c2.upid).unwrap().notices.is_empty());
 }
+
+#[test]
+fn a_client_on_another_node_is_cut_by_partitions_and_crashes() {
+    let (mut sim, c) = setup();
+    sim.add_node(a2());
+    sim.add_node(a3());
+    let stream = sim.http_from(a2(), a1(), get("/counter/stream"));
+    sim.settle();
+    assert!(stream.is_streaming());
+    // A partition resets the connection; the actor hears its client left.
+    sim.advance(ms(100));
+    sim.partition(a1(), a2());
+    sim.settle();
+    assert_eq!(stream.failure().as_deref(), Some("connection reset"));
+    assert_eq!(sim.actor::<Counter>(&c).unwrap().notices, vec![at_ms(100)]);
+    // While partitioned, new connections are refused.
+    let refused = sim.http_from(a2(), a1(), get("/counter/count"));
+    sim.settle();
+    assert_eq!(refused.failure().as_deref(), Some("connection refused"));
+    sim.heal(a1(), a2());
+    let ok = sim.http_from(a2(), a1(), get("/counter/count"));
+    sim.settle();
+    assert_eq!(ok.status(), Some(StatusCode::OK));
+    // The client's node crashing closes its stream too.
+    let again = sim.http_from(a3(), a1(), get("/counter/stream"));
+    sim.settle();
+    sim.advance(ms(50));
+    sim.crash_node(a3());
+    sim.settle();
+    assert_eq!(again.failure().as_deref(), Some("connection reset"));
+    assert_eq!(
+        sim.actor::<Counter>(&c).unwrap().notices,
+        vec![at_ms(100), at_ms(150)]
+    );
+}

@@ -58,6 +58,18 @@ impl HttpState {
         }
         self.notice = None;
     }
+
+    /// The connection broke while both ends live (partition, client crash):
+    /// the client sees a reset and the server's stream, if any, learns that
+    /// its client went away. Returns the close notice to deliver.
+    pub(crate) fn reset(&mut self) -> Option<CloseNotice> {
+        if self.finished() {
+            return None;
+        }
+        self.failure = Some("connection reset".to_string());
+        self.chunks.clear();
+        self.notice.take()
+    }
 }
 
 fn lock(s: &Mutex<HttpState>) -> MutexGuard<'_, HttpState> {

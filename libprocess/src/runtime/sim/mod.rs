@@ -260,6 +260,7 @@ enum Ev {
     },
     Http {
         addr: SocketAddr,
+        client: Option<SocketAddr>,
         request: Request,
         handle: ResponseHandle,
     },
@@ -287,6 +288,14 @@ impl Ord for Scheduled {
     fn cmp(&self, o: &Self) -> Ordering {
         (o.at, o.seq).cmp(&(self.at, self.seq))
     }
+}
+
+/// An HTTP connection the simulator may have to break.
+struct HttpConn {
+    server: SocketAddr,
+    /// The client's node, for requests made with [`Sim::http_from`].
+    client: Option<SocketAddr>,
+    state: Weak<Mutex<HttpState>>,
 }
 
 /// Counters of a simulation.
@@ -321,7 +330,7 @@ pub struct Sim {
     filters: Filters,
     live_timers: HashSet<TimerKey>,
     notices: NoticeQueue,
-    http_open: Vec<(SocketAddr, Weak<Mutex<HttpState>>)>,
+    http_open: Vec<HttpConn>,
     next_inc: u64,
     /// Incarnations whose `finalize` is running (a `terminate` from inside
     /// `finalize` must not start another).
@@ -690,18 +699,10 @@ impl Sim {
         let actors = std::mem::take(&mut n.actors);
         self.record_fault(format!("crash node {addr}"));
         // Clients of its endpoints see a reset connection; nobody on the dead
-        // node is told (fail() also forgets the close notices).
-        for (a, st) in &self.http_open {
-            if *a == addr {
-                if let Some(st) = st.upgrade() {
-                    st.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .fail("connection reset");
-                }
-            }
-        }
-        self.http_open
-            .retain(|(a, st)| *a != addr && st.strong_count() > 0);
+        // node is told. Connections it had opened as a client break, and the
+        // servers' streams learn that their client went away.
+        self.reset_http(|c| c.server == addr, false);
+        self.reset_http(|c| c.client == Some(addr), true);
         // Links held by the dead actors vanish with them; every other node's
         // connection to this address breaks, so their linkers to any pid
         // here get `exited` (one pass over the links, not one per peer).
@@ -960,9 +961,10 @@ impl Sim {
             }
             Ev::Http {
                 addr,
+                client,
                 request,
                 handle,
-            } => self.deliver_http(addr, request, handle),
+            } => self.deliver_http(addr, client, request, handle),
         }
     }
 
@@ -1173,6 +1175,10 @@ impl Sim {
         }
         self.record_fault(format!("partition {a} {b}"));
         self.break_connection(a, b);
+        self.reset_http(
+            |c| c.client.is_some_and(|cl| pair(cl, c.server) == pair(a, b)),
+            true,
+        );
     }
 
     /// Cuts every node in `side_a` off from every node in `side_b`.
@@ -1485,6 +1491,7 @@ impl Sim {
             self.now,
             Ev::Http {
                 addr,
+                client: None,
                 request,
                 handle: handle.clone(),
             },
@@ -1492,8 +1499,61 @@ impl Sim {
         handle
     }
 
-    fn deliver_http(&mut self, addr: SocketAddr, mut request: Request, handle: ResponseHandle) {
-        let Some(n) = self.nodes.get(&addr).filter(|n| n.up) else {
+    /// A request from a client on node `client` (e.g. a framework or an
+    /// executor speaking the v1 HTTP API): refused while the two nodes are
+    /// partitioned, and reset when a partition or a crash of either side
+    /// cuts it, which closes a streaming response (its actor gets the
+    /// close notice unless the server itself died).
+    pub fn http_from(
+        &mut self,
+        client: SocketAddr,
+        addr: SocketAddr,
+        mut request: Request,
+    ) -> ResponseHandle {
+        request.peer = Some(client);
+        let handle = ResponseHandle::new(self.notices.clone());
+        self.schedule(
+            self.now,
+            Ev::Http {
+                addr,
+                client: Some(client),
+                request,
+                handle: handle.clone(),
+            },
+        );
+        handle
+    }
+
+    fn reset_http(&mut self, hit: impl Fn(&HttpConn) -> bool, tell_server: bool) {
+        let mut notices = Vec::new();
+        self.http_open.retain(|c| {
+            let Some(st) = c.state.upgrade() else {
+                return false;
+            };
+            if !hit(c) {
+                return true;
+            }
+            let mut st = st.lock().unwrap_or_else(|e| e.into_inner());
+            if tell_server {
+                notices.extend(st.reset());
+            } else {
+                st.fail("connection reset");
+            }
+            false
+        });
+        let mut q = self.notices.lock().unwrap_or_else(|e| e.into_inner());
+        q.extend(notices);
+    }
+
+    fn deliver_http(
+        &mut self,
+        addr: SocketAddr,
+        client: Option<SocketAddr>,
+        mut request: Request,
+        handle: ResponseHandle,
+    ) {
+        let refused = client.is_some_and(|c| !self.reachable(c, addr));
+        let Some(n) = self.nodes.get(&addr).filter(|n| n.up && !refused) else {
             handle.fail("connection refused");
             let note = format!("http {} (connection refused)", request.path);
             self.record(Kind::Dropped, None, None, &note, &[]);
@@ -1534,12 +1594,16 @@ impl Sim {
         request.path = path;
         self.record(Kind::Http, None, Some(&pid), &request.path, &request.body);
         if self.http_open.len() >= 64 && self.http_open.len().is_power_of_two() {
-            self.http_open.retain(|(_, st)| {
+            self.http_open.retain(|HttpConn { state: st, .. }| {
                 st.upgrade()
                     .is_some_and(|s| !s.lock().unwrap_or_else(|e| e.into_inner()).finished())
             });
         }
-        self.http_open.push((addr, Arc::downgrade(&handle.state)));
+        self.http_open.push(HttpConn {
+            server: addr,
+            client,
+            state: Arc::downgrade(&handle.state),
+        });
         let responder = Responder::new(handle.sink());
         self.run_on(&pid, None, Event::Http { request, responder });
     }
