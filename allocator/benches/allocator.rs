@@ -27,7 +27,10 @@ fn cycle(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("cold", &id), |b| {
             b.iter_batched(
                 || cluster(agents, frameworks, AGENT, false),
-                |mut a| a.allocate(Duration::from_secs(1)),
+                |mut a| {
+                    let r = a.allocate(Duration::from_secs(1));
+                    (a, r) // dropped outside the timing
+                },
                 BatchSize::LargeInput,
             )
         });
@@ -40,7 +43,10 @@ fn cycle(c: &mut Criterion) {
                     recover_all(&mut a, &some, Duration::from_secs(1));
                     a
                 },
-                |mut a| a.allocate(Duration::from_secs(2)),
+                |mut a| {
+                    let r = a.allocate(Duration::from_secs(2));
+                    (a, r) // dropped outside the timing
+                },
                 BatchSize::LargeInput,
             )
         });
@@ -63,7 +69,10 @@ fn decline_offers(c: &mut Criterion) {
                         decline_all(&mut a, &o, Duration::from_secs(1));
                         a
                     },
-                    |mut a| a.allocate(Duration::from_secs(2)),
+                    |mut a| {
+                        let r = a.allocate(Duration::from_secs(2));
+                        (a, r) // dropped outside the timing
+                    },
                     BatchSize::LargeInput,
                 )
             },
@@ -91,7 +100,10 @@ fn suppress_offers(c: &mut Criterion) {
                         recover_all(&mut a, &o, Duration::from_secs(1));
                         a
                     },
-                    |mut a| a.allocate(Duration::from_secs(2)),
+                    |mut a| {
+                        let r = a.allocate(Duration::from_secs(2));
+                        (a, r) // dropped outside the timing
+                    },
                     BatchSize::LargeInput,
                 )
             },
@@ -111,7 +123,7 @@ fn add_and_update_slave(c: &mut Criterion) {
     for (agents, frameworks) in GRID {
         g.bench_function(
             BenchmarkId::new("add", format!("{agents}x{frameworks}")),
-            |b| b.iter(|| cluster(agents, frameworks, small, false)),
+            |b| b.iter_with_large_drop(|| cluster(agents, frameworks, small, false)),
         );
         g.bench_function(
             BenchmarkId::new("update", format!("{agents}x{frameworks}")),
@@ -171,6 +183,7 @@ fn multi_framework_allocations(c: &mut Criterion) {
                     decline_all(&mut a, &o, now);
                     now += Duration::from_secs(1);
                 }
+                a
             },
             BatchSize::LargeInput,
         )
@@ -188,7 +201,10 @@ fn large_and_small_quota_bench(c: &mut Criterion) {
             |b| {
                 b.iter_batched(
                     || large_and_small_quota(small, large),
-                    |mut a| a.allocate(Duration::from_secs(1)),
+                    |mut a| {
+                        let r = a.allocate(Duration::from_secs(1));
+                        (a, r) // dropped outside the timing
+                    },
                     BatchSize::LargeInput,
                 )
             },

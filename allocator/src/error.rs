@@ -41,6 +41,9 @@ pub enum Error {
     /// Resources passed to the allocator carry no or several allocation roles.
     #[error("resources must be allocated to exactly one role: {0}")]
     BadAllocation(String),
+    /// An offer operation cannot be applied.
+    #[error("invalid operation: {0}")]
+    InvalidOperation(String),
     /// A quota configuration is not acceptable.
     #[error("invalid quota: {0}")]
     InvalidQuota(String),

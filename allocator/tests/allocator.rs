@@ -370,10 +370,7 @@ fn update_allocation() {
         "f1",
         "s1",
         &o,
-        &[ResourceConversion {
-            consumed,
-            converted: converted.clone(),
-        }],
+        &[ResourceConversion::new(consumed, converted.clone())],
     )
     .unwrap();
     let (total, allocated, _) = t.a.slave_resources("s1").unwrap();
@@ -943,10 +940,7 @@ fn shared_resources_capability() {
         "f1",
         "s1",
         &o,
-        &[ResourceConversion {
-            consumed: consumed.clone(),
-            converted: converted.clone(),
-        }],
+        &[ResourceConversion::new(consumed.clone(), converted.clone())],
     )
     .unwrap();
     let update = &(&o - &consumed) + &converted;

@@ -752,10 +752,7 @@ impl HierarchicalAllocator {
         let stripped: Vec<ResourceConversion> = conversions
             .iter()
             .filter(|c| !c.consumed.is_empty())
-            .map(|c| ResourceConversion {
-                consumed: c.consumed.unallocated(),
-                converted: c.converted.unallocated(),
-            })
+            .map(|c| ResourceConversion::new(c.consumed.unallocated(), c.converted.unallocated()))
             .collect();
         let new_total = self.slave(sidx).total.apply(&stripped)?;
         self.untrack_allocated(slave_id, fidx, offered);

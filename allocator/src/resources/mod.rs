@@ -8,6 +8,7 @@
 
 #![allow(deprecated)]
 
+pub mod conversions;
 pub mod parse;
 pub mod quantities;
 pub mod resource;
@@ -579,6 +580,13 @@ impl Resources {
             }
             out -= &c.consumed;
             out += &c.converted;
+            if let Some(f) = &c.forbid_after {
+                if out.contains(f) {
+                    return Err(Error::InvalidOperation(format!(
+                        "Persistent volume {f} cannot be removed due to additional shared copies"
+                    )));
+                }
+            }
         }
         Ok(out)
     }
@@ -624,6 +632,20 @@ pub struct ResourceConversion {
     pub consumed: Resources,
     /// Resources that appear.
     pub converted: Resources,
+    /// Post-validation (upstream's `postValidation` for DESTROY): the result
+    /// must not still contain these (e.g. another copy of a shared volume).
+    pub forbid_after: Option<Resources>,
+}
+
+impl ResourceConversion {
+    /// A plain conversion.
+    pub fn new(consumed: Resources, converted: Resources) -> Self {
+        ResourceConversion {
+            consumed,
+            converted,
+            forbid_after: None,
+        }
+    }
 }
 
 impl PartialEq for Resources {
