@@ -6,18 +6,25 @@
 //! ("nodes", one per address such as `10.0.0.1:5050`) at once:
 //!
 //! - Messages carry their protobuf encoding as bytes and are decoded by the
-//!   receiver's install table; a remote sender's pid also travels as text (the
-//!   `Libprocess-From` header) and is parsed on arrival.
+//!   receiver's install table (required fields checked). A message between
+//!   nodes is also written in the libprocess wire format
+//!   ([`crate::transport::encode`]) and read back with the inbound decoder
+//!   ([`crate::transport::decode`]) on arrival, sender pid and all.
 //! - Links: a link to a pid on another node rides a persistent connection
 //!   between the two nodes. When that connection breaks (the peer node
 //!   crashes, or a partition cuts it), every local actor linked to any pid at
 //!   that address gets `exited` (upstream `SocketManager::close` /
 //!   `exited(const Address&)`); later sends simply reconnect. Terminating one
 //!   actor tells only linkers on its own node, as upstream does.
-//! - Faults: drop/hold/delay/duplicate/reorder by name, sender and receiver;
-//!   partitions between nodes; crashing and restarting actors and nodes
-//!   (a restarted node is re-populated by the test's factory and keeps only
-//!   the synced part of its [`Disk`]).
+//! - Faults: drop/hold/delay/duplicate/reorder/lose-randomly by name, sender
+//!   and receiver; partitions between nodes; crashing and restarting actors
+//!   and nodes (a restarted node is re-populated by the test's factory and
+//!   keeps only the synced part of its [`Disk`]).
+//! - HTTP: [`Sim::http`] (a client outside the cluster) and [`Sim::http_from`]
+//!   (a client on a node, cut by partitions and crashes) route
+//!   `/<id>/<endpoint>` with delegate routing, as `ProcessManager::handle`;
+//!   the [`ResponseHandle`] reads whole responses or stream chunks and can
+//!   close the connection, which delivers the stream's close notice.
 //! - The clock only moves in [`Sim::advance`], [`Sim::run_until`] and
 //!   [`Sim::step`]; [`Sim::settle`] runs everything due now, like upstream's
 //!   `Clock::settle()` with a paused clock.
