@@ -228,6 +228,26 @@ impl MasterFlags {
         Ok(flags)
     }
 
+    /// Builds from a listing another loader already produced (e.g.
+    /// `stout::MasterFlags::flags()`: every flag with a value, upstream
+    /// names and renderings). Names this module does not know are kept, so
+    /// `/flags` shows them; the typed values are validated as by `load`.
+    pub fn from_listing(
+        listing: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<MasterFlags> {
+        let mut flags = MasterFlags::default();
+        for (name, value) in listing {
+            match canonical(&name) {
+                Some(c) => flags.set(c, &value)?,
+                None => {
+                    flags.values.insert(name, value);
+                }
+            }
+        }
+        flags.validate()?;
+        Ok(flags)
+    }
+
     /// Sets one flag by its canonical name, reading `file://` values.
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
         let value = match value.strip_prefix("file://") {
@@ -448,6 +468,21 @@ mod tests {
         assert_eq!(parse_duration("1.5mins").unwrap(), Duration::from_secs(90));
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("5years").is_err());
+    }
+
+    #[test]
+    fn from_listing_keeps_unknown_names_and_validates() {
+        let f = MasterFlags::from_listing(vec![
+            ("port".to_string(), "6000".to_string()),
+            ("agent_ping_timeout".to_string(), "2secs".to_string()),
+            ("zk_session_timeout".to_string(), "10secs".to_string()),
+            ("something_new".to_string(), "x".to_string()),
+        ])
+        .unwrap();
+        assert_eq!(f.port().unwrap(), 6000);
+        assert_eq!(f.agent_ping_timeout(), Duration::from_secs(2));
+        assert_eq!(f.get("something_new"), Some("x"));
+        assert!(MasterFlags::from_listing(vec![("port".into(), "x".into())]).is_err());
     }
 
     #[test]

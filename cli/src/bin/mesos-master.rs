@@ -5,6 +5,7 @@
 //! spawns the master as process `master`, which is also the HTTP delegate
 //! so `/state` works at the root, and runs until SIGTERM/SIGINT.
 
+use std::io::Write;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,22 +24,36 @@ fn parse_ip(name: &str, v: &str) -> anyhow::Result<IpAddr> {
 }
 
 fn run() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flags = match MasterFlags::load(args, std::env::vars()) {
+    // stout's loader knows every upstream master flag (types, defaults,
+    // deprecated names, `file://` values); the master keeps the listing.
+    let mut loader = stout::MasterFlags::new();
+    let load = loader.load_from(std::env::vars(), std::env::args());
+    if loader.help() {
+        // A closed stdout (`| head`) is not an error worth a panic.
+        let _ = writeln!(std::io::stdout(), "{}", loader.usage(None));
+        return Ok(());
+    }
+    if loader.version() {
+        println!("mesos {}", mesos_master::MESOS_VERSION);
+        return Ok(());
+    }
+    let warnings = match load {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("{e}\n\nSee `mesos-master --help` for a list of supported flags.");
+            std::process::exit(1);
+        }
+    };
+    for w in &warnings.messages {
+        tracing::warn!("{w}");
+    }
+    let flags = match MasterFlags::from_listing(loader.flags()) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("{e}\n\n{USAGE}");
             std::process::exit(1);
         }
     };
-    if flags.bool("help") {
-        println!("{USAGE}");
-        return Ok(());
-    }
-    if flags.bool("version") {
-        println!("mesos {}", mesos_master::MESOS_VERSION);
-        return Ok(());
-    }
 
     // Upstream main.cpp: `--ip`/`--port`/`--advertise_*` become the
     // LIBPROCESS_* settings; the environment supplies the rest.
