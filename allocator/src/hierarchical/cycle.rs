@@ -401,31 +401,38 @@ impl HierarchicalAllocator {
                 to_allocate.allocate(role);
                 role_available = None;
                 slave.allocate_split(&to_allocate, &unallocated);
-                *offerable
-                    .entry(fw.id.clone())
-                    .or_default()
-                    .entry(role.to_string())
-                    .or_default()
-                    .entry(slave.id.clone())
-                    .or_default() += &to_allocate;
+                // Look up before inserting: the framework and role keys usually
+                // exist already, so their strings need not be copied.
+                let by_role = match offerable.get_mut(&fw.id) {
+                    Some(m) => m,
+                    None => offerable.entry(fw.id.clone()).or_default(),
+                };
+                let by_agent = match by_role.get_mut(role) {
+                    Some(m) => m,
+                    None => by_role.entry(role.to_string()).or_default(),
+                };
+                *by_agent.entry(slave.id.clone()).or_default() += &to_allocate;
                 let shared = to_allocate.shared();
                 if !shared.is_empty() {
                     *offered_shared.entry(sidx).or_default() += shared;
                 }
 
-                let increased = if guarantees_stage {
-                    ResourceQuantities::from_scalar_resources(&(&guarantee_alloc + &additional))
-                } else {
-                    ResourceQuantities::from_scalar_resources(&additional)
-                };
-                if guarantees_stage {
-                    unsatisfied.sub_assign(&increased);
-                    quota
-                        .required_headroom
-                        .sub_assign(&ResourceQuantities::from_scalar_resources(&guarantee_alloc));
+                // Quota book-keeping only matters while some quota exists.
+                if !quotas.is_empty() {
+                    let increased = if guarantees_stage {
+                        ResourceQuantities::from_scalar_resources(&(&guarantee_alloc + &additional))
+                    } else {
+                        ResourceQuantities::from_scalar_resources(&additional)
+                    };
+                    if guarantees_stage {
+                        unsatisfied.sub_assign(&increased);
+                        quota.required_headroom.sub_assign(
+                            &ResourceQuantities::from_scalar_resources(&guarantee_alloc),
+                        );
+                    }
+                    quota.charge(quotas, role, &increased);
+                    quota.available_headroom.sub_assign(&increased);
                 }
-                quota.charge(quotas, role, &increased);
-                quota.available_headroom.sub_assign(&increased);
 
                 // Book-keeping of `trackAllocatedResources`, sorters deferred.
                 let q = to_allocate.scalar_quantities();

@@ -9,6 +9,32 @@
 //! runs [`HierarchicalAllocator::allocate_pending`] (event-driven, batched:
 //! many events, one cycle) or [`HierarchicalAllocator::allocate`] (the
 //! periodic `--allocation_interval` tick over all agents).
+//!
+//! ```
+//! use std::collections::{BTreeMap, BTreeSet};
+//! use std::time::Duration;
+//! use mesos_allocator::{AgentCapabilities, AllocatorOptions, HierarchicalAllocator, Resources};
+//! use mesos_proto::mesos::{Filters, FrameworkId, FrameworkInfo, SlaveId, SlaveInfo};
+//!
+//! let mut alloc = HierarchicalAllocator::new(AllocatorOptions::default());
+//! let agent = SlaveInfo { hostname: "h1".into(), id: Some(SlaveId { value: "S1".into() }), ..Default::default() };
+//! let total = Resources::parse("cpus:4;mem:4096;ports:[31000-32000]", "*").unwrap();
+//! alloc.add_slave("S1", &agent, AgentCapabilities::default(), None, &total, &BTreeMap::new()).unwrap();
+//! let fw = FrameworkInfo { user: "u".into(), name: "f".into(), role: Some("web".into()),
+//!                          id: Some(FrameworkId { value: "F1".into() }), ..Default::default() };
+//! alloc.add_framework("F1", &fw, &BTreeMap::new(), true, &BTreeSet::new()).unwrap();
+//!
+//! // Event-driven cycle after the additions: one offer of the whole agent.
+//! let now = Duration::from_secs(10);
+//! let result = alloc.allocate_pending(now);
+//! let offered = &result.offers[0].resources["web"]["S1"];
+//! assert_eq!(offered.unallocated(), total);
+//!
+//! // The framework declines for 5 s: nothing until the filter expires.
+//! alloc.recover_resources("F1", "S1", offered, Some(&Filters { refuse_seconds: Some(5.0) }), now).unwrap();
+//! assert!(alloc.allocate(now + Duration::from_secs(1)).offers.is_empty());
+//! assert_eq!(alloc.allocate(now + Duration::from_secs(5)).offers.len(), 1);
+//! ```
 
 mod cycle;
 pub(crate) mod state;
