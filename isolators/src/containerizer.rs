@@ -470,6 +470,8 @@ impl LinuxContainerizer {
             st.merge(buf.as_slice())
                 .map_err(|e| Error::Invalid(format!("usage merge: {e}")))?;
         }
+        // A required field: every merged message carries one.
+        st.timestamp = crate::util::now_secs();
         // As the containerizer upstream: limits from the allocated resources.
         if st.cpus_limit.is_none() {
             st.cpus_limit = crate::util::scalar(&resources, "cpus");

@@ -76,6 +76,11 @@ pub enum Error {
     Provision(String),
 }
 
+/// Whether we run as root (the Linux isolators and their tests need it).
+pub fn running_as_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
 /// Whether a process exists and is not a zombie.
 pub fn alive(pid: i32) -> bool {
     if pid <= 0 {
