@@ -1138,3 +1138,62 @@ fn bad_input_is_rejected() {
         .recover_resources("f1", "s1", &two_roles, None, t.now)
         .is_err());
 }
+
+#[test]
+fn update_available_success() {
+    use mesos_allocator::resources::conversions::from_operation;
+    use mesos_proto::mesos::offer::operation::{Reserve, Type as OpType};
+    use mesos_proto::mesos::offer::Operation;
+    let mut t = T::new();
+    t.slave("s1", "cpus:100;mem:100;disk:100");
+    let reserved = res("cpus:50;mem:50").push_reservation(&ReservationInfo {
+        r#type: Some(RType::Dynamic as i32),
+        role: Some("role1".into()),
+        principal: Some("ops".into()),
+        labels: None,
+    });
+    let op = Operation {
+        r#type: Some(OpType::Reserve as i32),
+        reserve: Some(Reserve {
+            resources: reserved.to_vec(),
+        }),
+        ..Default::default()
+    };
+    t.a.update_available("s1", &from_operation(&op).unwrap())
+        .unwrap();
+    t.framework("f1", &["role1"]);
+    let r = t.events();
+    let o = offered(&r, "f1", "role1", "s1");
+    assert_eq!(o.reserved(Some("role1")).cpus(), Some(50.0));
+    assert_eq!(o.unreserved().cpus(), Some(50.0));
+}
+
+#[test]
+fn update_available_fail() {
+    use mesos_allocator::resources::conversions::from_operation;
+    use mesos_proto::mesos::offer::operation::{Reserve, Type as OpType};
+    use mesos_proto::mesos::offer::Operation;
+    let mut t = T::new();
+    t.slave("s1", "cpus:100;mem:100;disk:100");
+    t.framework("f1", &["role1"]);
+    t.events(); // everything is offered now
+    let reserved = res("cpus:50;mem:50").push_reservation(&ReservationInfo {
+        r#type: Some(RType::Dynamic as i32),
+        role: Some("role1".into()),
+        principal: Some("ops".into()),
+        labels: None,
+    });
+    let op = Operation {
+        r#type: Some(OpType::Reserve as i32),
+        reserve: Some(Reserve {
+            resources: reserved.to_vec(),
+        }),
+        ..Default::default()
+    };
+    assert!(t
+        .a
+        .update_available("s1", &from_operation(&op).unwrap())
+        .is_err());
+    let (total, _, _) = t.a.slave_resources("s1").unwrap();
+    assert_eq!(total, res("cpus:100;mem:100;disk:100"));
+}

@@ -794,6 +794,27 @@ impl HierarchicalAllocator {
         Ok(())
     }
 
+    /// Applies operator operations (e.g. `/reserve`, `/create-volumes`) to an
+    /// agent's *unallocated* resources (mirrors `updateAvailable`): fails,
+    /// changing nothing, unless the available resources contain what the
+    /// operations consume. Use [`conversions::from_operation`] to build them.
+    ///
+    /// [`conversions::from_operation`]: crate::resources::conversions::from_operation
+    pub fn update_available(
+        &mut self,
+        slave_id: &str,
+        conversions: &[ResourceConversion],
+    ) -> Result<()> {
+        let sidx = self.slave_idx(slave_id)?;
+        // Only validates: the new total is what matters.
+        self.slave(sidx).available.apply(conversions)?;
+        let total = self.slave(sidx).total.apply(conversions)?;
+        if !self.update_slave_total(sidx, total) {
+            self.slave_mut(sidx).update_available();
+        }
+        Ok(())
+    }
+
     /// Returns resources to the pool, optionally refusing them for a while
     /// (mirrors `recoverResources`; `resources` must carry one allocation role).
     /// Works for agents or frameworks already removed, as upstream.
