@@ -1197,3 +1197,38 @@ fn update_available_fail() {
     let (total, _, _) = t.a.slave_resources("s1").unwrap();
     assert_eq!(total, res("cpus:100;mem:100;disk:100"));
 }
+
+#[test]
+fn event_driven_batching() {
+    let mut t = T::new();
+    t.framework("f1", &["r"]);
+    assert!(t.events().offers.is_empty());
+    assert!(!t.a.has_pending_allocation());
+    // Three agent additions, one cycle covering all three.
+    for i in 0..3 {
+        t.slave(&format!("s{i}"), "cpus:1;mem:64");
+    }
+    assert!(t.a.has_pending_allocation());
+    assert_eq!(flat(&t.events()).len(), 3);
+    assert!(!t.a.has_pending_allocation());
+    // Recovering resources triggers nothing until the periodic tick.
+    let o = t.a.framework_allocation("f1").unwrap();
+    for (agent, r) in &o {
+        t.a.recover_resources("f1", agent, r, None, t.now).unwrap();
+    }
+    assert!(!t.a.has_pending_allocation());
+    assert!(t.events().offers.is_empty());
+    assert_eq!(flat(&t.tick()).len(), 3);
+}
+
+#[test]
+fn pause_and_resume() {
+    let mut t = T::new();
+    t.a.pause();
+    t.framework("f1", &["r"]);
+    t.slave("s1", "cpus:1;mem:64");
+    assert!(t.events().offers.is_empty());
+    assert!(t.tick().offers.is_empty());
+    t.a.resume();
+    assert_eq!(flat(&t.events()).len(), 1);
+}
