@@ -286,3 +286,17 @@ async fn protocol_mismatch_is_refused_with_the_reason() {
         .await
         .unwrap();
 }
+
+#[test]
+fn odd_paths_are_errors_not_panics() {
+    use std::os::unix::ffi::OsStrExt;
+    let pki = Pki::generate().unwrap();
+    let me = pki.issue(&CertSpec::server("localhost")).unwrap();
+    let bad = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(b"/tmp/\xff-ca.pem"));
+    let e = err(SslConfig {
+        verify_cert: true,
+        ca_file: Some(bad),
+        ..pki.config(&me)
+    });
+    assert!(matches!(e, TlsError::Context(_)), "{e}");
+}

@@ -145,7 +145,12 @@ fn parse_bool(var: &str, value: &str) -> Result<bool, TlsError> {
 impl SslConfig {
     /// Reads the process environment (see [`SslConfig::from_vars`]).
     pub fn from_env() -> Result<SslConfig, TlsError> {
-        Self::from_vars(std::env::vars())
+        // `vars_os`: `std::env::vars` panics on a non-UTF-8 variable anywhere
+        // in the environment; such variables cannot be ours and are skipped.
+        Self::from_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
 
     /// Like [`SslConfig::from_env`] over a single-variable lookup (for

@@ -86,6 +86,24 @@ fn build(c: &SslConfig) -> Result<SslContext, TlsError> {
     }
     let key_file = c.key_file.as_ref().ok_or(TlsError::MissingKey)?;
     let cert_file = c.cert_file.as_ref().ok_or(TlsError::MissingCert)?;
+    // The openssl crate hands paths to C as UTF-8 C strings (and panics on
+    // anything else); refuse such paths here instead.
+    for path in [
+        Some(key_file),
+        Some(cert_file),
+        c.ca_file.as_ref(),
+        c.ca_dir.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if path.to_str().is_none_or(|p| p.contains('\0')) {
+            return Err(TlsError::Context(format!(
+                "path {} is not valid UTF-8 without NUL bytes",
+                path.display()
+            )));
+        }
+    }
 
     // `SSLv23_method` in upstream: version-flexible, narrowed by options below.
     let mut b = SslContextBuilder::new(SslMethod::tls()).map_err(ctx_err)?;
