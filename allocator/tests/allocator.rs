@@ -1232,3 +1232,61 @@ fn pause_and_resume() {
     t.a.resume();
     assert_eq!(flat(&t.events()).len(), 1);
 }
+
+#[test]
+fn shared_volume_is_charged_once_per_agent() {
+    use mesos_proto::mesos::resource::disk_info::Persistence;
+    use mesos_proto::mesos::resource::{DiskInfo, SharedInfo};
+    let mut volume = Resources::parse("disk(role1):5", "*")
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap()
+        .clone();
+    volume.disk = Some(DiskInfo {
+        persistence: Some(Persistence {
+            id: "v".into(),
+            principal: None,
+        }),
+        ..Default::default()
+    });
+    volume.shared = Some(SharedInfo {});
+    let total = &res("cpus:1;mem:64") + &Resources::from(volume);
+    // No minimum, so the volume alone is offerable.
+    let mut t = T::with(AllocatorOptions {
+        min_allocatable_resources: vec![],
+        ..Default::default()
+    });
+    t.a.add_slave(
+        "s1",
+        &slave_info("s1"),
+        AgentCapabilities::default(),
+        None,
+        &total,
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    t.a.add_framework(
+        "f1",
+        &fw_info("f1", &["role1"], &[Cap::SharedResources]),
+        &BTreeMap::new(),
+        true,
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    let r = t.events();
+    assert_eq!(offered(&r, "f1", "role1", "s1").shared().len(), 1);
+    // The shared volume stays offerable while in use: offered again.
+    let r = t.tick();
+    let again = offered(&r, "f1", "role1", "s1");
+    assert_eq!(again.shared().len(), 1);
+    // Two copies held, charged once.
+    assert_eq!(t.a.role_sorter_allocation("role1").get("disk"), 5.0);
+    t.a.recover_resources("f1", "s1", &again, None, t.now)
+        .unwrap();
+    assert_eq!(t.a.role_sorter_allocation("role1").get("disk"), 5.0);
+    let (_, allocated, _) = t.a.slave_resources("s1").unwrap();
+    t.a.recover_resources("f1", "s1", &allocated, None, t.now)
+        .unwrap();
+    assert_eq!(t.a.role_sorter_allocation("role1").get("disk"), 0.0);
+}

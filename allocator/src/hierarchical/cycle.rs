@@ -435,9 +435,34 @@ impl HierarchicalAllocator {
                 }
 
                 // Book-keeping of `trackAllocatedResources`, sorters deferred.
-                let q = to_allocate.scalar_quantities();
-                fw_updates.push((fw.id.clone(), q.clone()));
-                role_updates.push((role.to_string(), q));
+                let (fq, rq) = if to_allocate.any(r::is_shared) {
+                    let role_held = super::shared::role_shared_held(
+                        role,
+                        &slave.id,
+                        role_states,
+                        frameworks,
+                        framework_index,
+                    );
+                    let fw_held = frameworks[fidx]
+                        .as_ref()
+                        .and_then(|f| f.allocated.get(&slave.id));
+                    (
+                        super::shared::added_quantities(fw_held, &to_allocate),
+                        super::shared::added_quantities(Some(&role_held), &to_allocate),
+                    )
+                } else {
+                    let q = to_allocate.scalar_quantities();
+                    (q.clone(), q)
+                };
+                fw_updates.push((
+                    frameworks[fidx]
+                        .as_ref()
+                        .expect("live framework")
+                        .id
+                        .clone(),
+                    fq,
+                ));
+                role_updates.push((role.to_string(), rq));
                 let quota_q = to_allocate
                     .scalar_quantities_where(|x| r::is_unreserved(x) && !r::is_revocable(x));
                 match role_states.get_mut(role) {

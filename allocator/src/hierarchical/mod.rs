@@ -37,6 +37,7 @@
 //! ```
 
 mod cycle;
+mod shared;
 pub(crate) mod state;
 pub mod types;
 
@@ -237,41 +238,94 @@ impl HierarchicalAllocator {
             if !self.fw(fw).tracked_roles.contains(&role) {
                 self.track_framework_under_role(fw, &role);
             }
-            let q = res.scalar_quantities_shared_once();
+            let (fq, rq) = if res.any(r::is_shared) {
+                let role_held = shared::role_shared_held(
+                    &role,
+                    slave_id,
+                    &self.roles,
+                    &self.frameworks,
+                    &self.framework_index,
+                );
+                (
+                    shared::added_quantities(self.fw(fw).allocated.get(slave_id), &res),
+                    shared::added_quantities(Some(&role_held), &res),
+                )
+            } else {
+                let q = res.scalar_quantities();
+                (q.clone(), q)
+            };
             let id = self.fw(fw).id.clone();
-            self.role_sorter.allocated(&role, &q);
+            self.role_sorter.allocated(&role, &rq);
             if let Some(s) = self.framework_sorters.get_mut(&role) {
-                s.allocated(&id, &q);
+                s.allocated(&id, &fq);
             }
-            let quota_q = quota_quantities(&res);
             self.roles
                 .entry(role.clone())
                 .or_default()
                 .allocated_quota
-                .add_assign(&quota_q);
+                .add_assign(&quota_quantities(&res));
+            *self
+                .fw_mut(fw)
+                .allocated
+                .entry(slave_id.to_string())
+                .or_default() += &res;
         }
-        let f = self.fw_mut(fw);
-        *f.allocated.entry(slave_id.to_string()).or_default() += allocated;
+        // Entries without allocation info are kept too (upstream asserts they exist).
+        let rest = allocated.filter(|x| x.allocation_info.is_none());
+        if !rest.is_empty() {
+            *self
+                .fw_mut(fw)
+                .allocated
+                .entry(slave_id.to_string())
+                .or_default() += rest;
+        }
     }
 
     /// Mirrors `untrackAllocatedResources`.
     fn untrack_allocated(&mut self, slave_id: &str, fw: usize, allocated: &Resources) {
         for (role, res) in allocated.allocations() {
-            let q = res.scalar_quantities_shared_once();
+            {
+                let f = self.fw_mut(fw);
+                if let Some(cur) = f.allocated.get_mut(slave_id) {
+                    *cur -= &res;
+                    if cur.is_empty() {
+                        f.allocated.remove(slave_id);
+                    }
+                }
+            }
+            let (fq, rq) = if res.any(r::is_shared) {
+                let role_held = shared::role_shared_held(
+                    &role,
+                    slave_id,
+                    &self.roles,
+                    &self.frameworks,
+                    &self.framework_index,
+                );
+                (
+                    shared::removed_quantities(self.fw(fw).allocated.get(slave_id), &res),
+                    shared::removed_quantities(Some(&role_held), &res),
+                )
+            } else {
+                let q = res.scalar_quantities();
+                (q.clone(), q)
+            };
             let id = self.fw(fw).id.clone();
             if let Some(s) = self.framework_sorters.get_mut(&role) {
-                s.unallocated(&id, &q);
+                s.unallocated(&id, &fq);
             }
-            self.role_sorter.unallocated(&role, &q);
+            self.role_sorter.unallocated(&role, &rq);
             if let Some(state) = self.roles.get_mut(&role) {
                 state.allocated_quota.sub_assign(&quota_quantities(&res));
             }
         }
-        let f = self.fw_mut(fw);
-        if let Some(cur) = f.allocated.get_mut(slave_id) {
-            *cur -= allocated;
-            if cur.is_empty() {
-                f.allocated.remove(slave_id);
+        let rest = allocated.filter(|x| x.allocation_info.is_none());
+        if !rest.is_empty() {
+            let f = self.fw_mut(fw);
+            if let Some(cur) = f.allocated.get_mut(slave_id) {
+                *cur -= &rest;
+                if cur.is_empty() {
+                    f.allocated.remove(slave_id);
+                }
             }
         }
     }
@@ -1019,6 +1073,12 @@ impl HierarchicalAllocator {
         out
     }
 
+    /// What the role sorter charges `role` (its own allocation, scalars; a
+    /// shared resource counts once per agent).
+    pub fn role_sorter_allocation(&self, role: &str) -> ResourceQuantities {
+        self.role_sorter.allocation(role)
+    }
+
     /// Number of live offer filters (all frameworks).
     pub fn offer_filter_count(&self) -> usize {
         self.frameworks
@@ -1054,13 +1114,4 @@ fn hash_str(s: &str) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
-}
-
-impl Resources {
-    /// Scalar quantities counting each shared resource once (what the
-    /// sorters charge, mirroring `Sorter::Allocation::add`'s treatment of shared resources
-    /// for a single add).
-    pub(crate) fn scalar_quantities_shared_once(&self) -> ResourceQuantities {
-        ResourceQuantities::from_scalar_resources(self)
-    }
 }
