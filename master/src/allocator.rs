@@ -12,7 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use libprocess::Time;
 
+use mesos_proto::mesos::{FrameworkInfo, SlaveInfo};
+
 use crate::resources::Resources;
+use crate::state::framework::roles_of;
 
 /// What to offer: `resources` on `agent_id` to `framework_id` for `role`.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,14 +26,15 @@ pub struct Allocation {
     pub resources: Resources,
 }
 
-/// The allocator interface the master uses.
+/// The allocator interface the master uses (upstream
+/// `mesos::allocator::Allocator`). Resources the master hands back carry
+/// their allocation role, as upstream's do.
 pub trait Allocator: Send {
-    /// A new (or recovered) framework with its roles and what it already
-    /// uses per agent.
+    /// A new (or recovered) framework and what it already uses per agent.
     fn add_framework(
         &mut self,
         framework_id: &str,
-        roles: &[String],
+        info: &FrameworkInfo,
         suppressed_roles: &BTreeSet<String>,
         used: &BTreeMap<String, Resources>,
         active: bool,
@@ -41,12 +45,19 @@ pub trait Allocator: Send {
     fn update_framework(
         &mut self,
         framework_id: &str,
-        roles: &[String],
+        info: &FrameworkInfo,
         suppressed: &BTreeSet<String>,
     );
 
     /// A new agent: its total and what frameworks already use on it.
-    fn add_agent(&mut self, agent_id: &str, total: &Resources, used: &BTreeMap<String, Resources>);
+    fn add_agent(
+        &mut self,
+        agent_id: &str,
+        info: &SlaveInfo,
+        capabilities: &[i32],
+        total: &Resources,
+        used: &BTreeMap<String, Resources>,
+    );
     fn remove_agent(&mut self, agent_id: &str);
     fn activate_agent(&mut self, agent_id: &str);
     fn deactivate_agent(&mut self, agent_id: &str);
@@ -61,16 +72,19 @@ pub trait Allocator: Send {
         refuse: Option<std::time::Duration>,
         now: Time,
     );
-    /// Resources taken into use outside an offer cycle (e.g. tasks reported
-    /// by a reregistering agent).
-    fn add_used(&mut self, framework_id: &str, agent_id: &str, resources: &Resources);
 
     fn suppress_offers(&mut self, framework_id: &str, roles: &BTreeSet<String>);
     /// Clears filters and un-suppresses `roles` (all roles when empty).
     fn revive_offers(&mut self, framework_id: &str, roles: &BTreeSet<String>);
 
-    /// One allocation cycle.
+    /// The periodic allocation cycle over every agent.
     fn allocate(&mut self, now: Time) -> Vec<Allocation>;
+
+    /// An event-driven cycle over the agents touched since the last one
+    /// (upstream batches `allocate(slaveId)` calls the same way).
+    fn allocate_pending(&mut self, now: Time) -> Vec<Allocation> {
+        self.allocate(now)
+    }
 }
 
 #[derive(Debug)]
@@ -139,6 +153,16 @@ impl SimpleAllocator {
         r.scalar("cpus") >= 0.01 || r.scalar("mem") >= 32.0
     }
 
+    /// Counts resources a framework already uses on an agent.
+    fn add_used(&mut self, framework_id: &str, agent_id: &str, resources: &Resources) {
+        if let Some(a) = self.agents.get_mut(agent_id) {
+            a.allocated
+                .entry(framework_id.to_string())
+                .or_default()
+                .add_all(&resources.unallocated());
+        }
+    }
+
     fn filtered(&self, framework_id: &str, agent_id: &str, r: &Resources, now: Time) -> bool {
         self.filters.iter().any(|f| {
             f.framework_id == framework_id
@@ -153,7 +177,7 @@ impl Allocator for SimpleAllocator {
     fn add_framework(
         &mut self,
         framework_id: &str,
-        roles: &[String],
+        info: &FrameworkInfo,
         suppressed_roles: &BTreeSet<String>,
         used: &BTreeMap<String, Resources>,
         active: bool,
@@ -161,7 +185,7 @@ impl Allocator for SimpleAllocator {
         self.frameworks.insert(
             framework_id.to_string(),
             FrameworkSlot {
-                roles: roles.to_vec(),
+                roles: roles_of(info),
                 suppressed: suppressed_roles.clone(),
                 active,
             },
@@ -196,21 +220,31 @@ impl Allocator for SimpleAllocator {
     fn update_framework(
         &mut self,
         framework_id: &str,
-        roles: &[String],
+        info: &FrameworkInfo,
         suppressed: &BTreeSet<String>,
     ) {
         if let Some(f) = self.frameworks.get_mut(framework_id) {
-            f.roles = roles.to_vec();
+            f.roles = roles_of(info);
             f.suppressed = suppressed.clone();
         }
     }
 
-    fn add_agent(&mut self, agent_id: &str, total: &Resources, used: &BTreeMap<String, Resources>) {
+    fn add_agent(
+        &mut self,
+        agent_id: &str,
+        _info: &SlaveInfo,
+        _capabilities: &[i32],
+        total: &Resources,
+        used: &BTreeMap<String, Resources>,
+    ) {
         self.agents.insert(
             agent_id.to_string(),
             AgentSlot {
-                total: total.clone(),
-                allocated: used.clone(),
+                total: total.unallocated(),
+                allocated: used
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.unallocated()))
+                    .collect(),
                 active: true,
             },
         );
@@ -241,6 +275,7 @@ impl Allocator for SimpleAllocator {
         refuse: Option<std::time::Duration>,
         now: Time,
     ) {
+        let resources = &resources.unallocated();
         if let Some(a) = self.agents.get_mut(agent_id) {
             if let Some(r) = a.allocated.get_mut(framework_id) {
                 r.subtract_all(resources);
@@ -258,15 +293,6 @@ impl Allocator for SimpleAllocator {
                     until: now + d,
                 });
             }
-        }
-    }
-
-    fn add_used(&mut self, framework_id: &str, agent_id: &str, resources: &Resources) {
-        if let Some(a) = self.agents.get_mut(agent_id) {
-            a.allocated
-                .entry(framework_id.to_string())
-                .or_default()
-                .add_all(resources);
         }
     }
 
@@ -359,10 +385,16 @@ mod tests {
 
     fn setup() -> SimpleAllocator {
         let mut a = SimpleAllocator::new();
-        a.add_agent("a1", &agent_total(), &BTreeMap::new());
+        a.add_agent(
+            "a1",
+            &SlaveInfo::default(),
+            &[],
+            &agent_total(),
+            &BTreeMap::new(),
+        );
         a.add_framework(
             "f1",
-            &["*".into()],
+            &FrameworkInfo::default(),
             &BTreeSet::new(),
             &BTreeMap::new(),
             true,
@@ -419,14 +451,20 @@ mod tests {
         let mut a = setup();
         a.add_framework(
             "f2",
-            &["*".into()],
+            &FrameworkInfo::default(),
             &BTreeSet::new(),
             &BTreeMap::new(),
             true,
         );
         let first = a.allocate(Time::ZERO);
         assert_eq!(first[0].framework_id, "f1");
-        a.add_agent("a2", &agent_total(), &BTreeMap::new());
+        a.add_agent(
+            "a2",
+            &SlaveInfo::default(),
+            &[],
+            &agent_total(),
+            &BTreeMap::new(),
+        );
         let second = a.allocate(Time::ZERO);
         assert_eq!(second.len(), 1);
         assert_eq!(second[0].framework_id, "f2");

@@ -86,13 +86,13 @@ pub fn reservation_role(r: &Resource) -> &str {
         .unwrap_or("*")
 }
 
-/// Everything that must match for two resources to combine.
+/// Everything that must match for two resources to combine; the
+/// allocation role is part of it, as upstream's `addable`.
 fn key(r: &Resource) -> Vec<u8> {
     let mut k = r.clone();
     k.scalar = None;
     k.ranges = None;
     k.set = None;
-    k.allocation_info = None;
     k.encode_to_vec()
 }
 
@@ -250,7 +250,6 @@ impl Resources {
             if let Some(rs) = r.ranges.as_mut() {
                 rs.range = merge_ranges(std::mem::take(&mut rs.range));
             }
-            r.allocation_info = None;
             self.items.push(r);
         }
     }
@@ -355,6 +354,18 @@ impl Resources {
                 .cloned()
                 .collect(),
         }
+    }
+
+    /// The same resources without allocation roles (upstream
+    /// `Resources::unallocate`), combined.
+    pub fn unallocated(&self) -> Resources {
+        let mut out = Resources::new();
+        for r in &self.items {
+            let mut r = r.clone();
+            r.allocation_info = None;
+            out.add(&r);
+        }
+        out
     }
 
     /// Copies with `allocation_info.role` set, as offered resources carry.
@@ -506,6 +517,18 @@ mod tests {
         downgrade(&mut down);
         assert_eq!(down.role.as_deref(), Some("web"));
         assert!(down.reservations.is_empty());
+    }
+
+    #[test]
+    fn allocation_role_separates_resources_until_unallocated() {
+        let plain = res(&[scalar("cpus", 1.0)]);
+        let alloc = Resources::from_vec(&plain.allocated_to("web"));
+        let mut both = plain.clone();
+        both.add_all(&alloc);
+        assert_eq!(both.iter().count(), 2);
+        assert!(!plain.contains(&alloc));
+        assert_eq!(both.unallocated().iter().count(), 1);
+        assert_eq!(both.unallocated().scalar("cpus"), 2.0);
     }
 
     #[test]

@@ -16,9 +16,7 @@ use super::{Master, ToFramework};
 use crate::observer::SlaveObserver;
 use crate::registrar::Operation;
 use crate::resources::Resources;
-use crate::state::{
-    framework::roles_of, Agent, Connection, Framework, FrameworkState, UnreachableAgent,
-};
+use crate::state::{Agent, Connection, Framework, FrameworkState, UnreachableAgent};
 
 /// Parses `major.minor.patch` leniently (missing parts are 0).
 fn version_at_least(version: &str, min: (u64, u64, u64)) -> bool {
@@ -176,9 +174,10 @@ impl Master {
         agent.observer = Some(observer.upid);
         let id = agent.id().to_string();
         let total = agent.total.clone();
+        let (info, caps) = (agent.info.clone(), agent.capabilities.clone());
         self.state.agents.insert(id.clone(), agent);
         let used = self.state.used_on_agent(&id);
-        self.allocator.add_agent(&id, &total, &used);
+        self.allocator.add_agent(&id, &info, &caps, &total, &used);
         self.allocate(cx);
     }
 
@@ -281,7 +280,7 @@ impl Master {
                 self.state.frameworks.insert(fid.clone(), fw);
                 self.allocator.add_framework(
                     &fid,
-                    &roles_of(fi),
+                    fi,
                     &Default::default(),
                     &BTreeMap::new(),
                     false,

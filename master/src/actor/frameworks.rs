@@ -318,9 +318,9 @@ impl Master {
             fw.suppressed_roles = suppressed.clone();
             self.state.frameworks.insert(fid.clone(), fw);
             self.attach(cx, &fid, conn);
-            let roles = self.state.frameworks[&fid].roles();
+            let info = self.state.frameworks[&fid].info.clone();
             self.allocator
-                .add_framework(&fid, &roles, &suppressed, &Default::default(), true);
+                .add_framework(&fid, &info, &suppressed, &Default::default(), true);
             tracing::info!("Added framework {}", self.state.frameworks[&fid].describe());
             self.send_subscribed(cx, &fid, false);
             self.allocate(cx);
@@ -334,9 +334,9 @@ impl Master {
             let mut fw = Framework::new(info.clone(), Connection::Recovered, now);
             fw.state = FrameworkState::Recovered;
             self.state.frameworks.insert(fid.clone(), fw);
-            let roles = self.state.frameworks[&fid].roles();
+            let info = self.state.frameworks[&fid].info.clone();
             self.allocator
-                .add_framework(&fid, &roles, &suppressed, &Default::default(), false);
+                .add_framework(&fid, &info, &suppressed, &Default::default(), false);
         }
         let fw = &self.state.frameworks[&fid];
         let recovered = fw.state == FrameworkState::Recovered;
@@ -368,9 +368,9 @@ impl Master {
         fw.suppressed_roles = suppressed.clone();
         fw.reregistered_time = Some(now);
         fw.epoch += 1;
-        let roles = fw.roles();
         let described = fw.describe();
-        self.allocator.update_framework(&fid, &roles, &suppressed);
+        let info = fw.info.clone();
+        self.allocator.update_framework(&fid, &info, &suppressed);
 
         // Offers made over the old connection may never have been seen.
         let offers = self.state.offers_of_framework(&fid);
@@ -629,9 +629,9 @@ impl Master {
         info.checkpoint = fw.info.checkpoint;
         fw.info = info;
         fw.suppressed_roles = suppressed.iter().cloned().collect();
-        let roles = fw.roles();
         let s = fw.suppressed_roles.clone();
-        self.allocator.update_framework(fid, &roles, &s);
+        let info = fw.info.clone();
+        self.allocator.update_framework(fid, &info, &s);
         self.allocate(cx);
     }
 

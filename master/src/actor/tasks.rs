@@ -298,6 +298,13 @@ impl Master {
         task: TaskInfo,
         remaining: &mut Resources,
     ) {
+        // Upstream injects the offer's allocation role into the task's and
+        // executor's resources before validating them (`injectAllocationInfo`).
+        let mut task = task;
+        task.resources = allocated(&task.resources, role);
+        if let Some(exec) = task.executor.as_mut() {
+            exec.resources = allocated(&exec.resources, role);
+        }
         let check = {
             let fw = &self.state.frameworks[fid];
             let agent = &self.state.agents[agent_id];
@@ -314,12 +321,9 @@ impl Master {
             );
             return;
         }
-        let mut task = task;
-        task.resources = allocated(&task.resources, role);
         let mut consumed = Resources::from_vec(&task.resources);
         let mut launch_executor = true;
         if let Some(exec) = task.executor.as_mut() {
-            exec.resources = allocated(&exec.resources, role);
             if exec.framework_id.is_none() {
                 exec.framework_id = Some(FrameworkId {
                     value: fid.to_string(),
@@ -389,7 +393,12 @@ impl Master {
         remaining: &mut Resources,
     ) {
         let mut executor = lg.executor;
-        let tasks = lg.task_group.tasks.clone();
+        executor.resources = allocated(&executor.resources, role);
+        let mut group = lg.task_group;
+        for t in group.tasks.iter_mut() {
+            t.resources = allocated(&t.resources, role);
+        }
+        let tasks = group.tasks.clone();
         let check = (|| -> Result<(), String> {
             if executor.r#type != Some(executor_info::Type::Default as i32) {
                 return Err("'ExecutorInfo.type' must be 'DEFAULT'".into());
@@ -458,7 +467,6 @@ impl Master {
             }
             return;
         }
-        executor.resources = allocated(&executor.resources, role);
         if executor.framework_id.is_none() {
             executor.framework_id = Some(FrameworkId {
                 value: fid.to_string(),
@@ -473,9 +481,7 @@ impl Master {
             consumed.add_all(&Resources::from_vec(&executor.resources));
             self.add_executor(fid, agent_id, executor.clone());
         }
-        let mut group = lg.task_group;
         for t in group.tasks.iter_mut() {
-            t.resources = allocated(&t.resources, role);
             t.executor = Some(executor.clone());
             consumed.add_all(&Resources::from_vec(&t.resources));
             let user = self.task_user(fid, t);
