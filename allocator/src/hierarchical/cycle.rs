@@ -101,6 +101,8 @@ impl HierarchicalAllocator {
     /// dispatch coalescing does.
     pub fn allocate_pending(&mut self, now: Time) -> AllocationResult {
         if self.paused {
+            self.pending.clear();
+            self.pending_all = false;
             return AllocationResult::default();
         }
         self.expire_filters(now);

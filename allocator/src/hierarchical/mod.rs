@@ -162,12 +162,18 @@ impl HierarchicalAllocator {
         self.slaves[i].as_mut().expect("live agent index")
     }
 
+    // Upstream drops allocation requests while paused (`allocate()` returns
+    // before adding candidates); so do we.
     fn trigger_all(&mut self) {
-        self.pending_all = true;
+        if !self.paused {
+            self.pending_all = true;
+        }
     }
 
     fn trigger(&mut self, slave: usize) {
-        self.pending.insert(slave);
+        if !self.paused {
+            self.pending.insert(slave);
+        }
     }
 
     // ----- roles and sorters -------------------------------------------------
@@ -1016,17 +1022,16 @@ impl HierarchicalAllocator {
         Ok(())
     }
 
-    /// Stops allocation cycles until [`Self::resume`] (mirrors `pause`).
+    /// Stops allocation cycles until [`Self::resume`] (mirrors `pause`):
+    /// events meanwhile are dropped, as upstream.
     pub fn pause(&mut self) {
         self.paused = true;
     }
 
-    /// Resumes allocation cycles (mirrors `resume`).
+    /// Resumes allocation cycles (mirrors `resume`); the next periodic
+    /// [`Self::allocate`] picks everything up.
     pub fn resume(&mut self) {
-        if self.paused {
-            self.paused = false;
-            self.trigger_all();
-        }
+        self.paused = false;
     }
 
     // ----- queries -------------------------------------------------------------
