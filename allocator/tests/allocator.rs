@@ -1292,3 +1292,30 @@ fn shared_volume_is_charged_once_per_agent() {
         .unwrap();
     assert_eq!(t.a.role_sorter_allocation("role1").get("disk"), 0.0);
 }
+
+#[test]
+fn drf_balances_identical_frameworks() {
+    // Frameworks of one role on identical agents end up within one agent of each other.
+    for frameworks in 1..6 {
+        for agents in [1usize, 5, 12, 31] {
+            let mut t = T::new();
+            for f in 0..frameworks {
+                t.framework(&format!("f{f}"), &["r"]);
+            }
+            for a in 0..agents {
+                t.slave(&format!("s{a:02}"), "cpus:2;mem:512");
+            }
+            let r = t.events();
+            let mut counts = vec![0usize; frameworks];
+            for (fw, _, _, _) in flat(&r) {
+                counts[fw[1..].parse::<usize>().unwrap()] += 1;
+            }
+            assert_eq!(counts.iter().sum::<usize>(), agents);
+            let (min, max) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+            assert!(
+                max - min <= 1,
+                "{frameworks} frameworks, {agents} agents: {counts:?}"
+            );
+        }
+    }
+}
