@@ -577,6 +577,8 @@ mod tests {
             no_new_privileges: Some(true),
             command: Some(CommandInfo {
                 value: Some("echo hi".into()),
+                // Set explicitly: stout prints defaulted fields.
+                shell: Some(true),
                 ..Default::default()
             }),
             ..Default::default()

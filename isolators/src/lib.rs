@@ -35,6 +35,7 @@ use mesos_proto::mesos::{ContainerId, ContainerStatus, Resource, ResourceStatist
 pub mod cgroups;
 pub mod containerizer;
 pub mod debug;
+pub mod disk;
 pub mod filesystem;
 pub mod flags;
 pub mod launch;
@@ -171,12 +172,56 @@ pub fn create(isolation: &str) -> Result<Vec<Box<dyn Isolator>>, Error> {
 pub fn create_with(flags: &IsolatorFlags) -> Result<Vec<Box<dyn Isolator>>, Error> {
     let mut out: Vec<Box<dyn Isolator>> = Vec::new();
     let mut cgroup_subsystems: Vec<cgroups::Subsystem> = Vec::new();
-    let names: Vec<&str> = flags
+    // Deprecated names are replaced by their current equivalents, as
+    // `MesosContainerizer::create` does (containerizer.cpp).
+    let mut names: Vec<&str> = Vec::new();
+    for n in flags
         .isolation
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .collect();
+    {
+        let replaced: Vec<&str> = match n {
+            "process" => vec!["posix/cpu", "posix/mem"],
+            "cgroups" => vec!["cgroups/cpu", "cgroups/mem"],
+            "posix/disk" => vec!["disk/du"],
+            other => vec![other],
+        };
+        for r in replaced {
+            if !names.contains(&r) {
+                names.push(r);
+            }
+        }
+    }
+    if names
+        .iter()
+        .filter(|n| n.starts_with("filesystem/"))
+        .count()
+        > 1
+    {
+        return Err(Error::Invalid(
+            "Using multiple filesystem isolators simultaneously is disallowed".into(),
+        ));
+    }
+    // Upstream's creators refuse these without root, and the namespace
+    // isolators without `filesystem/linux` (their mounts must land in a
+    // private mount namespace).
+    for n in &names {
+        let linux_only = n.starts_with("cgroups/")
+            || n.starts_with("namespaces/")
+            || *n == "filesystem/linux"
+            || *n == "linux/nnp";
+        if linux_only && !running_as_root() {
+            return Err(Error::Invalid(format!(
+                "The '{n}' isolator requires root permissions"
+            )));
+        }
+        if n.starts_with("namespaces/") && !names.contains(&"filesystem/linux") {
+            return Err(Error::Invalid(format!(
+                "'filesystem/linux' must be used to enable {n}"
+            )));
+        }
+    }
     // `filesystem/linux` must prepare first: other isolators' mounts land in
     // its mount namespace (upstream orders the filesystem isolator first).
     if names.contains(&"filesystem/linux") {
@@ -187,7 +232,7 @@ pub fn create_with(flags: &IsolatorFlags) -> Result<Vec<Box<dyn Isolator>>, Erro
             continue;
         }
         match name {
-            "posix/cpu" | "posix/mem" | "filesystem/posix" | "posix/disk" => {
+            "posix/cpu" | "posix/mem" | "filesystem/posix" => {
                 out.push(Box::new(posix::PosixIsolator::new(name)));
             }
             "filesystem/linux" => {}
@@ -198,6 +243,7 @@ pub fn create_with(flags: &IsolatorFlags) -> Result<Vec<Box<dyn Isolator>>, Erro
                 out.push(Box::new(filesystem::SandboxPathIsolator::new(flags)))
             }
             "volume/host_path" => out.push(Box::new(filesystem::HostPathIsolator::new(flags))),
+            "disk/du" => out.push(Box::new(disk::DiskDuIsolator::new(flags))),
             "docker/runtime" => out.push(Box::new(runtime::DockerRuntimeIsolator::new(flags))),
             "cgroups/cpu" => cgroup_subsystems.push(cgroups::Subsystem::Cpu),
             "cgroups/mem" => cgroup_subsystems.push(cgroups::Subsystem::Mem),
@@ -232,6 +278,27 @@ mod tests {
         let isolators = create("posix/cpu,posix/mem").unwrap();
         let names: Vec<_> = isolators.iter().map(|i| i.name()).collect();
         assert_eq!(names, vec!["posix/cpu", "posix/mem", "filesystem/posix"]);
+    }
+
+    #[test]
+    fn create_maps_deprecated_names_and_orders_filesystem_first() {
+        let isolators = create("process,posix/disk").unwrap();
+        let names: Vec<_> = isolators.iter().map(|i| i.name()).collect();
+        assert_eq!(
+            names,
+            vec!["posix/cpu", "posix/mem", "disk/du", "filesystem/posix"]
+        );
+        assert!(create("filesystem/posix,filesystem/linux").is_err());
+        if running_as_root() {
+            let isolators = create("namespaces/pid,linux/nnp,filesystem/linux").unwrap();
+            let names: Vec<_> = isolators.iter().map(|i| i.name()).collect();
+            assert_eq!(
+                names,
+                vec!["filesystem/linux", "namespaces/pid", "linux/nnp"]
+            );
+            let e = create("namespaces/ipc").err().unwrap().to_string();
+            assert!(e.contains("'filesystem/linux' must be used"), "{e}");
+        }
     }
 
     #[test]
