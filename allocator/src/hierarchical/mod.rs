@@ -792,7 +792,7 @@ impl HierarchicalAllocator {
                     .inverse_offer_filters
                     .entry(sidx)
                     .or_default()
-                    .push(now + d);
+                    .push(now.saturating_add(d));
             }
         }
         Ok(())
@@ -828,9 +828,15 @@ impl HierarchicalAllocator {
         if allocations.len() != 1 {
             return Err(Error::BadAllocation(offered.to_string()));
         }
-        if !self.slave(sidx).allocated.contains(offered) {
+        let held = self
+            .fw(fidx)
+            .allocated
+            .get(slave_id)
+            .cloned()
+            .unwrap_or_default();
+        if !self.slave(sidx).allocated.contains(offered) || !held.contains(offered) {
             return Err(Error::NotContained {
-                have: self.slave(sidx).allocated.to_string(),
+                have: held.to_string(),
                 want: offered.to_string(),
             });
         }
@@ -910,6 +916,13 @@ impl HierarchicalAllocator {
         }
         if let Some(f) = fidx {
             if self.fw(f).tracked_roles.contains(&role) {
+                let held = self.fw(f).allocated.get(slave_id);
+                if !held.is_some_and(|h| h.contains(resources)) {
+                    return Err(Error::NotContained {
+                        have: held.map(ToString::to_string).unwrap_or_else(|| "{}".into()),
+                        want: resources.to_string(),
+                    });
+                }
                 self.untrack_allocated(slave_id, f, resources);
                 if !self.fw(f).roles.contains(&role) && !self.fw(f).has_allocation_in_role(&role) {
                     self.untrack_framework_under_role(f, &role);
@@ -927,7 +940,7 @@ impl HierarchicalAllocator {
             return Ok(());
         }
         let d = d.max(self.options.allocation_interval);
-        let expires = now + d;
+        let expires = now.saturating_add(d);
         self.next_filter_expiry = Some(self.next_filter_expiry.map_or(expires, |e| e.min(expires)));
         self.fw_mut(f)
             .offer_filters
