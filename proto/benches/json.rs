@@ -104,13 +104,13 @@ fn bench_state_json(c: &mut Criterion) {
     let mut g = c.benchmark_group("get_state");
     g.sample_size(20);
     g.throughput(Throughput::Bytes(json.len() as u64));
-    g.bench_function("to_json (encode + decode + write)", |b| {
+    g.bench_function("to_json (prost encode + wire transcode)", |b| {
         b.iter(|| to_json(black_box(&state)).unwrap())
     });
-    g.bench_function("bytes_to_json (decode + write)", |b| {
+    g.bench_function("bytes_to_json (wire transcode)", |b| {
         b.iter(|| bytes_to_json(&desc, black_box(&bytes)).unwrap())
     });
-    g.bench_function("write_dynamic (write only)", |b| {
+    g.bench_function("write_dynamic (DynamicMessage already decoded)", |b| {
         b.iter(|| {
             let mut out = String::with_capacity(json.len());
             write_dynamic(black_box(&dynamic), &mut out).unwrap();

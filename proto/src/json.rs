@@ -161,8 +161,19 @@ pub fn dynamic_from_json(
 pub fn from_json_value<M: Message + Default + Name>(
     json: &serde_json::Value,
 ) -> Result<M, JsonError> {
-    let msg = dynamic_from_json(&descriptor_of::<M>()?, json)?;
-    Ok(msg.transcode_to::<M>()?)
+    let desc = descriptor_of::<M>()?;
+    let serde_json::Value::Object(obj) = json else {
+        return Err(JsonError::NotAnObject);
+    };
+    let msg = parse::parse_message(&desc, obj)?;
+    // Into `M` through its encoding; the required-field check runs on those bytes
+    // with the precomputed tables, which is much cheaper than walking `msg`.
+    let bytes = msg.encode_to_vec();
+    if crate::required::check_initialized(&desc, &bytes).is_err() {
+        // Name the missing fields in protobuf's order (own fields, then nested).
+        return Err(JsonError::MissingRequired(parse::missing_required(&msg)));
+    }
+    Ok(M::decode(bytes.as_slice())?)
 }
 
 /// Parses Mesos JSON text into `M`.

@@ -204,6 +204,7 @@ fn check_index(t: &Tables, index: usize, bytes: &[u8]) -> Result<(), DecodeError
     let mut walker = Walker {
         tables: &t.tables,
         missing: None,
+        pending: Vec::with_capacity(16),
     };
     match walker.walk(index, bytes, 0, &mut String::new()) {
         Ok(()) => Ok(()),
@@ -213,6 +214,7 @@ fn check_index(t: &Tables, index: usize, bytes: &[u8]) -> Result<(), DecodeError
             let mut walker = Walker {
                 tables: &t.tables,
                 missing: Some(Vec::new()),
+                pending: Vec::new(),
             };
             walker
                 .walk(index, bytes, 0, &mut String::new())
@@ -248,10 +250,13 @@ enum Stop {
     Missing,
 }
 
-struct Walker<'a> {
-    tables: &'a [Table],
+struct Walker<'t, 'b> {
+    tables: &'t [Table],
     /// `Some` in the slow, reporting mode.
     missing: Option<Vec<String>>,
+    /// Singular nested messages waiting to be checked (first occurrence each), for
+    /// every message being walked: one allocation per check instead of one per message.
+    pending: Vec<(usize, &'b [u8])>,
 }
 
 fn read_varint(buf: &mut &[u8]) -> Result<u64, Stop> {
@@ -322,11 +327,11 @@ fn read_key(buf: &mut &[u8]) -> Result<(u32, u8), Stop> {
     Ok((number, (key & 7) as u8))
 }
 
-impl Walker<'_> {
+impl<'b> Walker<'_, 'b> {
     fn walk(
         &mut self,
         index: usize,
-        mut buf: &[u8],
+        mut buf: &'b [u8],
         depth: u32,
         prefix: &mut String,
     ) -> Result<(), Stop> {
@@ -338,7 +343,7 @@ impl Walker<'_> {
         let mut seen = Seen::new(table.required_count);
         // Singular message fields seen more than once must be checked merged.
         let mut singular: Vec<(usize, Vec<u8>)> = Vec::new();
-        let mut first_singular: Vec<(usize, &[u8])> = Vec::new();
+        let start = self.pending.len();
         // Element indices of repeated fields, for paths (reporting mode only).
         let mut counters: Vec<usize> = Vec::new();
 
@@ -379,17 +384,19 @@ impl Walker<'_> {
                         }
                         self.walk(nested, value, depth + 1, prefix)?;
                         prefix.truncate(mark);
-                    } else if let Some(pos) = first_singular.iter().position(|(f, _)| *f == fi) {
+                    } else if let Some(pos) =
+                        self.pending[start..].iter().position(|(f, _)| *f == fi)
+                    {
                         match singular.iter_mut().find(|(f, _)| *f == fi) {
                             Some((_, merged)) => merged.extend_from_slice(value),
                             None => {
-                                let mut merged = first_singular[pos].1.to_vec();
+                                let mut merged = self.pending[start + pos].1.to_vec();
                                 merged.extend_from_slice(value);
                                 singular.push((fi, merged));
                             }
                         }
                     } else {
-                        first_singular.push((fi, value));
+                        self.pending.push((fi, value));
                     }
                 }
                 continue;
@@ -413,21 +420,34 @@ impl Walker<'_> {
         }
 
         // Nested singular messages, each checked once (merged when repeated on the wire).
-        for (fi, value) in &first_singular {
-            let field = &table.fields[*fi];
-            let merged = singular
-                .iter()
-                .find(|(f, _)| f == fi)
-                .map(|(_, v)| v.as_slice());
+        let end = self.pending.len();
+        for k in start..end {
+            let (fi, value) = self.pending[k];
+            let field = &table.fields[fi];
             let Some(nested) = field.nested else { continue };
             let mark = prefix.len();
             if self.missing.is_some() {
                 prefix.push_str(&field.name);
                 prefix.push('.');
             }
-            self.walk(nested, merged.unwrap_or(value), depth + 1, prefix)?;
+            match singular.iter().find(|(f, _)| *f == fi) {
+                Some((_, merged)) => {
+                    // The merged bytes live only here: walk them with a walker of
+                    // their own lifetime.
+                    let mut sub = Walker {
+                        tables,
+                        missing: self.missing.take(),
+                        pending: Vec::new(),
+                    };
+                    let result = sub.walk(nested, merged, depth + 1, prefix);
+                    self.missing = sub.missing;
+                    result?;
+                }
+                None => self.walk(nested, value, depth + 1, prefix)?,
+            }
             prefix.truncate(mark);
         }
+        self.pending.truncate(start);
 
         if !seen.all(table.required_count) {
             let Some(missing) = &mut self.missing else {

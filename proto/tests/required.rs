@@ -57,6 +57,8 @@ fn presence_follows_cpp_parsing() {
     // A singular message given twice is merged: value arrives in the second half.
     let split = [0x0A, 0x00, 0x10, 0x01, 0x0A, 0x03, 0x0A, 0x01, b'x'];
     assert!(check_initialized(&task_status(), &split).is_ok());
+    let both_empty = [0x0A, 0x00, 0x10, 0x01, 0x0A, 0x00];
+    assert_eq!(missing(&task_status(), &both_empty), ["task_id.value"]);
     // Unknown fields of every wire type are skipped.
     let unknown = [
         0x0A, 0x03, 0x0A, 0x01, b'x', 0x10, 0x01, 0xF8, 0x07, 0x05, 0xF9, 0x07, 1, 2, 3, 4, 5, 6,
