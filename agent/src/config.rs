@@ -67,11 +67,50 @@ pub fn format_duration(d: Duration) -> String {
     "0ns".to_string()
 }
 
-/// This host's name (`gethostname`), used when `--hostname` is not given.
+/// This host's name (`gethostname`).
 pub fn local_hostname() -> Option<String> {
     nix::unistd::gethostname()
         .ok()
         .and_then(|h| h.into_string().ok())
+}
+
+/// The agent's hostname when `--hostname` is not given: with
+/// `--hostname_lookup` the reverse lookup of the advertised IP
+/// (`net::getHostname(self().address.ip)` in slave.cpp), else the IP
+/// itself. The master refuses a reregistration whose hostname changed, so
+/// this must match what a real agent on the same address reports.
+pub fn agent_hostname(ip: std::net::IpAddr, lookup: bool) -> String {
+    if !lookup {
+        return ip.to_string();
+    }
+    reverse_lookup(ip)
+        .or_else(local_hostname)
+        .unwrap_or_else(|| ip.to_string())
+}
+
+/// `getnameinfo(NI_NAMEREQD)` of an address: the name it resolves back to.
+pub fn reverse_lookup(ip: std::net::IpAddr) -> Option<String> {
+    let sock: nix::sys::socket::SockaddrStorage = std::net::SocketAddr::new(ip, 0).into();
+    let mut host = [0 as libc::c_char; 1025];
+    // SAFETY: `sock` is a valid socket address of `sock.len()` bytes and
+    // `host` is a writable buffer of its stated length.
+    let rc = unsafe {
+        libc::getnameinfo(
+            nix::sys::socket::SockaddrLike::as_ptr(&sock),
+            nix::sys::socket::SockaddrLike::len(&sock),
+            host.as_mut_ptr(),
+            host.len() as libc::socklen_t,
+            std::ptr::null_mut(),
+            0,
+            libc::NI_NAMEREQD,
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: getnameinfo NUL-terminates the name on success.
+    let name = unsafe { std::ffi::CStr::from_ptr(host.as_ptr()) };
+    name.to_str().ok().map(str::to_string)
 }
 
 /// The agent's settings.
@@ -514,6 +553,15 @@ mod tests {
             AgentConfig::from_agent_flags(&flags, "/y".into()).is_err(),
             "work_dir required"
         );
+    }
+
+    #[test]
+    fn hostname_of_loopback_is_looked_up() {
+        let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(agent_hostname(ip, false), "127.0.0.1");
+        // /etc/hosts maps 127.0.0.1 (to `localhost` on most systems).
+        let name = agent_hostname(ip, true);
+        assert!(!name.is_empty() && name != "127.0.0.1", "{name}");
     }
 
     #[test]

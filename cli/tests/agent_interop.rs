@@ -189,6 +189,22 @@ mod tempdir {
 }
 
 fn start_agent(work: &Path, master_port: u16, agent_port: u16, log: &str) -> Guard {
+    start_agent_with(
+        work,
+        master_port,
+        agent_port,
+        log,
+        &["--resources=cpus:2;mem:1024;disk:1024;ports:[31000-32000]"],
+    )
+}
+
+fn start_agent_with(
+    work: &Path,
+    master_port: u16,
+    agent_port: u16,
+    log: &str,
+    extra: &[&str],
+) -> Guard {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -199,7 +215,7 @@ fn start_agent(work: &Path, master_port: u16, agent_port: u16, log: &str) -> Gua
         .arg(format!("--work_dir={}", work.join("work").display()))
         .arg(format!("--port={agent_port}"))
         .arg("--ip=127.0.0.1")
-        .arg("--resources=cpus:2;mem:1024;disk:1024;ports:[31000-32000]")
+        .args(extra)
         .arg("--recovery_timeout=30secs")
         .env_remove("MESOS_WORK_DIR")
         .stdout(Stdio::null())
@@ -401,6 +417,87 @@ fn v1_scheduler_task_finishes_on_our_agent() {
         .iter()
         .any(|(p, t)| t.contains("hello-from-v1-task")
             && p.to_string_lossy().contains("/executors/ref-task-1/runs/")));
+}
+
+/// In-place upgrade: a work dir written by the REAL 1.9.0 agent is taken over
+/// by ours, which recovers `meta/slaves/latest/slave.info`, reregisters
+/// under the same agent ID and runs the next task.
+#[test]
+fn takes_over_a_real_agent_work_dir() {
+    let Some(bin) = kit() else { return };
+    let work = tempdir::Dir::new("takeover");
+    let master_port = free_port();
+    let agent_port = free_port();
+    let mlog = std::fs::File::create(work.path().join("master.log")).unwrap();
+    let _master = Guard(Some(
+        Command::new(bin.join("mesos-ref-local"))
+            .arg(format!("--port={master_port}"))
+            .arg(format!(
+                "--work_dir={}",
+                work.path().join("master").display()
+            ))
+            .arg("0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(mlog))
+            .spawn()
+            .unwrap(),
+    ));
+    assert!(wait_until(Duration::from_secs(30), || http_get(
+        master_port,
+        "/health"
+    )
+    .map(|r| r.0)
+        == Some(200)));
+    let slaves = || -> Vec<serde_json::Value> {
+        http_get(master_port, "/master/slaves")
+            .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["slaves"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    let work_dir = work.path().join("work");
+    let alog = std::fs::File::create(work.path().join("real-agent.log")).unwrap();
+    let mut real = Guard(Some(
+        Command::new(bin.join("mesos-ref-agent"))
+            .arg(format!("127.0.0.1:{master_port}"))
+            .arg(format!("--port={agent_port}"))
+            .arg(format!("--work_dir={}", work_dir.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(alog))
+            .spawn()
+            .unwrap(),
+    ));
+    assert!(
+        wait_until(Duration::from_secs(30), || slaves().len() == 1),
+        "real agent did not register"
+    );
+    let id = slaves()[0]["id"].as_str().unwrap().to_string();
+    assert!(work_dir.join("meta/slaves/latest/slave.info").exists());
+    real.kill();
+    let _reaper = ExecutorReaper(work_dir.clone());
+    let mut ours = start_agent_with(work.path(), master_port, agent_port, "agent.log", &[]);
+    let log = || std::fs::read_to_string(work.path().join("agent.log")).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(60), || log()
+            .contains("Re-registered with master")),
+        "our agent did not reregister:\n{}",
+        log()
+    );
+    assert!(
+        log().contains(&format!("Recovering agent {id}")),
+        "{}",
+        log()
+    );
+    let s = slaves();
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0]["id"], id.as_str(), "agent ID kept across the upgrade");
+    assert_eq!(s[0]["active"], true);
+    let mut cmd = Command::new(bin.join("mesos-ref-framework"));
+    cmd.arg(format!("127.0.0.1:{master_port}"))
+        .arg("echo after-takeover")
+        .arg("60");
+    let (code, out) = run_to_end(cmd, Duration::from_secs(90));
+    assert_eq!(code, Some(0), "{out}\n{}", log());
+    ours.kill();
 }
 
 /// A v1 scheduler with `checkpoint: true` that acknowledges every update,

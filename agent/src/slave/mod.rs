@@ -81,6 +81,12 @@ pub trait Containerizer: Send + Sync + 'static {
     /// Blocks until the container's process exits; returns the wait status
     /// if known.
     fn wait(&self, container_id: &str, pid: i32) -> Option<i32>;
+    /// Whether the agent should run `wait` on a blocking thread. A fake
+    /// containerizer (simulation) returns false and reports exits through
+    /// [`Slave::container_terminated`] instead.
+    fn supports_wait(&self) -> bool {
+        true
+    }
     /// Kills the whole container. Runs on a blocking thread.
     fn destroy(&self, container_id: &str, pid: i32);
     /// Whether a recovered process still runs.

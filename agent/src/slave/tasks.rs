@@ -582,6 +582,9 @@ impl Slave {
         cid: &str,
         pid: i32,
     ) {
+        if !self.containerizer.supports_wait() {
+            return;
+        }
         let containerizer = Arc::clone(&self.containerizer);
         let (f2, e2, c2) = (fid.to_string(), eid.to_string(), cid.to_string());
         let c3 = cid.to_string();
@@ -589,6 +592,25 @@ impl Slave {
             move || containerizer.wait(&c3, pid),
             move |s: &mut Slave, cx, status| s.executor_terminated(cx, &f2, &e2, &c2, status, None),
         );
+    }
+
+    /// A container's process exited (for containerizers that do not
+    /// support `wait`, and tests): the executor's termination path.
+    pub fn container_terminated(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        container_id: &str,
+        status: Option<i32>,
+    ) {
+        let found = self.frameworks.values().find_map(|f| {
+            f.executors
+                .values()
+                .find(|e| e.container_id == container_id)
+                .map(|e| (f.id.clone(), e.id.clone()))
+        });
+        if let Some((fid, eid)) = found {
+            self.executor_terminated(cx, &fid, &eid, container_id, status, None);
+        }
     }
 
     pub(crate) fn executor_mut(

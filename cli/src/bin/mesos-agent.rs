@@ -80,10 +80,7 @@ fn run() -> anyhow::Result<()> {
 
     let hostname = match &config.hostname {
         Some(h) => h.clone(),
-        None if config.hostname_lookup => {
-            mesos_agent::config::local_hostname().unwrap_or_else(|| addr.ip().to_string())
-        }
-        None => addr.ip().to_string(),
+        None => mesos_agent::config::agent_hostname(addr.ip(), config.hostname_lookup),
     };
     let resources = agent_resources(
         config.resources.as_deref(),
