@@ -96,34 +96,7 @@ impl TestAgent {
         if self.registered.is_some() {
             return;
         }
-        let me = cx.me().clone();
-        let msg = RegisterSlaveMessage {
-            slave: SlaveInfo {
-                hostname: "localhost".into(),
-                port: Some(i32::from(me.port())),
-                resources: vec![scalar("cpus", 2.0), scalar("mem", 1024.0)],
-                ..Default::default()
-            },
-            version: Some("1.9.0".into()),
-            agent_capabilities: [
-                capability::Type::MultiRole,
-                capability::Type::HierarchicalRole,
-                capability::Type::ReservationRefinement,
-                capability::Type::ResourceProvider,
-                capability::Type::ResizeVolume,
-                capability::Type::AgentOperationFeedback,
-                capability::Type::AgentDraining,
-            ]
-            .into_iter()
-            .map(|t| Capability {
-                r#type: Some(t as i32),
-            })
-            .collect(),
-            resource_version_uuid: Some(Uuid {
-                value: Bytes::from_static(b"0123456789abcdef"),
-            }),
-            ..Default::default()
-        };
+        let msg = register_message(cx.me().port());
         let master = self.master.clone();
         cx.send(&master, &msg);
         cx.delay(Duration::from_secs(1), |a, cx| a.register(cx));
@@ -140,17 +113,10 @@ impl TestAgent {
     }
 }
 
-#[test]
-fn rust_agent_registers_with_the_real_master_and_stays_active() {
-    let Some(bin) = master_binary() else {
-        println!(
-            "SKIPPED: the real Mesos 1.9.0 kit is not built \
-             (run `bash /work/shared/ref-mesos/setup.sh`)"
-        );
-        return;
-    };
+/// Starts `mesos-ref-local --port=P 0` (a master alone) and waits for /version.
+fn start_master(bin: &PathBuf) -> (MasterGuard, u16) {
     let port = free_port();
-    let child = Command::new(&bin)
+    let child = Command::new(bin)
         .arg(format!("--port={port}"))
         .arg("--ip=127.0.0.1")
         // Ping every second so the test sees several pings quickly.
@@ -160,13 +126,56 @@ fn rust_agent_registers_with_the_real_master_and_stays_active() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the real master");
-    let mut master_proc = MasterGuard(child);
-    let master_addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let guard = MasterGuard(child);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let up = wait_until(T, || {
-        std::net::TcpStream::connect(master_addr).is_ok()
-            && get(master_addr, "/version").status == 200
+        std::net::TcpStream::connect(addr).is_ok() && get(addr, "/version").status == 200
     });
     assert!(up, "the real master answers /version");
+    (guard, port)
+}
+
+fn register_message(port: u16) -> RegisterSlaveMessage {
+    RegisterSlaveMessage {
+        slave: SlaveInfo {
+            hostname: "localhost".into(),
+            port: Some(i32::from(port)),
+            resources: vec![scalar("cpus", 2.0), scalar("mem", 1024.0)],
+            ..Default::default()
+        },
+        version: Some("1.9.0".into()),
+        agent_capabilities: [
+            capability::Type::MultiRole,
+            capability::Type::HierarchicalRole,
+            capability::Type::ReservationRefinement,
+            capability::Type::ResourceProvider,
+            capability::Type::ResizeVolume,
+            capability::Type::AgentOperationFeedback,
+            capability::Type::AgentDraining,
+        ]
+        .into_iter()
+        .map(|t| Capability {
+            r#type: Some(t as i32),
+        })
+        .collect(),
+        resource_version_uuid: Some(Uuid {
+            value: Bytes::from_static(b"0123456789abcdef"),
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn rust_agent_registers_with_the_real_master_and_stays_active() {
+    let Some(bin) = master_binary() else {
+        println!(
+            "SKIPPED: the real Mesos 1.9.0 kit is not built \
+             (run `bash /work/shared/ref-mesos/setup.sh`)"
+        );
+        return;
+    };
+    let (mut master_proc, port) = start_master(&bin);
+    let master_addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     assert!(get(master_addr, "/version")
         .text()
         .contains("\"version\":\"1.9.0\""));
@@ -250,4 +259,91 @@ fn rust_agent_registers_with_the_real_master_and_stays_active() {
         exited()
     );
     drop(master_proc);
+}
+
+/// Byte-exactness, both ways, with no runtime of ours in the path: a plain
+/// socket plays the agent. Our encoder writes the registration, the real
+/// master accepts it; the real master's reply, captured raw, decodes with
+/// our decoder and re-encodes with our encoder to the very same bytes.
+#[test]
+fn real_libprocess_bytes_equal_ours() {
+    use libprocess::transport::decode::{message_route, message_sender, RequestDecoder};
+    use libprocess::transport::encode::message_bytes;
+    use std::io::{Read, Write};
+
+    let Some(bin) = master_binary() else {
+        println!(
+            "SKIPPED: the real Mesos 1.9.0 kit is not built \
+             (run `bash /work/shared/ref-mesos/setup.sh`)"
+        );
+        return;
+    };
+    let (_master_proc, port) = start_master(&bin);
+    let master = Upid::parse_literal(&format!("master@127.0.0.1:{port}")).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let me = Upid::new("slave(1)", listener.local_addr().unwrap());
+
+    let wire = message_bytes(&me, &master, "mesos.internal.RegisterSlaveMessage", &{
+        use prost::Message;
+        register_message(me.port()).encode_to_vec()
+    });
+    // The real master answers our request with 202 once its `master`
+    // process exists (404 while it starts up), and ignores registrations
+    // while it recovers; so register, as a real agent does, until the
+    // master connects back to the address in our pid to reply.
+    listener.set_nonblocking(true).unwrap();
+    let mut accepted = 0;
+    let mut conn = None;
+    let end = std::time::Instant::now() + T;
+    while conn.is_none() && std::time::Instant::now() < end {
+        let mut out = std::net::TcpStream::connect(master.addr()).unwrap();
+        out.set_read_timeout(Some(T)).unwrap();
+        out.write_all(&wire).unwrap();
+        let mut reply = [0u8; 12];
+        if out.read_exact(&mut reply).is_ok() && &reply == b"HTTP/1.1 202" {
+            accepted += 1;
+        }
+        for _ in 0..50 {
+            if let Ok((c, _)) = listener.accept() {
+                conn = Some(c);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    assert!(
+        accepted > 0,
+        "the real master accepts our encoding with 202"
+    );
+    let mut conn = conn.expect("the real master connects back");
+    conn.set_nonblocking(false).unwrap();
+    conn.set_read_timeout(Some(T)).unwrap();
+    let mut decoder = RequestDecoder::new(80 * 1024, 1 << 20);
+    let mut buf = bytes::BytesMut::new();
+    let mut raw = Vec::new();
+    let req = loop {
+        let mut tmp = [0u8; 4096];
+        let n = conn.read(&mut tmp).unwrap();
+        assert!(n > 0, "master closed the connection");
+        raw.extend_from_slice(&tmp[..n]);
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some(r) = decoder.decode(&mut buf).unwrap() {
+            break r;
+        }
+    };
+    let consumed = raw.len() - buf.len();
+    let from = Upid::parse_literal(&message_sender(&req).unwrap()).unwrap();
+    let (to, name) = message_route(req.path()).unwrap();
+    assert_eq!(from, master);
+    assert_eq!(to, "slave(1)");
+    assert_eq!(name, "mesos.internal.SlaveRegisteredMessage");
+    let reg: SlaveRegisteredMessage = libprocess::decode(&req.body).unwrap();
+    assert!(reg.slave_id.value.ends_with("-S0"));
+    let ours = message_bytes(&from, &me, &name, &req.body);
+    assert_eq!(
+        String::from_utf8_lossy(&raw[..consumed]),
+        String::from_utf8_lossy(&ours),
+        "real libprocess and our encoder write the same bytes"
+    );
+    assert_eq!(&raw[..consumed], &ours[..]);
 }
