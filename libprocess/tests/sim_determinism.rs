@@ -171,6 +171,8 @@ enum Op {
     Http(usize, u8),
     CloseHttp,
     Jitter(u64),
+    Pause(usize),
+    Resume(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -189,6 +191,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..3usize, 0..5u8).prop_map(|(n, p)| Op::Http(n, p)),
         1 => Just(Op::CloseHttp),
         1 => (0..20u64).prop_map(Op::Jitter),
+        1 => (0..3usize).prop_map(Op::Pause),
+        1 => (0..3usize).prop_map(Op::Resume),
     ]
 }
 
@@ -272,6 +276,8 @@ fn run_schedule(seed: u64, ops: &[Op]) -> u64 {
                 }
             }
             Op::Jitter(j) => sim.set_jitter(ms(j)),
+            Op::Pause(a) => sim.pause_node(n[a]),
+            Op::Resume(a) => sim.resume_node(n[a]),
         }
     }
     // Lift every fault; the cluster must work again.
@@ -279,6 +285,7 @@ fn run_schedule(seed: u64, ops: &[Op]) -> u64 {
     sim.heal_all();
     sim.set_jitter(Duration::ZERO);
     for addr in n {
+        sim.resume_node(addr);
         if !sim.is_up(addr) {
             sim.restart_node(addr);
         }

@@ -318,3 +318,49 @@ fn links_are_visible_and_go_away_when_broken() {
     sim.partition(a1(), a2());
     assert!(!sim.is_linked(&pinger.upid, &ponger.upid));
 }
+
+#[test]
+fn a_paused_node_keeps_its_connections_and_catches_up_on_resume() {
+    let mut sim = sim(1);
+    let ponger = sim.spawn(a2(), "ponger", Ponger::default());
+    let counter = sim.spawn(a2(), "counter", Counter::new(ms(30), 10));
+    let pinger = sim.spawn(a1(), "pinger", Pinger::new(&ponger.upid, 1).linked());
+    sim.pause_node(a2());
+    assert!(sim.is_paused(a2()));
+    sim.advance(ms(100));
+    // Nothing ran there, and nobody was told: the link still stands.
+    assert_eq!(pings(&sim, &ponger.upid), 0);
+    assert!(sim
+        .actor::<Counter>(&counter.upid)
+        .unwrap()
+        .ticks
+        .is_empty());
+    assert!(sim.actor::<Pinger>(&pinger.upid).unwrap().exited.is_empty());
+    assert!(sim.is_linked(&pinger.upid, &ponger.upid));
+    sim.resume_node(a2());
+    sim.advance(ms(1));
+    assert_eq!(pings(&sim, &ponger.upid), 1);
+    // The overdue tick ran at resume time, and ticking continues from there.
+    sim.advance(ms(30));
+    assert_eq!(
+        sim.actor::<Counter>(&counter.upid).unwrap().ticks,
+        vec![at_ms(100), at_ms(130)]
+    );
+    assert_eq!(pongs(&sim, &pinger.upid), vec![at_ms(101)]);
+}
+
+#[test]
+fn crashing_a_paused_node_drops_what_waited() {
+    let mut sim = sim(1);
+    let ponger = sim.spawn(a2(), "ponger", Ponger::default());
+    let pinger = sim.spawn(a1(), "pinger", Pinger::new(&ponger.upid, 1));
+    sim.pause_node(a2());
+    sim.advance(ms(10));
+    sim.crash_node(a2());
+    assert!(!sim.is_paused(a2()));
+    sim.settle();
+    assert_eq!(sim.stats().dropped, 1);
+    sim.restart_node(a2());
+    sim.advance(ms(10));
+    assert!(pongs(&sim, &pinger.upid).is_empty());
+}

@@ -277,6 +277,18 @@ enum Ev {
     },
 }
 
+impl Ev {
+    /// The node whose process handles this event.
+    fn node(&self) -> SocketAddr {
+        match self {
+            Ev::Msg(m) => m.to.addr(),
+            Ev::Exited { linker, .. } => linker.addr(),
+            Ev::Dispatch { to, .. } | Ev::Timer { to, .. } => to.addr(),
+            Ev::Http { addr, .. } => *addr,
+        }
+    }
+}
+
 struct Scheduled {
     at: Time,
     seq: u64,
@@ -346,6 +358,10 @@ pub struct Sim {
     /// Incarnations whose `finalize` is running (a `terminate` from inside
     /// `finalize` must not start another).
     terminating: HashSet<u64>,
+    /// Nodes whose process is stopped (SIGSTOP, a long GC pause): their
+    /// events wait in `frozen`, in order, until [`Sim::resume_node`].
+    paused: BTreeSet<SocketAddr>,
+    frozen: Vec<Scheduled>,
     trace: Trace,
     stats: SimStats,
 }
@@ -391,6 +407,8 @@ impl Sim {
             http_open: Vec::new(),
             next_inc: 0,
             terminating: HashSet::new(),
+            paused: BTreeSet::new(),
+            frozen: Vec::new(),
             stats: SimStats::default(),
         }
     }
@@ -448,6 +466,10 @@ impl Sim {
         };
         if s.at > self.now {
             self.now = s.at;
+        }
+        if !self.paused.is_empty() && self.paused.contains(&s.ev.node()) {
+            self.frozen.push(s);
+            return true;
         }
         self.stats.events += 1;
         self.run_event(s.ev);

@@ -133,6 +133,20 @@ impl Sim {
         }
         n.up = false;
         n.epoch += 1;
+        // A dead process is no longer paused; what waited for it goes back
+        // to the heap, to be dropped (and traced) like anything else sent
+        // to the dead incarnation.
+        if self.paused.remove(&addr) {
+            let frozen = std::mem::take(&mut self.frozen);
+            for s in frozen {
+                if s.ev.node() == addr {
+                    self.schedule(self.now, s.ev);
+                } else {
+                    self.frozen.push(s);
+                }
+            }
+        }
+        let n = self.nodes.get_mut(&addr).expect("node checked above");
         n.delegate = None;
         n.disk.crash();
         let actors = std::mem::take(&mut n.actors);
@@ -164,6 +178,37 @@ impl Sim {
         self.live_timers.retain(|k| k.0 != addr);
         drop(actors);
         self.forget_notices(|pid| pid.addr() == addr);
+    }
+
+    /// Stops the process at `addr` without breaking its connections (as
+    /// SIGSTOP or a long GC pause): nothing runs there, messages and timers
+    /// wait, peers notice only through their own timeouts (which is why
+    /// upstream's master pings agents, src/master/master.cpp `SlaveObserver`).
+    pub fn pause_node(&mut self, addr: SocketAddr) {
+        if self.is_up(addr) && self.paused.insert(addr) {
+            self.record_fault(format!("pause node {addr}"));
+        }
+    }
+
+    /// Lets a paused node run again: everything that waited is due now, in
+    /// its original order.
+    pub fn resume_node(&mut self, addr: SocketAddr) {
+        if !self.paused.remove(&addr) {
+            return;
+        }
+        self.record_fault(format!("resume node {addr}"));
+        let frozen = std::mem::take(&mut self.frozen);
+        for s in frozen {
+            if s.ev.node() == addr {
+                self.schedule(self.now, s.ev);
+            } else {
+                self.frozen.push(s);
+            }
+        }
+    }
+
+    pub fn is_paused(&self, addr: SocketAddr) -> bool {
+        self.paused.contains(&addr)
     }
 
     /// Starts `addr` again (crashing it first if it is running): a fresh
