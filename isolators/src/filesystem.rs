@@ -63,7 +63,11 @@ fn rootfs_container_mounts() -> Vec<ContainerMountInfo> {
         "/proc/sys",
         "/proc/sysrq-trigger",
     ] {
-        v.push(container_mount(Some(p), p, None, None, ro_bind));
+        // Kernels without e.g. CONFIG_MAGIC_SYSRQ lack some of these; a
+        // missing entry cannot be bound (upstream would fail the launch).
+        if Path::new(p).exists() {
+            v.push(container_mount(Some(p), p, None, None, ro_bind));
+        }
     }
     v.push(container_mount(
         Some("sysfs"),
