@@ -17,8 +17,9 @@
 //!   `exited(const Address&)`); later sends simply reconnect. Terminating one
 //!   actor tells only linkers on its own node, as upstream does.
 //! - Faults: drop/hold/delay/duplicate/reorder/lose-randomly by name, sender
-//!   and receiver; partitions between nodes; crashing and restarting actors
-//!   and nodes (a restarted node is re-populated by the test's factory and
+//!   and receiver; partitions between nodes; pausing a node (nothing runs
+//!   there, connections stay up); crashing and restarting actors and nodes
+//!   (a restarted node is re-populated by the test's factory and
 //!   keeps only the synced part of its [`Disk`]).
 //! - HTTP: [`Sim::http`] (a client outside the cluster) and [`Sim::http_from`]
 //!   (a client on a node, cut by partitions and crashes) route
@@ -448,7 +449,7 @@ impl Sim {
         self.stats
     }
 
-    /// Events waiting in the heap.
+    /// Events waiting in the heap (not those held by a paused node).
     pub fn pending_events(&self) -> usize {
         self.heap.len()
     }
