@@ -130,8 +130,19 @@ pub fn bytes_to_json(desc: &MessageDescriptor, bytes: &[u8]) -> Result<String, J
 }
 
 /// `msg` as Mesos JSON (what upstream's `jsonify(JSON::Protobuf(msg))` prints).
+///
+/// Fails only for a NaN/infinite double or float (upstream aborts on those).
 pub fn to_json<M: Message + Name>(msg: &M) -> Result<String, JsonError> {
     bytes_to_json(&descriptor_of::<M>()?, &msg.encode_to_vec())
+}
+
+/// Appends `msg` as Mesos JSON to `out` (e.g. a response buffer). On error `out` may
+/// hold a partial document.
+pub fn write_json<M: Message + Name>(msg: &M, out: &mut String) -> Result<(), JsonError> {
+    let index = write::plans().index_of(&descriptor_of::<M>()?)?;
+    let bytes = msg.encode_to_vec();
+    out.reserve(bytes.len() * 5 / 2 + 16);
+    wire::write_bytes(out, index, &bytes)
 }
 
 /// `msg` as a `serde_json::Value` (object keys in the printed order).

@@ -227,6 +227,17 @@ fn check_index(t: &Tables, index: usize, bytes: &[u8]) -> Result<(), DecodeError
     }
 }
 
+/// [`check_initialized`] for a message type given by its fully qualified name (the
+/// name libprocess puts on the wire, e.g. `mesos.internal.RegisterSlaveMessage`).
+pub fn check_initialized_by_name(full_name: &str, bytes: &[u8]) -> Result<(), DecodeError> {
+    let t = tables();
+    let index = *t
+        .by_name
+        .get(full_name)
+        .ok_or_else(|| DecodeError::UnknownMessage(full_name.to_owned()))?;
+    check_index(t, index, bytes)
+}
+
 /// Decodes `bytes` as `M` after checking it as libprocess would: well-formed and with
 /// every `required` field present.
 pub fn decode_checked<M: Message + Default + Name>(bytes: &[u8]) -> Result<M, DecodeError> {

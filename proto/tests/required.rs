@@ -212,6 +212,21 @@ proptest! {
 }
 
 #[test]
+fn check_by_wire_name() {
+    use mesos_proto::required::check_initialized_by_name;
+    assert!(check_initialized_by_name("mesos.v1.TaskStatus", &[0x0A, 0x00, 0x10, 0x01]).is_err());
+    assert!(check_initialized_by_name(
+        "mesos.internal.StatusUpdateMessage",
+        &golden_status_update()
+    )
+    .is_ok());
+    assert!(matches!(
+        check_initialized_by_name("mesos.internal.NoSuchMessage", &[]),
+        Err(DecodeError::UnknownMessage(_))
+    ));
+}
+
+#[test]
 fn status_update_message_passes() {
     let desc = message_descriptor::<StatusUpdateMessage>().unwrap();
     assert!(check_initialized(&desc, &golden_status_update()).is_ok());

@@ -168,6 +168,19 @@ fn to_json_matches_the_dynamic_writer_for_a_typical_message() {
     );
 }
 
+#[test]
+fn write_json_appends() {
+    let f = FrameworkInfo {
+        user: "u".into(),
+        name: "n".into(),
+        ..Default::default()
+    };
+    let mut out = String::from("[");
+    mesos_proto::json::write_json(&f, &mut out).unwrap();
+    out.push(']');
+    assert_eq!(out, format!("[{}]", to_json(&f).unwrap()));
+}
+
 fn golden_state() -> Vec<u8> {
     std::fs::read(golden_dir().join("operator/GET_STATE.pb")).unwrap()
 }
