@@ -1319,3 +1319,12 @@ fn drf_balances_identical_frameworks() {
         }
     }
 }
+
+#[test]
+fn allocator_is_send_and_sync() {
+    // The master may move the allocator into an actor on a multi-threaded runtime.
+    fn check<T: Send + Sync>() {}
+    check::<HierarchicalAllocator>();
+    check::<Resources>();
+    check::<AllocationResult>();
+}

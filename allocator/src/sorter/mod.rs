@@ -16,7 +16,7 @@
 //! `dirty` flag).
 
 use std::collections::{BTreeSet, HashMap};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -48,7 +48,7 @@ impl std::str::FromStr for SorterKind {
 struct Key {
     share: f64,
     count: u64,
-    path: Rc<str>,
+    path: Arc<str>,
     idx: usize,
 }
 
@@ -76,10 +76,10 @@ impl Ord for Key {
 #[derive(Debug)]
 struct Node {
     /// Full path of the node; for a virtual leaf, the client's path.
-    path: Rc<str>,
+    path: Arc<str>,
     /// Path used for weights and tie-breaks: `a/.` for the virtual leaf of
     /// `a`, so (as upstream) it has the default weight.
-    key_path: Rc<str>,
+    key_path: Arc<str>,
     parent: usize,
     leaf: bool,
     active: bool,
@@ -117,8 +117,8 @@ impl Sorter {
     /// A sorter of the given kind; `seed` drives the random sorter only.
     pub fn new(kind: SorterKind, seed: u64) -> Self {
         let root = Node {
-            path: Rc::from(""),
-            key_path: Rc::from(""),
+            path: Arc::from(""),
+            key_path: Arc::from(""),
             parent: ROOT,
             leaf: false,
             active: true,
@@ -175,10 +175,10 @@ impl Sorter {
         self.clients.len()
     }
 
-    fn new_node(&mut self, path: Rc<str>, parent: usize, leaf: bool) -> usize {
+    fn new_node(&mut self, path: Arc<str>, parent: usize, leaf: bool) -> usize {
         let virtual_leaf = leaf && self.nodes[parent].path == path && parent != ROOT;
-        let key_path: Rc<str> = if virtual_leaf {
-            Rc::from(format!("{path}/."))
+        let key_path: Arc<str> = if virtual_leaf {
+            Arc::from(format!("{path}/."))
         } else {
             path.clone()
         };
@@ -214,7 +214,7 @@ impl Sorter {
         let mut cur = ROOT;
         let comps: Vec<&str> = client.split('/').collect();
         for (i, comp) in comps.iter().enumerate() {
-            let path: Rc<str> = Rc::from(comps[..=i].join("/"));
+            let path: Arc<str> = Arc::from(comps[..=i].join("/"));
             let last = i + 1 == comps.len();
             match self.nodes[cur].children.get(*comp).copied() {
                 Some(child) => {
@@ -574,7 +574,7 @@ impl Sorter {
         }
     }
 
-    fn random_order(&mut self, node: usize) -> Vec<Rc<str>> {
+    fn random_order(&mut self, node: usize) -> Vec<Arc<str>> {
         let children: Vec<usize> = self.nodes[node].sorted.iter().map(|k| k.idx).collect();
         let mut keyed: Vec<(f64, usize)> = children
             .into_iter()
