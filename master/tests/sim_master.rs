@@ -212,7 +212,9 @@ fn master_task_runs_to_finished_with_acks() {
     assert!(fw.tasks.is_empty(), "terminal task acknowledged");
     assert_eq!(fw.completed_tasks.len(), 1);
     assert_eq!(fw.completed_tasks[0].state, TaskState::TaskFinished as i32);
-    // The agent's resources are offered again after the task finished.
+    // The agent's resources are offered again at the next allocation cycle
+    // after the task finished.
+    sim.advance(Duration::from_secs(1));
     assert!(a(&sim, &s).offers.len() >= 2);
 }
 
@@ -453,6 +455,10 @@ fn fault_tolerance_scheduler_failover() {
         1,
         "the old offer was recovered and re-offered"
     );
+    // Agents learn the new scheduler pid (upstream sendFrameworkUpdates).
+    let upd = &a(&sim, &ag).framework_updates;
+    assert_eq!(upd.len(), 1);
+    assert_eq!(upd[0].pid, Some(format!("scheduler-2@{}", sched_addr(2))));
     let st = master_of(&sim, &m).state();
     assert_eq!(
         st.frameworks[&fid.value].pid().map(|p| p.to_string()),
@@ -863,4 +869,22 @@ fn determinism_same_seed_same_trace() {
         sim.trace_hash()
     };
     assert_eq!(run(), run());
+}
+
+/// The built-in allocator (`--allocator=simple`) drives the same flow.
+#[test]
+fn master_task_runs_with_the_simple_allocator() {
+    let (mut sim, m) = sim_with_master(24, &["--allocator=simple"]);
+    agent(
+        &mut sim,
+        &m,
+        1,
+        vec![TaskState::TaskRunning, TaskState::TaskFinished],
+    );
+    let s = scheduler(&mut sim, &m, 1, OfferPolicy::LaunchOnce(task_resources()));
+    sim.settle();
+    assert_eq!(
+        a(&sim, &s).states(),
+        vec![TaskState::TaskRunning, TaskState::TaskFinished]
+    );
 }

@@ -28,6 +28,7 @@ use mesos_proto::mesos::{scheduler, Address, MasterInfo};
 pub use deliver::ToFramework;
 pub use metrics::Metrics;
 
+use crate::allocator::hierarchical::Hierarchical;
 use crate::allocator::{Allocator, SimpleAllocator};
 use crate::flags::MasterFlags;
 use crate::registrar::{InMemoryRegistrar, Registrar};
@@ -103,11 +104,25 @@ impl Master {
     /// `id` becomes `MasterInfo.id` (upstream: a random UUID); `hostname`
     /// is what the master advertises.
     pub fn new(flags: MasterFlags, id: &str, hostname: &str) -> Master {
+        let allocator: Box<dyn Allocator> = match flags.get("allocator") {
+            Some("simple") => Box::new(SimpleAllocator::new()),
+            Some("hierarchical" | "HierarchicalDRF") | None => Box::new(Hierarchical::new(
+                crate::allocator::hierarchical::options_from_flags(&flags),
+            )),
+            Some(other) => {
+                tracing::warn!(
+                    "Unknown allocator '{other}' (allocator modules are not supported); using 'hierarchical'"
+                );
+                Box::new(Hierarchical::new(
+                    crate::allocator::hierarchical::options_from_flags(&flags),
+                ))
+            }
+        };
         Master::with_parts(
             flags,
             id,
             hostname,
-            Box::new(SimpleAllocator::new()),
+            allocator,
             Box::new(InMemoryRegistrar::new()),
         )
     }
@@ -164,7 +179,7 @@ impl Master {
     fn schedule_allocation(&mut self, cx: &mut Cx<'_, Self>) {
         let interval = self.flags.allocation_interval();
         cx.delay(interval, |m: &mut Master, cx| {
-            m.allocate(cx);
+            m.allocate_all(cx);
             m.schedule_allocation(cx);
         });
     }

@@ -32,9 +32,24 @@ pub fn refuse_duration(filters: Option<&mesos_proto::mesos::Filters>) -> Duratio
 }
 
 impl Master {
-    /// Runs an allocation cycle and sends the resulting offers.
-    pub(crate) fn allocate(&mut self, cx: &mut Cx<'_, Self>) {
+    /// The periodic `--allocation_interval` cycle over every agent.
+    pub(crate) fn allocate_all(&mut self, cx: &mut Cx<'_, Self>) {
         let allocations = self.allocator.allocate(cx.now());
+        self.send_allocations(cx, allocations);
+    }
+
+    /// An event-driven cycle over the agents the last events touched
+    /// (upstream batches `allocate(slaveId)` the same way).
+    pub(crate) fn allocate(&mut self, cx: &mut Cx<'_, Self>) {
+        let allocations = self.allocator.allocate_pending(cx.now());
+        self.send_allocations(cx, allocations);
+    }
+
+    fn send_allocations(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        allocations: Vec<crate::allocator::Allocation>,
+    ) {
         let mut per_framework: BTreeMap<String, Vec<_>> = BTreeMap::new();
         for a in allocations {
             per_framework

@@ -4,9 +4,14 @@
 //!
 //! The trait is synchronous and pure: time comes in as an argument and
 //! `allocate` returns what to offer; the master turns the result into offers
-//! (upstream's allocator calls back `Master::offer`). The hierarchical DRF
-//! allocator of the `mesos-allocator` crate can implement it in place of
-//! [`SimpleAllocator`].
+//! (upstream's allocator calls back `Master::offer`).
+//!
+//! - [`hierarchical::Hierarchical`]: the hierarchical DRF allocator of the
+//!   `mesos-allocator` crate (`--allocator=hierarchical`, the default).
+//! - [`SimpleAllocator`]: a small built-in generator (`--allocator=simple`),
+//!   kept as a fallback and for tests.
+
+pub mod hierarchical;
 
 use std::collections::{BTreeMap, BTreeSet};
 

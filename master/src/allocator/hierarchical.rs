@@ -1,0 +1,306 @@
+//! The master's [`Allocator`] over `mesos_allocator::HierarchicalAllocator`
+//! (the hierarchical DRF allocator of `src/master/allocator/mesos/`):
+//! resource lists cross as protobufs, errors the allocator reports for
+//! inconsistent input are logged (the master must not panic on them).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use libprocess::Time;
+use mesos_allocator::hierarchical::{
+    parse_min_allocatable_resources, AgentCapabilities, AllocationResult, AllocatorOptions,
+    HierarchicalAllocator,
+};
+use mesos_allocator::SorterKind;
+use mesos_proto::mesos::slave_info::Capability;
+use mesos_proto::mesos::{Filters, FrameworkInfo, SlaveInfo};
+
+use super::{Allocation, Allocator};
+use crate::flags::MasterFlags;
+use crate::resources::Resources;
+
+fn to_alloc(r: &Resources) -> mesos_allocator::Resources {
+    mesos_allocator::Resources::from_vec(r.to_vec())
+}
+
+fn from_alloc(r: &mesos_allocator::Resources) -> Resources {
+    Resources::from_vec(&r.to_vec())
+}
+
+fn used_map(used: &BTreeMap<String, Resources>) -> BTreeMap<String, mesos_allocator::Resources> {
+    used.iter().map(|(k, v)| (k.clone(), to_alloc(v))).collect()
+}
+
+/// Upstream's allocator options from the master's flags
+/// (`--allocation_interval`, `--min_allocatable_resources`,
+/// `--role_sorter`, `--framework_sorter`, `--filter_gpu_resources`).
+pub fn options_from_flags(flags: &MasterFlags) -> AllocatorOptions {
+    let mut o = AllocatorOptions {
+        allocation_interval: flags.allocation_interval(),
+        filter_gpu_resources: flags.bool("filter_gpu_resources"),
+        ..AllocatorOptions::default()
+    };
+    if let Some(m) = flags.get("min_allocatable_resources") {
+        match parse_min_allocatable_resources(m) {
+            Ok(v) => o.min_allocatable_resources = v,
+            Err(e) => tracing::warn!("Ignoring --min_allocatable_resources '{m}': {e}"),
+        }
+    }
+    let sorter = |name: &str| match flags.get(name) {
+        Some("random") => SorterKind::Random,
+        _ => SorterKind::Drf,
+    };
+    o.role_sorter = sorter("role_sorter");
+    o.framework_sorter = sorter("framework_sorter");
+    o
+}
+
+/// The hierarchical DRF allocator behind the master's trait.
+#[derive(Debug)]
+pub struct Hierarchical {
+    inner: HierarchicalAllocator,
+}
+
+impl Hierarchical {
+    pub fn new(options: AllocatorOptions) -> Hierarchical {
+        Hierarchical {
+            inner: HierarchicalAllocator::new(options),
+        }
+    }
+
+    fn flatten(result: AllocationResult) -> Vec<Allocation> {
+        let mut out = Vec::new();
+        for a in result.offers {
+            for (role, agents) in a.resources {
+                for (agent_id, res) in agents {
+                    out.push(Allocation {
+                        framework_id: a.framework_id.clone(),
+                        role: role.clone(),
+                        agent_id,
+                        resources: from_alloc(&res).unallocated(),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+// SAFETY: `HierarchicalAllocator` is `!Send` only because its sorters keep
+// `Rc<str>` paths internally. Every such `Rc` lives inside the allocator
+// (no public method returns one), and this wrapper owns the allocator
+// exclusively and lends out no references to it, so the whole `Rc` graph
+// moves between threads as one unit and no refcount is ever touched from
+// two threads. The wrapper is deliberately not `Sync`. (Reported to the
+// allocator's owner: `Arc<str>` there would make this unnecessary.)
+unsafe impl Send for Hierarchical {}
+
+fn log<T>(what: &str, r: mesos_allocator::Result<T>) {
+    if let Err(e) = r {
+        tracing::warn!("Allocator refused {what}: {e}");
+    }
+}
+
+impl Allocator for Hierarchical {
+    fn add_framework(
+        &mut self,
+        framework_id: &str,
+        info: &FrameworkInfo,
+        suppressed_roles: &BTreeSet<String>,
+        used: &BTreeMap<String, Resources>,
+        active: bool,
+    ) {
+        log(
+            "addFramework",
+            self.inner.add_framework(
+                framework_id,
+                info,
+                &used_map(used),
+                active,
+                suppressed_roles,
+            ),
+        );
+    }
+
+    fn remove_framework(&mut self, framework_id: &str) {
+        log("removeFramework", self.inner.remove_framework(framework_id));
+    }
+
+    fn activate_framework(&mut self, framework_id: &str) {
+        log(
+            "activateFramework",
+            self.inner.activate_framework(framework_id),
+        );
+    }
+
+    fn deactivate_framework(&mut self, framework_id: &str) {
+        log(
+            "deactivateFramework",
+            self.inner.deactivate_framework(framework_id),
+        );
+    }
+
+    fn update_framework(
+        &mut self,
+        framework_id: &str,
+        info: &FrameworkInfo,
+        suppressed: &BTreeSet<String>,
+    ) {
+        log(
+            "updateFramework",
+            self.inner.update_framework(framework_id, info, suppressed),
+        );
+    }
+
+    fn add_agent(
+        &mut self,
+        agent_id: &str,
+        info: &SlaveInfo,
+        capabilities: &[i32],
+        total: &Resources,
+        used: &BTreeMap<String, Resources>,
+    ) {
+        let caps: Vec<Capability> = capabilities
+            .iter()
+            .map(|t| Capability { r#type: Some(*t) })
+            .collect();
+        log(
+            "addSlave",
+            self.inner.add_slave(
+                agent_id,
+                info,
+                AgentCapabilities::from_list(&caps),
+                None,
+                &to_alloc(total),
+                &used_map(used),
+            ),
+        );
+    }
+
+    fn remove_agent(&mut self, agent_id: &str) {
+        log("removeSlave", self.inner.remove_slave(agent_id));
+    }
+
+    fn activate_agent(&mut self, agent_id: &str) {
+        log("activateSlave", self.inner.activate_slave(agent_id));
+    }
+
+    fn deactivate_agent(&mut self, agent_id: &str) {
+        log("deactivateSlave", self.inner.deactivate_slave(agent_id));
+    }
+
+    fn recover_resources(
+        &mut self,
+        framework_id: &str,
+        agent_id: &str,
+        resources: &Resources,
+        refuse: Option<Duration>,
+        now: Time,
+    ) {
+        // Upstream recovers per allocation role; split in case several
+        // roles are mixed (e.g. a task and a differently-allocated executor).
+        let mut by_role: BTreeMap<Option<String>, Vec<_>> = BTreeMap::new();
+        for r in resources.iter() {
+            let role = r.allocation_info.as_ref().and_then(|a| a.role.clone());
+            by_role.entry(role).or_default().push(r.clone());
+        }
+        let filters = refuse.map(|d| Filters {
+            refuse_seconds: Some(d.as_secs_f64()),
+        });
+        for (role, rs) in by_role {
+            if role.is_none() {
+                tracing::warn!(
+                    "Not recovering resources without an allocation role for framework {framework_id} on agent {agent_id}"
+                );
+                continue;
+            }
+            log(
+                "recoverResources",
+                self.inner.recover_resources(
+                    framework_id,
+                    agent_id,
+                    &mesos_allocator::Resources::from_vec(rs),
+                    filters.as_ref(),
+                    now.0,
+                ),
+            );
+        }
+    }
+
+    fn suppress_offers(&mut self, framework_id: &str, roles: &BTreeSet<String>) {
+        log(
+            "suppressOffers",
+            self.inner.suppress_offers(framework_id, roles),
+        );
+    }
+
+    fn revive_offers(&mut self, framework_id: &str, roles: &BTreeSet<String>) {
+        log(
+            "reviveOffers",
+            self.inner.revive_offers(framework_id, roles),
+        );
+    }
+
+    fn allocate(&mut self, now: Time) -> Vec<Allocation> {
+        Self::flatten(self.inner.allocate(now.0))
+    }
+
+    fn allocate_pending(&mut self, now: Time) -> Vec<Allocation> {
+        Self::flatten(self.inner.allocate_pending(now.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::scalar;
+
+    fn agent_total() -> Resources {
+        Resources::from_vec(&[scalar("cpus", 2.0), scalar("mem", 1024.0)])
+    }
+
+    fn fw(name: &str) -> FrameworkInfo {
+        FrameworkInfo {
+            name: name.into(),
+            user: "u".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn offers_the_agent_then_honours_decline_filters() {
+        let mut a = Hierarchical::new(AllocatorOptions::default());
+        a.add_agent(
+            "a1",
+            &SlaveInfo::default(),
+            &[],
+            &agent_total(),
+            &BTreeMap::new(),
+        );
+        a.add_framework("f1", &fw("f1"), &BTreeSet::new(), &BTreeMap::new(), true);
+        let out = a.allocate(Time::ZERO);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].role, "*");
+        assert_eq!(out[0].resources.scalar("cpus"), 2.0);
+        // What the master hands back carries the allocation role.
+        let back = Resources::from_vec(&out[0].resources.allocated_to("*"));
+        a.recover_resources("f1", "a1", &back, Some(Duration::from_secs(10)), Time::ZERO);
+        assert!(a.allocate(Time(Duration::from_secs(5))).is_empty());
+        assert_eq!(a.allocate(Time(Duration::from_secs(11))).len(), 1);
+    }
+
+    #[test]
+    fn used_resources_are_not_offered_again() {
+        let mut a = Hierarchical::new(AllocatorOptions::default());
+        a.add_framework("f1", &fw("f1"), &BTreeSet::new(), &BTreeMap::new(), true);
+        let used = Resources::from_vec(
+            &Resources::from_vec(&[scalar("cpus", 1.5), scalar("mem", 1000.0)]).allocated_to("*"),
+        );
+        let mut m = BTreeMap::new();
+        m.insert("f1".to_string(), used);
+        a.add_agent("a1", &SlaveInfo::default(), &[], &agent_total(), &m);
+        let out = a.allocate(Time::ZERO);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].resources.scalar("cpus"), 0.5);
+    }
+}
