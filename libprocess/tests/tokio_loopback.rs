@@ -379,3 +379,24 @@ fn expect_continue_gets_an_interim_response() {
     c.write(b"body");
     assert_eq!(c.read_response().unwrap().status, 200);
 }
+
+#[test]
+fn pipelined_responses_keep_request_order() {
+    let a = rt();
+    a.spawn("echo", Echo::default());
+    let mut c = Client::connect(a.addr());
+    c.write(
+        b"GET /echo/slow HTTP/1.1\r\nHost: x\r\n\r\nGET /echo/state HTTP/1.1\r\nHost: x\r\n\r\n\
+GET /echo/never HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let first = c.read_response().unwrap();
+    assert_eq!((first.status, first.text().as_str()), (200, "slow"));
+    assert!(c.read_response().unwrap().text().starts_with("{\"pings\""));
+    assert_eq!(
+        c.read_response().unwrap().status,
+        503,
+        "a dropped responder answers 503"
+    );
+    assert_eq!(c.read_response().unwrap().status, 404);
+    assert!(c.closed_by_peer(), "Connection: close is honoured");
+}

@@ -40,6 +40,8 @@ impl Actor for Echo {
         r.http("state", Echo::state);
         r.http("", Echo::root);
         r.http("events", Echo::events);
+        r.http("slow", Echo::slow);
+        r.http("never", Echo::never);
     }
 }
 
@@ -58,6 +60,19 @@ impl Echo {
             req.endpoint,
             req.query_param("q").unwrap_or("")
         )));
+    }
+
+    /// Answers 50 ms later, from a timer: a response that is not ready
+    /// when the next pipelined request's is.
+    fn slow(&mut self, cx: &mut Cx<'_, Self>, _req: Request, resp: Responder) {
+        cx.delay(std::time::Duration::from_millis(50), move |_, _| {
+            resp.respond(Response::text(http::StatusCode::OK, "slow"))
+        });
+    }
+
+    /// Drops the responder without answering.
+    fn never(&mut self, _cx: &mut Cx<'_, Self>, _req: Request, resp: Responder) {
+        drop(resp);
     }
 
     fn root(&mut self, _cx: &mut Cx<'_, Self>, _req: Request, resp: Responder) {

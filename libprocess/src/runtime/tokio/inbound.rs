@@ -384,7 +384,7 @@ async fn write_responses<W: AsyncWrite + Unpin>(
                         }
                         tokio::select! {
                             r = rx => r.ok(),
-                            _ = gone.wait_for(|g| *g) => return,
+                            _ = client_gone(&mut gone) => return,
                         }
                     }
                 };
@@ -417,6 +417,15 @@ async fn write_responses<W: AsyncWrite + Unpin>(
     let _ = wr.shutdown().await;
 }
 
+/// Resolves when the reader saw the client go away. A reader that stopped
+/// for another reason (`Connection: close`, a decode error) drops its end
+/// without saying so; that is not the client leaving, so wait forever.
+async fn client_gone(gone: &mut watch::Receiver<bool>) {
+    if gone.wait_for(|g| *g).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Writes a chunked body until its sender closes (`true`) or the client
 /// goes away (`false`).
 async fn stream<W: AsyncWrite + Unpin>(
@@ -434,7 +443,7 @@ async fn stream<W: AsyncWrite + Unpin>(
         }
         let next = tokio::select! {
             c = chunks.recv() => c,
-            _ = gone.wait_for(|g| *g) => return false,
+            _ = client_gone(gone) => return false,
         };
         match next {
             Some(c) => {
