@@ -246,3 +246,58 @@ proptest! {
         }
     }
 }
+
+fn ranges_strategy() -> impl Strategy<Value = Vec<(u64, u64)>> {
+    proptest::collection::vec((0u64..64, 0u64..8), 0..6)
+        .prop_map(|v| v.into_iter().map(|(b, l)| (b, b + l)).collect())
+}
+
+fn to_set(v: &[(u64, u64)]) -> BTreeSet<u64> {
+    v.iter().flat_map(|&(b, e)| b..=e).collect()
+}
+
+fn ports(v: &[(u64, u64)]) -> Resources {
+    // Through the text form, which also coalesces overlapping input.
+    if v.is_empty() {
+        return Resources::new();
+    }
+    let parts: Vec<String> = v.iter().map(|(b, e)| format!("{b}-{e}")).collect();
+    Resources::parse(&format!("ports:[{}]", parts.join(",")), "*").unwrap()
+}
+
+fn port_set(r: &Resources) -> BTreeSet<u64> {
+    r.ports()
+        .map(|x| x.range.iter().flat_map(|r| r.begin..=r.end).collect())
+        .unwrap_or_default()
+}
+
+proptest! {
+    #[test]
+    fn ranges_match_a_set_model(a in ranges_strategy(), b in ranges_strategy()) {
+        let (ra, rb) = (ports(&a), ports(&b));
+        let (sa, sb) = (to_set(&a), to_set(&b));
+        prop_assert_eq!(port_set(&(&ra + &rb)), sa.union(&sb).copied().collect::<BTreeSet<_>>());
+        prop_assert_eq!(port_set(&(&ra - &rb)), sa.difference(&sb).copied().collect::<BTreeSet<_>>());
+        prop_assert_eq!(ra.contains(&rb), sb.is_subset(&sa));
+        // Stored ranges are coalesced: sorted, disjoint, not adjacent.
+        if let Some(x) = (&ra + &rb).ports() {
+            for w in x.range.windows(2) {
+                prop_assert!(w[0].end + 1 < w[1].begin);
+            }
+        }
+    }
+
+    #[test]
+    fn scalar_sums_are_exact_in_thousandths(xs in proptest::collection::vec(0u32..100_000, 1..20)) {
+        let mut sum = Resources::new();
+        for x in &xs {
+            sum += Resources::parse(&format!("cpus:{}", *x as f64 / 1000.0), "*").unwrap();
+        }
+        let total: u64 = xs.iter().map(|x| *x as u64).sum();
+        if total == 0 {
+            prop_assert!(sum.is_empty());
+        } else {
+            prop_assert_eq!(sum.cpus(), Some(total as f64 / 1000.0));
+        }
+    }
+}

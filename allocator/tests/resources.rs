@@ -234,3 +234,110 @@ fn endpoint_format_round_trip() {
     assert_eq!(roles, vec!["r", "*"]);
     assert_eq!(Resources::from_vec(v), r);
 }
+
+#[test]
+fn json_with_reservations_and_volumes() {
+    // What the master receives on the wire (post-refinement format).
+    let list: Vec<Resource> = serde_json::from_str::<serde_json::Value>(
+        r#"[{"name":"disk","type":"SCALAR","scalar":{"value":64},
+             "reservations":[{"type":"DYNAMIC","role":"web","principal":"ops","labels":{"labels":[{"key":"k","value":"v"}]}}],
+             "disk":{"persistence":{"id":"vol1"},"volume":{"container_path":"data","mode":"RW"}}},
+            {"name":"cpus","type":"SCALAR","scalar":{"value":1},
+             "reservations":[{"type":"STATIC","role":"web"},{"type":"DYNAMIC","role":"web/api","principal":"p"}]}]"#,
+    )
+    .map(|v| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|o| mesos_allocator::resources::parse::resource_from_json(o).unwrap())
+            .collect()
+    })
+    .unwrap();
+    let r = Resources::try_from_vec(list.clone()).unwrap();
+    assert_eq!(r.persistent_volumes().len(), 1);
+    assert_eq!(r.reserved(Some("web/api")).cpus(), Some(1.0));
+    assert_eq!(r.allocatable_to("web/api").len(), 2);
+    assert_eq!(r.allocatable_to("web").len(), 1);
+    assert_eq!(
+        r.to_string(),
+        "disk(reservations: [(DYNAMIC,web,ops,{k: v})])[vol1:data]:64; \
+         cpus(reservations: [(STATIC,web),(DYNAMIC,web/api,p)]):1"
+    );
+    // The command-line parser refuses both (volume, dynamic reservation).
+    assert!(Resources::parse(&serde_json::to_string(&serde_json::json!([
+        {"name":"cpus","type":"SCALAR","scalar":{"value":1},"reservations":[{"type":"DYNAMIC","role":"web"}]}
+    ])).unwrap(), "*").is_err());
+}
+
+#[test]
+fn validation_errors() {
+    let mut bad = Resources::scalar("cpus", -1.0);
+    assert!(Resources::validate(&bad).is_err());
+    bad = Resources::scalar("", 1.0);
+    assert!(Resources::validate(&bad).is_err());
+    let mut ranges = Resources::ports_range(10, 5);
+    assert!(Resources::validate(&ranges).is_err());
+    ranges = Resources::ports_range(1, 5);
+    ranges
+        .ranges
+        .as_mut()
+        .unwrap()
+        .range
+        .push(mesos_proto::mesos::value::Range { begin: 3, end: 8 });
+    assert!(Resources::validate(&ranges).is_err());
+    let mut static_refined = Resources::scalar("cpus", 1.0);
+    static_refined.reservations.push(ReservationInfo {
+        r#type: Some(RType::Static as i32),
+        role: Some("a".into()),
+        principal: None,
+        labels: None,
+    });
+    static_refined.reservations.push(ReservationInfo {
+        r#type: Some(RType::Static as i32),
+        role: Some("a/b".into()),
+        principal: None,
+        labels: None,
+    });
+    assert!(Resources::validate(&static_refined).is_err());
+    let mut star = Resources::scalar("cpus", 1.0);
+    star.reservations.push(dynamic("*", "p"));
+    assert!(Resources::validate(&star).is_err());
+    let mut disk_on_cpus = Resources::scalar("cpus", 1.0);
+    disk_on_cpus.disk = Some(DiskInfo::default());
+    assert!(Resources::validate(&disk_on_cpus).is_err());
+    // Invalid resources are never contained and are skipped by from_vec.
+    assert!(!p("cpus:4").contains_resource(&Resources::scalar("cpus", -1.0)));
+    assert!(Resources::from_vec([Resources::scalar("cpus", -1.0)]).is_empty());
+    assert!(Resources::try_from_vec([Resources::scalar("cpus", -1.0)]).is_err());
+}
+
+#[test]
+fn pre_refinement_wire_format_is_upgraded() {
+    // An old agent sends `role` + `reservation` instead of the stack.
+    #[allow(deprecated)]
+    let old = Resource {
+        role: Some("web".into()),
+        reservation: Some(ReservationInfo {
+            r#type: None,
+            role: None,
+            principal: Some("ops".into()),
+            labels: None,
+        }),
+        ..Resources::scalar("mem", 128.0)
+    };
+    let r = Resources::from(old);
+    let x = r.iter().next().unwrap();
+    assert_eq!(x.reservations.len(), 1);
+    assert_eq!(x.reservations[0].r#type, Some(RType::Dynamic as i32));
+    assert_eq!(x.reservations[0].principal.as_deref(), Some("ops"));
+    #[allow(deprecated)]
+    {
+        assert!(x.role.is_none());
+        let back = r.to_endpoint_vec();
+        assert_eq!(back[0].role.as_deref(), Some("web"));
+        assert_eq!(
+            back[0].reservation.as_ref().unwrap().principal.as_deref(),
+            Some("ops")
+        );
+    }
+}
