@@ -50,7 +50,7 @@ fn build_image(registry: &Path) {
     std::fs::create_dir_all(l2.join("etc")).unwrap();
     std::fs::copy(BUSYBOX, l1.join("bin/busybox")).unwrap();
     for applet in [
-        "sh", "echo", "cat", "ls", "pwd", "grep", "id", "touch", "mkdir", "true",
+        "sh", "echo", "cat", "ls", "pwd", "grep", "id", "touch", "mkdir", "true", "dd", "sleep",
     ] {
         std::os::unix::fs::symlink("busybox", l1.join("bin").join(applet)).unwrap();
     }
@@ -322,4 +322,90 @@ fn sandbox_path_and_host_path_volumes() {
         "s\n"
     );
     t.assert_clean("vol1");
+}
+
+fn disk(mb: f64) -> mesos_proto::mesos::Resource {
+    mesos_isolators::util::scalar_resource("disk", mb)
+}
+
+#[test]
+fn disk_du_counts_overlay_upper_dir_toward_the_quota() {
+    if !require_root() || !have_busybox() {
+        return;
+    }
+    let (t, _reg) = image_fixture("filesystem/linux,disk/du", "overlay", |f| {
+        f.enforce_container_disk_quota = true;
+        f.container_disk_watch_interval = std::time::Duration::from_millis(100);
+    });
+    // Writes go to the image rootfs (the overlay upper dir), not the sandbox.
+    let r = t.run(
+        "du1",
+        "dd if=/dev/zero of=/data/big bs=1024 count=3072 2>/dev/null; sleep 30",
+        |c| {
+            with_image(c);
+            c.resources.push(disk(1.0));
+        },
+    );
+    assert_eq!(
+        r.termination.reason,
+        Some(mesos_proto::mesos::task_status::Reason::ContainerLimitationDisk as i32),
+        "{r:?}"
+    );
+    let msg = r.termination.message.clone().unwrap_or_default();
+    assert!(msg.starts_with("Disk usage ("), "{msg}");
+    assert!(msg.ends_with("exceeds quota (1MB)"), "{msg}");
+    assert_eq!(r.termination.limited_resources[0].name, "disk");
+    t.assert_clean("du1");
+    assert!(!t.flags.work_dir.join("provisioner/containers/du1").exists());
+}
+
+#[test]
+fn disk_du_measures_the_sandbox_and_enforces_only_when_asked() {
+    if !require_root() {
+        return;
+    }
+    let t = Fixture::new("disk/du", |f| {
+        f.container_disk_watch_interval = std::time::Duration::from_millis(100);
+    });
+    let id = cid("du2");
+    t.launch(
+        &id,
+        "dd if=/dev/zero of=big bs=1024 count=2048 2>/dev/null; touch written; sleep 30",
+        0.1,
+        32.0,
+        |c| c.resources.push(disk(1.0)),
+    )
+    .unwrap();
+    let sandbox = t.sandbox("du2");
+    for _ in 0..100 {
+        if sandbox.join("written").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let u = t.cz.usage(&id).unwrap();
+    assert!(u.disk_used_bytes.unwrap() >= 2 << 20, "{u:?}");
+    assert_eq!(u.disk_limit_bytes, Some(1 << 20));
+    // Not enforced: still running, no limitation.
+    assert!(t.cz.limitation(&id).is_none());
+    t.cz.destroy(&id);
+    let term = t.cz.wait(&id).unwrap();
+    assert!(term.reason.is_none(), "{term:?}");
+
+    // Enforced: the same workload is destroyed with a disk limitation.
+    let t = Fixture::new("disk/du", |f| {
+        f.enforce_container_disk_quota = true;
+        f.container_disk_watch_interval = std::time::Duration::from_millis(100);
+    });
+    let r = t.run(
+        "du3",
+        "dd if=/dev/zero of=big bs=1024 count=2048 2>/dev/null; sleep 30",
+        |c| c.resources.push(disk(1.0)),
+    );
+    assert_eq!(
+        r.termination.reason,
+        Some(mesos_proto::mesos::task_status::Reason::ContainerLimitationDisk as i32),
+        "{r:?}"
+    );
 }
