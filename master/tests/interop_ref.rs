@@ -275,14 +275,33 @@ fn operator_endpoints_answer_with_a_real_agent() {
     assert_eq!(metrics["master/slaves_active"], 1.0);
 }
 
-/// pymesos (v1 HTTP scheduler library) runs a task through our master.
-/// Opt-in: set `PYMESOS_PYTHON` to a Python with pymesos installed
-/// (pymesos 0.3.15 needs its `http_parser` pure-Python fallback on 3.11).
+/// A Python with pymesos: `PYMESOS_PYTHON`, else the test venv that
+/// scripts/setup.sh builds (`MESOS_TEST_VENV`, default `<repo>/.venv`).
+fn pymesos_python() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var("PYMESOS_PYTHON").ok().map(PathBuf::from),
+        std::env::var("MESOS_TEST_VENV")
+            .ok()
+            .map(|v| PathBuf::from(v).join("bin/python")),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")),
+    ];
+    candidates.into_iter().flatten().find(|p| {
+        Command::new(p)
+            .args(["-c", "import pymesos"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// pymesos (v1 HTTP scheduler library; it subscribes with
+/// `Connection: close`) runs a task through our master.
 #[test]
 fn pymesos_scheduler_reaches_task_finished() {
     let Some(bin) = kit_bin() else { return };
-    let Ok(python) = std::env::var("PYMESOS_PYTHON") else {
-        eprintln!("SKIP: set PYMESOS_PYTHON to a Python with pymesos to run this test");
+    let Some(python) = pymesos_python() else {
+        eprintln!("SKIP: no Python with pymesos (run scripts/setup.sh or set PYMESOS_PYTHON)");
         return;
     };
     let c = cluster(&bin, "pymesos");
