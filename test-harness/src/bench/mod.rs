@@ -1,0 +1,1 @@
+//! `mesos-bench`: synthetic agents and frameworks on the real wire.

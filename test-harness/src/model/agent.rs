@@ -1,0 +1,645 @@
+//! A model agent: speaks the real agent <-> master protocol (register,
+//! reregister, pings, RunTaskMessage, status updates with acknowledgements,
+//! kills, framework shutdown) over a fake containerizer whose tasks run for
+//! a set time, fail, or hang, as their command line says.
+//!
+//! It mirrors the parts of upstream `Slave` (src/slave/slave.cpp) and its
+//! `TaskStatusUpdateManager` (src/slave/task_status_update_manager.cpp) that
+//! the master can observe: one in-order stream of updates per task, only the
+//! head in flight, retried every [`UPDATE_RETRY`] until acknowledged; and
+//! checkpoints (agent ID, tasks, unacknowledged updates) written synced to
+//! the node's disk, so a restarted agent reregisters with the same ID and
+//! resends what was not acknowledged (slave/state.cpp recovery).
+
+#![allow(deprecated)]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use bytes::Bytes;
+use libprocess::runtime::sim::Disk;
+use libprocess::{Actor, Cx, Routes, Time, Upid};
+use mesos_proto::mesos::internal::*;
+use mesos_proto::mesos::slave_info::capability::Type as AgentCap;
+use mesos_proto::mesos::value::{Range, Ranges, Scalar, Type as ValueType};
+use mesos_proto::mesos::*;
+use prost::Message as _;
+
+use crate::ledger::{Generated, Ledger};
+
+/// How often an unacknowledged status update is resent (upstream
+/// `STATUS_UPDATE_RETRY_INTERVAL_MIN`, task_status_update_manager.hpp).
+pub const UPDATE_RETRY: Duration = Duration::from_secs(10);
+/// Registration retry interval (upstream backs off from
+/// `--registration_backoff_factor` = 1 s).
+pub const REGISTER_RETRY: Duration = Duration::from_secs(1);
+/// Without a ping for this long the agent takes the master for lost and
+/// reregisters (upstream `Slave::pingTimeout`, 5 x 15 s).
+pub const PING_TIMEOUT: Duration = Duration::from_secs(75);
+
+const BEHAVIOR_LABEL: &str = "harness.behavior";
+const CHECKPOINT: &str = "meta/slaves/latest/harness-agent.pb";
+
+/// What the fake containerizer does with a task, read from its command
+/// (`run:<ms>`, `fail:<ms>`, `hang`; anything else runs for 1 s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskBehavior {
+    /// TASK_RUNNING, then TASK_FINISHED after this long.
+    Run(Duration),
+    /// TASK_RUNNING, then TASK_FAILED after this long.
+    Fail(Duration),
+    /// TASK_RUNNING forever (until killed).
+    Hang,
+}
+
+impl TaskBehavior {
+    /// The command value that asks for this behaviour.
+    pub fn command(self) -> String {
+        match self {
+            TaskBehavior::Run(d) => format!("run:{}", d.as_millis()),
+            TaskBehavior::Fail(d) => format!("fail:{}", d.as_millis()),
+            TaskBehavior::Hang => "hang".into(),
+        }
+    }
+
+    pub fn parse(cmd: &str) -> TaskBehavior {
+        let ms = |s: &str| Duration::from_millis(s.parse().unwrap_or(1000));
+        if let Some(v) = cmd.strip_prefix("run:") {
+            TaskBehavior::Run(ms(v))
+        } else if let Some(v) = cmd.strip_prefix("fail:") {
+            TaskBehavior::Fail(ms(v))
+        } else if cmd == "hang" {
+            TaskBehavior::Hang
+        } else {
+            TaskBehavior::Run(Duration::from_secs(1))
+        }
+    }
+
+    fn of(task: &TaskInfo) -> TaskBehavior {
+        let cmd = task
+            .command
+            .as_ref()
+            .and_then(|c| c.value.clone())
+            .unwrap_or_default();
+        TaskBehavior::parse(&cmd)
+    }
+}
+
+/// What the agent offers: cpus, mem (MB) and a port range.
+#[derive(Clone, Debug)]
+pub struct AgentSpec {
+    pub hostname: String,
+    pub cpus: f64,
+    pub mem: f64,
+    pub ports: (u64, u64),
+}
+
+impl Default for AgentSpec {
+    fn default() -> Self {
+        AgentSpec {
+            hostname: "agent-host".into(),
+            cpus: 4.0,
+            mem: 4096.0,
+            ports: (31000, 32000),
+        }
+    }
+}
+
+pub fn scalar(name: &str, v: f64) -> Resource {
+    Resource {
+        name: name.into(),
+        r#type: ValueType::Scalar as i32,
+        scalar: Some(Scalar { value: v }),
+        role: Some("*".into()),
+        ..Default::default()
+    }
+}
+
+/// What the agent checkpoints (our own record; upstream spreads the same
+/// facts over meta/slaves/<id>/...).
+#[derive(Clone, PartialEq, prost::Message)]
+struct Checkpoint {
+    #[prost(string, optional, tag = "1")]
+    id: Option<String>,
+    #[prost(message, repeated, tag = "2")]
+    tasks: Vec<Task>,
+    #[prost(message, repeated, tag = "3")]
+    frameworks: Vec<FrameworkInfo>,
+    /// Unacknowledged updates, per task in order.
+    #[prost(message, repeated, tag = "4")]
+    pending: Vec<StatusUpdate>,
+}
+
+/// Counters a benchmark or a test reads.
+#[derive(Clone, Debug, Default)]
+pub struct AgentCounters {
+    pub pings: u64,
+    pub run_tasks: u64,
+    pub duplicate_run_tasks: u64,
+    pub updates_sent: u64,
+    pub acks: u64,
+    pub stale_acks: u64,
+    pub registrations: u64,
+    pub reregistrations: u64,
+}
+
+/// The model agent actor (process id `slave(N)`).
+pub struct ModelAgent {
+    pub master: Upid,
+    pub spec: AgentSpec,
+    pub id: Option<String>,
+    pub registered: bool,
+    /// Live and terminal-but-unacknowledged tasks, by task ID.
+    pub tasks: BTreeMap<String, Task>,
+    pub frameworks: BTreeMap<String, FrameworkInfo>,
+    /// Per task: updates not yet acknowledged; the head is in flight.
+    pub streams: BTreeMap<String, VecDeque<StatusUpdate>>,
+    pub counters: AgentCounters,
+    /// Time registration (first ack from the master) completed, if it did.
+    pub registered_at: Option<Time>,
+    last_ping: Time,
+    disk: Option<Disk>,
+    /// Bumped on every (re)registration attempt, so stale retry timers stop.
+    attempt: u64,
+    ledger: Option<Ledger>,
+}
+
+impl ModelAgent {
+    /// An agent for `master`; with `disk`, it checkpoints and recovers.
+    pub fn new(master: Upid, spec: AgentSpec, disk: Option<Disk>) -> ModelAgent {
+        ModelAgent {
+            master,
+            spec,
+            id: None,
+            registered: false,
+            tasks: BTreeMap::new(),
+            frameworks: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            counters: AgentCounters::default(),
+            registered_at: None,
+            last_ping: Time::ZERO,
+            disk,
+            attempt: 0,
+            ledger: None,
+        }
+    }
+
+    /// Records generated updates and task starts in `ledger` (simulations).
+    pub fn with_ledger(mut self, ledger: Ledger) -> ModelAgent {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    pub fn info(&self) -> SlaveInfo {
+        SlaveInfo {
+            hostname: self.spec.hostname.clone(),
+            port: Some(5051),
+            id: self.id.clone().map(|value| SlaveId { value }),
+            resources: vec![
+                scalar("cpus", self.spec.cpus),
+                scalar("mem", self.spec.mem),
+                Resource {
+                    name: "ports".into(),
+                    r#type: ValueType::Ranges as i32,
+                    ranges: Some(Ranges {
+                        range: vec![Range {
+                            begin: self.spec.ports.0,
+                            end: self.spec.ports.1,
+                        }],
+                    }),
+                    role: Some("*".into()),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }
+    }
+
+    fn capabilities() -> Vec<slave_info::Capability> {
+        [
+            AgentCap::MultiRole,
+            AgentCap::HierarchicalRole,
+            AgentCap::ReservationRefinement,
+        ]
+        .into_iter()
+        .map(|c| slave_info::Capability {
+            r#type: Some(c as i32),
+        })
+        .collect()
+    }
+
+    fn checkpoint(&self) {
+        let Some(disk) = &self.disk else { return };
+        let cp = Checkpoint {
+            id: self.id.clone(),
+            tasks: self.tasks.values().cloned().collect(),
+            frameworks: self.frameworks.values().cloned().collect(),
+            pending: self.streams.values().flatten().cloned().collect(),
+        };
+        // Upstream checkpoints with an fsync'd temp file + rename.
+        disk.write_synced(CHECKPOINT, Bytes::from(cp.encode_to_vec()));
+    }
+
+    fn recover(&mut self) {
+        let Some(bytes) = self.disk.as_ref().and_then(|d| d.read(CHECKPOINT)) else {
+            return;
+        };
+        let Ok(cp) = Checkpoint::decode(bytes) else {
+            tracing::warn!("Ignoring an unreadable agent checkpoint");
+            return;
+        };
+        self.id = cp.id;
+        for t in cp.tasks {
+            self.tasks.insert(t.task_id.value.clone(), t);
+        }
+        for f in cp.frameworks {
+            if let Some(id) = &f.id {
+                self.frameworks.insert(id.value.clone(), f.clone());
+            }
+        }
+        for u in cp.pending {
+            self.streams
+                .entry(u.status.task_id.value.clone())
+                .or_default()
+                .push_back(u);
+        }
+    }
+
+    /// Registers (or reregisters, with a checkpointed ID) and retries until
+    /// the master answers.
+    fn register(&mut self, cx: &mut Cx<'_, Self>) {
+        self.attempt += 1;
+        let attempt = self.attempt;
+        let master = self.master.clone();
+        cx.link(&master);
+        if self.id.is_some() {
+            let msg = ReregisterSlaveMessage {
+                slave: self.info(),
+                tasks: self.tasks.values().cloned().collect(),
+                frameworks: self.frameworks.values().cloned().collect(),
+                version: Some("1.9.0".into()),
+                agent_capabilities: Self::capabilities(),
+                ..Default::default()
+            };
+            cx.send(&master, &msg);
+        } else {
+            let msg = RegisterSlaveMessage {
+                slave: self.info(),
+                version: Some("1.9.0".into()),
+                agent_capabilities: Self::capabilities(),
+                ..Default::default()
+            };
+            cx.send(&master, &msg);
+        }
+        let jitter = Duration::from_millis(cx.rng().next_u32() as u64 % 500);
+        cx.delay(REGISTER_RETRY + jitter, move |a: &mut ModelAgent, cx| {
+            if !a.registered && a.attempt == attempt {
+                a.register(cx);
+            }
+        });
+    }
+
+    fn lost_master(&mut self, cx: &mut Cx<'_, Self>) {
+        if self.registered {
+            self.registered = false;
+            self.register(cx);
+        }
+    }
+
+    fn registered_msg(&mut self, cx: &mut Cx<'_, Self>, _from: Upid, m: SlaveRegisteredMessage) {
+        if self.id.as_deref().is_some_and(|id| id != m.slave_id.value) {
+            tracing::warn!(
+                "Ignoring registration as {} (we are {:?})",
+                m.slave_id.value,
+                self.id
+            );
+            return;
+        }
+        self.id = Some(m.slave_id.value);
+        self.counters.registrations += 1;
+        self.on_registered(cx);
+    }
+
+    fn reregistered_msg(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        _from: Upid,
+        m: SlaveReregisteredMessage,
+    ) {
+        if self.id.as_deref() != Some(m.slave_id.value.as_str()) {
+            return;
+        }
+        self.counters.reregistrations += 1;
+        self.on_registered(cx);
+    }
+
+    fn on_registered(&mut self, cx: &mut Cx<'_, Self>) {
+        let first = !self.registered;
+        self.registered = true;
+        self.last_ping = cx.now();
+        if self.registered_at.is_none() {
+            self.registered_at = Some(cx.now());
+        }
+        self.checkpoint();
+        if first {
+            // Upstream resends pending updates once (re)registered
+            // (`TaskStatusUpdateManager::resume`).
+            let heads: Vec<StatusUpdate> = self
+                .streams
+                .values()
+                .filter_map(|s| s.front().cloned())
+                .collect();
+            for u in heads {
+                self.forward(cx, u);
+            }
+        }
+    }
+
+    fn ping(&mut self, cx: &mut Cx<'_, Self>, from: Upid, _m: PingSlaveMessage) {
+        self.counters.pings += 1;
+        self.last_ping = cx.now();
+        cx.send(&from, &PongSlaveMessage {});
+    }
+
+    fn watch_pings(&mut self, cx: &mut Cx<'_, Self>) {
+        cx.delay(Duration::from_secs(15), |a: &mut ModelAgent, cx| {
+            if a.registered && cx.now().saturating_since(a.last_ping) > PING_TIMEOUT {
+                tracing::info!("No pings from the master for {PING_TIMEOUT:?}: reregistering");
+                a.lost_master(cx);
+            }
+            a.watch_pings(cx);
+        });
+    }
+
+    fn run_task(&mut self, cx: &mut Cx<'_, Self>, _from: Upid, m: RunTaskMessage) {
+        let Some(fid) = m.framework.id.clone() else {
+            tracing::warn!("Dropping a task of a framework without ID");
+            return;
+        };
+        let tid = m.task.task_id.value.clone();
+        if self.tasks.contains_key(&tid) {
+            self.counters.duplicate_run_tasks += 1;
+            return;
+        }
+        self.counters.run_tasks += 1;
+        if let Some(l) = &self.ledger {
+            l.started(&fid.value, &tid, &cx.me().to_string());
+        }
+        self.frameworks
+            .insert(fid.value.clone(), m.framework.clone());
+        let task = Task {
+            name: m.task.name.clone(),
+            task_id: m.task.task_id.clone(),
+            framework_id: fid.clone(),
+            slave_id: SlaveId {
+                value: self.id.clone().unwrap_or_default(),
+            },
+            state: TaskState::TaskStaging as i32,
+            resources: m.task.resources.clone(),
+            // Kept so a recovered agent restarts the fake process alike.
+            labels: Some(Labels {
+                labels: vec![Label {
+                    key: BEHAVIOR_LABEL.into(),
+                    value: Some(TaskBehavior::of(&m.task).command()),
+                }],
+            }),
+            ..Default::default()
+        };
+        self.tasks.insert(tid.clone(), task);
+        let behavior = TaskBehavior::of(&m.task);
+        self.update(cx, &fid, &tid, TaskState::TaskRunning);
+        self.arm(cx, tid, behavior);
+    }
+
+    /// Starts the fake process's clock for a running task.
+    fn arm(&mut self, cx: &mut Cx<'_, Self>, tid: String, behavior: TaskBehavior) {
+        let (after, end) = match behavior {
+            TaskBehavior::Run(d) => (d, TaskState::TaskFinished),
+            TaskBehavior::Fail(d) => (d, TaskState::TaskFailed),
+            TaskBehavior::Hang => return,
+        };
+        cx.delay(after, move |a: &mut ModelAgent, cx| {
+            let Some(t) = a.tasks.get(&tid) else { return };
+            if is_terminal(t.state) {
+                return;
+            }
+            let fid = t.framework_id.clone();
+            a.update(cx, &fid, &tid, end);
+        });
+    }
+
+    /// Records a new state of a task and queues its status update.
+    fn update(&mut self, cx: &mut Cx<'_, Self>, fid: &FrameworkId, tid: &str, state: TaskState) {
+        let Some(t) = self.tasks.get_mut(tid) else {
+            return;
+        };
+        t.state = state as i32;
+        let mut uuid = [0u8; 16];
+        cx.rng().fill_bytes(&mut uuid);
+        let slave_id = SlaveId {
+            value: self.id.clone().unwrap_or_default(),
+        };
+        let update = StatusUpdate {
+            framework_id: fid.clone(),
+            executor_id: None,
+            slave_id: Some(slave_id.clone()),
+            status: TaskStatus {
+                task_id: TaskId {
+                    value: tid.to_string(),
+                },
+                state: state as i32,
+                source: Some(task_status::Source::Executor as i32),
+                slave_id: Some(slave_id),
+                uuid: Some(Bytes::copy_from_slice(&uuid)),
+                timestamp: Some(cx.wall_secs()),
+                ..Default::default()
+            },
+            timestamp: cx.wall_secs(),
+            uuid: Some(Bytes::copy_from_slice(&uuid)),
+            latest_state: None,
+        };
+        if let Some(l) = &self.ledger {
+            l.generated(Generated {
+                agent: cx.me().to_string(),
+                framework: fid.value.clone(),
+                task: tid.to_string(),
+                uuid: Bytes::copy_from_slice(&uuid),
+                state: state as i32,
+            });
+        }
+        let stream = self.streams.entry(tid.to_string()).or_default();
+        stream.push_back(update.clone());
+        let head = stream.len() == 1;
+        self.checkpoint();
+        if head {
+            self.forward(cx, update);
+        }
+    }
+
+    /// Sends the head of a stream and retries it until acknowledged.
+    fn forward(&mut self, cx: &mut Cx<'_, Self>, mut update: StatusUpdate) {
+        if !self.registered {
+            return; // Sent when (re)registered.
+        }
+        let tid = update.status.task_id.value.clone();
+        // The master keeps the latest state known to the agent.
+        update.latest_state = self.tasks.get(&tid).map(|t| t.state);
+        let uuid = update.uuid.clone();
+        self.counters.updates_sent += 1;
+        let master = self.master.clone();
+        let msg = StatusUpdateMessage {
+            update,
+            pid: Some(cx.me().to_string()),
+        };
+        cx.send(&master, &msg);
+        cx.delay(UPDATE_RETRY, move |a: &mut ModelAgent, cx| {
+            let head = a.streams.get(&tid).and_then(|s| s.front()).cloned();
+            if let Some(h) = head {
+                if h.uuid == uuid {
+                    a.forward(cx, h);
+                }
+            }
+        });
+    }
+
+    fn ack(&mut self, cx: &mut Cx<'_, Self>, _from: Upid, m: StatusUpdateAcknowledgementMessage) {
+        let tid = m.task_id.value.clone();
+        let Some(stream) = self.streams.get_mut(&tid) else {
+            self.counters.stale_acks += 1;
+            return;
+        };
+        if stream.front().and_then(|u| u.uuid.as_ref()) != Some(&m.uuid) {
+            // Upstream: "Unexpected status update acknowledgement".
+            self.counters.stale_acks += 1;
+            return;
+        }
+        self.counters.acks += 1;
+        let acked = stream.pop_front().expect("front checked");
+        let next = stream.front().cloned();
+        if stream.is_empty() {
+            self.streams.remove(&tid);
+            if is_terminal(acked.status.state) {
+                // A terminal update acknowledged: the task is gone.
+                self.tasks.remove(&tid);
+            }
+        }
+        self.checkpoint();
+        if let Some(n) = next {
+            self.forward(cx, n);
+        }
+    }
+
+    fn kill(&mut self, cx: &mut Cx<'_, Self>, _from: Upid, m: KillTaskMessage) {
+        let live = self
+            .tasks
+            .get(&m.task_id.value)
+            .is_some_and(|t| !is_terminal(t.state));
+        if live {
+            self.update(cx, &m.framework_id, &m.task_id.value, TaskState::TaskKilled);
+        }
+    }
+
+    fn shutdown_framework(
+        &mut self,
+        _cx: &mut Cx<'_, Self>,
+        _from: Upid,
+        m: ShutdownFrameworkMessage,
+    ) {
+        // Upstream kills the executors and drops the framework's update
+        // streams (`TaskStatusUpdateManager::cleanup`).
+        let fid = m.framework_id.value;
+        let gone: Vec<String> = self
+            .tasks
+            .values()
+            .filter(|t| t.framework_id.value == fid)
+            .map(|t| t.task_id.value.clone())
+            .collect();
+        for t in gone {
+            if let Some(l) = &self.ledger {
+                l.abandoned(&fid, &t);
+            }
+            self.tasks.remove(&t);
+            self.streams.remove(&t);
+        }
+        self.frameworks.remove(&fid);
+        self.checkpoint();
+    }
+
+    fn update_framework(&mut self, _cx: &mut Cx<'_, Self>, _from: Upid, m: UpdateFrameworkMessage) {
+        if let Some(fi) = m.framework_info {
+            self.frameworks.insert(m.framework_id.value, fi);
+            self.checkpoint();
+        }
+    }
+
+    fn shutdown(&mut self, cx: &mut Cx<'_, Self>, _from: Upid, m: ShutdownMessage) {
+        tracing::warn!("Agent told to shut down: {:?}", m.message);
+        // Upstream: the agent process exits; its meta directory is wiped so
+        // that it comes back as a new agent.
+        if let Some(l) = &self.ledger {
+            for t in self.tasks.values() {
+                l.abandoned(&t.framework_id.value, &t.task_id.value);
+            }
+        }
+        self.tasks.clear();
+        self.streams.clear();
+        self.frameworks.clear();
+        self.id = None;
+        self.registered = false;
+        self.checkpoint();
+        // A supervisor (systemd) restarts the agent, which registers anew.
+        self.register(cx);
+    }
+}
+
+/// Whether a task state is terminal (upstream `protobuf::isTerminalState`).
+pub fn is_terminal(state: i32) -> bool {
+    mesos_master::state::is_terminal(state)
+}
+
+impl Actor for ModelAgent {
+    fn install(r: &mut Routes<Self>) {
+        r.message::<SlaveRegisteredMessage>(Self::registered_msg);
+        r.message::<SlaveReregisteredMessage>(Self::reregistered_msg);
+        r.message::<PingSlaveMessage>(Self::ping);
+        r.message::<RunTaskMessage>(Self::run_task);
+        r.message::<StatusUpdateAcknowledgementMessage>(Self::ack);
+        r.message::<KillTaskMessage>(Self::kill);
+        r.message::<ShutdownFrameworkMessage>(Self::shutdown_framework);
+        r.message::<UpdateFrameworkMessage>(Self::update_framework);
+        r.message::<ShutdownMessage>(Self::shutdown);
+    }
+
+    fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
+        self.recover();
+        // Recovered tasks: their fake processes start over.
+        let running: Vec<(String, TaskBehavior)> = self
+            .tasks
+            .values()
+            .filter(|t| t.state == TaskState::TaskRunning as i32)
+            .map(|t| {
+                let cmd = t
+                    .labels
+                    .iter()
+                    .flat_map(|l| &l.labels)
+                    .find(|l| l.key == BEHAVIOR_LABEL)
+                    .and_then(|l| l.value.clone())
+                    .unwrap_or_default();
+                (t.task_id.value.clone(), TaskBehavior::parse(&cmd))
+            })
+            .collect();
+        for (tid, b) in running {
+            self.arm(cx, tid, b);
+        }
+        self.register(cx);
+        self.watch_pings(cx);
+    }
+
+    fn exited(&mut self, cx: &mut Cx<'_, Self>, pid: &Upid) {
+        if pid == &self.master {
+            // Upstream agents re-detect the master on a broken link.
+            let jitter = Duration::from_millis(cx.rng().next_u32() as u64 % 1000);
+            cx.delay(jitter, |a: &mut ModelAgent, cx| a.lost_master(cx));
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Protocol models of the master's peers, usable on both runtimes.
+
+pub mod agent;
+pub mod scheduler;
