@@ -12,6 +12,8 @@
 //! Nothing here reads a clock or an unseeded RNG: the same inputs produce the
 //! same allocations.
 
+#![warn(missing_docs)]
+
 #[doc(hidden)]
 pub mod bench_support;
 pub mod error;
