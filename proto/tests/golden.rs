@@ -1,7 +1,8 @@
 //! Golden tests against a real Mesos 1.9.0 master (captures made by
 //! `tests/golden/capture.py`, see its header).
 //!
-//! Operator calls were captured twice from the same, unchanging master state: once as
+//! Operator calls (master and agent `/api/v1`, and the master's `SUBSCRIBE` event
+//! stream's first event) were captured twice from the same, unchanging state: once as
 //! JSON and once as protobuf. So our JSON for the protobuf bytes must be upstream's JSON:
 //! byte for byte, except that upstream prints map fields in hash order, which we cannot
 //! (and do not want to) reproduce; for the two captures holding maps
@@ -16,7 +17,8 @@
 mod common;
 
 use mesos_proto::json::{from_json, to_json};
-use mesos_proto::mesos::v1::master::Response;
+use mesos_proto::mesos::v1::agent::Response as AgentResponse;
+use mesos_proto::mesos::v1::master::{Event as MasterEvent, Response};
 use mesos_proto::mesos::v1::scheduler::Event;
 use mesos_proto::pool::message_descriptor;
 use mesos_proto::recordio::Decoder;
@@ -36,6 +38,15 @@ const CALLS: [&str; 6] = [
 ];
 /// Captures that contain map fields (printed in hash order upstream).
 const WITH_MAPS: [&str; 2] = ["GET_STATE", "GET_FRAMEWORKS"];
+const AGENT_CALLS: [&str; 7] = [
+    "GET_STATE",
+    "GET_FLAGS",
+    "GET_VERSION",
+    "GET_FRAMEWORKS",
+    "GET_EXECUTORS",
+    "GET_TASKS",
+    "GET_AGENT",
+];
 
 fn read(rel: &str) -> Vec<u8> {
     let p = golden_dir().join(rel);
@@ -49,53 +60,69 @@ fn stripped<M: Message + prost::Name>(m: &M) -> DynamicMessage {
     d
 }
 
-#[test]
-fn operator_responses_print_as_upstream() {
-    let desc = message_descriptor::<Response>().unwrap();
-    for call in CALLS {
-        let pb = read(&format!("operator/{call}.pb"));
-        let upstream = String::from_utf8(read(&format!("operator/{call}.json"))).unwrap();
-        let response = decode_checked::<Response>(&pb).unwrap();
-        let ours = to_json(&response).unwrap();
-        if WITH_MAPS.contains(&call) {
-            assert_same(
-                &canonical(&ours, &desc),
-                &canonical(&upstream, &desc),
-                &format!("{call} (map entries sorted on both sides)"),
-            );
-            assert!(upstream.contains("\"offer_filters\""), "{call} holds a map");
-        } else {
-            assert_same(&ours, &upstream, call);
-        }
-    }
-}
-
-#[test]
-fn operator_json_parses_to_the_same_protobuf() {
-    for call in CALLS {
-        let pb = read(&format!("operator/{call}.pb"));
-        let upstream = String::from_utf8(read(&format!("operator/{call}.json"))).unwrap();
-        let decoded = Response::decode(pb.as_slice()).unwrap();
-        let parsed: Response = from_json(&upstream).unwrap();
-        // Upstream prints unset fields that have explicit defaults; parsing them back
-        // sets them. Apart from that the messages must be identical.
-        assert_same_message(&stripped(&parsed), &stripped(&decoded), call);
-        // And printing what we parsed gives upstream's JSON again.
-        let desc = message_descriptor::<Response>().unwrap();
+/// Checks one capture pair (the same object as JSON and as protobuf) of type `M`:
+/// our JSON of the protobuf is upstream's JSON (byte for byte; map entries sorted
+/// first if the capture holds maps), the protobuf passes the required check, and
+/// upstream's JSON parses to the same message and prints back unchanged.
+fn check_pair<M: Message + Default + prost::Name>(name: &str, upstream: &str, pb: &[u8]) {
+    let desc = message_descriptor::<M>().unwrap();
+    let decoded = decode_checked::<M>(pb).unwrap();
+    check_initialized(&desc, pb).unwrap();
+    let ours = to_json(&decoded).unwrap();
+    if upstream.contains("\"offer_filters\"") {
         assert_same(
-            &canonical(&to_json(&parsed).unwrap(), &desc),
-            &canonical(&upstream, &desc),
-            &format!("{call}: JSON -> protobuf -> JSON"),
+            &canonical(&ours, &desc),
+            &canonical(upstream, &desc),
+            &format!("{name} (map entries sorted on both sides)"),
         );
+    } else {
+        assert_same(&ours, upstream, name);
+    }
+    let parsed: M = from_json(upstream).unwrap();
+    // Upstream prints unset fields that have explicit defaults; parsing them back sets
+    // them. Apart from that the messages must be identical.
+    assert_same_message(&stripped(&parsed), &stripped(&decoded), name);
+    assert_same(
+        &canonical(&to_json(&parsed).unwrap(), &desc),
+        &canonical(upstream, &desc),
+        &format!("{name}: JSON -> protobuf -> JSON"),
+    );
+}
+
+fn pair(dir: &str, call: &str) -> (String, Vec<u8>) {
+    let json = String::from_utf8(read(&format!("{dir}/{call}.json"))).unwrap();
+    (json, read(&format!("{dir}/{call}.pb")))
+}
+
+#[test]
+fn master_operator_responses_match_upstream_both_ways() {
+    for call in CALLS {
+        let (json, pb) = pair("operator", call);
+        check_pair::<Response>(&format!("master {call}"), &json, &pb);
+    }
+    // The captures that hold maps really do (so the sorted comparison is exercised).
+    for call in WITH_MAPS {
+        assert!(pair("operator", call).0.contains("\"offer_filters\""));
     }
 }
 
 #[test]
-fn operator_protobuf_passes_the_required_check() {
-    let desc = message_descriptor::<Response>().unwrap();
-    for call in CALLS {
-        check_initialized(&desc, &read(&format!("operator/{call}.pb"))).unwrap();
+fn agent_operator_responses_match_upstream_both_ways() {
+    for call in AGENT_CALLS {
+        let (json, pb) = pair("agent", call);
+        check_pair::<AgentResponse>(&format!("agent {call}"), &json, &pb);
     }
+}
+
+#[test]
+fn operator_subscribed_event_matches_upstream_both_ways() {
+    // Two subscriptions to an unchanged master: the same SUBSCRIBED event (whole state).
+    let json = records("operator/SUBSCRIBE.json.recordio");
+    let pb = records("operator/SUBSCRIBE.pb.recordio");
+    assert_eq!((json.len(), pb.len()), (1, 1));
+    let text = std::str::from_utf8(&json[0]).unwrap();
+    assert!(text.starts_with("{\"type\":\"SUBSCRIBED\""));
+    check_pair::<MasterEvent>("operator SUBSCRIBED", text, &pb[0]);
 }
 
 #[test]

@@ -16,6 +16,9 @@ call, the JSON response, then the protobuf response, then the JSON again, and ke
 the pair only if both JSON answers agree (so nothing changed in between). Files:
 
   operator/<CALL>.json, operator/<CALL>.pb   the same master state in both encodings
+  agent/<CALL>.json, agent/<CALL>.pb         the same for the agent's /slave(1)/api/v1
+  operator/SUBSCRIBE.{json,pb}.recordio      the first event (SUBSCRIBED, holding the
+                                             whole state) of two operator subscriptions
   scheduler/events.json.recordio             the JSON scheduler's event stream so far
   scheduler/events.pb.recordio               the protobuf scheduler's event stream so far
 
@@ -38,6 +41,8 @@ HOST = "127.0.0.1"
 JSON_T = "application/json"
 PB_T = "application/x-protobuf"
 CALLS = ["GET_STATE", "GET_AGENTS", "GET_FRAMEWORKS", "GET_FLAGS", "GET_VERSION", "GET_TASKS"]
+AGENT_CALLS = ["GET_STATE", "GET_FLAGS", "GET_VERSION", "GET_FRAMEWORKS", "GET_EXECUTORS",
+               "GET_TASKS", "GET_AGENT"]
 
 
 def log(*a):
@@ -103,8 +108,8 @@ def post(path, body, accept=JSON_T, headers=None):
     return r.status, r.getheader("Content-Type"), data
 
 
-def operator(call, accept):
-    status, ctype, data = post("/api/v1", {"type": call}, accept)
+def operator(call, accept, path="/api/v1"):
+    status, ctype, data = post(path, {"type": call}, accept)
     if status != 200:
         raise RuntimeError("%s (%s) -> %d %r" % (call, accept, status, data[:300]))
     return data
@@ -320,6 +325,29 @@ def main():
                 f.write(pb)
             log(call, len(j1), "bytes JSON,", len(pb), "bytes protobuf")
 
+        os.makedirs(os.path.join(HERE, "agent"), exist_ok=True)
+        for call in AGENT_CALLS:
+            for attempt in range(10):
+                j1 = operator(call, JSON_T, "/slave(1)/api/v1")
+                pb = operator(call, PB_T, "/slave(1)/api/v1")
+                j2 = operator(call, JSON_T, "/slave(1)/api/v1")
+                if json.loads(j1) == json.loads(j2):
+                    break
+                log("agent", call, "changed between captures; retrying")
+                time.sleep(1)
+            else:
+                raise RuntimeError("agent " + call + " never stable")
+            for ext, data in (("json", j1), ("pb", pb)):
+                with open(os.path.join(HERE, "agent", call + "." + ext), "wb") as f:
+                    f.write(data)
+            log("agent", call, len(j1), "bytes JSON,", len(pb), "bytes protobuf")
+
+        for accept, ext in ((JSON_T, "json"), (PB_T, "pb")):
+            record = first_record("/api/v1", {"type": "SUBSCRIBE"}, accept)
+            with open(os.path.join(HERE, "operator", "SUBSCRIBE." + ext + ".recordio"), "wb") as f:
+                f.write(b"%d\n" % len(record) + record)
+            log("operator SUBSCRIBE", ext, len(record), "bytes")
+
         for s, fname in ((a, "events.json.recordio"), (b, "events.pb.recordio")):
             with s.lock:
                 data = bytes(s.raw)
@@ -336,6 +364,23 @@ def main():
         if "--keep-running" not in sys.argv:
             os.killpg(local.pid, signal.SIGTERM)
             local.wait(timeout=30)
+
+
+def first_record(path, body, accept):
+    """Opens a streaming call and returns its first RecordIO record."""
+    conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+    conn.request("POST", path, body=json.dumps(body).encode(),
+                 headers={"Content-Type": JSON_T, "Accept": accept})
+    r = conn.getresponse()
+    if r.status != 200:
+        raise RuntimeError("%s -> %d %r" % (path, r.status, r.read()[:300]))
+    buf = b""
+    while True:
+        buf += r.read1(65536)
+        nl = buf.find(b"\n")
+        if nl >= 0 and len(buf) >= nl + 1 + int(buf[:nl]):
+            conn.close()
+            return buf[nl + 1:nl + 1 + int(buf[:nl])]
 
 
 def _try(f):
