@@ -500,6 +500,83 @@ fn takes_over_a_real_agent_work_dir() {
     ours.kill();
 }
 
+/// Downgrade path / format check: after a checkpointing framework ran a task
+/// on OUR agent, the REAL 1.9.0 agent (`--strict` recovery, which exits on
+/// any unreadable checkpoint) takes over our work dir, recovers it and
+/// reregisters under the same agent ID.
+#[test]
+fn real_agent_recovers_our_work_dir() {
+    let Some(bin) = kit() else { return };
+    let mut c = Cluster::start(&bin, "reverse");
+    let id = c.master_agents()[0]["id"].as_str().unwrap().to_string();
+    let script = c.work.path().join("ckpt_scheduler.py");
+    std::fs::write(&script, CHECKPOINT_SCHEDULER).unwrap();
+    let mut cmd = Command::new("python3");
+    cmd.arg(&script)
+        .arg(format!("127.0.0.1:{}", c.master_port))
+        .arg("echo checkpointed-run")
+        .arg("60")
+        .arg("1");
+    let (code, out) = run_to_end(cmd, Duration::from_secs(90));
+    assert_eq!(code, Some(0), "{out}\n{}", c.agent_log());
+    let meta = c.work.path().join("work/meta/slaves").join(&id);
+    assert!(meta.join("slave.info").exists());
+    let fw_dirs: Vec<_> = std::fs::read_dir(meta.join("frameworks"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(fw_dirs.len(), 1, "one checkpointed framework");
+    let fw = fw_dirs[0].path();
+    assert!(fw.join("framework.info").exists() && fw.join("framework.pid").exists());
+    let run = fw.join("executors/recovery-task-1/runs/latest");
+    for f in [
+        "pids/forked.pid",
+        "pids/libprocess.pid",
+        "tasks/recovery-task-1/task.info",
+        "tasks/recovery-task-1/task.updates",
+    ] {
+        assert!(run.join(f).exists(), "missing {f}");
+    }
+    // Let the executor exit and the agent archive it, then hand over.
+    assert!(wait_until(Duration::from_secs(20), || run
+        .join("executor.sentinel")
+        .exists()));
+    c.agent.kill();
+    let rlog = c.work.path().join("real-agent.log");
+    let log = std::fs::File::create(&rlog).unwrap();
+    let mut real = Guard(Some(
+        Command::new(bin.join("mesos-ref-agent"))
+            .arg(format!("127.0.0.1:{}", c.master_port))
+            .arg(format!("--port={}", c.agent_port))
+            .arg(format!(
+                "--work_dir={}",
+                c.work.path().join("work").display()
+            ))
+            // The same resources as ours: upstream refuses a changed
+            // SlaveInfo (`--reconfiguration_policy=equal`).
+            .arg("--resources=cpus:2;mem:1024;disk:1024;ports:[31000-32000]")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap(),
+    ));
+    let text = || std::fs::read_to_string(&rlog).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(60), || text()
+            .contains("Re-registered with master")),
+        "the real agent did not recover our work dir:\n{}",
+        text()
+    );
+    assert!(
+        real.0.as_mut().unwrap().try_wait().unwrap().is_none(),
+        "real agent exited"
+    );
+    let agents = c.master_agents();
+    assert_eq!(agents.len(), 1);
+    assert_eq!(agents[0]["id"], id.as_str());
+    assert_eq!(agents[0]["active"], true);
+}
+
 /// A v1 scheduler with `checkpoint: true` that acknowledges every update,
 /// prints each, and after the first TASK_FINISHED keeps listening for
 /// `linger` seconds, then prints `FINISHED_COUNT n` and exits 0 iff n == 1.
