@@ -178,10 +178,8 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
         "weeks" => 7.0 * 86400.0,
         _ => return Err(Error::Flag(format!("Unknown duration unit '{unit}'"))),
     };
-    if n < 0.0 || !n.is_finite() {
-        return Err(Error::Flag(format!("Invalid duration '{s}'")));
-    }
-    Ok(Duration::from_secs_f64(n * factor))
+    Duration::try_from_secs_f64(n * factor)
+        .map_err(|_| Error::Flag(format!("Invalid duration '{s}'")))
 }
 
 impl MasterFlags {
@@ -468,6 +466,8 @@ mod tests {
         assert_eq!(parse_duration("1.5mins").unwrap(), Duration::from_secs(90));
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("5years").is_err());
+        assert!(parse_duration("-1secs").is_err());
+        assert!(parse_duration("99999999999999999999999weeks").is_err());
     }
 
     #[test]

@@ -888,3 +888,52 @@ fn master_task_runs_with_the_simple_allocator() {
         vec![TaskState::TaskRunning, TaskState::TaskFinished]
     );
 }
+
+/// SchedulerHttpApiTest.Subscribe with protobuf: the stream carries
+/// protobuf v1 events when the client accepts only protobuf.
+#[test]
+fn scheduler_http_api_protobuf_stream() {
+    use mesos_proto::mesos::v1::scheduler::{call, Call as V1Call, Event as V1Event};
+    use prost::Message;
+    let (mut sim, m) = sim_with_master(25, &[]);
+    agent(&mut sim, &m, 1, vec![]);
+    sim.settle();
+    let call = V1Call {
+        r#type: Some(call::Type::Subscribe as i32),
+        subscribe: Some(call::Subscribe {
+            framework_info: mesos_proto::mesos::v1::FrameworkInfo {
+                user: "u".into(),
+                name: "pb-fw".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut r = Request::new(Method::POST, "/master/api/v1/scheduler");
+    r.headers
+        .insert("content-type", "application/x-protobuf".parse().unwrap());
+    r.headers
+        .insert("accept", "application/x-protobuf".parse().unwrap());
+    r.body = Bytes::from(call.encode_to_vec());
+    let h = sim.http(master_addr(), r);
+    sim.settle();
+    assert_eq!(h.status(), Some(StatusCode::OK));
+    assert_eq!(
+        h.head().unwrap().headers.get("content-type").unwrap(),
+        "application/x-protobuf"
+    );
+    let mut d = mesos_proto::recordio::Decoder::new(1 << 20);
+    let recs = d.decode(&h.stream_body()).unwrap();
+    let first = V1Event::decode(recs[0].clone()).unwrap();
+    assert_eq!(
+        first.r#type,
+        Some(mesos_proto::mesos::v1::scheduler::event::Type::Subscribed as i32)
+    );
+    assert_eq!(
+        first.subscribed.unwrap().framework_id.value,
+        format!("{MASTER_ID}-0000")
+    );
+    let second = V1Event::decode(recs[1].clone()).unwrap();
+    assert_eq!(second.offers.unwrap().offers.len(), 1);
+}
