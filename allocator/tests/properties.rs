@@ -301,3 +301,90 @@ proptest! {
         }
     }
 }
+
+#[derive(Clone, Debug)]
+enum SOp {
+    Add(u8),
+    Remove(u8),
+    Activate(u8),
+    Deactivate(u8),
+    Alloc(u8, u16, u16),
+    Unalloc(u8, u16, u16),
+    Weight(u8, u8),
+    Total(u16, u16),
+}
+
+fn sop() -> impl Strategy<Value = SOp> {
+    prop_oneof![
+        (0u8..8).prop_map(SOp::Add),
+        (0u8..8).prop_map(SOp::Remove),
+        (0u8..8).prop_map(SOp::Activate),
+        (0u8..8).prop_map(SOp::Deactivate),
+        (0u8..8, 0u16..50, 0u16..50).prop_map(|(c, a, b)| SOp::Alloc(c, a, b)),
+        (0u8..8, 0u16..50, 0u16..50).prop_map(|(c, a, b)| SOp::Unalloc(c, a, b)),
+        (0u8..8, 1u8..5).prop_map(|(c, w)| SOp::Weight(c, w)),
+        (1u16..500, 1u16..500).prop_map(|(a, b)| SOp::Total(a, b)),
+    ]
+}
+
+#[derive(Clone, Default)]
+struct ModelClient {
+    cpus: f64,
+    mem: f64,
+    count: u64,
+    active: bool,
+}
+
+proptest! {
+    /// The DRF sorter against a naive model (flat clients): sort by weighted
+    /// dominant share, then allocation count, then name.
+    #[test]
+    fn drf_sorter_matches_naive_model(ops in proptest::collection::vec(sop(), 1..80)) {
+        use mesos_allocator::sorter::{Sorter, SorterKind};
+        let mut s = Sorter::new(SorterKind::Drf, 0);
+        let mut model: BTreeMap<String, ModelClient> = BTreeMap::new();
+        let mut weights: BTreeMap<String, f64> = BTreeMap::new();
+        let (mut tc, mut tm) = (1000.0f64, 1000.0f64);
+        s.add_total(&ResourceQuantities::from_pairs([("cpus", tc), ("mem", tm)]));
+        for op in ops {
+            match op {
+                SOp::Add(c) => { let n = format!("c{c}"); if !model.contains_key(&n) { s.add(&n); model.insert(n, ModelClient::default()); } }
+                SOp::Remove(c) => { let n = format!("c{c}"); s.remove(&n); model.remove(&n); }
+                SOp::Activate(c) => { let n = format!("c{c}"); s.activate(&n); if let Some(m) = model.get_mut(&n) { m.active = true; } }
+                SOp::Deactivate(c) => { let n = format!("c{c}"); s.deactivate(&n); if let Some(m) = model.get_mut(&n) { m.active = false; } }
+                SOp::Alloc(c, a, b) => {
+                    let n = format!("c{c}");
+                    if let Some(m) = model.get_mut(&n) {
+                        s.allocated(&n, &ResourceQuantities::from_pairs([("cpus", a as f64), ("mem", b as f64)]));
+                        m.cpus += a as f64; m.mem += b as f64; m.count += 1;
+                    }
+                }
+                SOp::Unalloc(c, a, b) => {
+                    let n = format!("c{c}");
+                    if let Some(m) = model.get_mut(&n) {
+                        let (a, b) = ((a as f64).min(m.cpus), (b as f64).min(m.mem));
+                        s.unallocated(&n, &ResourceQuantities::from_pairs([("cpus", a), ("mem", b)]));
+                        m.cpus -= a; m.mem -= b;
+                    }
+                }
+                SOp::Weight(c, w) => { let n = format!("c{c}"); s.update_weight(&n, w as f64); weights.insert(n, w as f64); }
+                SOp::Total(a, b) => {
+                    s.remove_total(&ResourceQuantities::from_pairs([("cpus", tc), ("mem", tm)]));
+                    tc = a as f64; tm = b as f64;
+                    s.add_total(&ResourceQuantities::from_pairs([("cpus", tc), ("mem", tm)]));
+                }
+            }
+            let mut expected: Vec<(f64, u64, String)> = model
+                .iter()
+                .filter(|(_, m)| m.active)
+                .map(|(n, m)| {
+                    let share = (m.cpus / tc).max(m.mem / tm) / weights.get(n).copied().unwrap_or(1.0);
+                    (share, m.count, n.clone())
+                })
+                .collect();
+            expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+            let expected: Vec<String> = expected.into_iter().map(|e| e.2).collect();
+            prop_assert_eq!(s.sort(), expected);
+        }
+    }
+}
