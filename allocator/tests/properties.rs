@@ -348,7 +348,11 @@ proptest! {
         s.add_total(&ResourceQuantities::from_pairs([("cpus", tc), ("mem", tm)]));
         for op in ops {
             match op {
-                SOp::Add(c) => { let n = format!("c{c}"); if !model.contains_key(&n) { s.add(&n); model.insert(n, ModelClient::default()); } }
+                SOp::Add(c) => {
+                    let n = format!("c{c}");
+                    s.add(&n); // adding a known client is a no-op
+                    model.entry(n).or_default();
+                }
                 SOp::Remove(c) => { let n = format!("c{c}"); s.remove(&n); model.remove(&n); }
                 SOp::Activate(c) => { let n = format!("c{c}"); s.activate(&n); if let Some(m) = model.get_mut(&n) { m.active = true; } }
                 SOp::Deactivate(c) => { let n = format!("c{c}"); s.deactivate(&n); if let Some(m) = model.get_mut(&n) { m.active = false; } }
