@@ -494,3 +494,99 @@ fn pending_isolator_operation_is_listed_for_containerizer_debug() {
         serde_json::json!({"pending":[]})
     );
 }
+
+fn nested(parent: &mesos_proto::mesos::ContainerId, v: &str) -> mesos_proto::mesos::ContainerId {
+    mesos_proto::mesos::ContainerId {
+        value: v.to_string(),
+        parent: Some(Box::new(parent.clone())),
+    }
+}
+
+fn wait_for_line(path: &std::path::Path, prefix: &str) -> String {
+    for _ in 0..200 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let f = field(&text, prefix);
+        if !f.is_empty() {
+            return f;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("no '{prefix}' line in {}", path.display());
+}
+
+#[test]
+fn nested_containers_inherit_ipc_and_nest_pid_namespaces() {
+    if !require_root() {
+        return;
+    }
+    let t = Fixture::new("filesystem/linux,namespaces/ipc,namespaces/pid", |_| {});
+    let parent = cid("par");
+    t.launch(
+        &parent,
+        "echo parent > /dev/shm/pmark; echo pidns=$(readlink /proc/self/ns/pid); \
+         echo ipc=$(readlink /proc/self/ns/ipc); sleep 30",
+        0.1,
+        32.0,
+        |c| set_linux_info(c, Some(IpcMode::Private), Some(4), None),
+    )
+    .unwrap();
+    let parent_ipc = wait_for_line(&t.sandbox("par").join("stdout"), "ipc=");
+    let parent_pidns = wait_for_line(&t.sandbox("par").join("stdout"), "pidns=");
+    let host_ipc = std::fs::read_link("/proc/self/ns/ipc")
+        .unwrap()
+        .display()
+        .to_string();
+    assert_ne!(parent_ipc, host_ipc);
+
+    let run_nested = |name: &str, mode: Option<IpcMode>| {
+        let id = nested(&parent, name);
+        let sandbox = t.sandbox(name);
+        let req = request(
+            &id,
+            &sandbox,
+            "echo ipc=$(readlink /proc/self/ns/ipc); echo shm=$(cat /dev/shm/pmark 2>/dev/null); \
+             echo pid=$$; echo pidns=$(readlink /proc/self/ns/pid)",
+            0.1,
+            32.0,
+            |c| {
+                if mode.is_some() {
+                    set_linux_info(c, mode, None, None)
+                }
+            },
+        );
+        t.cz.launch(&req).unwrap();
+        let term = t.cz.wait(&id).unwrap();
+        let out = std::fs::read_to_string(sandbox.join("stdout")).unwrap_or_default();
+        let err = std::fs::read_to_string(sandbox.join("stderr")).unwrap_or_default();
+        assert_eq!(term.status, Some(0), "{out} {err}");
+        out
+    };
+
+    // No mode: the parent's IPC namespace, the agent's /dev/shm.
+    let out = run_nested("n1", None);
+    assert_eq!(field(&out, "ipc="), parent_ipc, "{out}");
+    assert_eq!(field(&out, "shm="), "", "{out}");
+    // Its own pid namespace (not the parent's, not the agent's).
+    assert_eq!(field(&out, "pid="), "1", "{out}");
+    let host_pidns = std::fs::read_link("/proc/self/ns/pid")
+        .unwrap()
+        .display()
+        .to_string();
+    let pidns = field(&out, "pidns=");
+    assert!(pidns != parent_pidns && pidns != host_pidns, "{out}");
+
+    // SHARE_PARENT: the parent's namespace and its private /dev/shm.
+    let out = run_nested("n2", Some(IpcMode::ShareParent));
+    assert_eq!(field(&out, "ipc="), parent_ipc, "{out}");
+    assert_eq!(field(&out, "shm="), "parent", "{out}");
+
+    // PRIVATE: a namespace of its own.
+    let out = run_nested("n3", Some(IpcMode::Private));
+    let ipc = field(&out, "ipc=");
+    assert!(ipc != parent_ipc && ipc != host_ipc, "{out}");
+    assert_eq!(field(&out, "shm="), "", "{out}");
+
+    t.cz.destroy(&parent);
+    t.cz.wait(&parent).unwrap();
+    t.assert_clean("par");
+}

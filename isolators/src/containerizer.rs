@@ -323,8 +323,18 @@ impl LinuxContainerizer {
             .io
             .clone()
             .unwrap_or_else(|| LaunchIo::sandbox(std::path::Path::new(&config.directory)));
+        // A nested container enters namespaces of its parent's process.
+        let parent_pid = match id.parent.as_deref() {
+            Some(p) => Some(
+                lock(&self.containers)
+                    .get(&id_string(p))
+                    .and_then(|c| c.pid)
+                    .ok_or_else(|| Error::UnknownContainer(id_string(p)))?,
+            ),
+            None => None,
+        };
         let forked = self.tracker.run("launcher::fork", &id_arg(), || {
-            linux_launcher::fork(&self.helper, &li, &io)
+            linux_launcher::fork_nested(&self.helper, &li, &io, parent_pid)
         })?;
         let pid = forked.pid;
         if let Some(c) = lock(&self.containers).get_mut(key) {

@@ -101,8 +101,59 @@ fn open_out(p: &Path) -> Result<OwnedFd, Error> {
 /// running `helper launch --launch_info=<JSON of info>`, held until
 /// [`Forked::release`].
 pub fn fork(helper: &Path, info: &ContainerLaunchInfo, io: &LaunchIo) -> Result<Forked, Error> {
+    fork_nested(helper, info, io, None)
+}
+
+fn ns_name(ns: i32) -> Option<&'static str> {
+    Some(match ns {
+        libc::CLONE_NEWNS => "mnt",
+        libc::CLONE_NEWIPC => "ipc",
+        libc::CLONE_NEWPID => "pid",
+        libc::CLONE_NEWUTS => "uts",
+        libc::CLONE_NEWNET => "net",
+        _ => return None,
+    })
+}
+
+/// Like [`fork`], for a nested container whose launch info asks to enter
+/// namespaces (`enter_namespaces`) of the process `parent_pid` (its parent
+/// container) before cloning its own (as upstream's `ns::clone` with a
+/// target pid). The forked process (our child, the pid returned) joins the
+/// parent's namespaces, unshares the cloned ones and forks the helper into
+/// them (namespaces such as pid only apply to children); it then waits for
+/// the helper and exits the same way, so waiting and killing work as for a
+/// top-level container.
+pub fn fork_nested(
+    helper: &Path,
+    info: &ContainerLaunchInfo,
+    io: &LaunchIo,
+    parent_pid: Option<i32>,
+) -> Result<Forked, Error> {
     let flags = clone_flags(info)?;
     let json = launch_info_json(info)?;
+    let nested = !info.enter_namespaces.is_empty();
+    let mut ns_fds: Vec<(OwnedFd, libc::c_int)> = Vec::new();
+    if nested {
+        let ppid = parent_pid.ok_or_else(|| {
+            Error::Launch("entering namespaces needs the parent container's pid".into())
+        })?;
+        // The mount namespace is entered last: the others are looked up
+        // through the host's /proc.
+        let mut order: Vec<i32> = info.enter_namespaces.clone();
+        order.sort_by_key(|ns| *ns == libc::CLONE_NEWNS);
+        for ns in order {
+            let name = ns_name(ns).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "unsupported namespace in enter_namespaces: {ns:#x}"
+                ))
+            })?;
+            let path = format!("/proc/{ppid}/ns/{name}");
+            let f = std::fs::File::open(&path)
+                .map_err(|e| Error::Launch(format!("failed to open '{path}': {e}")))?;
+            ns_fds.push((OwnedFd::from(f), ns));
+        }
+    }
+    let outer_flags = if nested { 0 } else { flags };
 
     // Everything the child touches is prepared here: after clone only
     // async-signal-safe calls are allowed (the agent is multi-threaded).
@@ -144,7 +195,7 @@ pub fn fork(helper: &Path, info: &ContainerLaunchInfo, io: &LaunchIo) -> Result<
     let pid = unsafe {
         libc::syscall(
             libc::SYS_clone,
-            (flags | libc::SIGCHLD) as libc::c_ulong,
+            (outer_flags | libc::SIGCHLD) as libc::c_ulong,
             0usize,
             0usize,
             0usize,
@@ -172,15 +223,103 @@ pub fn fork(helper: &Path, info: &ContainerLaunchInfo, io: &LaunchIo) -> Result<
             if n != 1 {
                 libc::_exit(1);
             }
+            if nested {
+                for (fd, ns) in &ns_fds {
+                    if libc::setns(fd.as_raw_fd(), *ns) != 0 {
+                        die(b"Failed to enter the parent container's namespaces\n");
+                    }
+                }
+                // A new pid namespace must be unshared by a process already
+                // active in the parent's one (the kernel refuses it while
+                // only `pid_for_children` was switched), hence one more fork.
+                let others = flags & !libc::CLONE_NEWPID;
+                if others != 0 && libc::unshare(others) != 0 {
+                    die(b"Failed to unshare namespaces\n");
+                }
+                let g1 = raw_fork();
+                if g1 == 0 {
+                    if flags & libc::CLONE_NEWPID != 0 {
+                        if libc::unshare(libc::CLONE_NEWPID) != 0 {
+                            die(b"Failed to unshare the pid namespace\n");
+                        }
+                        let g2 = raw_fork();
+                        if g2 == 0 {
+                            libc::execve(exe.as_ptr(), argv_p.as_ptr(), env_p.as_ptr());
+                            libc::_exit(127);
+                        }
+                        wait_and_exit_alike(g2);
+                    }
+                    libc::execve(exe.as_ptr(), argv_p.as_ptr(), env_p.as_ptr());
+                    libc::_exit(127);
+                }
+                wait_and_exit_alike(g1);
+            }
             libc::execve(exe.as_ptr(), argv_p.as_ptr(), env_p.as_ptr());
             libc::_exit(127);
         }
     }
+    drop(ns_fds);
     drop(rd);
     Ok(Forked {
         pid: pid as i32,
         release: Some(wr),
     })
+}
+
+/// Writes a fixed message to stderr and exits (async-signal-safe).
+unsafe fn die(msg: &[u8]) -> ! {
+    // SAFETY: write(2) and _exit(2) are async-signal-safe.
+    unsafe {
+        libc::write(2, msg.as_ptr().cast(), msg.len());
+        libc::_exit(1)
+    }
+}
+
+/// fork(2) as a raw clone (async-signal-safe, no atfork handlers).
+unsafe fn raw_fork() -> libc::pid_t {
+    // SAFETY: a fork-like clone; the caller only makes async-signal-safe
+    // calls afterwards.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::SIGCHLD as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    if pid < 0 {
+        // SAFETY: as above.
+        unsafe { die(b"Failed to fork\n") }
+    }
+    pid as libc::pid_t
+}
+
+/// Waits for `child` and ends this process the same way (exit code or
+/// signal), so the intermediate processes of a nested launch are invisible
+/// to whoever waits for the outermost one.
+unsafe fn wait_and_exit_alike(child: libc::pid_t) -> ! {
+    let mut status = 0;
+    // SAFETY: waitpid/signal/kill/_exit are async-signal-safe.
+    unsafe {
+        loop {
+            let rc = libc::waitpid(child, &mut status, 0);
+            if rc == child {
+                break;
+            }
+            if rc < 0 && *libc::__errno_location() != libc::EINTR {
+                libc::_exit(1);
+            }
+        }
+        if libc::WIFSIGNALED(status) {
+            let sig = libc::WTERMSIG(status);
+            libc::signal(sig, libc::SIG_DFL);
+            libc::kill(libc::getpid(), sig);
+            libc::_exit(128 + sig);
+        }
+        libc::_exit(libc::WEXITSTATUS(status))
+    }
 }
 
 /// Blocks until child `pid` exits; its raw wait status (`ContainerTermination.status`).
