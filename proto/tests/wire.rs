@@ -169,6 +169,20 @@ fn to_json_matches_the_dynamic_writer_for_a_typical_message() {
 }
 
 #[test]
+fn proto3_zero_scalars_are_not_printed() {
+    // mesos.csi.types.VolumeCapability.MountVolume (proto3): fs_type = 1 (string),
+    // mount_flags = 2. An explicitly encoded empty fs_type is "not set" in proto3.
+    let desc = mesos_proto::pool::message_descriptor_by_name(
+        "mesos.csi.types.VolumeCapability.MountVolume",
+    )
+    .unwrap();
+    let bytes = [0x0A, 0x00, 0x12, 0x01, b'r'];
+    let wire = bytes_to_json(&desc, &bytes).unwrap();
+    assert_eq!(wire, r#"{"mount_flags":["r"]}"#);
+    assert_eq!(dynamic_json(&desc, &bytes).unwrap().unwrap(), wire);
+}
+
+#[test]
 fn write_json_appends() {
     let f = FrameworkInfo {
         user: "u".into(),

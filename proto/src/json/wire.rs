@@ -309,6 +309,9 @@ impl<'p, 'a> Walk<'p, 'a, '_> {
             }
             ValueKind::Enum(e) => {
                 // The last occurrence whose number the enum knows.
+                if fp.implicit_presence && matches!(self.arena[hi - 1].raw, Raw::Varint(0)) {
+                    return Ok(false);
+                }
                 for o in self.arena[lo..hi].iter().rev() {
                     if let Raw::Varint(v) = o.raw {
                         if let Some(value) = e.get_value(v as i32) {
@@ -321,6 +324,9 @@ impl<'p, 'a> Walk<'p, 'a, '_> {
             }
             _ => {
                 let raw = self.arena[hi - 1].raw;
+                if fp.implicit_presence && is_zero(fp.prim, raw) {
+                    return Ok(false);
+                }
                 scalar(self.out, fp.prim, raw)?;
                 Ok(true)
             }
@@ -525,6 +531,18 @@ fn scalar(out: &mut String, prim: Prim, raw: Raw) -> Result<(), JsonError> {
         }
     }
     Ok(())
+}
+
+/// Whether a proto3 implicit-presence scalar holds its zero value (not "set").
+fn is_zero(prim: Prim, raw: Raw) -> bool {
+    match raw {
+        Raw::Varint(v) => v == 0,
+        Raw::Fixed32(v) if prim == Prim::Float => f32::from_bits(v) == 0.0,
+        Raw::Fixed32(v) => v == 0,
+        Raw::Fixed64(v) if prim == Prim::Double => f64::from_bits(v) == 0.0,
+        Raw::Fixed64(v) => v == 0,
+        Raw::Len(b) => b.is_empty(),
+    }
 }
 
 /// The printed default of a map value that was absent from its entry.

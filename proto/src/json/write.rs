@@ -34,6 +34,9 @@ pub(super) struct FieldPlan {
     pub(super) map_key: Prim,
     /// Index of the `oneof` the field belongs to, if any.
     pub(super) oneof: Option<u32>,
+    /// A proto3 singular scalar without `optional`: C++'s `HasField` is false when it
+    /// holds its type's zero value, so a zero is not printed.
+    pub(super) implicit_presence: bool,
 }
 
 /// A field type as far as decoding its wire value goes.
@@ -186,6 +189,7 @@ fn build_plans(all: impl Iterator<Item = MessageDescriptor>) -> Plans {
                 None
             };
             let oneof = proto.oneof_index.and_then(|i| u32::try_from(i).ok());
+            let implicit_presence = !f.supports_presence() && !f.is_list() && !f.is_map();
             fields.push(FieldPlan {
                 desc: f.clone(),
                 key: key.into_boxed_str(),
@@ -194,6 +198,7 @@ fn build_plans(all: impl Iterator<Item = MessageDescriptor>) -> Plans {
                 prim,
                 map_key,
                 oneof,
+                implicit_presence,
             });
         }
         let mut by_number: Vec<(u32, usize)> = fields
