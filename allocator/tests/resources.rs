@@ -341,3 +341,36 @@ fn pre_refinement_wire_format_is_upgraded() {
         );
     }
 }
+
+#[test]
+fn allocation_info_is_visible_and_kept_consistent() {
+    let mut a = p("cpus:1;ports:[1-5]").allocated_to("r1");
+    let roles = |x: &Resources| -> Vec<Option<String>> {
+        x.iter()
+            .map(|e| e.allocation_info.as_ref().and_then(|i| i.role.clone()))
+            .collect()
+    };
+    assert_eq!(roles(&a), vec![Some("r1".to_string()); 2]);
+    assert!(roles(&a.unallocated()).iter().all(Option::is_none));
+    // Mutations after a read are reflected (the cached view is rebuilt).
+    a += p("cpus:2").allocated_to("r1");
+    assert_eq!(a.cpus(), Some(3.0));
+    let cpus: Vec<_> = a
+        .iter()
+        .filter(|e| e.name == "cpus")
+        .map(|e| e.scalar.unwrap().value)
+        .collect();
+    assert_eq!(cpus, vec![3.0]);
+    a -= p("ports:[2-3]").allocated_to("r1");
+    assert_eq!(
+        a.to_string(),
+        "cpus(allocated: r1):3; ports(allocated: r1):[1-1, 4-5]"
+    );
+    // Allocated and unallocated forms never match each other.
+    assert!(!p("cpus:10").contains(&p("cpus:1").allocated_to("r1")));
+    assert_eq!(a.count(&a.iter().next().unwrap().clone()), 1);
+    assert_eq!(a.to_vec().len(), 2);
+    assert_eq!(Resources::from_vec(a.to_vec()), a);
+    a.allocate("r2");
+    assert_eq!(roles(&a), vec![Some("r2".to_string()); 2]);
+}

@@ -414,9 +414,10 @@ impl HierarchicalAllocator {
                     None => by_role.entry(role.to_string()).or_default(),
                 };
                 *by_agent.entry(slave.id.clone()).or_default() += &to_allocate;
-                let shared = to_allocate.shared();
+                // Upstream records the *allocated* shared resources here.
+                let shared = unallocated.shared();
                 if !shared.is_empty() {
-                    *offered_shared.entry(sidx).or_default() += shared;
+                    *offered_shared.entry(sidx).or_default() += shared.allocated_to(role);
                 }
 
                 // Quota book-keeping only matters while some quota exists.
@@ -437,7 +438,7 @@ impl HierarchicalAllocator {
                 }
 
                 // Book-keeping of `trackAllocatedResources`, sorters deferred.
-                let (fq, rq) = if to_allocate.any(r::is_shared) {
+                let (fq, rq) = if unallocated.any(r::is_shared) {
                     let role_held = super::shared::role_shared_held(
                         role,
                         &slave.id,

@@ -46,10 +46,9 @@ pub(crate) struct Framework {
 
 impl Framework {
     pub fn has_allocation_in_role(&self, role: &str) -> bool {
-        self.allocated.values().any(|res| {
-            res.iter()
-                .any(|x| x.allocation_info.as_ref().and_then(|a| a.role.as_deref()) == Some(role))
-        })
+        self.allocated
+            .values()
+            .any(|res| res.allocations().contains_key(role))
     }
 }
 

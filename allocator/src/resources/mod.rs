@@ -18,7 +18,7 @@ pub mod values;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use mesos_proto::mesos::resource::AllocationInfo;
 use mesos_proto::mesos::resource::ReservationInfo;
@@ -32,11 +32,65 @@ use resource as r;
 
 #[derive(Clone, Debug)]
 struct Item {
+    /// The resource *without* `allocation_info` (that lives in `alloc`).
     /// Shared copy-on-write, like upstream's `shared_ptr<Resource_>`: copying
     /// a `Resources` only bumps reference counts.
     res: Arc<Resource>,
     /// Number of copies of a shared resource; always 1 for non-shared ones.
     count: i64,
+    /// `Resource.allocation_info`, kept beside the protobuf so that
+    /// allocating or unallocating never copies the (1000-byte) message.
+    alloc: Option<Arc<AllocationInfo>>,
+    /// `res` with `alloc` applied, built the first time someone reads it.
+    full: OnceLock<Arc<Resource>>,
+}
+
+impl Item {
+    fn new(mut res: Resource, count: i64) -> Item {
+        let alloc = res.allocation_info.take().map(Arc::new);
+        Item {
+            res: Arc::new(res),
+            count,
+            alloc,
+            full: OnceLock::new(),
+        }
+    }
+
+    /// The resource as protobuf users see it (with allocation info).
+    fn view(&self) -> &Resource {
+        match &self.alloc {
+            None => &self.res,
+            Some(a) => self.full.get_or_init(|| {
+                let mut x = (*self.res).clone();
+                x.allocation_info = Some((**a).clone());
+                Arc::new(x)
+            }),
+        }
+    }
+
+    fn res_mut(&mut self) -> &mut Resource {
+        self.full = OnceLock::new();
+        Arc::make_mut(&mut self.res)
+    }
+
+    fn set_alloc(&mut self, alloc: Option<Arc<AllocationInfo>>) {
+        if self.alloc != alloc {
+            self.alloc = alloc;
+            self.full = OnceLock::new();
+        }
+    }
+
+    fn addable(&self, that: &Item) -> bool {
+        self.alloc == that.alloc && r::addable(&self.res, &that.res)
+    }
+
+    fn subtractable(&self, that: &Item) -> bool {
+        self.alloc == that.alloc && r::subtractable(&self.res, &that.res)
+    }
+
+    fn same(&self, that: &Item) -> bool {
+        self.alloc == that.alloc && r::resource_eq(&self.res, &that.res)
+    }
 }
 
 /// A normalized multiset of `Resource` objects with Mesos arithmetic.
@@ -58,10 +112,7 @@ impl Resources {
         for mut res in rs {
             r::upgrade(&mut res);
             if r::validate(&res).is_ok() {
-                out.add_item(Item {
-                    res: Arc::new(res),
-                    count: 1,
-                });
+                out.add_item(Item::new(res, 1));
             }
         }
         out
@@ -73,10 +124,7 @@ impl Resources {
         for mut res in rs {
             r::upgrade(&mut res);
             r::validate(&res)?;
-            out.add_item(Item {
-                res: Arc::new(res),
-                count: 1,
-            });
+            out.add_item(Item::new(res, 1));
         }
         Ok(out)
     }
@@ -104,7 +152,7 @@ impl Resources {
 
     /// The entries (each shared resource once, regardless of its count).
     pub fn iter(&self) -> impl Iterator<Item = &Resource> + '_ {
-        self.items.iter().map(|i| &*i.res)
+        self.items.iter().map(Item::view)
     }
 
     /// The entries as protobufs (each shared resource once).
@@ -126,9 +174,10 @@ impl Resources {
 
     /// How many copies of `res` are held (shared count, or 1/0).
     pub fn count(&self, res: &Resource) -> i64 {
+        let that = Item::new(res.clone(), 1);
         self.items
             .iter()
-            .find(|i| r::resource_eq(&i.res, res))
+            .find(|i| i.same(&that))
             .map(|i| i.count)
             .unwrap_or(0)
     }
@@ -142,11 +191,11 @@ impl Resources {
             return;
         }
         for i in &mut self.items {
-            if r::addable(&i.res, &that.res) {
+            if i.addable(&that) {
                 if i.res.shared.is_some() {
                     i.count += that.count;
                 } else {
-                    r::add_value(Arc::make_mut(&mut i.res), &that.res);
+                    r::add_value(i.res_mut(), &that.res);
                 }
                 return;
             }
@@ -160,7 +209,7 @@ impl Resources {
         }
         for idx in 0..self.items.len() {
             let i = &mut self.items[idx];
-            if r::subtractable(&i.res, &that.res) {
+            if i.subtractable(that) {
                 if i.res.shared.is_some() {
                     i.count -= that.count;
                 } else if Arc::ptr_eq(&i.res, &that.res)
@@ -172,7 +221,7 @@ impl Resources {
                     self.items.swap_remove(idx);
                     return;
                 } else {
-                    r::sub_value(Arc::make_mut(&mut i.res), &that.res);
+                    r::sub_value(i.res_mut(), &that.res);
                 }
                 let negative = (i.res.shared.is_some() && i.count < 0)
                     || (r::is_scalar(&i.res) && values::to_fixed(r::scalar(&i.res)) < 0);
@@ -189,10 +238,7 @@ impl Resources {
         let mut res = res.clone();
         r::upgrade(&mut res);
         if r::validate(&res).is_ok() {
-            self.add_item(Item {
-                res: Arc::new(res),
-                count: 1,
-            });
+            self.add_item(Item::new(res, 1));
         }
     }
 
@@ -201,10 +247,7 @@ impl Resources {
         let mut res = res.clone();
         r::upgrade(&mut res);
         if r::validate(&res).is_ok() {
-            self.sub_item(&Item {
-                res: Arc::new(res),
-                count: 1,
-            });
+            self.sub_item(&Item::new(res, 1));
         }
     }
 
@@ -213,9 +256,9 @@ impl Resources {
             if i.res.shared.is_some() != that.res.shared.is_some() {
                 false
             } else if i.res.shared.is_some() {
-                i.count >= that.count && r::resource_eq(&i.res, &that.res)
+                i.count >= that.count && i.same(that)
             } else {
-                r::contains(&i.res, &that.res)
+                i.alloc == that.alloc && r::contains(&i.res, &that.res)
             }
         })
     }
@@ -242,11 +285,7 @@ impl Resources {
     pub fn contains_resource(&self, res: &Resource) -> bool {
         let mut res = res.clone();
         r::upgrade(&mut res);
-        r::validate(&res).is_ok()
-            && self.contains_item(&Item {
-                res: Arc::new(res),
-                count: 1,
-            })
+        r::validate(&res).is_ok() && self.contains_item(&Item::new(res, 1))
     }
 
     /// Whether these resources cover the given quantities (ranges and sets
@@ -280,7 +319,7 @@ impl Resources {
             items: self
                 .items
                 .iter()
-                .filter(|i| pred(&i.res))
+                .filter(|i| pred(i.view()))
                 .cloned()
                 .collect(),
         }
@@ -288,21 +327,23 @@ impl Resources {
 
     /// Keeps only the entries matching `pred`, in place (no copy).
     pub fn retain(&mut self, mut pred: impl FnMut(&Resource) -> bool) {
-        self.items.retain(|i| pred(&i.res));
+        self.items.retain(|i| pred(i.view()));
     }
 
     /// Splits into (matching, not matching) without copying entries.
     pub fn partition(self, mut pred: impl FnMut(&Resource) -> bool) -> (Resources, Resources) {
-        let (a, b): (Vec<Item>, Vec<Item>) = self.items.into_iter().partition(|i| pred(&i.res));
+        let (a, b): (Vec<Item>, Vec<Item>) = self.items.into_iter().partition(|i| pred(i.view()));
         (Resources { items: a }, Resources { items: b })
     }
 
     /// True if any entry matches `pred`.
     pub fn any(&self, mut pred: impl FnMut(&Resource) -> bool) -> bool {
-        self.items.iter().any(|i| pred(&i.res))
+        self.items.iter().any(|i| pred(i.view()))
     }
 
     /// Scalar quantities of the entries matching `pred`, without copying.
+    /// The predicate sees each resource *without* its allocation info
+    /// (quantities never depend on it).
     pub fn scalar_quantities_where(
         &self,
         mut pred: impl FnMut(&Resource) -> bool,
@@ -336,7 +377,27 @@ impl Resources {
 
     /// Resources allocated to `role` or its descendants.
     pub fn allocated_to_role_subtree(&self, role: &str) -> Resources {
-        self.filter(|x| r::is_allocated_to_role_subtree(x, role))
+        Resources {
+            items: self
+                .items
+                .iter()
+                .filter(|i| {
+                    let a = i
+                        .alloc
+                        .as_ref()
+                        .and_then(|a| a.role.as_deref())
+                        .unwrap_or("");
+                    a == role || roles::is_strict_subrole_of(a, role)
+                })
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The entries as stored, without allocation info (crate-internal fast
+    /// path for quantities).
+    pub(crate) fn iter_unallocated(&self) -> impl Iterator<Item = &Resource> + '_ {
+        self.items.iter().map(|i| &*i.res)
     }
 
     /// Resources reserved to `role` or its descendants.
@@ -439,35 +500,30 @@ impl Resources {
         let info = AllocationInfo {
             role: Some(role.to_string()),
         };
-        self.set_allocation_info(Some(info));
+        self.set_allocation_info(Some(Arc::new(info)));
     }
 
     /// Sets the allocation info of every entry. When all entries agreed on it
     /// before, entries stay distinct (they differ elsewhere), so no merging is
     /// needed; otherwise the set is re-normalized.
-    fn set_allocation_info(&mut self, info: Option<AllocationInfo>) {
-        let uniform = self
-            .items
-            .windows(2)
-            .all(|w| w[0].res.allocation_info == w[1].res.allocation_info);
+    fn set_allocation_info(&mut self, info: Option<Arc<AllocationInfo>>) {
+        let uniform = self.items.windows(2).all(|w| w[0].alloc == w[1].alloc);
         if uniform {
             for i in &mut self.items {
-                if i.res.allocation_info != info {
-                    Arc::make_mut(&mut i.res).allocation_info = info.clone();
-                }
+                i.set_alloc(info.clone());
             }
             return;
         }
         let old = std::mem::take(&mut self.items);
         for mut i in old {
-            Arc::make_mut(&mut i.res).allocation_info = info.clone();
+            i.set_alloc(info.clone());
             self.add_item(i);
         }
     }
 
     /// Clears allocation info (mirrors `Resources::unallocate`).
     pub fn unallocate(&mut self) {
-        if self.items.iter().all(|i| i.res.allocation_info.is_none()) {
+        if self.items.iter().all(|i| i.alloc.is_none()) {
             return;
         }
         self.set_allocation_info(None);
@@ -491,7 +547,7 @@ impl Resources {
     pub fn allocations(&self) -> BTreeMap<String, Resources> {
         let mut out: BTreeMap<String, Resources> = BTreeMap::new();
         for i in &self.items {
-            if let Some(role) = i.res.allocation_info.as_ref().and_then(|a| a.role.clone()) {
+            if let Some(role) = i.alloc.as_ref().and_then(|a| a.role.clone()) {
                 out.entry(role).or_default().add_item(i.clone());
             }
         }
@@ -514,7 +570,7 @@ impl Resources {
         let mut out = Resources::new();
         for i in &self.items {
             let mut i = i.clone();
-            Arc::make_mut(&mut i.res).reservations.push(info.clone());
+            i.res_mut().reservations.push(info.clone());
             out.add_item(i);
         }
         out
@@ -525,7 +581,7 @@ impl Resources {
         let mut out = Resources::new();
         for i in &self.items {
             let mut i = i.clone();
-            Arc::make_mut(&mut i.res).reservations.pop();
+            i.res_mut().reservations.pop();
             out.add_item(i);
         }
         out
@@ -536,7 +592,7 @@ impl Resources {
         let mut out = Resources::new();
         for i in &self.items {
             let mut i = i.clone();
-            Arc::make_mut(&mut i.res).reservations.clear();
+            i.res_mut().reservations.clear();
             out.add_item(i);
         }
         out
@@ -559,10 +615,7 @@ impl Resources {
                 scalar: i.res.scalar,
                 ..Default::default()
             };
-            out.add_item(Item {
-                res: Arc::new(res),
-                count: 1,
-            });
+            out.add_item(Item::new(res, 1));
         }
         out
     }
@@ -768,7 +821,7 @@ impl fmt::Display for Resources {
             if n > 0 {
                 f.write_str("; ")?;
             }
-            f.write_str(&r::format_resource(&i.res))?;
+            f.write_str(&r::format_resource(i.view()))?;
             if i.res.shared.is_some() {
                 write!(f, "<{}>", i.count)?;
             }

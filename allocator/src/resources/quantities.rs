@@ -27,7 +27,7 @@ impl ResourceQuantities {
     /// Sums the scalar entries of `res` by name; shared resources count once.
     pub fn from_scalar_resources(res: &Resources) -> Self {
         let mut out = Self::new();
-        for x in res.iter().filter(|x| r::is_scalar(x)) {
+        for x in res.iter_unallocated().filter(|x| r::is_scalar(x)) {
             out.add_fixed(&x.name, to_fixed(r::scalar(x)));
         }
         out
