@@ -11,11 +11,27 @@ use super::resource as r;
 use super::values::{format_scalar, from_fixed, to_fixed};
 use super::Resources;
 
+/// A resource name; the common ones are static so that quantities on the
+/// allocation path do not allocate strings.
+type Name = std::borrow::Cow<'static, str>;
+
+fn name_of(s: &str) -> Name {
+    match s {
+        "cpus" => Name::Borrowed("cpus"),
+        "mem" => Name::Borrowed("mem"),
+        "disk" => Name::Borrowed("disk"),
+        "gpus" => Name::Borrowed("gpus"),
+        "ports" => Name::Borrowed("ports"),
+        other => Name::Owned(other.to_string()),
+    }
+}
+
 /// Non-negative quantities; absent names mean zero, and subtraction saturates
 /// at zero (zero entries are dropped), exactly like upstream.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResourceQuantities {
-    q: BTreeMap<String, i64>,
+    /// Sorted by name, no zero entries (a handful of names: a vector beats a map).
+    q: Vec<(Name, i64)>,
 }
 
 impl ResourceQuantities {
@@ -77,17 +93,18 @@ impl ResourceQuantities {
         self.add_fixed(name, v)
     }
 
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.q.binary_search_by(|(k, _)| k.as_ref().cmp(name))
+    }
+
     fn add_fixed(&mut self, name: &str, v: i64) {
-        if let Some(x) = self.q.get_mut(name) {
-            if v > 0 {
-                *x += v;
-            }
-            return;
-        }
         if v <= 0 {
             return;
         }
-        *self.q.entry(name.to_string()).or_insert(0) += v;
+        match self.find(name) {
+            Ok(i) => self.q[i].1 += v,
+            Err(i) => self.q.insert(i, (name_of(name), v)),
+        }
     }
 
     /// Amount of `name` (0 if absent).
@@ -97,7 +114,7 @@ impl ResourceQuantities {
 
     /// Amount of `name` in thousandths.
     pub fn get_fixed(&self, name: &str) -> i64 {
-        self.q.get(name).copied().unwrap_or(0)
+        self.find(name).map(|i| self.q[i].1).unwrap_or(0)
     }
 
     /// True when every amount is zero.
@@ -107,7 +124,7 @@ impl ResourceQuantities {
 
     /// `(name, thousandths)` pairs in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, i64)> + '_ {
-        self.q.iter().map(|(k, v)| (k.as_str(), *v))
+        self.q.iter().map(|(k, v)| (k.as_ref(), *v))
     }
 
     /// `self >= other` for every name.
@@ -125,10 +142,10 @@ impl ResourceQuantities {
     /// In-place saturating subtraction.
     pub fn sub_assign(&mut self, other: &ResourceQuantities) {
         for (k, v) in &other.q {
-            if let Some(x) = self.q.get_mut(k) {
-                *x -= v;
-                if *x <= 0 {
-                    self.q.remove(k);
+            if let Ok(i) = self.find(k) {
+                self.q[i].1 -= v;
+                if self.q[i].1 <= 0 {
+                    self.q.remove(i);
                 }
             }
         }
