@@ -10,7 +10,7 @@
 //! sorting roles), sorter order is walked lazily and stops as soon as the
 //! agent is exhausted, and sorter updates are applied in O(log n).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rand::seq::SliceRandom;
 
@@ -20,7 +20,9 @@ use super::HierarchicalAllocator;
 use crate::resources::quantities::{shrink_to_limits, shrink_to_quantities};
 use crate::resources::{resource as r, roles, ResourceLimits, ResourceQuantities, Resources};
 
-type Offerable = BTreeMap<String, BTreeMap<String, BTreeMap<String, Resources>>>;
+/// Framework index -> role -> agent id -> offered resources (keyed by index
+/// during the cycle: cheaper than comparing id strings).
+type Offerable = HashMap<usize, BTreeMap<String, BTreeMap<String, Resources>>>;
 
 /// What one cycle accumulates while it walks the agents.
 struct CycleState {
@@ -163,7 +165,7 @@ impl HierarchicalAllocator {
 
         let mut cycle = CycleState {
             quota: self.quota_state(),
-            offerable: BTreeMap::new(),
+            offerable: HashMap::new(),
             offered_shared: BTreeMap::new(),
             now,
         };
@@ -217,13 +219,18 @@ impl HierarchicalAllocator {
             self.allocate_on_slave(sidx, None, None, &mut cycle);
         }
 
-        cycle
+        // Ordered by framework id for the caller (deterministic).
+        let by_id: BTreeMap<String, _> = cycle
             .offerable
             .into_iter()
-            .map(|(framework_id, resources)| Allocation {
-                framework_id,
-                resources,
+            .map(|(fidx, resources)| {
+                let id = self.frameworks[fidx].as_ref().expect("offered framework is live").id.clone();
+                (id, resources)
             })
+            .collect();
+        by_id
+            .into_iter()
+            .map(|(framework_id, resources)| Allocation { framework_id, resources })
             .collect()
     }
 
@@ -405,10 +412,7 @@ impl HierarchicalAllocator {
                 slave.allocate_split(&to_allocate, &unallocated);
                 // Look up before inserting: the framework and role keys usually
                 // exist already, so their strings need not be copied.
-                let by_role = match offerable.get_mut(&fw.id) {
-                    Some(m) => m,
-                    None => offerable.entry(fw.id.clone()).or_default(),
-                };
+                let by_role = offerable.entry(fidx).or_default();
                 let by_agent = match by_role.get_mut(role) {
                     Some(m) => m,
                     None => by_role.entry(role.to_string()).or_default(),
