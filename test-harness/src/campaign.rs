@@ -136,7 +136,7 @@ impl Default for CampaignConfig {
         CampaignConfig {
             agents: 2,
             schedulers: 2,
-            tasks_per_scheduler: 3,
+            tasks_per_scheduler: 5,
             horizon: Duration::from_secs(60),
             quiesce: Duration::from_secs(200),
             min_events: 3,
@@ -160,7 +160,13 @@ pub fn generate(seed: u64, cfg: &CampaignConfig) -> Vec<Step> {
     };
     let mut steps: Vec<Step> = (0..n)
         .map(|_| {
-            let at_ms = rng.gen_range(0..horizon);
+            // Half the events fall in the first quarter, while agents
+            // register and tasks launch.
+            let at_ms = if rng.gen_bool(0.5) {
+                rng.gen_range(0..horizon / 4)
+            } else {
+                rng.gen_range(0..horizon)
+            };
             let event = match rng.gen_range(0..100) {
                 0..=14 => Event::Drop {
                     msg: DROPPABLE[rng.gen_range(0..DROPPABLE.len())],
@@ -238,6 +244,7 @@ pub fn cluster_for(seed: u64, cfg: &CampaignConfig) -> Cluster {
         b = b.scheduler(SchedulerSpec {
             name: format!("fw{i}"),
             tasks: cfg.tasks_per_scheduler,
+            max_per_offer: 1,
             behaviors: vec![
                 TaskBehavior::Run(Duration::from_secs(20)),
                 TaskBehavior::Hang,

@@ -331,6 +331,35 @@ impl ModelAgent {
         }
         self.counters.reregistrations += 1;
         self.on_registered(cx);
+        self.reconcile(cx, m.reconciliations);
+    }
+
+    /// Tasks the master has for us but we did not report (a launch lost
+    /// with a broken connection) get a terminal update, as upstream
+    /// `Slave::reregistered` does: TASK_DROPPED for partition-aware
+    /// frameworks, else TASK_LOST, reason RECONCILIATION.
+    fn reconcile(&mut self, cx: &mut Cx<'_, Self>, reconciliations: Vec<ReconcileTasksMessage>) {
+        for r in reconciliations {
+            let aware = r.framework.as_ref().is_some_and(|f| {
+                f.capabilities.iter().any(|c| {
+                    c.r#type == Some(framework_info::capability::Type::PartitionAware as i32)
+                })
+            });
+            let state = if aware {
+                TaskState::TaskDropped
+            } else {
+                TaskState::TaskLost
+            };
+            for st in r.statuses {
+                let tid = st.task_id.value.clone();
+                if self.tasks.contains_key(&tid) {
+                    continue;
+                }
+                tracing::warn!("Reconciling task {tid}: unknown to the agent");
+                let update = self.make_update(cx, &r.framework_id, &tid, state);
+                self.enqueue(cx, update);
+            }
+        }
     }
 
     fn on_registered(&mut self, cx: &mut Cx<'_, Self>) {
@@ -434,6 +463,17 @@ impl ModelAgent {
             return;
         };
         t.state = state as i32;
+        let update = self.make_update(cx, fid, tid, state);
+        self.enqueue(cx, update);
+    }
+
+    fn make_update(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        fid: &FrameworkId,
+        tid: &str,
+        state: TaskState,
+    ) -> StatusUpdate {
         let mut uuid = [0u8; 16];
         cx.rng().fill_bytes(&mut uuid);
         let slave_id = SlaveId {
@@ -467,7 +507,13 @@ impl ModelAgent {
                 state: state as i32,
             });
         }
-        let stream = self.streams.entry(tid.to_string()).or_default();
+        update
+    }
+
+    /// Appends to the task's stream; sends it if it is the head.
+    fn enqueue(&mut self, cx: &mut Cx<'_, Self>, update: StatusUpdate) {
+        let tid = update.status.task_id.value.clone();
+        let stream = self.streams.entry(tid).or_default();
         stream.push_back(update.clone());
         let head = stream.len() == 1;
         self.checkpoint();

@@ -45,6 +45,8 @@ pub struct SchedulerSpec {
     pub behaviors: Vec<TaskBehavior>,
     /// `FrameworkInfo.failover_timeout` in seconds.
     pub failover_timeout: f64,
+    /// At most this many tasks per offer (spreads launches over time).
+    pub max_per_offer: usize,
 }
 
 impl Default for SchedulerSpec {
@@ -57,6 +59,7 @@ impl Default for SchedulerSpec {
             task_mem: 64.0,
             behaviors: vec![TaskBehavior::Run(Duration::from_secs(5))],
             failover_timeout: 3600.0,
+            max_per_offer: usize::MAX,
         }
     }
 }
@@ -293,7 +296,7 @@ impl DriverScheduler {
         let fit = ((cpus / self.spec.task_cpus).floor() as usize)
             .min((mem / self.spec.task_mem).floor() as usize);
         let left = self.spec.tasks.saturating_sub(self.next_task as usize);
-        let n = fit.min(left);
+        let n = fit.min(left).min(self.spec.max_per_offer);
         if n == 0 {
             self.counters.declined += 1;
             let mut c = self.call(CallType::Decline);
