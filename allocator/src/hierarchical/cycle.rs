@@ -224,13 +224,20 @@ impl HierarchicalAllocator {
             .offerable
             .into_iter()
             .map(|(fidx, resources)| {
-                let id = self.frameworks[fidx].as_ref().expect("offered framework is live").id.clone();
+                let id = self.frameworks[fidx]
+                    .as_ref()
+                    .expect("offered framework is live")
+                    .id
+                    .clone();
                 (id, resources)
             })
             .collect();
         by_id
             .into_iter()
-            .map(|(framework_id, resources)| Allocation { framework_id, resources })
+            .map(|(framework_id, resources)| Allocation {
+                framework_id,
+                resources,
+            })
             .collect()
     }
 
@@ -355,7 +362,9 @@ impl HierarchicalAllocator {
                 if is_filtered(fw, role, sidx, slave, base, now) {
                     return true;
                 }
-                let mut available = base.clone();
+                // Take the cached copy rather than cloning it: the usual next
+                // step is an allocation, which invalidates the cache anyway.
+                let mut available = role_available.take().unwrap_or_default();
                 strip_incapable(&mut available, fw);
 
                 let (quota_resources, rest) = available
