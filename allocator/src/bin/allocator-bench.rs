@@ -83,7 +83,13 @@ fn main() -> anyhow::Result<()> {
             let mut a = cluster(agents, frameworks, res, false);
             let mut o = offers(&a.allocate(now));
             for round in 0..5 {
+                let t = Instant::now();
                 decline_all(&mut a, &o, now);
+                println!(
+                    "round {round}: declining {} offers took {}",
+                    o.len(),
+                    ms(t.elapsed())
+                );
                 now += Duration::from_secs(1);
                 let t = Instant::now();
                 let r = a.allocate(now);

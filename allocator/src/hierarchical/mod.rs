@@ -277,7 +277,7 @@ impl HierarchicalAllocator {
                 .or_default() += &res;
         }
         // Entries without allocation info are kept too (upstream asserts they exist).
-        let rest = allocated.filter(|x| x.allocation_info.is_none());
+        let rest = allocated.entries_without_allocation();
         if !rest.is_empty() {
             *self
                 .fw_mut(fw)
@@ -324,7 +324,7 @@ impl HierarchicalAllocator {
                 state.allocated_quota.sub_assign(&quota_quantities(&res));
             }
         }
-        let rest = allocated.filter(|x| x.allocation_info.is_none());
+        let rest = allocated.entries_without_allocation();
         if !rest.is_empty() {
             let f = self.fw_mut(fw);
             if let Some(cur) = f.allocated.get_mut(slave_id) {
@@ -1119,9 +1119,7 @@ impl HierarchicalAllocator {
 
 /// Unreserved, non-revocable scalar quantities: what counts against quota.
 fn quota_quantities(res: &Resources) -> ResourceQuantities {
-    ResourceQuantities::from_scalar_resources(
-        &res.filter(|x| r::is_unreserved(x) && !r::is_revocable(x)),
-    )
+    res.scalar_quantities_where(|x| r::is_unreserved(x) && !r::is_revocable(x))
 }
 
 fn hash_str(s: &str) -> u64 {

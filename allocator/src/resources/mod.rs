@@ -394,6 +394,18 @@ impl Resources {
         }
     }
 
+    /// The entries that carry no allocation info (no protobuf is built).
+    pub(crate) fn entries_without_allocation(&self) -> Resources {
+        Resources {
+            items: self
+                .items
+                .iter()
+                .filter(|i| i.alloc.is_none())
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The entries as stored, without allocation info (crate-internal fast
     /// path for quantities).
     pub(crate) fn iter_unallocated(&self) -> impl Iterator<Item = &Resource> + '_ {
