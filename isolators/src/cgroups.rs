@@ -88,6 +88,8 @@ const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 fn is_cgroupfs(p: &Path) -> bool {
     nix::sys::statfs::statfs(p)
         .map(|s| {
+            // The field's integer type differs between architectures.
+            #[allow(clippy::unnecessary_cast)]
             let t = s.filesystem_type().0 as i64;
             t == CGROUP_SUPER_MAGIC || t == CGROUP2_SUPER_MAGIC
         })

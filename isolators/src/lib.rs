@@ -20,7 +20,7 @@
 //!   `volume/host_path`.
 //! - [`provisioner`]: docker images from a local registry of `docker save`
 //!   tarballs, `copy` and `overlay` backends; [`runtime`]: `docker/runtime`.
-//! - [`disk`]: `disk/du`.
+//! - [`disk`]: the `disk/du` isolator.
 //! - [`debug`]: the pending-operations tracker behind `/containerizer/debug`.
 //! - [`containerizer`]: [`containerizer::LinuxContainerizer`], which drives
 //!   isolators + provisioner + launcher for one container at a time; the

@@ -46,7 +46,7 @@ pub fn bytes_string(b: u64) -> String {
         (1 << 10, "KB"),
     ];
     for (size, unit) in UNITS {
-        if b > 0 && b % size == 0 {
+        if b > 0 && b.is_multiple_of(size) {
             return format!("{}{unit}", b / size);
         }
     }
