@@ -740,6 +740,12 @@ impl FromIterator<Resource> for Resources {
 
 impl AddAssign<&Resources> for Resources {
     fn add_assign(&mut self, rhs: &Resources) {
+        if self.items.is_empty() {
+            // Already normalized: one exact-size copy of the entry handles.
+            self.items = rhs.items.clone();
+            return;
+        }
+        self.items.reserve(rhs.items.len());
         for i in &rhs.items {
             self.add_item(i.clone());
         }
