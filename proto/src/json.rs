@@ -151,39 +151,38 @@ pub fn to_json_value<M: Message + Name>(msg: &M) -> Result<serde_json::Value, Js
     serde_json::from_str(&text).map_err(|e| JsonError::Syntax(e.to_string()))
 }
 
+/// Mesos JSON to protobuf bytes of type `desc`, with the final required-field check.
+/// (The bytes are valid protobuf but not canonical: nested lengths are padded.)
+fn json_to_bytes(desc: &MessageDescriptor, json: &serde_json::Value) -> Result<Vec<u8>, JsonError> {
+    let serde_json::Value::Object(obj) = json else {
+        return Err(JsonError::NotAnObject);
+    };
+    let index = write::plans().index_of(desc)?;
+    let mut bytes = Vec::with_capacity(256);
+    parse::encode_message(index, obj, &mut bytes)?;
+    if crate::required::check_initialized(desc, &bytes).is_err() {
+        // Name the missing fields in protobuf's order (own fields, then nested).
+        let msg = DynamicMessage::decode(desc.clone(), bytes.as_slice())?;
+        return Err(JsonError::MissingRequired(parse::missing_required(&msg)));
+    }
+    Ok(bytes)
+}
+
 /// Parses Mesos JSON into a message of type `desc`, including the final
 /// required-field check.
 pub fn dynamic_from_json(
     desc: &MessageDescriptor,
     json: &serde_json::Value,
 ) -> Result<DynamicMessage, JsonError> {
-    let serde_json::Value::Object(obj) = json else {
-        return Err(JsonError::NotAnObject);
-    };
-    let msg = parse::parse_message(desc, obj)?;
-    let missing = parse::missing_required(&msg);
-    if !missing.is_empty() {
-        return Err(JsonError::MissingRequired(missing));
-    }
-    Ok(msg)
+    let bytes = json_to_bytes(desc, json)?;
+    Ok(DynamicMessage::decode(desc.clone(), bytes.as_slice())?)
 }
 
 /// Parses Mesos JSON (already a `serde_json::Value`) into `M`.
 pub fn from_json_value<M: Message + Default + Name>(
     json: &serde_json::Value,
 ) -> Result<M, JsonError> {
-    let desc = descriptor_of::<M>()?;
-    let serde_json::Value::Object(obj) = json else {
-        return Err(JsonError::NotAnObject);
-    };
-    let msg = parse::parse_message(&desc, obj)?;
-    // Into `M` through its encoding; the required-field check runs on those bytes
-    // with the precomputed tables, which is much cheaper than walking `msg`.
-    let bytes = msg.encode_to_vec();
-    if crate::required::check_initialized(&desc, &bytes).is_err() {
-        // Name the missing fields in protobuf's order (own fields, then nested).
-        return Err(JsonError::MissingRequired(parse::missing_required(&msg)));
-    }
+    let bytes = json_to_bytes(&descriptor_of::<M>()?, json)?;
     Ok(M::decode(bytes.as_slice())?)
 }
 

@@ -12,12 +12,17 @@
 //! - object keys are visited in sorted order (stout's `JSON::Object` is a `std::map`),
 //!   which decides which member of a `oneof` wins when several are given;
 //! - required fields are checked once at the end (`IsInitialized()`).
+//!
+//! The JSON is encoded straight into protobuf bytes (no intermediate message), which
+//! are then required-checked on the wire and decoded into the target type. One
+//! difference remains: when a JSON object names several members of one `oneof`, the
+//! required check also looks inside the members that decoding then discards.
 
-use prost_reflect::{
-    DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value,
-};
+use prost::encoding::{encode_key, encode_varint, WireType};
+use prost_reflect::{DynamicMessage, Kind, ReflectMessage, Value};
 use serde_json::{Map, Value as Json};
 
+use super::write::{plans, FieldPlan, MessagePlan, Prim, Shape, ValueKind};
 use super::JsonError;
 use crate::pool::fields_in_declaration_order;
 
@@ -32,111 +37,110 @@ enum Num {
     F64(f64),
 }
 
-/// Parses `obj` into a new message of type `desc`, without the required-field check.
-pub(super) fn parse_message(
-    desc: &MessageDescriptor,
+/// Encodes `obj` as the protobuf bytes of a message of plan `index` (appended to
+/// `out`), without the required-field check. The bytes are an intermediate form: fields
+/// come in sorted-key order (so a later `oneof` member overrides an earlier one on
+/// decoding, as in stout) and nested lengths are 5-byte padded varints.
+pub(super) fn encode_message(
+    index: usize,
     obj: &Map<String, Json>,
-) -> Result<DynamicMessage, JsonError> {
-    let mut msg = DynamicMessage::new(desc.clone());
+    out: &mut Vec<u8>,
+) -> Result<(), JsonError> {
+    let plans = &plans().messages;
     let mut path = String::new();
-    merge_object(&mut msg, obj, &mut path)?;
-    Ok(msg)
+    encode_object(plans, index, obj, out, &mut path, 0)
 }
 
-fn merge_object(
-    msg: &mut DynamicMessage,
+/// serde_json refuses documents nested deeper than 128; this guards our own recursion.
+const MAX_DEPTH: u32 = 200;
+
+fn encode_object(
+    plans: &[MessagePlan],
+    index: usize,
     obj: &Map<String, Json>,
+    out: &mut Vec<u8>,
     path: &mut String,
+    depth: u32,
 ) -> Result<(), JsonError> {
-    let desc = msg.descriptor();
+    if depth >= MAX_DEPTH {
+        return Err(JsonError::Internal("JSON nested too deeply"));
+    }
+    let plan = &plans[index];
     let mut keys: Vec<&String> = obj.keys().collect();
     keys.sort_unstable();
     for key in keys {
-        let Some(field) = desc.get_field_by_name(key) else {
+        let Ok(at) = plan
+            .by_name
+            .binary_search_by(|(name, _)| name.as_ref().cmp(key.as_str()))
+        else {
             continue; // stout ignores unknown names.
         };
+        let fp = &plan.fields[plan.by_name[at].1];
         let mark = path.len();
         if !path.is_empty() {
             path.push('.');
         }
         path.push_str(key);
-        let result = apply(msg, &field, &obj[key.as_str()], path);
+        let result = apply(plans, fp, &obj[key.as_str()], out, path, depth);
         path.truncate(mark);
         result?;
     }
     Ok(())
 }
 
-/// Applies one JSON value to `field` of `msg` (one `Parser` visit in stout).
+/// Applies one JSON value to field `fp` (one `Parser` visit in stout).
 fn apply(
-    msg: &mut DynamicMessage,
-    field: &FieldDescriptor,
+    plans: &[MessagePlan],
+    fp: &FieldPlan,
     json: &Json,
+    out: &mut Vec<u8>,
     path: &mut String,
+    depth: u32,
 ) -> Result<(), JsonError> {
-    let repeated = field.is_list() || field.is_map();
-    match json {
-        Json::Null => Ok(()),
-        Json::Array(items) => {
-            if !repeated {
-                return Err(unexpected("array", path));
-            }
+    let number = fp.desc.number();
+    match (json, &fp.shape) {
+        (Json::Null, _) => Ok(()),
+        (Json::Array(_), Shape::Singular(_)) => Err(unexpected("array", path)),
+        (Json::Array(items), _) => {
             for item in items {
-                apply(msg, field, item, path)?;
+                apply(plans, fp, item, out, path, depth)?;
             }
             Ok(())
         }
-        Json::Object(obj) => {
-            let Kind::Message(m) = field.kind() else {
-                return Err(unexpected("object", path));
-            };
-            if field.is_map() {
-                merge_map(msg, field, &m, obj, path)
-            } else if field.is_list() {
-                let mut item = DynamicMessage::new(m);
-                merge_object(&mut item, obj, path)?;
-                push(msg, field, Value::Message(item))
-            } else {
-                let Some(nested) = msg.get_field_mut(field).as_message_mut() else {
-                    return Err(JsonError::Internal("message field without a message value"));
-                };
-                merge_object(nested, obj, path)
-            }
+        (Json::Object(obj), Shape::Map { value }) => {
+            encode_map(plans, fp, value, obj, out, path, depth)
         }
-        scalar => {
-            if field.is_map() {
-                return Err(unexpected(json_kind(scalar), path));
+        (Json::Object(obj), Shape::Singular(ValueKind::Message(index)))
+        | (Json::Object(obj), Shape::List(ValueKind::Message(index))) => {
+            let at = begin_len(out, number);
+            encode_object(plans, *index, obj, out, path, depth + 1)?;
+            end_len(out, at)
+        }
+        (Json::Object(_), _) => Err(unexpected("object", path)),
+        (scalar, Shape::Map { .. }) => Err(unexpected(json_kind(scalar), path)),
+        (scalar, _) => {
+            if let Some(v) = scalar_value(&fp.desc.kind(), fp.desc.is_required(), scalar, path)? {
+                put_value(out, number, fp.prim, &v);
             }
-            match scalar_value(&field.kind(), field.is_required(), scalar, path)? {
-                Some(v) if field.is_list() => push(msg, field, v),
-                Some(v) => {
-                    msg.set_field(field, v);
-                    Ok(())
-                }
-                None => Ok(()),
-            }
+            Ok(())
         }
     }
 }
 
-fn push(msg: &mut DynamicMessage, field: &FieldDescriptor, v: Value) -> Result<(), JsonError> {
-    match msg.get_field_mut(field).as_list_mut() {
-        Some(list) => {
-            list.push(v);
-            Ok(())
-        }
-        None => Err(JsonError::Internal("repeated field without a list value")),
-    }
-}
-
-fn merge_map(
-    msg: &mut DynamicMessage,
-    field: &FieldDescriptor,
-    entry: &MessageDescriptor,
+#[allow(clippy::too_many_arguments)]
+fn encode_map(
+    plans: &[MessagePlan],
+    fp: &FieldPlan,
+    value_kind: &ValueKind,
     obj: &Map<String, Json>,
+    out: &mut Vec<u8>,
     path: &mut String,
+    depth: u32,
 ) -> Result<(), JsonError> {
-    let key_field = entry.map_entry_key_field();
+    let Kind::Message(entry) = fp.desc.kind() else {
+        return Err(JsonError::Internal("map field without an entry type"));
+    };
+    let key_kind = entry.map_entry_key_field().kind();
     let value_field = entry.map_entry_value_field();
     let mut keys: Vec<&String> = obj.keys().collect();
     keys.sort_unstable();
@@ -145,51 +149,91 @@ fn merge_map(
         path.push('[');
         path.push_str(key);
         path.push(']');
-        let result = map_entry(&key_field, &value_field, key, &obj[key.as_str()], path);
-        path.truncate(mark);
-        let (k, v) = result?;
-        match msg.get_field_mut(field).as_map_mut() {
-            Some(map) => {
-                map.insert(k, v);
-            }
-            None => return Err(JsonError::Internal("map field without a map value")),
+        let at = begin_len(out, fp.desc.number());
+        // stout parses the key as if it were a JSON string value for the key field.
+        let k = scalar_value(&key_kind, false, &Json::String(key.clone()), path)?;
+        if let Some(k) = k {
+            put_value(out, 1, fp.map_key, &k);
         }
+        match (value_kind, &obj[key.as_str()]) {
+            (_, Json::Null) => {}
+            (ValueKind::Message(index), Json::Object(o)) => {
+                let inner = begin_len(out, 2);
+                encode_object(plans, *index, o, out, path, depth + 1)?;
+                end_len(out, inner)?;
+            }
+            (_, Json::Array(_)) => return Err(unexpected("array", path)),
+            (ValueKind::Message(_), other) => return Err(unexpected(json_kind(other), path)),
+            // An unknown enum name leaves the entry's value unset: the map reads it
+            // as the default value.
+            (_, other) => {
+                if let Some(v) = scalar_value(&value_field.kind(), false, other, path)? {
+                    put_value(out, 2, fp.prim, &v);
+                }
+            }
+        }
+        end_len(out, at)?;
+        path.truncate(mark);
     }
     Ok(())
 }
 
-fn map_entry(
-    key_field: &FieldDescriptor,
-    value_field: &FieldDescriptor,
-    key: &str,
-    json: &Json,
-    path: &mut String,
-) -> Result<(MapKey, Value), JsonError> {
-    // stout parses the key as if it were a JSON string value for the key field.
-    let k = scalar_value(
-        &key_field.kind(),
-        false,
-        &Json::String(key.to_owned()),
-        path,
-    )?
-    .and_then(Value::into_map_key)
-    .ok_or(JsonError::Internal("map key of an unsupported type"))?;
-    let v = match (value_field.kind(), json) {
-        (Kind::Message(m), Json::Object(obj)) => {
-            let mut item = DynamicMessage::new(m);
-            merge_object(&mut item, obj, path)?;
-            Value::Message(item)
-        }
-        (_, Json::Array(_)) => return Err(unexpected("array", path)),
-        (Kind::Message(_), other) if !other.is_null() => {
-            return Err(unexpected(json_kind(other), path))
-        }
-        (kind, other) => scalar_value(&kind, false, other, path)?
-            // `null` or an unknown enum name leaves the entry's value unset, which a
-            // map reads as the default value.
-            .unwrap_or_else(|| value_field.default_value()),
+/// Starts a length-delimited field: its key, then room for a 5-byte length.
+fn begin_len(out: &mut Vec<u8>, number: u32) -> usize {
+    encode_key(number, WireType::LengthDelimited, out);
+    out.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x00]);
+    out.len()
+}
+
+/// Fills in the length reserved by [`begin_len`] as a padded varint.
+fn end_len(out: &mut [u8], body_start: usize) -> Result<(), JsonError> {
+    let len = u32::try_from(out.len() - body_start)
+        .map_err(|_| JsonError::Internal("message longer than 4 GiB"))?;
+    let at = body_start - 5;
+    for i in 0..4 {
+        out[at + i] = ((len >> (7 * i)) & 0x7F) as u8 | 0x80;
+    }
+    out[at + 4] = (len >> 28) as u8;
+    Ok(())
+}
+
+/// Appends field `number` holding `v` (of wire type `prim`).
+fn put_value(out: &mut Vec<u8>, number: u32, prim: Prim, v: &Value) {
+    let wire_type = match prim.wire_type() {
+        0 => WireType::Varint,
+        1 => WireType::SixtyFourBit,
+        5 => WireType::ThirtyTwoBit,
+        _ => WireType::LengthDelimited,
     };
-    Ok((k, v))
+    encode_key(number, wire_type, out);
+    match (v, prim) {
+        (Value::Bool(b), _) => encode_varint(u64::from(*b), out),
+        (Value::I32(n), Prim::Sint32) => {
+            encode_varint(u64::from(((n << 1) ^ (n >> 31)) as u32), out)
+        }
+        (Value::I32(n), Prim::Sfixed32) => out.extend_from_slice(&n.to_le_bytes()),
+        (Value::I32(n), _) => encode_varint(*n as i64 as u64, out),
+        (Value::I64(n), Prim::Sint64) => encode_varint(((n << 1) ^ (n >> 63)) as u64, out),
+        (Value::I64(n), Prim::Sfixed64) => out.extend_from_slice(&n.to_le_bytes()),
+        (Value::I64(n), _) => encode_varint(*n as u64, out),
+        (Value::U32(n), Prim::Fixed32) => out.extend_from_slice(&n.to_le_bytes()),
+        (Value::U32(n), _) => encode_varint(u64::from(*n), out),
+        (Value::U64(n), Prim::Fixed64) => out.extend_from_slice(&n.to_le_bytes()),
+        (Value::U64(n), _) => encode_varint(*n, out),
+        (Value::F32(x), _) => out.extend_from_slice(&x.to_le_bytes()),
+        (Value::F64(x), _) => out.extend_from_slice(&x.to_le_bytes()),
+        (Value::String(s), _) => {
+            encode_varint(s.len() as u64, out);
+            out.extend_from_slice(s.as_bytes());
+        }
+        (Value::Bytes(b), _) => {
+            encode_varint(b.len() as u64, out);
+            out.extend_from_slice(b);
+        }
+        (Value::EnumNumber(n), _) => encode_varint(*n as i64 as u64, out),
+        // `scalar_value` never produces these.
+        (Value::Message(_) | Value::List(_) | Value::Map(_), _) => {}
+    }
 }
 
 /// Converts a non-container JSON value for a field of `kind`. `Ok(None)` means "leave

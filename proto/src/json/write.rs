@@ -115,6 +115,8 @@ pub(super) struct MessagePlan {
     pub(super) fields: Vec<FieldPlan>,
     /// (field number, index into `fields`), sorted by number.
     pub(super) by_number: Vec<(u32, usize)>,
+    /// (field name, index into `fields`), sorted by name.
+    pub(super) by_name: Vec<(Box<str>, usize)>,
     pub(super) has_oneof: bool,
 }
 
@@ -207,10 +209,17 @@ fn build_plans(all: impl Iterator<Item = MessageDescriptor>) -> Plans {
             .map(|(i, f)| (f.desc.number(), i))
             .collect();
         by_number.sort_unstable();
+        let mut by_name: Vec<(Box<str>, usize)> = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (Box::from(f.desc.name()), i))
+            .collect();
+        by_name.sort_unstable();
         let has_oneof = fields.iter().any(|f| f.oneof.is_some());
         messages.push(MessagePlan {
             fields,
             by_number,
+            by_name,
             has_oneof,
         });
     }
