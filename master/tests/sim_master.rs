@@ -937,3 +937,27 @@ fn scheduler_http_api_protobuf_stream() {
     let second = V1Event::decode(recs[1].clone()).unwrap();
     assert_eq!(second.offers.unwrap().offers.len(), 1);
 }
+
+/// MasterTest reconciliation on reregistration (upstream
+/// `reconcileKnownSlave`): a task the agent does not report comes back in
+/// `SlaveReregisteredMessage.reconciliations`.
+#[test]
+fn master_reregistration_reconciles_unreported_tasks() {
+    let (mut sim, m) = sim_with_master(26, &[]);
+    let ag = agent(&mut sim, &m, 1, vec![TaskState::TaskRunning]);
+    let s = scheduler(&mut sim, &m, 1, OfferPolicy::LaunchOnce(task_resources()));
+    sim.settle();
+    assert_eq!(a(&sim, &s).states(), vec![TaskState::TaskRunning]);
+    // The agent comes back reporting no tasks.
+    sim.dispatch(&ag, |fa: &mut FakeAgent, cx| fa.reregister(cx));
+    sim.settle();
+    let msg = a(&sim, &ag)
+        .last_reregistered
+        .clone()
+        .unwrap_or_else(|| panic!("not reregistered:\n{}", sim.trace_text(12)));
+    assert_eq!(msg.reconciliations.len(), 1);
+    let rec = &msg.reconciliations[0];
+    assert_eq!(rec.statuses[0].task_id.value, "task-1");
+    assert_eq!(rec.statuses[0].state, TaskState::TaskRunning as i32);
+    assert_eq!(rec.statuses[0].reason, Some(Reason::Reconciliation as i32));
+}

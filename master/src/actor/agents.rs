@@ -2,15 +2,16 @@
 //! (upstream `Master::registerSlave` ... `__removeSlave`, master.cpp:7042-8330,
 //! 9384-9547, 11604-11980).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use libprocess::{Cx, Upid};
 use mesos_proto::mesos::internal::{
-    MasterSlaveConnection, RegisterSlaveMessage, ReregisterSlaveMessage, ShutdownMessage,
-    SlaveRegisteredMessage, SlaveReregisteredMessage, UnregisterSlaveMessage, UpdateSlaveMessage,
+    MasterSlaveConnection, ReconcileTasksMessage, RegisterSlaveMessage, ReregisterSlaveMessage,
+    ShutdownFrameworkMessage, ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage,
+    UnregisterSlaveMessage, UpdateSlaveMessage,
 };
 use mesos_proto::mesos::task_status::{Reason, Source};
-use mesos_proto::mesos::{SlaveInfo, TaskState};
+use mesos_proto::mesos::{FrameworkId, SlaveInfo, TaskState, TaskStatus};
 
 use super::{Master, ToFramework};
 use crate::observer::SlaveObserver;
@@ -232,8 +233,11 @@ impl Master {
             let observer = agent.observer.clone();
             let described = agent.describe();
             if old_pid != from {
-                cx.link(&from);
+                cx.unlink(&old_pid);
             }
+            // The link may have broken (that is why the agent reregisters):
+            // link again, as upstream does on every reregistration.
+            cx.link(&from);
             if let Some(obs) = observer {
                 let pid = from.clone();
                 cx.dispatch(
@@ -246,6 +250,7 @@ impl Master {
             }
             self.allocator.activate_agent(&id.value);
             self.metrics.slave_reregistrations += 1;
+            let reply = self.reconcile_known_agent(cx, &id.value, &msg, reply);
             cx.send(&from, &reply);
             tracing::info!("Agent {described} reregistered");
             self.allocate(cx);
@@ -330,7 +335,161 @@ impl Master {
         self.metrics.slave_reregistrations += 1;
         self.add_agent(cx, agent);
         cx.send(&from, &reply);
+        self.shutdown_completed_frameworks(cx, &msg.tasks, &from);
         tracing::info!("Reregistered agent {described}");
+    }
+
+    /// Upstream `reconcileKnownSlave`: tasks the master has on the agent
+    /// but the agent did not report are sent back for reconciliation in
+    /// `SlaveReregisteredMessage.reconciliations`; executors it did not
+    /// report are forgotten; frameworks already removed are shut down.
+    fn reconcile_known_agent(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        agent_id: &str,
+        msg: &ReregisterSlaveMessage,
+        mut reply: SlaveReregisteredMessage,
+    ) -> SlaveReregisteredMessage {
+        let reported: BTreeSet<(String, String)> = msg
+            .tasks
+            .iter()
+            .map(|t| (t.framework_id.value.clone(), t.task_id.value.clone()))
+            .collect();
+        let now = Self::now_secs(cx);
+        for fw in self.state.frameworks.values() {
+            if fw.state == FrameworkState::Recovered {
+                continue;
+            }
+            let statuses: Vec<TaskStatus> = fw
+                .tasks_on(agent_id)
+                .filter(|t| !reported.contains(&(fw.id().to_string(), t.task_id.value.clone())))
+                .map(|t| {
+                    tracing::warn!(
+                        "Task {} of framework {} unknown to the agent {agent_id} during re-registration: reconciling with the agent",
+                        t.task_id.value,
+                        fw.id()
+                    );
+                    TaskStatus {
+                        task_id: t.task_id.clone(),
+                        state: t.status_update_state.unwrap_or(t.state),
+                        slave_id: Some(t.slave_id.clone()),
+                        source: Some(Source::Master as i32),
+                        message: Some("Reconciliation request".into()),
+                        reason: Some(Reason::Reconciliation as i32),
+                        timestamp: Some(now),
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            if !statuses.is_empty() {
+                reply.reconciliations.push(ReconcileTasksMessage {
+                    framework_id: FrameworkId {
+                        value: fw.id().to_string(),
+                    },
+                    statuses,
+                    framework: Some(fw.info.clone()),
+                });
+            }
+        }
+        let reported_execs: BTreeSet<(String, String)> = msg
+            .executor_infos
+            .iter()
+            .filter_map(|e| {
+                e.framework_id
+                    .as_ref()
+                    .map(|f| (f.value.clone(), e.executor_id.value.clone()))
+            })
+            .collect();
+        let known: Vec<(String, String)> = self
+            .state
+            .agents
+            .get(agent_id)
+            .map(|a| {
+                a.executors
+                    .iter()
+                    .flat_map(|(f, m)| m.keys().map(move |e| (f.clone(), e.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (fid, eid) in known {
+            if !reported_execs.contains(&(fid.clone(), eid.clone())) {
+                tracing::warn!(
+                    "Executor '{eid}' of framework {fid} possibly unknown to the agent {agent_id}"
+                );
+                self.remove_executor(cx, agent_id, &fid, &eid);
+            }
+        }
+        self.shutdown_completed_frameworks(
+            cx,
+            &msg.tasks,
+            &self.state.agents[agent_id].pid.clone(),
+        );
+        reply
+    }
+
+    /// Frameworks already removed that the agent still runs tasks of are
+    /// shut down there (upstream `reconcileKnownSlave` / `__reregisterSlave`).
+    fn shutdown_completed_frameworks(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        tasks: &[mesos_proto::mesos::Task],
+        pid: &Upid,
+    ) {
+        let fids: BTreeSet<String> = tasks
+            .iter()
+            .map(|t| t.framework_id.value.clone())
+            .filter(|f| self.state.is_completed_framework(f))
+            .collect();
+        for fid in fids {
+            tracing::warn!(
+                "Agent at {pid} reregistered with completed framework {fid}. Shutting down the framework on the agent"
+            );
+            cx.send(
+                pid,
+                &ShutdownFrameworkMessage {
+                    framework_id: FrameworkId { value: fid },
+                },
+            );
+        }
+    }
+
+    /// Forgets an executor and recovers its resources (upstream
+    /// `removeExecutor`).
+    pub(crate) fn remove_executor(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        agent_id: &str,
+        fid: &str,
+        eid: &str,
+    ) {
+        let removed = self
+            .state
+            .agents
+            .get_mut(agent_id)
+            .and_then(|a| a.executors.get_mut(fid))
+            .and_then(|m| m.remove(eid));
+        if let Some(a) = self.state.agents.get_mut(agent_id) {
+            if a.executors.get(fid).is_some_and(|m| m.is_empty()) {
+                a.executors.remove(fid);
+            }
+        }
+        if let Some(f) = self.state.frameworks.get_mut(fid) {
+            if let Some(m) = f.executors.get_mut(agent_id) {
+                m.remove(eid);
+                if m.is_empty() {
+                    f.executors.remove(agent_id);
+                }
+            }
+        }
+        if let Some(e) = removed {
+            self.allocator.recover_resources(
+                fid,
+                agent_id,
+                &Resources::from_vec(&e.resources),
+                None,
+                cx.now(),
+            );
+        }
     }
 
     /// Upstream `Master::unregisterSlave`: the agent is shutting down.

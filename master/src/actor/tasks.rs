@@ -1099,29 +1099,7 @@ impl Master {
             "Executor '{exec_id}' of framework {fid} on agent {agent_id} exited with status {}",
             msg.status
         );
-        let removed = self
-            .state
-            .agents
-            .get_mut(&agent_id)
-            .and_then(|a| a.executors.get_mut(&fid))
-            .and_then(|m| m.remove(&exec_id));
-        if let Some(f) = self.state.frameworks.get_mut(&fid) {
-            if let Some(m) = f.executors.get_mut(&agent_id) {
-                m.remove(&exec_id);
-                if m.is_empty() {
-                    f.executors.remove(&agent_id);
-                }
-            }
-        }
-        if let Some(e) = removed {
-            self.allocator.recover_resources(
-                &fid,
-                &agent_id,
-                &Resources::from_vec(&e.resources),
-                None,
-                cx.now(),
-            );
-        }
+        self.remove_executor(cx, &agent_id, &fid, &exec_id);
         self.send_framework(cx, &fid, ToFramework::ExitedExecutor(msg));
     }
 }

@@ -83,6 +83,7 @@ pub struct FakeAgent {
     pub shutdowns: Vec<ShutdownFrameworkMessage>,
     pub reregistered: usize,
     pub framework_updates: Vec<UpdateFrameworkMessage>,
+    pub last_reregistered: Option<SlaveReregisteredMessage>,
     pub cpus: f64,
 }
 
@@ -102,6 +103,7 @@ impl FakeAgent {
             shutdowns: vec![],
             reregistered: 0,
             framework_updates: vec![],
+            last_reregistered: None,
             cpus: 2.0,
         }
     }
@@ -172,9 +174,10 @@ impl FakeAgent {
         &mut self,
         _cx: &mut Cx<'_, Self>,
         _from: Upid,
-        _m: SlaveReregisteredMessage,
+        m: SlaveReregisteredMessage,
     ) {
         self.reregistered += 1;
+        self.last_reregistered = Some(m);
     }
 
     fn ping(&mut self, cx: &mut Cx<'_, Self>, from: Upid, _m: PingSlaveMessage) {
