@@ -577,6 +577,125 @@ fn real_agent_recovers_our_work_dir() {
     assert_eq!(agents[0]["active"], true);
 }
 
+fn http_post_json(port: u16, path: &str, body: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    loop {
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some((head, rest)) = text.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if rest.len() >= len {
+                let status = head.split_whitespace().nth(1)?.parse().ok()?;
+                return Some((status, rest[..len].to_string()));
+            }
+        }
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Agent draining through the REAL master's `DRAIN_AGENT`: the running task
+/// is killed (TASK_KILLED, REASON_SLAVE_DRAINING) and the master marks our
+/// agent DRAINED.
+#[test]
+fn real_master_drains_our_agent() {
+    let Some(bin) = kit() else { return };
+    let c = Cluster::start(&bin, "drain");
+    let id = c.master_agents()[0]["id"].as_str().unwrap().to_string();
+    // The v1 scheduler acknowledges every update (the master only marks an
+    // agent DRAINED once the killed task's update is acknowledged; a
+    // framework that leaves without acknowledging keeps it DRAINING, with
+    // the real agent too).
+    let script = c.work.path().join("ckpt_scheduler.py");
+    std::fs::write(&script, CHECKPOINT_SCHEDULER).unwrap();
+    let mut fw = Guard(Some(
+        Command::new("python3")
+            .arg(&script)
+            .arg(format!("127.0.0.1:{}", c.master_port))
+            .arg("sleep 60")
+            .arg("60")
+            .arg("1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    let running = || {
+        http_get(c.agent_port, "/state")
+            .map(|(_, b)| b.contains("\"state\":\"TASK_RUNNING\""))
+            .unwrap_or(false)
+    };
+    assert!(
+        wait_until(Duration::from_secs(60), running),
+        "task never ran:\n{}",
+        c.agent_log()
+    );
+    let body = format!(
+        r#"{{"type":"DRAIN_AGENT","drain_agent":{{"agent_id":{{"value":"{id}"}},"max_grace_period":{{"nanoseconds":1000000000}}}}}}"#
+    );
+    let (status, text) = http_post_json(c.master_port, "/api/v1", &body).expect("DRAIN_AGENT");
+    assert_eq!(status, 200, "{text}");
+    let code = {
+        let child = fw.0.as_mut().unwrap();
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st.code();
+            }
+            assert!(Instant::now() < end, "framework did not see the kill");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let mut out = String::new();
+    let _ =
+        fw.0.as_mut()
+            .unwrap()
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out);
+    assert_eq!(
+        code,
+        Some(1),
+        "the scheduler exits 1 on a killed task:\n{out}"
+    );
+    assert!(out.contains("status recovery-task-1 TASK_KILLED"), "{out}");
+    let drained = || {
+        http_post_json(c.master_port, "/api/v1", r#"{"type":"GET_AGENTS"}"#)
+            .map(|(_, b)| b.contains("DRAINED"))
+            .unwrap_or(false)
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), drained),
+        "master never marked the agent DRAINED"
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || c
+            .agent_log()
+            .contains("Agent finished draining")),
+        "{}",
+        c.agent_log()
+    );
+}
+
 /// A v1 scheduler with `checkpoint: true` that acknowledges every update,
 /// prints each, and after the first TASK_FINISHED keeps listening for
 /// `linger` seconds, then prints `FINISHED_COUNT n` and exits 0 iff n == 1.

@@ -590,3 +590,74 @@ fn nested_containers_inherit_ipc_and_nest_pid_namespaces() {
     t.cz.wait(&parent).unwrap();
     t.assert_clean("par");
 }
+
+#[test]
+fn launch_request_from_agent_parts_and_failed_exec() {
+    if !require_root() {
+        return;
+    }
+    let t = Fixture::new("filesystem/linux,namespaces/pid,linux/nnp", |_| {});
+    let sandbox = t.sandbox("parts");
+    let mut env = std::collections::BTreeMap::new();
+    env.insert("MESOS_SANDBOX".to_string(), sandbox.display().to_string());
+    let req = mesos_isolators::containerizer::LaunchRequest::from_parts(
+        "parts",
+        "/bin/sh",
+        &[
+            "sh".into(),
+            "-c".into(),
+            "echo pid=$$ sandbox=$MESOS_SANDBOX; exit 7".into(),
+        ],
+        false,
+        env,
+        &sandbox,
+        None,
+        resources(0.1, 32.0),
+        None,
+    );
+    let pid = t.cz.launch(&req).unwrap();
+    assert_eq!(t.cz.pid(&req.container_id), Some(pid));
+    assert_eq!(t.cz.containers(), vec![req.container_id.clone()]);
+    let term = t.cz.wait(&req.container_id).unwrap();
+    // Raw wait status: exit code 7.
+    assert_eq!(term.status, Some(7 << 8));
+    let out = std::fs::read_to_string(sandbox.join("stdout")).unwrap();
+    assert_eq!(out, format!("pid=1 sandbox={}\n", sandbox.display()));
+    assert!(t.cz.containers().is_empty());
+
+    // A command that cannot be executed fails inside the helper, visibly.
+    let r = t.run("noexec", "", |c| {
+        c.command_info = mesos_proto::mesos::CommandInfo {
+            shell: Some(false),
+            value: Some("/nonexistent/binary".into()),
+            ..Default::default()
+        }
+    });
+    assert!(!r.ok());
+    assert!(
+        r.stderr.contains("Failed to execute '/nonexistent/binary'"),
+        "{r:?}"
+    );
+    t.assert_clean("noexec");
+}
+
+#[test]
+fn mesos_containerizer_binary_usage() {
+    let out = std::process::Command::new(helper())
+        .arg("help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("launch"));
+    let out = std::process::Command::new(helper())
+        .arg("bogus")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = std::process::Command::new(helper())
+        .arg("launch")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--launch_info"));
+}

@@ -46,7 +46,55 @@ pub struct LaunchRequest {
     pub io: Option<LaunchIo>,
 }
 
+impl LaunchRequest {
+    /// A request from the pieces the agent's posix launch spec has: a shell
+    /// command line (`shell`) or a program with argv, the environment, the
+    /// sandbox, the user and the resources; `container_info` carries the
+    /// image, volumes and `LinuxInfo` when the task/executor has one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        container_id: &str,
+        value: &str,
+        arguments: &[String],
+        shell: bool,
+        environment: BTreeMap<String, String>,
+        directory: &std::path::Path,
+        user: Option<String>,
+        resources: Vec<Resource>,
+        container_info: Option<mesos_proto::mesos::ContainerInfo>,
+    ) -> LaunchRequest {
+        LaunchRequest {
+            container_id: ContainerId {
+                value: container_id.to_string(),
+                ..Default::default()
+            },
+            config: ContainerConfig {
+                directory: directory.display().to_string(),
+                resources,
+                user,
+                container_info,
+                command_info: mesos_proto::mesos::CommandInfo {
+                    value: Some(value.to_string()),
+                    arguments: arguments.to_vec(),
+                    shell: Some(shell),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            environment,
+            io: None,
+        }
+    }
+}
+
+/// `<launcher_dir>/mesos-containerizer`, where the agent finds the helper
+/// (upstream `--launcher_dir`).
+pub fn helper_path(launcher_dir: &std::path::Path) -> PathBuf {
+    launcher_dir.join("mesos-containerizer")
+}
+
 struct Container {
+    id: ContainerId,
     pid: Option<i32>,
     config: ContainerConfig,
     limitation: Option<ContainerLimitation>,
@@ -165,6 +213,21 @@ impl LinuxContainerizer {
         &self.tracker
     }
 
+    /// Containers launched (or recovered) and not yet waited for.
+    pub fn containers(&self) -> Vec<ContainerId> {
+        lock(&self.containers)
+            .values()
+            .map(|c| c.id.clone())
+            .collect()
+    }
+
+    /// The pid of a container's process, once forked.
+    pub fn pid(&self, id: &ContainerId) -> Option<i32> {
+        lock(&self.containers)
+            .get(&id_string(id))
+            .and_then(|c| c.pid)
+    }
+
     /// Names of the isolators in use.
     pub fn isolator_names(&self) -> Vec<&'static str> {
         self.isolators.iter().map(|i| i.name()).collect()
@@ -182,6 +245,7 @@ impl LinuxContainerizer {
             lock(&self.containers).insert(
                 id_string(&s.container_id),
                 Container {
+                    id: s.container_id.clone(),
                     pid: Some(s.pid as i32),
                     config: ContainerConfig {
                         directory: s.directory.clone(),
@@ -208,6 +272,7 @@ impl LinuxContainerizer {
             c.insert(
                 key.clone(),
                 Container {
+                    id: req.container_id.clone(),
                     pid: None,
                     config: req.config.clone(),
                     limitation: None,

@@ -345,6 +345,11 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
+        // A failed test may leave containers running: kill and reap them.
+        for id in self.cz.containers() {
+            self.cz.destroy(&id);
+            let _ = self.cz.wait(&id);
+        }
         if self.flags.cgroups_root.starts_with("mesos-test-") {
             for h in ["cpu", "cpuacct", "memory"] {
                 let _ = std::fs::remove_dir(
