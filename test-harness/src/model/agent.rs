@@ -14,6 +14,8 @@
 #![allow(deprecated)]
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -162,6 +164,19 @@ pub struct ModelAgent {
     /// Bumped on every (re)registration attempt, so stale retry timers stop.
     attempt: u64,
     ledger: Option<Ledger>,
+    probe: Option<Arc<AgentProbe>>,
+}
+
+/// Shared counters many agents bump (benchmarks count registrations
+/// without asking each agent).
+#[derive(Debug, Default)]
+pub struct AgentProbe {
+    /// Agents that completed their first registration.
+    pub registered: AtomicU64,
+    /// Reregistrations acknowledged by a master.
+    pub reregistered: AtomicU64,
+    /// TASK_RUNNING updates generated.
+    pub running: AtomicU64,
 }
 
 impl ModelAgent {
@@ -181,7 +196,14 @@ impl ModelAgent {
             disk,
             attempt: 0,
             ledger: None,
+            probe: None,
         }
+    }
+
+    /// Bumps `probe` on registrations (benchmarks).
+    pub fn with_probe(mut self, probe: Arc<AgentProbe>) -> ModelAgent {
+        self.probe = Some(probe);
+        self
     }
 
     /// Records generated updates and task starts in `ledger` (simulations).
@@ -330,6 +352,9 @@ impl ModelAgent {
             return;
         }
         self.counters.reregistrations += 1;
+        if let Some(p) = &self.probe {
+            p.reregistered.fetch_add(1, Ordering::Relaxed);
+        }
         self.on_registered(cx);
         self.reconcile(cx, m.reconciliations);
     }
@@ -368,6 +393,9 @@ impl ModelAgent {
         self.last_ping = cx.now();
         if self.registered_at.is_none() {
             self.registered_at = Some(cx.now());
+            if let Some(p) = &self.probe {
+                p.registered.fetch_add(1, Ordering::Relaxed);
+            }
         }
         self.checkpoint();
         if first {
@@ -436,6 +464,9 @@ impl ModelAgent {
         };
         self.tasks.insert(tid.clone(), task);
         let behavior = TaskBehavior::of(&m.task);
+        if let Some(p) = &self.probe {
+            p.running.fetch_add(1, Ordering::Relaxed);
+        }
         self.update(cx, &fid, &tid, TaskState::TaskRunning);
         self.arm(cx, tid, behavior);
     }
