@@ -105,6 +105,7 @@ struct FakeExecutor {
     /// Updates not yet acknowledged by the agent (the driver's `updates`).
     unacked: Vec<msg::StatusUpdate>,
     reregistered: bool,
+    kills: Vec<msg::KillTaskMessage>,
 }
 
 impl Actor for FakeExecutor {
@@ -112,6 +113,7 @@ impl Actor for FakeExecutor {
         r.message::<msg::ExecutorRegisteredMessage>(|e, _, _, _| e.registered = true);
         r.message::<msg::ExecutorReregisteredMessage>(|e, _, _, _| e.reregistered = true);
         r.message::<msg::RunTaskMessage>(|e, _, _, m| e.tasks.push(m.task));
+        r.message::<msg::KillTaskMessage>(|e, _, _, m| e.kills.push(m));
         r.message::<msg::StatusUpdateAcknowledgementMessage>(|e, _, _, m| {
             e.unacked.retain(|u| u.uuid.as_ref() != Some(&m.uuid));
             e.acks.push(m.uuid);
@@ -337,6 +339,7 @@ fn launch_task(w: &mut World, checkpoint: bool) -> Pid<FakeExecutor> {
             acks: Vec::new(),
             unacked: Vec::new(),
             reregistered: false,
+            kills: Vec::new(),
         },
     );
     w.sim.settle();
@@ -697,6 +700,122 @@ fn restarted_agent_reconnects_executor_and_forwards_its_update_once() {
         states,
         vec![TaskState::TaskRunning, TaskState::TaskFinished]
     );
+}
+
+/// `MasterDrainingTest`-like agent side: draining kills running tasks with
+/// the capped grace period, marks the kills as REASON_SLAVE_DRAINING, drops
+/// new tasks, and forgets `drain.config` once no framework is left.
+#[test]
+fn drain_kills_tasks_and_drops_new_ones() {
+    use mesos_proto::mesos::{task_status, DrainConfig, DurationInfo};
+    let mut w = World::new(Sim::from_env(17));
+    let exec = launch_task(&mut w, true);
+    w.sim.dispatch(&exec, |e, cx| {
+        e.send_update(cx, "T", TaskState::TaskRunning, 1)
+    });
+    w.sim.settle();
+    let (m, a) = (w.master.upid.clone(), w.agent.upid.clone());
+    let ack = |n: u8| msg::StatusUpdateAcknowledgementMessage {
+        slave_id: SlaveId {
+            value: AGENT_ID.into(),
+        },
+        framework_id: FrameworkId { value: "F".into() },
+        task_id: TaskId { value: "T".into() },
+        uuid: Bytes::from(vec![n; 16]),
+    };
+    w.sim.send(&m, &a, &ack(1));
+    w.sim.send(
+        &m,
+        &a,
+        &msg::DrainSlaveMessage {
+            config: DrainConfig {
+                max_grace_period: Some(DurationInfo {
+                    nanoseconds: 1_000_000_000,
+                }),
+                mark_gone: Some(false),
+            },
+        },
+    );
+    w.sim.settle();
+    let drain_file =
+        mesos_agent::paths::slave_path(&mesos_agent::paths::meta_root(w._work.path()), AGENT_ID)
+            .join("drain.config");
+    assert!(drain_file.exists(), "drain config checkpointed");
+    let kills = &w.sim.actor::<FakeExecutor>(&exec.upid).unwrap().kills;
+    assert_eq!(kills.len(), 1);
+    assert_eq!(
+        kills[0]
+            .kill_policy
+            .unwrap()
+            .grace_period
+            .unwrap()
+            .nanoseconds,
+        1_000_000_000
+    );
+    // A new task while draining is dropped.
+    let mut run = run_task_message(true);
+    run.task.task_id.value = "T2".into();
+    w.sim.send(&m, &a, &run);
+    w.sim.settle();
+    let last = w.master().updates.last().unwrap().update.status.clone();
+    assert_eq!(last.task_id.value, "T2");
+    assert_eq!(last.state(), TaskState::TaskDropped);
+    assert_eq!(last.reason(), task_status::Reason::SlaveDraining);
+    assert_eq!(
+        w.containerizer.launches.lock().unwrap().len(),
+        1,
+        "no executor for T2"
+    );
+    // The executor reports the kill: marked as caused by draining.
+    w.sim.dispatch(&exec, |e, cx| {
+        e.send_update(cx, "T", TaskState::TaskKilled, 2)
+    });
+    w.sim.settle();
+    let killed = w
+        .master()
+        .updates
+        .iter()
+        .find(|u| u.update.status.state() == TaskState::TaskKilled)
+        .expect("TASK_KILLED forwarded")
+        .update
+        .status
+        .clone();
+    assert_eq!(killed.reason(), task_status::Reason::SlaveDraining);
+    // Everything acknowledged, the container gone: drained.
+    w.sim.send(&m, &a, &ack(2));
+    let t2 = w
+        .master()
+        .updates
+        .iter()
+        .find(|u| u.update.status.task_id.value == "T2")
+        .unwrap()
+        .update
+        .uuid
+        .clone()
+        .unwrap();
+    w.sim.send(
+        &m,
+        &a,
+        &msg::StatusUpdateAcknowledgementMessage {
+            slave_id: SlaveId {
+                value: AGENT_ID.into(),
+            },
+            framework_id: FrameworkId { value: "F".into() },
+            task_id: TaskId { value: "T2".into() },
+            uuid: t2,
+        },
+    );
+    w.sim.settle();
+    let cid = w.containerizer.launches.lock().unwrap()[0]
+        .container_id
+        .clone();
+    w.sim.dispatch(&w.agent.clone(), move |s, cx| {
+        s.container_terminated(cx, &cid, Some(0))
+    });
+    w.sim.settle();
+    assert!(w.agent().frameworks().is_empty());
+    assert!(w.agent().drain_config().is_none());
+    assert!(!drain_file.exists(), "drain config removed once drained");
 }
 
 #[test]

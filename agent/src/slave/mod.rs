@@ -7,9 +7,11 @@
 //! - [`updates`]: status updates from executors through the status update
 //!   manager to the master, and acknowledgements back.
 //! - [`recovery`]: reading checkpoints at start and reconnecting executors.
+//! - [`drain`]: agent draining (1.9), `DrainSlaveMessage`.
 //! - [`http`]: `/state`, `/flags`, `/health`, `/api/v1`.
 //! - [`model`]: the framework / executor / task records.
 
+pub mod drain;
 pub mod http;
 pub mod model;
 pub mod recovery;
@@ -216,6 +218,9 @@ pub struct Slave {
     /// Number of times the agent has (re)registered, for tests/metrics.
     pub(crate) registrations: u64,
     pub(crate) metrics: Metrics,
+    /// Set while draining (`DrainSlaveMessage`), checkpointed as
+    /// `drain.config` until no frameworks remain.
+    pub(crate) drain_config: Option<mesos_proto::mesos::DrainConfig>,
 }
 
 /// Counters shown in `/state` and used by tests.
@@ -276,6 +281,7 @@ impl Slave {
             recovery_timer: None,
             registrations: 0,
             metrics: Metrics::default(),
+            drain_config: None,
         }
     }
 
@@ -301,6 +307,10 @@ impl Slave {
 
     pub fn registrations(&self) -> u64 {
         self.registrations
+    }
+
+    pub fn drain_config(&self) -> Option<&mesos_proto::mesos::DrainConfig> {
+        self.drain_config.as_ref()
     }
 
     pub fn master(&self) -> Option<&Upid> {
@@ -333,6 +343,7 @@ impl Actor for Slave {
         r.message::<msg::ExecutorToFrameworkMessage>(Self::executor_message);
         r.message::<msg::ShutdownMessage>(Self::shutdown);
         r.message::<msg::ReconcileOperationsMessage>(Self::reconcile_operations);
+        r.message::<msg::DrainSlaveMessage>(Self::drain);
         r.http("state", Self::state_endpoint);
         r.http("state.json", Self::state_endpoint);
         r.http("flags", Self::flags_endpoint);

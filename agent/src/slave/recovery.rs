@@ -89,6 +89,12 @@ impl Slave {
             }
         }
         let sid = st.id.clone();
+        // A drain in progress is replayed after recovery (`Slave::_recover`).
+        let drain_path = paths::slave_path(&self.meta, &sid).join(paths::DRAIN_CONFIG_FILE);
+        match checkpoint::read_message::<mesos_proto::mesos::DrainConfig>(&drain_path) {
+            Ok(c) => self.drain_config = c,
+            Err(e) => tracing::error!("Failed to read {}: {e}", drain_path.display()),
+        }
         let mut dead: Vec<(String, String, String)> = Vec::new();
         let mut alive: Vec<(String, String, String, i32, Option<String>)> = Vec::new();
         for (fid, fs) in &st.frameworks {
@@ -259,6 +265,10 @@ impl Slave {
     fn finish_recovery(&mut self, cx: &mut Cx<'_, Self>) {
         if self.state != State::Recovering {
             return;
+        }
+        if let Some(config) = self.drain_config.clone() {
+            tracing::info!("Replaying in-process agent draining");
+            self.start_drain(cx, config);
         }
         tracing::info!("Finished recovery");
         self.state = State::Disconnected;

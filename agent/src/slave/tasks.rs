@@ -256,6 +256,31 @@ impl Slave {
         }
         let eid = executor_info.executor_id.value.clone();
         let partition_aware = framework.partition_aware();
+        if self.drain_config.is_some() {
+            // `Slave::__run`: a draining agent drops new tasks.
+            for t in tasks {
+                tracing::warn!(
+                    "Ignoring running task {} of framework {fid} because the agent is draining",
+                    t.task_id.value
+                );
+                let u = self.create_status_update(
+                    cx,
+                    &fid,
+                    None,
+                    &t.task_id.value,
+                    TaskState::TaskDropped,
+                    task_status::Source::Slave,
+                    Some(task_status::Reason::SlaveDraining),
+                    "Task was received while agent was already draining",
+                );
+                self.status_update(cx, u, None);
+            }
+            if self.frameworks.get(&fid).map(|f| f.idle()).unwrap_or(false) {
+                self.remove_framework(cx, &fid);
+            }
+            return;
+        }
+        let framework = self.frameworks.get_mut(&fid).expect("added above");
         // Launch a new executor if needed.
         let exists = framework
             .executors
@@ -875,40 +900,73 @@ impl Slave {
             self.forward_update(cx, u);
             return;
         };
-        let executor = framework.executors.get_mut(&eid).expect("found");
+        self.kill(cx, &fid, &eid, &tid, m.kill_policy);
+    }
+
+    /// `Slave::kill`: kill one task of an executor. A task still queued
+    /// (executor not registered, or registered but not yet given the task)
+    /// gets TASK_KILLED from the agent; a launched one is killed by its
+    /// executor (`KillTaskMessage`, with an optional kill policy override).
+    pub(crate) fn kill(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        fid: &str,
+        eid: &str,
+        tid: &str,
+        kill_policy: Option<mesos_proto::mesos::KillPolicy>,
+    ) {
+        let Some(executor) = self
+            .frameworks
+            .get_mut(fid)
+            .and_then(|f| f.executors.get_mut(eid))
+        else {
+            return;
+        };
         match executor.state {
-            ExecutorState::Registering => {
-                if executor.is_queued(&tid) {
-                    let u = self.create_status_update(
-                        cx,
-                        &fid,
-                        Some(&eid),
-                        &tid,
-                        TaskState::TaskKilled,
-                        task_status::Source::Slave,
-                        Some(task_status::Reason::TaskKilledDuringLaunch),
-                        "Killed before delivery to the executor",
-                    );
-                    self.status_update(cx, u, None);
-                    let no_tasks = self
-                        .frameworks
-                        .get(&fid)
-                        .and_then(|f| f.executors.get(&eid))
-                        .map(|e| !e.incomplete_tasks())
-                        .unwrap_or(false);
-                    if no_tasks {
-                        self.shutdown_executor_now(cx, &fid, &eid);
-                    }
-                } else {
-                    tracing::warn!("Cannot kill task {tid}: its executor is re-registering");
+            ExecutorState::Registering | ExecutorState::Running if executor.is_queued(tid) => {
+                let u = self.create_status_update(
+                    cx,
+                    fid,
+                    Some(eid),
+                    tid,
+                    TaskState::TaskKilled,
+                    task_status::Source::Slave,
+                    Some(task_status::Reason::TaskKilledDuringLaunch),
+                    "Killed before delivery to the executor",
+                );
+                self.status_update(cx, u, None);
+                let idle = self
+                    .frameworks
+                    .get(fid)
+                    .and_then(|f| f.executors.get(eid))
+                    .map(|e| !e.ever_sent_task() && e.queued_tasks.is_empty())
+                    .unwrap_or(false);
+                if idle {
+                    self.shutdown_executor_now(cx, fid, eid);
                 }
             }
+            ExecutorState::Registering => {
+                tracing::warn!("Cannot kill task {tid}: its executor is (re-)registering");
+            }
             ExecutorState::Terminating | ExecutorState::Terminated => {
-                tracing::warn!("Ignoring kill task {tid} because the executor '{eid}' is terminating/terminated");
+                tracing::warn!(
+                    "Ignoring kill task {tid} because the executor '{eid}' is terminating/terminated"
+                );
             }
             ExecutorState::Running => {
                 if let Some(pid) = executor.pid.clone() {
-                    cx.send(&pid, &m);
+                    cx.send(
+                        &pid,
+                        &msg::KillTaskMessage {
+                            framework_id: FrameworkId {
+                                value: fid.to_string(),
+                            },
+                            task_id: mesos_proto::mesos::TaskId {
+                                value: tid.to_string(),
+                            },
+                            kill_policy,
+                        },
+                    );
                 }
             }
         }
@@ -1273,6 +1331,7 @@ impl Slave {
         while self.completed_frameworks.len() > super::MAX_COMPLETED_FRAMEWORKS {
             self.completed_frameworks.pop_front();
         }
+        self.update_drain_status();
         if self.state == State::Terminating && self.frameworks.is_empty() {
             cx.terminate();
         }

@@ -117,6 +117,19 @@ impl Slave {
         if let Some(eid) = &update.executor_id {
             update.status.executor_id = Some(eid.clone());
         }
+        // A draining agent marks kills as caused by draining, and as
+        // TASK_GONE_BY_OPERATOR when the drain marks the agent gone.
+        if let Some(drain) = &self.drain_config {
+            if matches!(
+                update.status.state(),
+                TaskState::TaskKilling | TaskState::TaskKilled
+            ) {
+                update.status.set_reason(task_status::Reason::SlaveDraining);
+                if drain.mark_gone.unwrap_or(false) {
+                    update.status.set_state(TaskState::TaskGoneByOperator);
+                }
+            }
+        }
         let fid = update.framework_id.value.clone();
         let tid = update.status.task_id.value.clone();
         let sid = self.slave_id().unwrap_or_default().to_string();
