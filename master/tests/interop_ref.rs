@@ -54,9 +54,24 @@ fn free_port() -> u16 {
 struct Cluster {
     runtime: Option<Runtime>,
     addr: SocketAddr,
-    _agent: Guard,
+    agent: Option<Guard>,
+    agent_port: u16,
     _dir: PathBuf,
     log_dir: PathBuf,
+}
+
+/// Starts the real agent against our master on `port` with `dir/work`.
+fn start_agent(bin: &Path, master: SocketAddr, port: u16, dir: &Path, log: &str) -> Guard {
+    let log = std::fs::File::create(dir.join(log)).expect("agent log");
+    let agent = Command::new(bin.join("mesos-ref-agent"))
+        .arg(format!("127.0.0.1:{}", master.port()))
+        .arg(format!("--port={port}"))
+        .arg(format!("--work_dir={}", dir.join("work").display()))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start mesos-ref-agent");
+    Guard(agent)
 }
 
 impl Drop for Cluster {
@@ -92,19 +107,12 @@ fn cluster(bin: &Path, name: &str) -> Cluster {
         std::process::id()
     ));
     std::fs::create_dir_all(&dir).expect("work dir");
-    let log = std::fs::File::create(dir.join("agent.log")).expect("agent log");
-    let agent = Command::new(bin.join("mesos-ref-agent"))
-        .arg(format!("127.0.0.1:{}", addr.port()))
-        .arg(format!("--port={agent_port}"))
-        .arg(format!("--work_dir={}", dir.join("work").display()))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start mesos-ref-agent");
+    let agent = start_agent(bin, addr, agent_port, &dir, "agent.log");
     let c = Cluster {
         runtime: Some(runtime),
         addr,
-        _agent: Guard(agent),
+        agent: Some(agent),
+        agent_port,
         log_dir: dir.clone(),
         _dir: dir,
     };
@@ -330,4 +338,45 @@ fn pymesos_scheduler_reaches_task_finished() {
     };
     let out = std::fs::read_to_string(&log_path).unwrap_or_default();
     assert_eq!(code, Some(0), "pymesos scheduler failed:\n{out}");
+}
+
+/// An agent restarted on the same work_dir recovers and reregisters with
+/// its agent ID (ReregisterSlaveMessage -> SlaveReregisteredMessage), and
+/// the next framework runs a task on it.
+#[test]
+fn real_agent_restart_reregisters_with_the_same_id() {
+    let Some(bin) = kit_bin() else { return };
+    let mut c = cluster(&bin, "restart");
+    let before: serde_json::Value =
+        serde_json::from_str(&http_get(c.addr, "/master/slaves").unwrap()).unwrap();
+    let id = before["slaves"][0]["id"].as_str().unwrap().to_string();
+    drop(c.agent.take());
+    c.agent = Some(start_agent(
+        &bin,
+        c.addr,
+        c.agent_port,
+        &c.log_dir,
+        "agent2.log",
+    ));
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = http_get(c.addr, "/master/slaves").unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let s = &v["slaves"][0];
+        if s["reregistered_time"].is_number() && s["active"] == true {
+            assert_eq!(s["id"], id.as_str(), "same agent ID after restart");
+            break;
+        }
+        if Instant::now() > end {
+            let log = std::fs::read_to_string(c.log_dir.join("agent2.log")).unwrap_or_default();
+            panic!("agent did not reregister; /master/slaves = {body}\nagent log:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, log) = run_client(&bin, &c, "mesos-ref-framework", &["echo again", "60"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "mesos-ref-framework failed after the restart:\n{log}"
+    );
 }
