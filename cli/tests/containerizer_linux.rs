@@ -164,7 +164,7 @@ fn ipc_share_parent_shares_agent_namespace_unless_disallowed() {
 
 #[test]
 fn nnp_sets_no_new_privs_and_setuid_cannot_escalate() {
-    if !require_root() {
+    if !require_root() || !have_python3() {
         return;
     }
     // A setuid-root interpreter that reports its effective uid.
@@ -284,7 +284,7 @@ fn cgroups_v1_cpu_and_memory_limits_seen_from_inside() {
 
 #[test]
 fn cgroups_v1_oom_is_a_memory_limitation() {
-    if !require_root() || !cgroups_v1_available() {
+    if !require_root() || !cgroups_v1_available() || !have_python3() {
         return;
     }
     let t = Fixture::new("cgroups/mem,cgroups/cpu", |f| {

@@ -31,6 +31,14 @@ pub fn require_root() -> bool {
     }
 }
 
+pub fn have_python3() -> bool {
+    let ok = Path::new("/usr/bin/python3").exists();
+    if !ok {
+        eprintln!("SKIP: /usr/bin/python3 is needed by this test");
+    }
+    ok
+}
+
 pub fn cgroups_v1_available() -> bool {
     let ok = Path::new("/sys/fs/cgroup/memory/cgroup.procs").exists()
         && Path::new("/sys/fs/cgroup/cpu/cgroup.procs").exists()
