@@ -46,7 +46,7 @@ impl Slave {
                 tracing::error!("Failed to checkpoint the drain config: {e}");
             }
         }
-        self.drain_config = Some(config.clone());
+        self.drain_config = Some(config);
         let mut pending = Vec::new();
         let mut kills = Vec::new();
         for f in self.frameworks.values() {

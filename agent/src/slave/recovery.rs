@@ -266,7 +266,7 @@ impl Slave {
         if self.state != State::Recovering {
             return;
         }
-        if let Some(config) = self.drain_config.clone() {
+        if let Some(config) = self.drain_config {
             tracing::info!("Replaying in-process agent draining");
             self.start_drain(cx, config);
         }
