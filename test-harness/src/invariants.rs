@@ -119,7 +119,7 @@ pub fn check_continuous(c: &Cluster) -> Vec<Violation> {
             };
             let idx: Vec<usize> = delivered
                 .iter()
-                .filter_map(|u| gen.iter().position(|g| &g.uuid == u))
+                .filter_map(|u| gen.iter().position(|g| g.uuid == *u))
                 .collect();
             if idx.windows(2).any(|w| w[0] >= w[1]) {
                 out.push(v(

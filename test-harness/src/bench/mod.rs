@@ -252,7 +252,7 @@ pub fn run(
 
     // Phase 4: master failover.
     if cfg.failover {
-        if let Some(p) = proc_.as_deref_mut() {
+        if let Some(p) = proc_ {
             let before = probe.reregistered.load(Ordering::Relaxed) as usize;
             p.kill();
             let t0 = Instant::now();

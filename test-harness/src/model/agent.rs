@@ -507,6 +507,10 @@ impl ModelAgent {
     ) -> StatusUpdate {
         let mut uuid = [0u8; 16];
         cx.rng().fill_bytes(&mut uuid);
+        // A version-4 UUID: upstream's master drops updates whose uuid is
+        // "Not a valid UUID" (master.cpp `statusUpdate`).
+        uuid[6] = (uuid[6] & 0x0f) | 0x40;
+        uuid[8] = (uuid[8] & 0x3f) | 0x80;
         let slave_id = SlaveId {
             value: self.id.clone().unwrap_or_default(),
         };
