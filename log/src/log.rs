@@ -312,15 +312,13 @@ impl Log {
     pub fn read(&mut self, from: u64, to: u64) -> Result<Vec<LogEntry>> {
         let actions = self.network.local().read_range(from, to)?;
         let mut entries = Vec::new();
-        let mut expected = from;
-        for action in actions {
+        for (expected, action) in (from..).zip(actions) {
             if action.performed.is_none() || !is_learned(&action) {
                 return Err(Error::BadRange("includes pending entries".into()));
             }
             if action.position != expected {
                 return Err(Error::BadRange("includes missing entries".into()));
             }
-            expected += 1;
             if action_type(&action) == Some(action::Type::Append) {
                 if let Some(append) = action.append {
                     entries.push(LogEntry {
