@@ -136,7 +136,7 @@ fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
 pub fn run(
     cfg: &BenchConfig,
     master: SocketAddr,
-    mut proc_: Option<&mut MasterProc>,
+    proc_: Option<&mut MasterProc>,
 ) -> Result<BenchResult> {
     let tokio_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.worker_threads.max(1))
