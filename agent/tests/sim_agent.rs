@@ -818,6 +818,50 @@ fn drain_kills_tasks_and_drops_new_ones() {
     assert!(!drain_file.exists(), "drain config removed once drained");
 }
 
+/// `SlaveTest.ExecutorRegistrationTimeout`-like: an executor that never
+/// registers is destroyed after `--executor_registration_timeout` and its
+/// task fails with REASON_EXECUTOR_REGISTRATION_TIMEOUT.
+#[test]
+fn executor_registration_timeout_fails_the_task() {
+    use mesos_proto::mesos::task_status;
+    let mut w = World::new(Sim::from_env(18));
+    w.register();
+    let (m, a) = (w.master.upid.clone(), w.agent.upid.clone());
+    w.sim.send(&m, &a, &run_task_message(false));
+    w.sim.advance(Duration::from_secs(59));
+    assert!(w.containerizer.destroyed.lock().unwrap().is_empty());
+    w.sim.advance(Duration::from_secs(1));
+    let destroyed = w.containerizer.destroyed.lock().unwrap().clone();
+    assert_eq!(
+        destroyed.len(),
+        1,
+        "container destroyed at the 1 min timeout"
+    );
+    let cid = destroyed[0].clone();
+    w.sim.dispatch(&w.agent.clone(), move |s, cx| {
+        s.container_terminated(cx, &cid, None)
+    });
+    w.sim.settle();
+    let st = w
+        .master()
+        .updates
+        .last()
+        .expect("an update")
+        .update
+        .status
+        .clone();
+    assert_eq!(st.state(), TaskState::TaskFailed);
+    assert_eq!(
+        st.reason(),
+        task_status::Reason::ExecutorRegistrationTimeout
+    );
+    assert_eq!(
+        st.message.as_deref(),
+        Some("Executor did not register within 1mins")
+    );
+    assert_eq!(st.source(), task_status::Source::Slave);
+}
+
 #[test]
 fn scenario_is_deterministic() {
     let seed = libprocess::runtime::sim::seed_from_env(21);

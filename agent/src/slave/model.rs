@@ -135,8 +135,10 @@ pub struct Executor {
     pub completed_tasks: VecDeque<Task>,
     pub registration_timer: Option<TimerId>,
     pub shutdown_timer: Option<TimerId>,
-    /// The task whose first update we are waiting for, etc.
-    pub pending_statuses: usize,
+    /// Why the agent is destroying this executor's container
+    /// (`Executor::pendingTermination`): the reason and message the
+    /// executor-terminated updates of its tasks carry.
+    pub pending_termination: Option<(mesos_proto::mesos::task_status::Reason, String)>,
 }
 
 impl Executor {
@@ -165,7 +167,7 @@ impl Executor {
             completed_tasks: VecDeque::new(),
             registration_timer: None,
             shutdown_timer: None,
-            pending_statuses: 0,
+            pending_termination: None,
         }
     }
 

@@ -668,6 +668,13 @@ impl Slave {
         }
         tracing::info!("Terminating executor '{eid}' of framework {fid} because it did not register within {timeout:?}");
         e.state = ExecutorState::Terminating;
+        e.pending_termination = Some((
+            task_status::Reason::ExecutorRegistrationTimeout,
+            format!(
+                "Executor did not register within {}",
+                format_duration(timeout)
+            ),
+        ));
         self.destroy_container(cx, fid, eid, cid);
     }
 
@@ -1238,10 +1245,13 @@ impl Slave {
                     .iter()
                     .map(|t| t.task_id.value.clone()),
             );
-            let (reason, message) = failure.clone().unwrap_or((
-                task_status::Reason::ExecutorTerminated,
-                "Executor terminated".to_string(),
-            ));
+            let (reason, message) = failure
+                .clone()
+                .or_else(|| executor.pending_termination.clone())
+                .unwrap_or((
+                    task_status::Reason::ExecutorTerminated,
+                    "Executor terminated".to_string(),
+                ));
             for tid in targets {
                 let u = self.create_status_update(
                     cx,
