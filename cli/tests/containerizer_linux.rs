@@ -661,3 +661,54 @@ fn mesos_containerizer_binary_usage() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--launch_info"));
 }
+
+#[test]
+fn nested_container_cgroups_live_inside_the_parents() {
+    if !require_root() || !cgroups_v1_available() {
+        return;
+    }
+    let t = Fixture::new(
+        "filesystem/linux,namespaces/pid,cgroups/mem,cgroups/cpu",
+        |f| f.cgroups_root = cg_root("nest"),
+    );
+    let root = cg_root("nest");
+    let parent = cid("cpar");
+    t.launch(&parent, "echo started=yes; sleep 30", 0.5, 64.0, |_| {})
+        .unwrap();
+    wait_for_line(&t.sandbox("cpar").join("stdout"), "started=");
+    let id = nested(&parent, "cn1");
+    let sandbox = t.sandbox("cn1");
+    let req = request(
+        &id,
+        &sandbox,
+        "cat /proc/self/cgroup; echo pid=$$",
+        0.1,
+        32.0,
+        |_| {},
+    );
+    t.cz.launch(&req).unwrap();
+    let term = t.cz.wait(&id).unwrap();
+    let out = std::fs::read_to_string(sandbox.join("stdout")).unwrap();
+    assert_eq!(term.status, Some(0), "{out}");
+    assert!(
+        out.contains(&format!("memory:/{root}/cpar/mesos/cn1")),
+        "{out}"
+    );
+    assert!(out.contains("pid=1"), "{out}");
+    // The nested cgroup went away with the nested container.
+    assert!(
+        !std::path::Path::new(&format!("/sys/fs/cgroup/memory/{root}/cpar/mesos/cn1")).exists()
+    );
+
+    // A nested container still running when its parent is cleaned up goes
+    // with it.
+    let id2 = nested(&parent, "cn2");
+    let sandbox2 = t.sandbox("cn2");
+    t.cz.launch(&request(&id2, &sandbox2, "sleep 30", 0.1, 32.0, |_| {}))
+        .unwrap();
+    t.cz.destroy(&parent);
+    t.cz.wait(&parent).unwrap();
+    t.cz.wait(&id2).unwrap();
+    t.assert_cgroups_gone("cpar");
+    t.assert_clean("cpar");
+}

@@ -116,6 +116,17 @@ pub fn parse_kv(text: &str) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// A container's cgroup below `--cgroups_root`: nested containers live
+/// inside their parent's cgroup as `<parent>/mesos/<child>`
+/// (`containerizer::paths::getCgroupPath`), so the parent's limits bound
+/// them.
+pub fn cgroup_name(id: &ContainerId) -> PathBuf {
+    match id.parent.as_deref() {
+        Some(p) => cgroup_name(p).join("mesos").join(&id.value),
+        None => PathBuf::from(&id.value),
+    }
+}
+
 struct Info {
     resources: Vec<Resource>,
     /// Hard memory limit currently applied.
@@ -227,7 +238,7 @@ impl CgroupsIsolator {
 
     /// The container's cgroup directories (v1: one per hierarchy).
     pub fn cgroup_dirs(&self, id: &ContainerId) -> Vec<PathBuf> {
-        let name = id_string(id);
+        let name = cgroup_name(id);
         match self.version {
             Version::V1 => {
                 let mut hs: Vec<&str> = self
@@ -246,7 +257,7 @@ impl CgroupsIsolator {
     }
 
     fn dir(&self, id: &ContainerId, v1_hierarchy: &str) -> PathBuf {
-        let name = id_string(id);
+        let name = cgroup_name(id);
         match self.version {
             Version::V1 => self
                 .hierarchy
@@ -353,6 +364,17 @@ impl CgroupsIsolator {
             return Ok(());
         }
         let real = is_cgroupfs(dir);
+        if real {
+            // Child cgroups (nested containers) go first: a cgroup with
+            // children cannot be removed.
+            if let Ok(rd) = std::fs::read_dir(dir) {
+                for e in rd.flatten() {
+                    if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                        self.destroy_cgroup(&e.path())?;
+                    }
+                }
+            }
+        }
         // Kill whatever still runs in the cgroup (upstream freezes then
         // kills; SIGKILL on every member reaches the same end).
         for _ in 0..100 {
@@ -451,6 +473,20 @@ impl Isolator for CgroupsIsolator {
                 )));
             }
             std::fs::create_dir_all(&d)?;
+            // v2 delegates the controllers into a parent that gets nested
+            // containers below it.
+            if self.version == Version::V2 {
+                if let (Some(parent), Some(_)) = (d.parent(), id.parent.as_deref()) {
+                    let sc = parent.join("cgroup.subtree_control");
+                    for s in &self.subsystems {
+                        let c = match s {
+                            Subsystem::Cpu => "+cpu",
+                            Subsystem::Mem => "+memory",
+                        };
+                        let _ = std::fs::write(&sc, c);
+                    }
+                }
+            }
         }
         let mut info = Info {
             resources: Vec::new(),
