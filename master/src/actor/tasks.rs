@@ -518,7 +518,9 @@ impl Master {
         cx.send(&to, &message);
     }
 
-    fn task_user(&self, fid: &str, task: &TaskInfo) -> Option<String> {
+    /// The task's `user`, copied only from its (executor's) command, as
+    /// upstream `protobuf::createTask`.
+    fn task_user(&self, _fid: &str, task: &TaskInfo) -> Option<String> {
         task.command
             .as_ref()
             .and_then(|c| c.user.clone())
@@ -528,7 +530,6 @@ impl Master {
                     .and_then(|e| e.command.as_ref())
                     .and_then(|c| c.user.clone())
             })
-            .or_else(|| self.state.frameworks.get(fid).map(|f| f.info.user.clone()))
     }
 
     fn add_executor(&mut self, fid: &str, agent_id: &str, exec: mesos_proto::mesos::ExecutorInfo) {

@@ -84,7 +84,12 @@ impl Master {
         o.insert("flags".into(), self.flags_json());
         o.insert(
             "slaves".into(),
-            Value::Array(s.agents.values().map(|a| model::agent(s, a)).collect()),
+            Value::Array(
+                s.agents
+                    .values()
+                    .map(|a| model::agent(s, a, false))
+                    .collect(),
+            ),
         );
         o.insert(
             "frameworks".into(),
@@ -104,6 +109,7 @@ impl Master {
                     .collect(),
             ),
         );
+        o.insert("recovered_slaves".into(), json!([]));
         o.insert("orphan_tasks".into(), json!([]));
         o.insert("unregistered_frameworks".into(), json!([]));
         Value::Object(o)
@@ -120,7 +126,7 @@ impl Master {
             .agents
             .values()
             .filter(|a| filter.as_deref().is_none_or(|f| f == a.id()))
-            .map(|a| model::agent(s, a))
+            .map(|a| model::agent(s, a, true))
             .collect();
         let body = json!({ "slaves": slaves, "recovered_slaves": [] });
         responder.respond(json_response(&req, body.to_string()));

@@ -198,10 +198,9 @@ pub fn framework(state: &MasterState, f: &Framework) -> Value {
     let mut o = Map::new();
     o.insert("id".into(), json!(f.id()));
     o.insert("name".into(), json!(f.name()));
-    o.insert(
-        "pid".into(),
-        json!(f.pid().map(|p| p.to_string()).unwrap_or_default()),
-    );
+    if let Some(p) = f.pid() {
+        o.insert("pid".into(), json!(p.to_string()));
+    }
     o.insert("used_resources".into(), resources(&used));
     o.insert("offered_resources".into(), resources(&offered));
     o.insert(
@@ -311,8 +310,9 @@ pub fn framework(state: &MasterState, f: &Framework) -> Value {
     Value::Object(o)
 }
 
-/// Upstream `json(Summary<Slave>)` plus the `/slaves` full fields.
-pub fn agent(state: &MasterState, a: &Agent) -> Value {
+/// Upstream `json(Summary<Slave>)` (`/state`); `full` adds the
+/// `*_resources_full` fields `/slaves` has.
+pub fn agent(state: &MasterState, a: &Agent, full: bool) -> Value {
     let mut used = Resources::new();
     for r in state.used_on_agent(a.id()).values() {
         used.add_all(r);
@@ -347,6 +347,7 @@ pub fn agent(state: &MasterState, a: &Agent) -> Value {
     o.insert("id".into(), json!(a.id()));
     o.insert("pid".into(), json!(a.pid.to_string()));
     o.insert("hostname".into(), json!(a.hostname()));
+    o.insert("port".into(), json!(a.info.port.unwrap_or(5051)));
     if let Some(d) = &a.info.domain {
         o.insert("domain".into(), proto(d));
     }
@@ -373,13 +374,15 @@ pub fn agent(state: &MasterState, a: &Agent) -> Value {
                 .collect(),
         ),
     );
-    o.insert("reserved_resources_full".into(), json!({}));
-    o.insert(
-        "unreserved_resources_full".into(),
-        resources_full(&unreserved),
-    );
-    o.insert("used_resources_full".into(), resources_full(&used));
-    o.insert("offered_resources_full".into(), resources_full(&offered));
+    if full {
+        o.insert("reserved_resources_full".into(), json!({}));
+        o.insert(
+            "unreserved_resources_full".into(),
+            resources_full(&unreserved),
+        );
+        o.insert("used_resources_full".into(), resources_full(&used));
+        o.insert("offered_resources_full".into(), resources_full(&offered));
+    }
     Value::Object(o)
 }
 
