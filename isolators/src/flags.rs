@@ -77,3 +77,112 @@ impl IsolatorFlags {
         self.isolation.split(',').any(|s| s.trim() == name)
     }
 }
+
+impl IsolatorFlags {
+    /// Reads the isolator-related agent flags (as loaded by the agent's
+    /// `stout::AgentFlags`); flags that are absent keep their defaults.
+    pub fn from_agent_flags(flags: &stout::AgentFlags) -> IsolatorFlags {
+        let b = flags.base();
+        let mut f = IsolatorFlags::default();
+        let s = |n: &str| b.get_str(n).map(str::to_string);
+        if let Some(v) = s("isolation") {
+            f.isolation = v;
+        }
+        if let Some(v) = s("runtime_dir") {
+            f.runtime_dir = v.into();
+        }
+        if let Some(v) = s("work_dir") {
+            f.work_dir = v.into();
+        }
+        if let Some(v) = s("sandbox_directory") {
+            f.sandbox_directory = v;
+        }
+        f.default_container_shm_size = b.get_bytes("default_container_shm_size").map(|v| v.bytes());
+        if let Some(v) = b.get_bool("disallow_sharing_agent_ipc_namespace") {
+            f.disallow_sharing_agent_ipc_namespace = v;
+        }
+        if let Some(v) = b.get_bool("disallow_sharing_agent_pid_namespace") {
+            f.disallow_sharing_agent_pid_namespace = v;
+        }
+        if let Some(v) = s("cgroups_hierarchy") {
+            f.cgroups_hierarchy = v.into();
+        }
+        if let Some(v) = s("cgroups_root") {
+            f.cgroups_root = v;
+        }
+        if let Some(v) = b.get_bool("cgroups_enable_cfs") {
+            f.cgroups_enable_cfs = v;
+        }
+        if let Some(v) = b.get_bool("cgroups_limit_swap") {
+            f.cgroups_limit_swap = v;
+        }
+        if let Some(v) = b.get_bool("enforce_container_disk_quota") {
+            f.enforce_container_disk_quota = v;
+        }
+        if let Some(d) = b
+            .get_duration("container_disk_watch_interval")
+            .and_then(|d| d.to_std())
+        {
+            f.container_disk_watch_interval = d;
+        }
+        if let Some(v) = s("image_providers") {
+            f.image_providers = v
+                .split(',')
+                .map(|p| p.trim().to_ascii_lowercase())
+                .filter(|p| !p.is_empty())
+                .collect();
+        }
+        f.image_provisioner_backend = s("image_provisioner_backend").filter(|v| !v.is_empty());
+        if let Some(v) = s("docker_registry") {
+            f.docker_registry = v;
+        }
+        if let Some(v) = s("docker_store_dir") {
+            f.docker_store_dir = v.into();
+        }
+        if let Some(v) = b.get_bool("docker_ignore_runtime") {
+            f.docker_ignore_runtime = v;
+        }
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_agent_flags() {
+        let mut a = stout::AgentFlags::new();
+        a.load_from(
+            Vec::<(String, String)>::new(),
+            [
+                "mesos-agent",
+                "--work_dir=/w",
+                "--isolation=filesystem/linux,namespaces/ipc",
+                "--default_container_shm_size=64MB",
+                "--disallow_sharing_agent_ipc_namespace",
+                "--cgroups_enable_cfs",
+                "--enforce_container_disk_quota",
+                "--container_disk_watch_interval=2secs",
+                "--image_providers=DOCKER",
+                "--image_provisioner_backend=copy",
+                "--docker_registry=/reg",
+                "--docker_ignore_runtime",
+            ],
+        )
+        .unwrap();
+        let f = IsolatorFlags::from_agent_flags(&a);
+        assert_eq!(f.isolation, "filesystem/linux,namespaces/ipc");
+        assert_eq!(f.work_dir, PathBuf::from("/w"));
+        assert_eq!(f.default_container_shm_size, Some(64 << 20));
+        assert!(f.disallow_sharing_agent_ipc_namespace);
+        assert!(f.cgroups_enable_cfs && f.enforce_container_disk_quota);
+        assert_eq!(f.container_disk_watch_interval, Duration::from_secs(2));
+        assert_eq!(f.image_providers, vec!["docker"]);
+        assert_eq!(f.image_provisioner_backend.as_deref(), Some("copy"));
+        assert_eq!(f.docker_registry, "/reg");
+        assert!(f.docker_ignore_runtime);
+        assert_eq!(f.sandbox_directory, "/mnt/mesos/sandbox");
+        assert_eq!(f.cgroups_root, "mesos");
+    }
+}
