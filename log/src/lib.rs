@@ -16,6 +16,8 @@
 //! - [`svndiff`]: applying `Operation::DIFF` values.
 //! - [`registry`]: [`RegistryStore`], the registrar's load/save of `mesos.internal.Registry`.
 //! - [`intervals`]: the interval set behind holes and learned positions.
+//! - [`actor`]: the replica as the `log-replica(N)` libprocess actor, and a key-value
+//!   store on the simulator's disk.
 //!
 //! Quick use (what the master's registrar calls):
 //! ```no_run
@@ -27,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod actor;
 pub mod consensus;
 pub mod error;
 pub mod intervals;
