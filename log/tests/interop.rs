@@ -205,9 +205,14 @@ fn real_master_recovers_our_registry(version: &str) {
     let tmp = TempDir::new(&format!("interop-write-{version}"));
     let work_dir = tmp.path().join("work");
     {
+        // Several saves, so the real master also meets our truncations.
         let mut store = RegistryStore::open(work_dir.join("master"), true).unwrap();
         assert!(store.load().unwrap().is_none());
-        store.save(&our_registry()).unwrap();
+        for weight in [0.5, 1.5, 2.5] {
+            let mut registry = our_registry();
+            registry.weights[0].info.weight = weight;
+            store.save(&registry).unwrap();
+        }
     }
 
     let mut master = Master::start(&bin, &work_dir, 0);
@@ -242,13 +247,34 @@ fn real_master_recovers_our_registry(version: &str) {
     // The real master wrote its own version on top (its MasterInfo); we read it back.
     let mut store = RegistryStore::open(work_dir.join("master"), false).unwrap();
     let registry = store.load().unwrap().expect("a registry");
-    let master_info = registry.master.expect("the real master's info").info;
+    let master_info = registry
+        .master
+        .clone()
+        .expect("the real master's info")
+        .info;
     assert_eq!(master_info.version.as_deref(), Some(version));
     assert_eq!(
-        registry.slaves.unwrap().slaves[0].info.hostname,
+        registry.slaves.as_ref().unwrap().slaves[0].info.hostname,
         "rust-agent.example"
     );
     assert_eq!(registry.weights[0].info.weight, 2.5);
+
+    // And once more the other way: we change the weight on top of the real master's
+    // version, and the real master picks it up.
+    let mut changed = registry.clone();
+    changed.weights[0].info.weight = 3.0;
+    store.save(&changed).unwrap();
+    drop(store);
+    let mut master = Master::start(&bin, &work_dir, 0);
+    let weights = master.wait_for("/weights again", |m| {
+        m.get_json("/weights").filter(|w| w[0]["weight"] == 3.0)
+    });
+    assert_eq!(weights[0]["role"], "rust-role");
+    let output = master.stop();
+    assert!(
+        output.contains("Recovered 1 agents from the registry"),
+        "{output}"
+    );
 }
 
 #[test]

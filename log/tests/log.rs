@@ -346,3 +346,14 @@ fn log_storage_replays_snapshots_and_expunges_after_restart() {
     assert_eq!(state.fetch("a").unwrap().value(), "A2");
     assert_eq!(state.fetch("c").unwrap().value(), "C");
 }
+
+#[test]
+fn the_store_can_live_inside_an_actor() {
+    // Actors must be Send; rusty-leveldb's DB is not, so the storage runs it on its
+    // own thread. This fails to compile if that ever regresses.
+    fn assert_send<T: Send>() {}
+    assert_send::<RegistryStore>();
+    assert_send::<State>();
+    assert_send::<Log>();
+    assert_send::<Replica>();
+}
