@@ -64,6 +64,43 @@ struct Proc {
     terminating: Arc<AtomicBool>,
 }
 
+/// Events an actor handles back to back before it yields its worker.
+const BATCH: u32 = 64;
+
+/// The clock an actor's handlers see. Reading it costs two clock calls, so
+/// while an actor drains a backlog it is read every `REFRESH` events rather
+/// than for each; it is always read afresh after the actor waited.
+#[derive(Default)]
+struct Clock {
+    now: Time,
+    wall: f64,
+    /// Events since the last reading; `None` = must read.
+    uses: Option<u32>,
+}
+
+const REFRESH: u32 = 16;
+
+impl Clock {
+    fn stale(&mut self) {
+        self.uses = None;
+    }
+
+    fn read(&mut self, start: Instant) -> (Time, f64) {
+        match self.uses {
+            Some(n) if n < REFRESH => self.uses = Some(n + 1),
+            _ => {
+                self.now = Time(start.elapsed());
+                self.wall = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs_f64())
+                    .unwrap_or(0.0);
+                self.uses = Some(1);
+            }
+        }
+        (self.now, self.wall)
+    }
+}
+
 /// State shared by every task of one runtime.
 pub(crate) struct Shared {
     node: Arc<Node>,
@@ -93,10 +130,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
-    fn now(&self) -> Time {
-        Time(self.start.elapsed())
-    }
-
     /// Whether `addr` names this process manager (upstream compares with
     /// `__address__`; we also accept the bound address, which differs when
     /// an advertised address is configured).
@@ -163,26 +196,59 @@ impl Shared {
     ) {
         let mut rng = rand::rngs::SmallRng::from_entropy();
         let mut effects = Vec::new();
-        self.handle_event(&pid, &mut *actor, Event::Initialize, &mut rng, &mut effects);
+        let mut clock = Clock::default();
+        self.handle_event(
+            &pid,
+            &mut *actor,
+            Event::Initialize,
+            &mut rng,
+            &mut effects,
+            &mut clock,
+        );
+        // Queued mail is taken without awaiting; every BATCH events the task
+        // yields so one busy actor cannot starve the others on its worker.
+        let mut run = 0u32;
         while !terminating.load(Ordering::Acquire) {
-            match rx.recv().await {
-                Some(Mail::Message { from, name, body }) => {
-                    if terminating.load(Ordering::Acquire) {
-                        break;
-                    }
-                    let ev = Event::Message { from, name, body };
-                    self.handle_event(&pid, &mut *actor, ev, &mut rng, &mut effects);
+            let mail = match rx.try_recv() {
+                Ok(m) if run < BATCH => {
+                    run += 1;
+                    m
                 }
-                Some(Mail::Event(ev)) => {
-                    if terminating.load(Ordering::Acquire) {
-                        break;
-                    }
-                    self.handle_event(&pid, &mut *actor, *ev, &mut rng, &mut effects);
+                Ok(m) => {
+                    run = 0;
+                    clock.stale();
+                    tokio::task::yield_now().await;
+                    m
                 }
-                Some(Mail::Terminate) | None => break,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    run = 0;
+                    clock.stale();
+                    match rx.recv().await {
+                        Some(m) => m,
+                        None => break,
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+            };
+            if terminating.load(Ordering::Acquire) {
+                break;
             }
+            let ev = match mail {
+                Mail::Message { from, name, body } => Event::Message { from, name, body },
+                Mail::Event(ev) => *ev,
+                Mail::Terminate => break,
+            };
+            self.handle_event(&pid, &mut *actor, ev, &mut rng, &mut effects, &mut clock);
         }
-        self.handle_event(&pid, &mut *actor, Event::Finalize, &mut rng, &mut effects);
+        clock.stale();
+        self.handle_event(
+            &pid,
+            &mut *actor,
+            Event::Finalize,
+            &mut rng,
+            &mut effects,
+            &mut clock,
+        );
         {
             let mut procs = self.procs.write().unwrap_or_else(|e| e.into_inner());
             if procs.get(pid.id()).is_some_and(|p| p.tx.same_channel(&tx)) {
@@ -205,15 +271,13 @@ impl Shared {
         event: Event,
         rng: &mut rand::rngs::SmallRng,
         effects: &mut Vec<Effect>,
+        clock: &mut Clock,
     ) {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
+        let (now, wall) = clock.read(self.start);
         let env = Env {
             me: pid,
             node: &self.node,
-            now: self.now(),
+            now,
             wall,
             rng,
             effects,
