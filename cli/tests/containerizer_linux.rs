@@ -338,6 +338,9 @@ fn cgroups_v1_usage_statistics() {
         )
         .unwrap();
     assert!(pid > 0);
+    let st = t.cz.status(&id).unwrap();
+    assert_eq!(st.executor_pid, Some(pid as u32));
+    assert_eq!(st.container_id.as_ref(), Some(&id));
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let u = t.cz.usage(&id).unwrap();
     assert_eq!(u.cpus_limit, Some(1.5));

@@ -518,6 +518,27 @@ impl LinuxContainerizer {
         Ok(())
     }
 
+    /// Status merged over isolators (`ContainerStatus`).
+    pub fn status(&self, id: &ContainerId) -> Result<mesos_proto::mesos::ContainerStatus, Error> {
+        use prost::Message;
+        let key = id_string(id);
+        let mut st = mesos_proto::mesos::ContainerStatus {
+            container_id: Some(id.clone()),
+            executor_pid: self.pid(id).map(|p| p as u32),
+            ..Default::default()
+        };
+        for i in &self.isolators {
+            let s = self.tracker.run(
+                &format!("{}::status", i.name()),
+                &[("containerId", key.clone())],
+                || i.status(id),
+            )?;
+            st.merge(s.encode_to_vec().as_slice())
+                .map_err(|e| Error::Invalid(format!("status merge: {e}")))?;
+        }
+        Ok(st)
+    }
+
     /// Usage merged over isolators (cgroups cpu/mem, disk/du).
     pub fn usage(&self, id: &ContainerId) -> Result<ResourceStatistics, Error> {
         use prost::Message;
