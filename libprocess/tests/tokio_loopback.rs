@@ -400,3 +400,30 @@ GET /echo/never HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnecti
     assert_eq!(c.read_response().unwrap().status, 404);
     assert!(c.closed_by_peer(), "Connection: close is honoured");
 }
+
+#[test]
+fn libprocess_environment_chooses_the_address() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = |k: &str| match k {
+        "LIBPROCESS_IP" => Some("127.0.0.1".to_string()),
+        "LIBPROCESS_PORT" => Some(port.to_string()),
+        "LIBPROCESS_ADVERTISE_IP" => Some("127.0.0.3".to_string()),
+        _ => None,
+    };
+    let a = Runtime::start(TransportConfig::from_lookup(env).unwrap().worker_threads(1)).unwrap();
+    assert_eq!(a.bound_addr().to_string(), format!("127.0.0.1:{port}"));
+    assert_eq!(a.addr().to_string(), format!("127.0.0.3:{port}"));
+    assert_eq!(
+        a.spawn("echo", Echo::default()).to_string(),
+        format!("echo@127.0.0.3:{port}")
+    );
+    // The bound address serves.
+    assert_eq!(get(a.bound_addr(), "/echo/state").status, 200);
+    // A second runtime cannot take the same port.
+    let clash = Runtime::start(TransportConfig::from_lookup(env).unwrap().worker_threads(1));
+    assert!(clash.is_err());
+}
