@@ -715,3 +715,58 @@ fn nested_container_cgroups_live_inside_the_parents() {
     t.assert_cgroups_gone("cpar");
     t.assert_clean("cpar");
 }
+
+/// An isolator whose `isolate` fails (to check the held process never runs).
+struct FailingIsolate;
+
+impl mesos_isolators::Isolator for FailingIsolate {
+    fn name(&self) -> &'static str {
+        "test/fail"
+    }
+    fn recover(
+        &self,
+        _: &[mesos_proto::mesos::slave::ContainerState],
+        _: &[mesos_proto::mesos::ContainerId],
+    ) -> Result<(), mesos_isolators::Error> {
+        Ok(())
+    }
+    fn prepare(
+        &self,
+        _: &mesos_proto::mesos::ContainerId,
+        _: &mesos_proto::mesos::slave::ContainerConfig,
+    ) -> Result<Option<mesos_proto::mesos::slave::ContainerLaunchInfo>, mesos_isolators::Error>
+    {
+        Ok(None)
+    }
+    fn isolate(
+        &self,
+        _: &mesos_proto::mesos::ContainerId,
+        _: u32,
+    ) -> Result<(), mesos_isolators::Error> {
+        Err(mesos_isolators::Error::Cgroups("refused".into()))
+    }
+    fn update(
+        &self,
+        _: &mesos_proto::mesos::ContainerId,
+        _: &[mesos_proto::mesos::Resource],
+    ) -> Result<(), mesos_isolators::Error> {
+        Ok(())
+    }
+    fn cleanup(&self, _: &mesos_proto::mesos::ContainerId) -> Result<(), mesos_isolators::Error> {
+        Ok(())
+    }
+}
+
+#[test]
+fn failed_isolate_never_runs_the_command() {
+    if !require_root() {
+        return;
+    }
+    let t = Fixture::with_isolators(vec![Box::new(FailingIsolate)]);
+    let id = cid("fail1");
+    let e = t.launch(&id, "touch ran", 0.1, 32.0, |_| {}).unwrap_err();
+    assert!(e.to_string().contains("test/fail: refused"), "{e}");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!t.sandbox("fail1").join("ran").exists());
+    assert!(t.cz.containers().is_empty());
+}

@@ -283,6 +283,13 @@ impl LinuxContainerizer {
         match self.launch_inner(req, &key) {
             Ok(pid) => Ok(pid),
             Err(e) => {
+                // A process may have been forked before the failure: kill
+                // and reap it so no zombie is left behind.
+                let pid = lock(&self.containers).get(&key).and_then(|c| c.pid);
+                if let Some(pid) = pid {
+                    linux_launcher::kill(pid);
+                    linux_launcher::wait(pid);
+                }
                 self.cleanup_all(&req.container_id);
                 lock(&self.containers).remove(&key);
                 Err(e)
@@ -415,10 +422,22 @@ impl LinuxContainerizer {
                 drop(forked);
                 linux_launcher::kill(pid);
                 linux_launcher::wait(pid);
+                // Reaped: the error path must not wait for it again.
+                if let Some(c) = lock(&self.containers).get_mut(key) {
+                    c.pid = None;
+                }
                 return Err(Error::Launch(format!("{}: {e}", i.name())));
             }
         }
-        forked.release()
+        let released = forked.release();
+        if released.is_err() {
+            linux_launcher::kill(pid);
+            linux_launcher::wait(pid);
+            if let Some(c) = lock(&self.containers).get_mut(key) {
+                c.pid = None;
+            }
+        }
+        released
     }
 
     /// A limitation reached by the container, if any (polls every isolator).
