@@ -359,6 +359,121 @@ pub struct LevelDb {
     thread: Option<JoinHandle<()>>,
 }
 
+/// A file rusty-leveldb writes, made durable where upstream's LevelDB calls `Sync()`.
+///
+/// rusty-leveldb's "sync" write only calls `Write::flush`, which for a plain `File` does
+/// nothing, and it never fsyncs tables or the MANIFEST. Upstream relies on
+/// `WriteOptions::sync = true` reaching the disk (LevelDB fdatasyncs the log), so:
+/// write-ahead `.log` files fsync on `flush` (exactly the synced writes); every other
+/// file (tables, MANIFEST, the CURRENT temp file) fsyncs after each write and on drop.
+struct DurableFile {
+    file: std::fs::File,
+    sync_every_write: bool,
+}
+
+impl std::io::Write for DurableFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        if self.sync_every_write {
+            self.file.sync_data()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()
+    }
+}
+
+impl Drop for DurableFile {
+    fn drop(&mut self) {
+        if self.sync_every_write {
+            let _ = self.file.sync_data();
+        }
+    }
+}
+
+/// rusty-leveldb's POSIX environment with [`DurableFile`] writers.
+struct DurableEnv {
+    inner: rusty_leveldb::PosixDiskEnv,
+}
+
+impl DurableEnv {
+    fn writer(&self, path: &Path, append: bool) -> rusty_leveldb::Result<Box<dyn std::io::Write>> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(path)
+            .map_err(|e| {
+                rusty_leveldb::Status::new(
+                    rusty_leveldb::StatusCode::IOError,
+                    &format!("open {}: {e}", path.display()),
+                )
+            })?;
+        let is_log = path.extension().is_some_and(|ext| ext == "log");
+        Ok(Box::new(DurableFile {
+            file,
+            sync_every_write: !is_log,
+        }))
+    }
+}
+
+impl rusty_leveldb::env::Env for DurableEnv {
+    fn open_sequential_file(&self, p: &Path) -> rusty_leveldb::Result<Box<dyn std::io::Read>> {
+        self.inner.open_sequential_file(p)
+    }
+    fn open_random_access_file(
+        &self,
+        p: &Path,
+    ) -> rusty_leveldb::Result<Box<dyn rusty_leveldb::env::RandomAccess>> {
+        self.inner.open_random_access_file(p)
+    }
+    fn open_writable_file(&self, p: &Path) -> rusty_leveldb::Result<Box<dyn std::io::Write>> {
+        self.writer(p, false)
+    }
+    fn open_appendable_file(&self, p: &Path) -> rusty_leveldb::Result<Box<dyn std::io::Write>> {
+        self.writer(p, true)
+    }
+    fn exists(&self, p: &Path) -> rusty_leveldb::Result<bool> {
+        self.inner.exists(p)
+    }
+    fn children(&self, p: &Path) -> rusty_leveldb::Result<Vec<PathBuf>> {
+        self.inner.children(p)
+    }
+    fn size_of(&self, p: &Path) -> rusty_leveldb::Result<usize> {
+        self.inner.size_of(p)
+    }
+    fn delete(&self, p: &Path) -> rusty_leveldb::Result<()> {
+        self.inner.delete(p)
+    }
+    fn mkdir(&self, p: &Path) -> rusty_leveldb::Result<()> {
+        self.inner.mkdir(p)
+    }
+    fn rmdir(&self, p: &Path) -> rusty_leveldb::Result<()> {
+        self.inner.rmdir(p)
+    }
+    fn rename(&self, a: &Path, b: &Path) -> rusty_leveldb::Result<()> {
+        self.inner.rename(a, b)
+    }
+    fn lock(&self, p: &Path) -> rusty_leveldb::Result<rusty_leveldb::env::FileLock> {
+        self.inner.lock(p)
+    }
+    fn unlock(&self, l: rusty_leveldb::env::FileLock) -> rusty_leveldb::Result<()> {
+        self.inner.unlock(l)
+    }
+    fn new_logger(&self, p: &Path) -> rusty_leveldb::Result<rusty_leveldb::env::Logger> {
+        self.inner.new_logger(p)
+    }
+    fn micros(&self) -> u64 {
+        self.inner.micros()
+    }
+    fn sleep_for(&self, micros: u32) {
+        self.inner.sleep_for(micros)
+    }
+}
+
 fn leveldb_options() -> rusty_leveldb::Options {
     use rusty_leveldb::CompressorId;
     // Upstream opens with default leveldb::Options plus create_if_missing: bytewise
@@ -368,6 +483,9 @@ fn leveldb_options() -> rusty_leveldb::Options {
     rusty_leveldb::Options {
         create_if_missing: true,
         compressor: rusty_leveldb::compressor::SnappyCompressor::ID,
+        env: std::rc::Rc::new(Box::new(DurableEnv {
+            inner: rusty_leveldb::PosixDiskEnv::new(),
+        })),
         ..Default::default()
     }
 }
