@@ -27,7 +27,8 @@ use crate::namespaces::id_string;
 use crate::provisioner::Provisioner;
 use crate::{Error, Isolator};
 
-/// How often [`LinuxContainerizer::wait`] polls for exit and limitations.
+/// How often (at most) [`LinuxContainerizer::wait`] polls for exit and
+/// limitations.
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(50);
 
 /// What to launch.
@@ -471,6 +472,9 @@ impl LinuxContainerizer {
             .pid;
         let mut status = None;
         if let Some(pid) = pid {
+            // Short-lived containers are noticed quickly: the poll interval
+            // grows from 1 ms to WATCH_INTERVAL.
+            let mut interval = Duration::from_millis(1);
             loop {
                 match linux_launcher::try_wait(pid) {
                     Ok(Some(s)) => {
@@ -488,7 +492,8 @@ impl LinuxContainerizer {
                 if self.limitation(id).is_some() {
                     self.destroy(id);
                 }
-                std::thread::sleep(WATCH_INTERVAL);
+                std::thread::sleep(interval);
+                interval = (interval * 2).min(WATCH_INTERVAL);
             }
         }
         // An OOM kill is only visible once the process is gone.
