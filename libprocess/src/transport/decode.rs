@@ -72,6 +72,8 @@ impl DecodeError {
 
 const MAX_HEADERS: usize = 100;
 
+const LIBPROCESS_FROM: &str = "libprocess-from";
+
 enum Phase {
     /// Waiting for a chunk-size line.
     Size,
@@ -221,9 +223,12 @@ impl RequestDecoder {
     }
 
     fn head(&self, buf: &mut BytesMut) -> Result<Option<(DecodedRequest, BodyState)>, DecodeError> {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut parsed = httparse::Request::new(&mut headers);
-        let n = match parsed.parse(buf) {
+        // Left uninitialised: zeroing a hundred header slots per request
+        // would cost more than parsing a typical libprocess message.
+        let mut headers =
+            [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut []);
+        let n = match parsed.parse_with_uninit_headers(buf, &mut headers) {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) => {
                 if buf.len() > self.max_head {
@@ -250,8 +255,14 @@ impl RequestDecoder {
         let mut keep_alive = false;
         let base = buf.as_ptr() as usize;
         for h in parsed.headers.iter() {
-            let name = HeaderName::from_bytes(h.name.as_bytes())
-                .map_err(|_| DecodeError::Malformed(format!("bad header name '{}'", h.name)))?;
+            // Every message carries Libprocess-From; a static name saves
+            // lower-casing it into a fresh allocation each time.
+            let name = if h.name.eq_ignore_ascii_case(LIBPROCESS_FROM) {
+                HeaderName::from_static(LIBPROCESS_FROM)
+            } else {
+                HeaderName::from_bytes(h.name.as_bytes())
+                    .map_err(|_| DecodeError::Malformed(format!("bad header name '{}'", h.name)))?
+            };
             if name == http::header::CONTENT_LENGTH {
                 let v = std::str::from_utf8(h.value)
                     .ok()
