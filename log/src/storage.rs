@@ -477,12 +477,15 @@ impl rusty_leveldb::env::Env for DurableEnv {
 fn leveldb_options() -> rusty_leveldb::Options {
     use rusty_leveldb::CompressorId;
     // Upstream opens with default leveldb::Options plus create_if_missing: bytewise
-    // comparator and snappy-compressed blocks (LevelDB 1.19 built with snappy). It sets
-    // no filter policy, so the bloom filter blocks rusty-leveldb adds are simply
-    // ignored by the C++ reader.
+    // comparator, and snappy compression *if* its LevelDB was built with snappy. The
+    // real 1.9.0 and 1.8.1 builds we test against were not (their tables hold
+    // uncompressed blocks and they fail on snappy blocks with "corrupted compressed block
+    // contents"), so we write uncompressed blocks, which every LevelDB build reads;
+    // reading still handles snappy blocks from builds that have it. Upstream sets no
+    // filter policy, so the bloom filter blocks rusty-leveldb adds are ignored by C++.
     rusty_leveldb::Options {
         create_if_missing: true,
-        compressor: rusty_leveldb::compressor::SnappyCompressor::ID,
+        compressor: rusty_leveldb::compressor::NoneCompressor::ID,
         env: std::rc::Rc::new(Box::new(DurableEnv {
             inner: rusty_leveldb::PosixDiskEnv::new(),
         })),
@@ -546,7 +549,13 @@ impl LevelDb {
             .name("leveldb".into())
             .spawn(
                 move || match rusty_leveldb::DB::open(&db_path, leveldb_options()) {
-                    Ok(db) => {
+                    Ok(mut db) => {
+                        // Upstream compacts the whole database right after opening it
+                        // (LevelDBStorage::restore), which also turns the write-ahead log
+                        // into a table; it ignores the outcome, and so do we.
+                        if let Err(e) = db.compact_range(b"", b"\xff") {
+                            tracing::warn!("compacting {}: {e}", db_path.display());
+                        }
                         let _ = opened_tx.send(Ok(()));
                         serve(db, receiver);
                     }

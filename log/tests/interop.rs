@@ -214,6 +214,20 @@ fn real_master_recovers_our_registry(version: &str) {
             store.save(&registry).unwrap();
         }
     }
+    {
+        // Reopening compacts (as upstream does on open): the real master must then read
+        // a table written by rusty-leveldb, not only its write-ahead log.
+        let mut store = RegistryStore::open(work_dir.join("master"), false).unwrap();
+        assert_eq!(store.load().unwrap().unwrap().weights[0].info.weight, 2.5);
+        let tables = std::fs::read_dir(work_dir.join("master/replicated_log"))
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().ends_with(".ldb")
+            })
+            .count();
+        assert!(tables > 0, "no .ldb table after reopening");
+    }
 
     let mut master = Master::start(&bin, &work_dir, 0);
     let recovered = master.wait_for("recovery from the registry", |m| {
