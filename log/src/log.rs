@@ -80,7 +80,9 @@ impl Coordinator {
         let missing = network.local_ref().missing_range(0, end);
         tracing::info!("Coordinator attempting to fill missing positions");
         consensus::catchup(quorum, network, self.proposal + 1, &missing)?;
-        self.index = end + 1;
+        self.index = end
+            .checked_add(1)
+            .ok_or_else(|| Error::NotElected("end position out of range".into()))?;
         self.state = CoordinatorState::Elected;
         Ok(Some(end))
     }
@@ -126,7 +128,7 @@ impl Coordinator {
             )));
         }
         let position = self.index;
-        self.index += 1;
+        self.index = self.index.saturating_add(1);
         Ok(Some(position))
     }
 }

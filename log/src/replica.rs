@@ -400,7 +400,11 @@ impl Replica {
                     self.holes.remove_range(1, to - 1);
                     self.unlearned.remove_range(1, to - 1);
                 }
-                let new_begin = if is_tombstone(action) { to + 1 } else { to };
+                let new_begin = if is_tombstone(action) {
+                    to.saturating_add(1)
+                } else {
+                    to
+                };
                 self.begin = self.begin.max(new_begin);
             }
         } else {
@@ -545,5 +549,37 @@ mod tests {
         assert!(replica.read(1).is_err());
         assert!(!replica.missing(2));
         assert!(replica.missing(3), "position 3 is still a hole");
+    }
+
+    #[test]
+    fn malformed_peer_messages_are_dropped_not_fatal() {
+        let mut replica = voting(&MemKv::new());
+        // An APPEND without its body (upstream CHECK-fails): no reply, nothing stored.
+        let mut request = write_append(1, 0, "x");
+        request.append = None;
+        assert!(replica.write(&request).is_none());
+        assert!(replica.missing(0));
+        // A learned notice that is not learned is ignored.
+        let unlearned = Action {
+            position: 3,
+            promised: 1,
+            ..Default::default()
+        };
+        replica.learned(&unlearned).unwrap();
+        assert_eq!(replica.ending(), 0);
+        // Extreme positions do not overflow.
+        let tombstone = Action {
+            position: u64::MAX,
+            promised: 1,
+            performed: Some(1),
+            learned: Some(true),
+            r#type: Some(action::Type::Nop as i32),
+            nop: Some(action::Nop {
+                tombstone: Some(true),
+            }),
+            ..Default::default()
+        };
+        replica.learned(&tombstone).unwrap();
+        assert_eq!(replica.beginning(), u64::MAX);
     }
 }

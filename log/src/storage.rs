@@ -197,7 +197,7 @@ impl<K: KvStore> Storage for RecordStorage<K> {
                             let to = action.truncate.as_ref().map_or(0, |t| t.to);
                             state.begin = state.begin.max(to);
                         } else if is_tombstone(&action) {
-                            state.begin = state.begin.max(position + 1);
+                            state.begin = state.begin.max(position.saturating_add(1));
                         }
                     } else {
                         state.learned.remove(position);
