@@ -961,3 +961,76 @@ fn master_reregistration_reconciles_unreported_tasks() {
     assert_eq!(rec.statuses[0].state, TaskState::TaskRunning as i32);
     assert_eq!(rec.statuses[0].reason, Some(Reason::Reconciliation as i32));
 }
+
+/// MasterTest.OfferTimeout: with --offer_timeout an unused offer is
+/// rescinded and its resources offered again.
+#[test]
+fn master_offer_timeout_rescinds() {
+    let (mut sim, m) = sim_with_master(27, &["--offer_timeout=30secs"]);
+    agent(&mut sim, &m, 1, vec![]);
+    let s = scheduler(&mut sim, &m, 1, OfferPolicy::Hold);
+    sim.settle();
+    assert_eq!(a(&sim, &s).offers.len(), 1);
+    sim.advance(Duration::from_secs(29));
+    assert!(a(&sim, &s).rescinded.is_empty());
+    sim.advance(Duration::from_secs(3));
+    let fs = a(&sim, &s);
+    assert_eq!(fs.rescinded, vec![fs.offers[0].id.value.clone()]);
+    assert_eq!(fs.offers.len(), 2, "re-offered after the rescind");
+}
+
+/// A framework whose role is not in --roles is refused with
+/// FrameworkErrorMessage (upstream `validateFramework`).
+#[test]
+fn master_refuses_framework_with_unlisted_role() {
+    let (mut sim, m) = sim_with_master(28, &["--roles=web"]);
+    sim.add_node(sched_addr(1));
+    let mut fs = FakeScheduler::new(m.upid.clone(), OfferPolicy::Hold);
+    fs.info.role = Some("db".into());
+    let s = sim.spawn(sched_addr(1), "scheduler-1", fs);
+    sim.settle();
+    let fs = a(&sim, &s);
+    assert_eq!(fs.registered, 0);
+    assert_eq!(fs.errors.len(), 1);
+    assert!(fs.errors[0].contains("--roles"), "{:?}", fs.errors);
+    assert!(master_of(&sim, &m).state().frameworks.is_empty());
+}
+
+/// A framework in a reserved role gets the reserved resources too;
+/// another role only the unreserved ones.
+#[test]
+fn master_offers_reserved_resources_to_their_role() {
+    let (mut sim, m) = sim_with_master(29, &[]);
+    sim.add_node(agent_addr(1));
+    let mut fa = FakeAgent::new(m.upid.clone(), vec![]);
+    fa.cpus = 1.0;
+    sim.spawn(agent_addr(1), "slave(1)", fa);
+    // Reserve 1 more cpu for "web" by registering a second agent whose
+    // resources are all reserved.
+    sim.add_node(agent_addr(2));
+    let from = libprocess::Upid::new("slave(1)", agent_addr(2));
+    let mut info = FakeAgent::new(m.upid.clone(), vec![]).info();
+    for r in info.resources.iter_mut() {
+        r.role = Some("web".into());
+    }
+    let msg = mesos_proto::mesos::internal::RegisterSlaveMessage {
+        slave: info,
+        version: Some("1.9.0".into()),
+        ..Default::default()
+    };
+    sim.send(&from, &m.upid, &msg);
+    sim.settle();
+    sim.add_node(sched_addr(1));
+    let mut web = FakeScheduler::new(m.upid.clone(), OfferPolicy::Hold);
+    web.info.role = Some("web".into());
+    let w = sim.spawn(sched_addr(1), "scheduler-web", web);
+    sim.settle();
+    let offers = &a(&sim, &w).offers;
+    assert_eq!(offers.len(), 2, "both agents offered to the web role");
+    let reserved: Vec<_> = offers
+        .iter()
+        .flat_map(|o| o.resources.iter())
+        .filter(|r| r.role.as_deref() == Some("web"))
+        .collect();
+    assert!(!reserved.is_empty(), "reserved resources in old format");
+}
