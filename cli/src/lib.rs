@@ -1,4 +1,122 @@
-//! Shared start-up code of the binaries (logging, signals).
+//! Start-up code shared by the binaries.
 //!
 //! # Layout
 //! - `src/bin/*`: one file per upstream binary name.
+//! - [`init_logging`]: glog-like logging to stderr (`MESOS_LOG` filter).
+//! - [`agent_slave`]: builds an agent actor (`SlaveInfo`, resources,
+//!   containerizer) from loaded agent flags, for `mesos-agent` and `mesos-local`.
+//! - [`wait_for_signal`]: runs until SIGTERM/SIGINT or until a process ends.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use libprocess::runtime::tokio::Runtime;
+use libprocess::Upid;
+use mesos_agent::resources::{agent_resources, parse_attributes, Machine};
+use mesos_agent::slave::{PosixContainerizer, Slave};
+use mesos_agent::AgentConfig;
+use mesos_proto::mesos::SlaveInfo;
+
+/// Logs to stderr with the `MESOS_LOG` filter (default `info`).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MESOS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+}
+
+/// The directory of the running binary: where `mesos-executor` and
+/// `mesos-containerizer` live (upstream's default `--launcher_dir`).
+pub fn exe_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Builds an agent actor from loaded flags, advertised at `addr`: its
+/// `SlaveInfo` (hostname, resources with auto-detection, attributes) and the
+/// posix containerizer with the `--isolation` isolators.
+pub fn agent_slave(
+    flags: &stout::AgentFlags,
+    addr: SocketAddr,
+) -> anyhow::Result<(AgentConfig, Slave)> {
+    let config =
+        AgentConfig::from_agent_flags(flags, exe_dir()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::create_dir_all(&config.work_dir).with_context(|| {
+        format!(
+            "Failed to create work directory '{}'",
+            config.work_dir.display()
+        )
+    })?;
+    let hostname = match &config.hostname {
+        Some(h) => h.clone(),
+        None => mesos_agent::config::agent_hostname(addr.ip(), config.hostname_lookup),
+    };
+    let resources = agent_resources(
+        config.resources.as_deref(),
+        &config.default_role,
+        &Machine::detect(&config.work_dir),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let info = SlaveInfo {
+        hostname,
+        port: Some(addr.port() as i32),
+        resources,
+        attributes: config
+            .attributes
+            .as_deref()
+            .map(parse_attributes)
+            .unwrap_or_default(),
+        checkpoint: Some(true),
+        ..Default::default()
+    };
+    if config.launcher != "posix" {
+        tracing::warn!(
+            "--launcher={} is not available; using the posix launcher",
+            config.launcher
+        );
+    }
+    let containerizer = Arc::new(
+        PosixContainerizer::from_isolation(&config.isolation)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    let slave = Slave::new(config.clone(), info, containerizer);
+    Ok((config, slave))
+}
+
+/// Blocks until SIGTERM/SIGINT (returns `true`) or until `pid` is no longer
+/// running (returns `false`).
+pub fn wait_for_signal(runtime: &Runtime, pid: &Upid) -> bool {
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        runtime.handle().spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(mut t), Ok(mut i)) => {
+                    tokio::select! {
+                        _ = t.recv() => tracing::info!("Received signal SIGTERM; exiting"),
+                        _ = i.recv() => tracing::info!("Received signal SIGINT; exiting"),
+                    }
+                    stop.store(true, Ordering::SeqCst);
+                }
+                _ => tracing::warn!("Failed to install signal handlers"),
+            }
+        });
+    }
+    while runtime.is_running(pid) && !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.load(Ordering::SeqCst)
+}
