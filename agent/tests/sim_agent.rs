@@ -543,6 +543,17 @@ fn status_update_retried_until_acknowledged() {
         Some("1001".to_string()),
         "the launcher's pid is checkpointed"
     );
+    // After `--gc_delay` (1 week) the sandbox and the checkpointed run go.
+    let sandbox = launch.spec.directory.clone();
+    assert!(sandbox.exists());
+    w.sim.advance(Duration::from_secs(7 * 86400 - 60));
+    assert!(sandbox.exists(), "kept until gc_delay");
+    w.sim.advance(Duration::from_secs(120));
+    assert!(!sandbox.exists(), "sandbox garbage collected");
+    assert!(
+        !key.meta_run(&meta).exists(),
+        "checkpointed run garbage collected"
+    );
 }
 
 #[test]

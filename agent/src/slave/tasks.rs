@@ -1306,7 +1306,7 @@ impl Slave {
     }
 
     /// `Slave::removeExecutor`: mark the run completed and archive it.
-    pub(crate) fn remove_executor(&mut self, _cx: &mut Cx<'_, Self>, fid: &str, eid: &str) {
+    pub(crate) fn remove_executor(&mut self, cx: &mut Cx<'_, Self>, fid: &str, eid: &str) {
         let sid = self.slave_id().unwrap_or_default().to_string();
         let Some(f) = self.frameworks.get_mut(fid) else {
             return;
@@ -1324,7 +1324,30 @@ impl Slave {
                 tracing::error!("Failed to touch {}: {err}", p.display());
             }
         }
+        // Sandbox and checkpointed run are garbage collected after
+        // `--gc_delay` (`Slave::garbageCollect`; the disk-usage based
+        // acceleration of upstream's GarbageCollector is not done).
+        let mut gc = vec![paths::executor_run_path(
+            &self.config.work_dir,
+            &sid,
+            fid,
+            eid,
+            &e.container_id,
+        )];
+        if e.checkpoint {
+            gc.push(paths::executor_run_path(
+                &self.meta,
+                &sid,
+                fid,
+                eid,
+                &e.container_id,
+            ));
+        }
         f.completed_executors.push_back(e);
+        self.garbage_collect(cx, gc);
+        let Some(f) = self.frameworks.get_mut(fid) else {
+            return;
+        };
         while f.completed_executors.len() > super::MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK {
             f.completed_executors.pop_front();
         }
@@ -1337,6 +1360,12 @@ impl Slave {
         };
         tracing::info!("Cleaning up framework {fid}");
         self.sum.cleanup(fid);
+        let sid = self.slave_id().unwrap_or_default().to_string();
+        let mut gc = vec![paths::framework_path(&self.config.work_dir, &sid, fid)];
+        if f.checkpoint() {
+            gc.push(paths::framework_path(&self.meta, &sid, fid));
+        }
+        self.garbage_collect(cx, gc);
         self.completed_frameworks.push_back(f);
         while self.completed_frameworks.len() > super::MAX_COMPLETED_FRAMEWORKS {
             self.completed_frameworks.pop_front();
@@ -1345,6 +1374,31 @@ impl Slave {
         if self.state == State::Terminating && self.frameworks.is_empty() {
             cx.terminate();
         }
+    }
+
+    /// Removes `paths` after `--gc_delay` (on a blocking thread).
+    pub(crate) fn garbage_collect(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        paths: Vec<std::path::PathBuf>,
+    ) {
+        let delay = self.config.gc_delay;
+        cx.delay(delay, move |_s: &mut Slave, cx| {
+            cx.blocking(
+                move || {
+                    for p in &paths {
+                        match std::fs::remove_dir_all(p) {
+                            Ok(()) => tracing::info!("Garbage collected {}", p.display()),
+                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                            Err(e) => {
+                                tracing::warn!("Failed to garbage collect {}: {e}", p.display())
+                            }
+                        }
+                    }
+                },
+                |_: &mut Slave, _, _| {},
+            );
+        });
     }
 
     /// Resources used by running executors and tasks.
