@@ -38,5 +38,6 @@ fn main() {
         .include_file("mesos_proto.rs")
         .btree_map(["."])
         .bytes(["."]);
-    cfg.compile_protos(&files, &[root, wkt]).expect("compile protos");
+    cfg.compile_protos(&files, &[root, wkt])
+        .expect("compile protos");
 }
