@@ -9,8 +9,8 @@
 //! - [`allocator`]: the [`allocator::Allocator`] trait the master drives and a
 //!   small built-in offer generator behind it.
 //! - [`validation`]: task / call validation as `src/master/validation.cpp`.
-//! - [`registrar`]: the [`registrar::Registrar`] trait and its in-memory
-//!   implementation.
+//! - [`registrar`]: the [`registrar::Registrar`] trait, the in-memory
+//!   registry and the replicated-log one (`mesos_log::RegistryStore`).
 //! - [`observer`]: the `slave-observer(N)` actor that pings one agent.
 //! - [`actor`]: the `master` actor: install table and handlers, split by
 //!   concern (agents, frameworks, offers, tasks, framework delivery).

@@ -5,11 +5,19 @@
 //! and says whether it changed anything (upstream operations return
 //! `Try<bool>`; `false` means "no mutation", e.g. admitting an agent whose ID
 //! is already present). The in-memory registrar (`--registry=in_memory`)
-//! applies them at once; a durable one (replicated log) will implement the
-//! same trait.
+//! applies them at once. [`ReplicatedLogRegistrar`] (`--registry=replicated_log`,
+//! the default) applies them in memory too, in order, and hands the actor a
+//! [`PersistJob`] that writes the whole registry to the replicated log
+//! (`mesos_log::RegistryStore`, `<work_dir>/replicated_log`) off the actor
+//! thread (`Cx::blocking`), like upstream's registrar which stores the full
+//! `Registry` on every update (`Registrar::update`, state/log.cpp snapshots).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use mesos_proto::mesos::internal::registry::{Slave, Slaves, UnreachableSlave, UnreachableSlaves};
 use mesos_proto::mesos::internal::Registry;
+use mesos_proto::mesos::master_info::capability::Type as MasterCap;
 use mesos_proto::mesos::{MasterInfo, SlaveId, SlaveInfo, TimeInfo};
 
 use crate::error::{Error, Result};
@@ -36,6 +44,40 @@ pub trait Registrar: Send {
     fn apply(&mut self, op: Operation) -> Result<bool>;
     /// The current registry (`/registrar(1)/registry`).
     fn registry(&self) -> &Registry;
+    /// A job that makes the current registry durable, to run off the actor
+    /// (`Cx::blocking`); `None` when the registry lives only in memory.
+    fn persist(&mut self) -> Option<PersistJob> {
+        None
+    }
+}
+
+/// Writes one registry snapshot; blocking (fsyncs).
+pub type PersistJob = Box<dyn FnOnce() -> Result<()> + Send>;
+
+/// Upstream `Master::_recover` (master.cpp): a registry written by a master
+/// that required capabilities this one lacks must not be used (e.g. a newer
+/// master's registry); the master exits instead.
+pub fn check_minimum_capabilities(registry: &Registry) -> Result<()> {
+    let ours: Vec<i32> = crate::actor::master_capabilities()
+        .iter()
+        .filter_map(|c| c.r#type)
+        .collect();
+    let missing: Vec<String> = registry
+        .minimum_capabilities
+        .iter()
+        .filter(|c| {
+            MasterCap::from_str_name(&c.capability).is_none_or(|t| !ours.contains(&(t as i32)))
+        })
+        .map(|c| c.capability.clone())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Registrar(format!(
+            "Master is missing the following minimum capabilities: {}. See the following documentation for steps to safely recover from this state: http://mesos.apache.org/documentation/latest/downgrades",
+            missing.join(", ")
+        )))
+    }
 }
 
 /// `--registry=in_memory`.
@@ -65,13 +107,19 @@ impl Registrar for InMemoryRegistrar {
     }
 
     fn apply(&mut self, op: Operation) -> Result<bool> {
-        let slaves = &mut self
-            .registry
-            .slaves
-            .get_or_insert_with(Slaves::default)
-            .slaves;
-        let unreachable = &mut self
-            .registry
+        apply_to(&mut self.registry, op)
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+/// Applies one operation to a registry (upstream `registry_operations.cpp`).
+fn apply_to(registry: &mut Registry, op: Operation) -> Result<bool> {
+    {
+        let slaves = &mut registry.slaves.get_or_insert_with(Slaves::default).slaves;
+        let unreachable = &mut registry
             .unreachable
             .get_or_insert_with(UnreachableSlaves::default)
             .slaves;
@@ -125,9 +173,87 @@ impl Registrar for InMemoryRegistrar {
             }
         }
     }
+}
+
+/// The durable side of [`ReplicatedLogRegistrar`], shared with its jobs.
+struct Durable {
+    store: mesos_log::RegistryStore,
+    /// The newest snapshot version written; older jobs are skipped.
+    saved: u64,
+}
+
+/// `--registry=replicated_log`: the registry in upstream's replicated-log
+/// LevelDB format under `<work_dir>/replicated_log`, readable by a real
+/// 1.9 master.
+pub struct ReplicatedLogRegistrar {
+    registry: Registry,
+    version: u64,
+    durable: Arc<Mutex<Durable>>,
+}
+
+impl std::fmt::Debug for ReplicatedLogRegistrar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicatedLogRegistrar")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReplicatedLogRegistrar {
+    /// Opens (and with `auto_initialize`, initializes: `--log_auto_initialize`)
+    /// the log under `work_dir` and reads the stored registry. Blocking: call
+    /// before the master actor starts.
+    pub fn open(work_dir: impl AsRef<Path>, auto_initialize: bool) -> Result<Self> {
+        let mut store = mesos_log::RegistryStore::open(work_dir, auto_initialize)
+            .map_err(|e| Error::Registrar(format!("Failed to open the replicated log: {e}")))?;
+        let registry = store
+            .load()
+            .map_err(|e| Error::Registrar(format!("Failed to read the registry: {e}")))?
+            .unwrap_or_default();
+        Ok(ReplicatedLogRegistrar {
+            registry,
+            version: 0,
+            durable: Arc::new(Mutex::new(Durable { store, saved: 0 })),
+        })
+    }
+}
+
+impl Registrar for ReplicatedLogRegistrar {
+    fn recover(&mut self, master: &MasterInfo) -> Result<Registry> {
+        self.registry.master = Some(mesos_proto::mesos::internal::registry::Master {
+            info: master.clone(),
+        });
+        Ok(self.registry.clone())
+    }
+
+    fn apply(&mut self, op: Operation) -> Result<bool> {
+        apply_to(&mut self.registry, op)
+    }
 
     fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    fn persist(&mut self) -> Option<PersistJob> {
+        self.version += 1;
+        let version = self.version;
+        let snapshot = self.registry.clone();
+        let durable = Arc::clone(&self.durable);
+        Some(Box::new(move || {
+            // A poisoned lock only means an earlier job panicked; the
+            // store itself is still consistent (each save is one write).
+            let mut d = durable.lock().unwrap_or_else(|p| p.into_inner());
+            // Jobs may finish out of order; every snapshot holds all the
+            // earlier operations, so an older one must not overwrite a newer.
+            if d.saved >= version {
+                return Ok(());
+            }
+            d.store
+                .save(&snapshot)
+                .map_err(|e| Error::Registrar(format!("Failed to update the registry: {e}")))?;
+            d.saved = version;
+            Ok(())
+        }))
     }
 }
 

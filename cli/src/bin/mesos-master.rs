@@ -14,6 +14,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use libprocess::runtime::tokio::Runtime;
 use libprocess::transport::TransportConfig;
+use mesos_master::registrar::{
+    check_minimum_capabilities, InMemoryRegistrar, Registrar, ReplicatedLogRegistrar,
+};
 use mesos_master::{Master, MasterFlags};
 
 const USAGE: &str = "Usage: mesos-master [options]\n\n  --ip=VALUE  --port=VALUE (default: 5050)  --advertise_ip=VALUE  --advertise_port=VALUE\n  --hostname=VALUE  --work_dir=VALUE  --registry=in_memory|replicated_log  --cluster=VALUE\n  --roles=VALUE  --weights=VALUE  --agent_ping_timeout=VALUE (15secs)  --max_agent_ping_timeouts=VALUE (5)\n  --offer_timeout=VALUE  --allocation_interval=VALUE (1secs)  --version  --help\n\nEvery flag may also be given as MESOS_<NAME> in the environment.";
@@ -69,18 +72,24 @@ fn run() -> anyhow::Result<()> {
         tc.advertise_port = Some(p);
     }
 
-    match flags.registry() {
-        "in_memory" => {}
+    // Upstream main.cpp: the replicated log lives in
+    // `<work_dir>/replicated_log`; opening it (and reading the registry) is
+    // blocking, so it happens here, before the master actor starts.
+    let registrar: Box<dyn Registrar> = match flags.registry() {
+        "in_memory" => Box::new(InMemoryRegistrar::new()),
         "replicated_log" => {
-            if flags.work_dir().is_none() {
+            let Some(work_dir) = flags.work_dir() else {
                 bail!("--work_dir needed for replicated log based registry");
-            }
-            tracing::warn!(
-                "The replicated log registry is not available yet; keeping the registry in memory"
-            );
+            };
+            std::fs::create_dir_all(work_dir)
+                .with_context(|| format!("Failed to create work directory '{work_dir}'"))?;
+            let r = ReplicatedLogRegistrar::open(work_dir, flags.bool("log_auto_initialize"))
+                .with_context(|| format!("Failed to recover the registry in '{work_dir}'"))?;
+            check_minimum_capabilities(r.registry())?;
+            Box::new(r)
         }
         other => bail!("'{other}' is not a supported option for registry persistence"),
-    }
+    };
 
     let runtime = Runtime::start(tc).context("Failed to initialize libprocess")?;
     let addr = runtime.addr();
@@ -93,7 +102,8 @@ fn run() -> anyhow::Result<()> {
     };
     tracing::info!("Build: mesos-master {} (Rust)", mesos_master::MESOS_VERSION);
     runtime.set_delegate(Some("master"));
-    let master = Master::new(flags, &mesos_master::new_master_id(), &hostname);
+    let master =
+        Master::with_registrar(flags, &mesos_master::new_master_id(), &hostname, registrar);
     let pid = runtime.spawn("master", master);
     if pid.id().is_empty() {
         bail!("Failed to spawn the master process");

@@ -120,7 +120,7 @@ impl Master {
         let id = self.state.new_agent_id();
         info.id = Some(id.clone());
         match self.registrar.apply(Operation::AdmitSlave(info.clone())) {
-            Ok(true) => {}
+            Ok(true) => self.persist_registry(cx),
             Ok(false) => {
                 tracing::warn!(
                     "Agent {} at {from} ({}) was assigned an agent ID that already appears in the registry; ignoring registration attempt",
@@ -269,7 +269,14 @@ impl Master {
             tracing::error!("Failed to readmit agent {} at {from}: {e}", id.value);
             return;
         }
+        self.persist_registry(cx);
         self.state.unreachable.remove(&id.value);
+        if self.state.recovered.remove(&id.value).is_some() {
+            tracing::info!(
+                "Agent {} recovered from the registry has reregistered",
+                id.value
+            );
+        }
 
         // Frameworks the agent runs tasks of that we do not know yet are
         // recovered from the FrameworkInfos it sent (upstream
@@ -512,8 +519,10 @@ impl Master {
         }
         tracing::info!("Asked to unregister agent {}", agent.describe());
         let info = agent.info.clone();
-        if let Err(e) = self.registrar.apply(Operation::RemoveSlave(info)) {
-            tracing::error!("Failed to remove agent {}: {e}", msg.slave_id.value);
+        match self.registrar.apply(Operation::RemoveSlave(info)) {
+            Ok(true) => self.persist_registry(cx),
+            Ok(false) => {}
+            Err(e) => tracing::error!("Failed to remove agent {}: {e}", msg.slave_id.value),
         }
         self.remove_agent(cx, &msg.slave_id.value, "Agent unregistered", false);
     }
@@ -619,6 +628,7 @@ impl Master {
             tracing::error!("Failed to mark agent {agent_id} unreachable: {e}");
             return;
         }
+        self.persist_registry(cx);
         self.metrics.slave_unreachable_completed += 1;
         tracing::info!(
             "Marked agent {agent_id} ({}) unreachable: health check timed out",

@@ -5,6 +5,7 @@
 //! - [`agents`]: register/reregister/unregister, pings, exits, unreachable.
 //! - [`frameworks`]: subscribe (driver and HTTP), teardown, deactivate, failover.
 //! - [`offers`]: allocation cycles, offers, decline/revive/suppress, rescind.
+//! - [`recovery`]: registry recovery, persistence, recovered-agent timeout.
 //! - [`tasks`]: ACCEPT/launch, status updates, acknowledgements, kill, reconcile.
 //! - [`deliver`]: sending to a framework over its connection (driver
 //!   messages or v1 events on an HTTP stream).
@@ -14,6 +15,7 @@ pub(crate) mod deliver;
 pub(crate) mod frameworks;
 mod metrics;
 mod offers;
+mod recovery;
 mod tasks;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -104,6 +106,17 @@ impl Master {
     /// `id` becomes `MasterInfo.id` (upstream: a random UUID); `hostname`
     /// is what the master advertises.
     pub fn new(flags: MasterFlags, id: &str, hostname: &str) -> Master {
+        Master::with_registrar(flags, id, hostname, Box::new(InMemoryRegistrar::new()))
+    }
+
+    /// A master with the built-in allocator chosen by `--allocator` and the
+    /// given registrar (e.g. a [`crate::registrar::ReplicatedLogRegistrar`]).
+    pub fn with_registrar(
+        flags: MasterFlags,
+        id: &str,
+        hostname: &str,
+        registrar: Box<dyn Registrar>,
+    ) -> Master {
         let allocator: Box<dyn Allocator> = match flags.get("allocator") {
             Some("simple") => Box::new(SimpleAllocator::new()),
             Some("hierarchical" | "HierarchicalDRF") | None => Box::new(Hierarchical::new(
@@ -118,13 +131,7 @@ impl Master {
                 ))
             }
         };
-        Master::with_parts(
-            flags,
-            id,
-            hostname,
-            allocator,
-            Box::new(InMemoryRegistrar::new()),
-        )
+        Master::with_parts(flags, id, hostname, allocator, registrar)
     }
 
     pub fn with_parts(
@@ -221,13 +228,25 @@ impl Actor for Master {
             me.addr()
         );
         tracing::info!("Using default 'crammd5' authenticator");
-        if let Err(e) = self.registrar.recover(&self.info) {
-            tracing::error!("Failed to recover registrar: {e}");
-        }
         tracing::info!("Elected as the leading master!");
-        tracing::info!(
-            "Recovered 0 agents from the registry; allowing 10mins for agents to reregister"
-        );
+        // Upstream `Master::_recover`: read the registry, refuse one that
+        // needs capabilities this master lacks, store our MasterInfo in it,
+        // then wait for the recovered agents.
+        let registry = match self.registrar.recover(&self.info) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("Failed to recover registrar: {e}");
+                cx.terminate();
+                return;
+            }
+        };
+        if let Err(e) = crate::registrar::check_minimum_capabilities(&registry) {
+            tracing::error!("{e}");
+            cx.terminate();
+            return;
+        }
+        self.persist_registry(cx);
+        self.recover_agents(cx, &registry);
         self.schedule_allocation(cx);
     }
 

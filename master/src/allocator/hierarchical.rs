@@ -86,15 +86,6 @@ impl Hierarchical {
     }
 }
 
-// SAFETY: `HierarchicalAllocator` is `!Send` only because its sorters keep
-// `Rc<str>` paths internally. Every such `Rc` lives inside the allocator
-// (no public method returns one), and this wrapper owns the allocator
-// exclusively and lends out no references to it, so the whole `Rc` graph
-// moves between threads as one unit and no refcount is ever touched from
-// two threads. The wrapper is deliberately not `Sync`. (Reported to the
-// allocator's owner: `Arc<str>` there would make this unnecessary.)
-unsafe impl Send for Hierarchical {}
-
 fn log<T>(what: &str, r: mesos_allocator::Result<T>) {
     if let Err(e) = r {
         tracing::warn!("Allocator refused {what}: {e}");

@@ -60,6 +60,9 @@ pub struct MasterState {
     pub completed_frameworks: VecDeque<Framework>,
     pub agents: BTreeMap<String, Agent>,
     pub unreachable: BTreeMap<String, UnreachableAgent>,
+    /// Agents read from the registry at recovery that have not reregistered
+    /// yet (upstream `slaves.recovered`).
+    pub recovered: BTreeMap<String, SlaveInfo>,
     pub offers: BTreeMap<String, Offer>,
     pub max_completed_frameworks: usize,
     pub max_completed_tasks: usize,
@@ -76,6 +79,7 @@ impl MasterState {
             completed_frameworks: VecDeque::new(),
             agents: BTreeMap::new(),
             unreachable: BTreeMap::new(),
+            recovered: BTreeMap::new(),
             offers: BTreeMap::new(),
             max_completed_frameworks: 50,
             max_completed_tasks: 1000,
