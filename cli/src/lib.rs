@@ -17,7 +17,8 @@ use anyhow::Context;
 use libprocess::runtime::tokio::Runtime;
 use libprocess::Upid;
 use mesos_agent::resources::{agent_resources, parse_attributes, Machine};
-use mesos_agent::slave::{PosixContainerizer, Slave};
+use mesos_agent::slave::linux::LinuxAgentContainerizer;
+use mesos_agent::slave::{Containerizer, PosixContainerizer, Slave};
 use mesos_agent::AgentConfig;
 use mesos_proto::mesos::SlaveInfo;
 
@@ -43,7 +44,8 @@ pub fn exe_dir() -> PathBuf {
 
 /// Builds an agent actor from loaded flags, advertised at `addr`: its
 /// `SlaveInfo` (hostname, resources with auto-detection, attributes) and the
-/// posix containerizer with the `--isolation` isolators.
+/// containerizer `--launcher` names (`posix` or `linux`) with the
+/// `--isolation` isolators.
 pub fn agent_slave(
     flags: &stout::AgentFlags,
     addr: SocketAddr,
@@ -78,16 +80,20 @@ pub fn agent_slave(
         checkpoint: Some(true),
         ..Default::default()
     };
-    if config.launcher != "posix" {
-        tracing::warn!(
-            "--launcher={} is not available; using the posix launcher",
-            config.launcher
-        );
-    }
-    let containerizer = Arc::new(
-        PosixContainerizer::from_isolation(&config.isolation)
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-    );
+    // `--launcher` picks the containerizer as `MesosContainerizer::create`
+    // picks the launcher: `linux` drives the Linux isolators (namespaces,
+    // cgroups, images), `posix` forks in a new session.
+    let containerizer: Arc<dyn Containerizer> = match config.launcher.as_str() {
+        "linux" => Arc::new(
+            LinuxAgentContainerizer::new(flags, &config.launcher_dir)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+        "posix" => Arc::new(
+            PosixContainerizer::from_isolation(&config.isolation)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+        other => anyhow::bail!("Unknown or unsupported launcher: {other}"),
+    };
     let slave = Slave::new(config.clone(), info, containerizer);
     Ok((config, slave))
 }

@@ -143,6 +143,105 @@ impl Slave {
         r.respond(Response::ok());
     }
 
+    /// `/containerizer/debug`: the containerizer's pending operations
+    /// (upstream `Http::containerizerDebug`, `{"pending": [...]}`).
+    pub(crate) fn containerizer_debug_endpoint(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        _req: Request,
+        r: Responder,
+    ) {
+        let c = std::sync::Arc::clone(&self.containerizer);
+        cx.blocking(
+            move || c.debug_json(),
+            move |_: &mut Slave, _, v: Value| r.respond(Response::json(v.to_string())),
+        );
+    }
+
+    /// The running executors' containers: (framework, executor info,
+    /// container id, directory).
+    fn running_containers(&self) -> Vec<(String, mesos_proto::mesos::ExecutorInfo, String)> {
+        self.frameworks
+            .values()
+            .flat_map(|f| {
+                f.executors
+                    .values()
+                    .filter(|e| e.forked_pid.is_some())
+                    .map(|e| (f.id.clone(), e.info.clone(), e.container_id.clone()))
+            })
+            .collect()
+    }
+
+    /// `/containers` (upstream `Http::containers`): one entry per executor
+    /// container with its status and usage.
+    pub(crate) fn containers_endpoint(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        _req: Request,
+        r: Responder,
+    ) {
+        let running = self.running_containers();
+        let c = std::sync::Arc::clone(&self.containerizer);
+        cx.blocking(
+            move || {
+                running
+                    .into_iter()
+                    .map(|(fid, info, cid)| {
+                        let mut v = json!({
+                            "framework_id": fid,
+                            "executor_id": info.executor_id.value,
+                            "executor_name": info.name.clone().unwrap_or_default(),
+                            "source": info.source.clone().unwrap_or_default(),
+                            "container_id": cid,
+                        });
+                        if let Some(st) = c.status(&cid) {
+                            v["status"] = container_status_json(&st);
+                        }
+                        if let Some(u) = c.usage(&cid) {
+                            v["statistics"] = statistics_json(&u);
+                        }
+                        v
+                    })
+                    .collect::<Vec<_>>()
+            },
+            move |_: &mut Slave, _, v: Vec<Value>| {
+                r.respond(Response::json(Value::Array(v).to_string()))
+            },
+        );
+    }
+
+    /// `/monitor/statistics` (upstream `ResourceMonitor`): usage per
+    /// executor container.
+    pub(crate) fn statistics_endpoint(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        _req: Request,
+        r: Responder,
+    ) {
+        let running = self.running_containers();
+        let c = std::sync::Arc::clone(&self.containerizer);
+        cx.blocking(
+            move || {
+                running
+                    .into_iter()
+                    .filter_map(|(fid, info, cid)| {
+                        let u = c.usage(&cid)?;
+                        Some(json!({
+                            "framework_id": fid,
+                            "executor_id": info.executor_id.value,
+                            "executor_name": info.name.clone().unwrap_or_default(),
+                            "source": info.source.clone().unwrap_or_default(),
+                            "statistics": statistics_json(&u),
+                        }))
+                    })
+                    .collect::<Vec<_>>()
+            },
+            move |_: &mut Slave, _, v: Vec<Value>| {
+                r.respond(Response::json(Value::Array(v).to_string()))
+            },
+        );
+    }
+
     /// `POST /api/v1` with a JSON `agent::Call`.
     pub(crate) fn api_v1(&mut self, cx: &mut Cx<'_, Self>, req: Request, r: Responder) {
         if req.method != Method::POST {
@@ -218,6 +317,52 @@ impl Slave {
         let _ = cx;
         r.respond(Response::json(body.to_string()));
     }
+}
+
+/// A `ResourceStatistics` as JSON (the protobuf-to-JSON field names).
+fn statistics_json(u: &mesos_proto::mesos::ResourceStatistics) -> Value {
+    let mut m = Map::new();
+    m.insert("timestamp".into(), json!(u.timestamp));
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            m.insert(k.into(), v);
+        }
+    };
+    put("cpus_limit", u.cpus_limit.map(|x| json!(x)));
+    put(
+        "cpus_user_time_secs",
+        u.cpus_user_time_secs.map(|x| json!(x)),
+    );
+    put(
+        "cpus_system_time_secs",
+        u.cpus_system_time_secs.map(|x| json!(x)),
+    );
+    put("cpus_nr_periods", u.cpus_nr_periods.map(|x| json!(x)));
+    put("cpus_nr_throttled", u.cpus_nr_throttled.map(|x| json!(x)));
+    put(
+        "cpus_throttled_time_secs",
+        u.cpus_throttled_time_secs.map(|x| json!(x)),
+    );
+    put("mem_limit_bytes", u.mem_limit_bytes.map(|x| json!(x)));
+    put("mem_rss_bytes", u.mem_rss_bytes.map(|x| json!(x)));
+    put("mem_total_bytes", u.mem_total_bytes.map(|x| json!(x)));
+    put("mem_cache_bytes", u.mem_cache_bytes.map(|x| json!(x)));
+    put("disk_limit_bytes", u.disk_limit_bytes.map(|x| json!(x)));
+    put("disk_used_bytes", u.disk_used_bytes.map(|x| json!(x)));
+    put("processes", u.processes.map(|x| json!(x)));
+    put("threads", u.threads.map(|x| json!(x)));
+    Value::Object(m)
+}
+
+fn container_status_json(st: &mesos_proto::mesos::ContainerStatus) -> Value {
+    let mut v = json!({});
+    if let Some(c) = &st.container_id {
+        v["container_id"] = json!({"value": c.value});
+    }
+    if let Some(p) = st.executor_pid {
+        v["executor_pid"] = json!(p);
+    }
+    v
 }
 
 fn v1_task(t: &Task) -> Value {

@@ -13,6 +13,7 @@
 
 pub mod drain;
 pub mod http;
+pub mod linux;
 pub mod model;
 pub mod recovery;
 pub mod registration;
@@ -27,7 +28,7 @@ use std::time::Duration;
 use libprocess::{Actor, Cx, Routes, TimerId, Upid};
 use mesos_isolators::Isolator;
 use mesos_proto::mesos::internal as msg;
-use mesos_proto::mesos::{slave_info, Resource, SlaveInfo};
+use mesos_proto::mesos::{slave_info, ExecutorInfo, Resource, ResourceStatistics, SlaveInfo};
 
 use crate::config::AgentConfig;
 use crate::paths;
@@ -93,6 +94,48 @@ pub trait Containerizer: Send + Sync + 'static {
     fn destroy(&self, container_id: &str, pid: i32);
     /// Whether a recovered process still runs.
     fn alive(&self, pid: i32) -> bool;
+    /// Like [`Containerizer::wait`], plus the failure a limitation caused
+    /// (upstream's `ContainerTermination` state/reason/message): the agent
+    /// turns it into `TASK_FAILED` with that reason.
+    fn wait_termination(&self, container_id: &str, pid: i32) -> Termination {
+        Termination {
+            status: self.wait(container_id, pid),
+            failure: None,
+        }
+    }
+    /// Re-attaches to containers found running after an agent restart
+    /// (`Containerizer::recover`). Runs before they are watched again.
+    fn recover(&self, _running: &[RecoveredContainer]) {}
+    /// Resource usage of a running container (`/monitor/statistics`).
+    fn usage(&self, _container_id: &str) -> Option<ResourceStatistics> {
+        None
+    }
+    /// Status of a running container (`/containers`).
+    fn status(&self, _container_id: &str) -> Option<mesos_proto::mesos::ContainerStatus> {
+        None
+    }
+    /// The `/containerizer/debug` document: pending operations.
+    fn debug_json(&self) -> serde_json::Value {
+        serde_json::json!({ "pending": [] })
+    }
+}
+
+/// How a container ended.
+#[derive(Clone, Debug, Default)]
+pub struct Termination {
+    /// The wait status, if known.
+    pub status: Option<i32>,
+    /// The reason and message when an isolator limited the container.
+    pub failure: Option<(mesos_proto::mesos::task_status::Reason, String)>,
+}
+
+/// A checkpointed container whose process still runs.
+#[derive(Clone, Debug)]
+pub struct RecoveredContainer {
+    pub container_id: String,
+    pub pid: i32,
+    pub directory: PathBuf,
+    pub executor_info: ExecutorInfo,
 }
 
 /// Everything the containerizer needs to start one executor container.
@@ -103,6 +146,9 @@ pub struct ContainerLaunch {
     pub resources: Vec<Resource>,
     /// `pids/forked.pid` to checkpoint (checkpointing frameworks only).
     pub forked_pid_path: Option<PathBuf>,
+    /// The executor's `ContainerInfo`; for the command executor the task's
+    /// (image, volumes, `LinuxInfo`), as upstream's `getExecutorInfo`.
+    pub container_info: Option<mesos_proto::mesos::ContainerInfo>,
 }
 
 /// The posix containerizer: posix launcher + the configured isolators.
@@ -349,6 +395,10 @@ impl Actor for Slave {
         r.http("flags", Self::flags_endpoint);
         r.http("health", Self::health_endpoint);
         r.http("api/v1", Self::api_v1);
+        r.http("containerizer/debug", Self::containerizer_debug_endpoint);
+        r.http("containers", Self::containers_endpoint);
+        r.http("monitor/statistics", Self::statistics_endpoint);
+        r.http("monitor/statistics.json", Self::statistics_endpoint);
     }
 
     fn initialize(&mut self, cx: &mut Cx<'_, Self>) {

@@ -182,6 +182,23 @@ impl Slave {
                 self.frameworks.insert(fid.clone(), framework);
             }
         }
+        // Hand the live containers to the containerizer first (upstream's
+        // `containerizer->recover(state)` before executors reconnect).
+        let running: Vec<super::RecoveredContainer> = alive
+            .iter()
+            .filter_map(|(fid, eid, cid, pid, _)| {
+                let e = self.frameworks.get(fid)?.executors.get(eid)?;
+                Some(super::RecoveredContainer {
+                    container_id: cid.clone(),
+                    pid: *pid,
+                    directory: e.directory.clone(),
+                    executor_info: e.info.clone(),
+                })
+            })
+            .collect();
+        if !running.is_empty() {
+            self.containerizer.recover(&running);
+        }
         // Re-attach to live containers and ask their drivers to reconnect.
         let slave_id = self.slave_id_proto();
         for (fid, eid, cid, pid, lp) in alive {

@@ -540,6 +540,7 @@ impl Slave {
             spec,
             resources: executor.allocated_resources(),
             forked_pid_path: checkpoint.then(|| key.forked_pid(&self.meta)),
+            container_info: executor.info.container.clone(),
         };
         // Executor registration timeout (`registerExecutorTimeout`).
         let (f2, e2, c2) = (fid.to_string(), eid.clone(), container_id.clone());
@@ -614,8 +615,10 @@ impl Slave {
         let (f2, e2, c2) = (fid.to_string(), eid.to_string(), cid.to_string());
         let c3 = cid.to_string();
         cx.blocking(
-            move || containerizer.wait(&c3, pid),
-            move |s: &mut Slave, cx, status| s.executor_terminated(cx, &f2, &e2, &c2, status, None),
+            move || containerizer.wait_termination(&c3, pid),
+            move |s: &mut Slave, cx, t: super::Termination| {
+                s.executor_terminated(cx, &f2, &e2, &c2, t.status, t.failure)
+            },
         );
     }
 

@@ -2,23 +2,19 @@
 //!
 //! Loads the agent flags (`MESOS_*` environment, then `--name=value`),
 //! binds libprocess on `--ip`/`--port` (5051), builds the agent's
-//! `SlaveInfo` (hostname, resources with auto-detection, attributes), the
-//! posix containerizer with the `--isolation` isolators, and spawns the
+//! `SlaveInfo` and the containerizer `--launcher` names (posix, or linux
+//! with the `--isolation` isolators) through [`mesos_cli::agent_slave`], and spawns the
 //! agent as `slave(1)`, which is also the HTTP delegate so `/state` works.
 
 use std::io::Write;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use libprocess::runtime::tokio::Runtime;
 use libprocess::transport::TransportConfig;
-use mesos_agent::resources::{agent_resources, parse_attributes, Machine};
-use mesos_agent::slave::{PosixContainerizer, Slave};
 use mesos_agent::AgentConfig;
-use mesos_proto::mesos::SlaveInfo;
 
 fn run() -> anyhow::Result<()> {
     // Flags as `src/slave/main.cpp`: `MESOS_*` environment, then the
@@ -40,21 +36,11 @@ fn run() -> anyhow::Result<()> {
     for w in &warnings.messages {
         eprintln!("WARNING: {w}");
     }
-    let exe_dir = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("."));
-    let config =
-        AgentConfig::from_agent_flags(&flags, exe_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = AgentConfig::from_agent_flags(&flags, mesos_cli::exe_dir())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if config.master.is_none() {
         bail!("Missing required option `--master`");
     }
-    std::fs::create_dir_all(&config.work_dir).with_context(|| {
-        format!(
-            "Failed to create work directory '{}'",
-            config.work_dir.display()
-        )
-    })?;
 
     // Upstream's main exports --ip/--port as LIBPROCESS_* before libprocess
     // initializes; we build the transport config the same way.
@@ -78,41 +64,9 @@ fn run() -> anyhow::Result<()> {
     let runtime = Runtime::start(tc).context("Failed to initialize libprocess")?;
     let addr = runtime.addr();
 
-    let hostname = match &config.hostname {
-        Some(h) => h.clone(),
-        None => mesos_agent::config::agent_hostname(addr.ip(), config.hostname_lookup),
-    };
-    let resources = agent_resources(
-        config.resources.as_deref(),
-        &config.default_role,
-        &Machine::detect(&config.work_dir),
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let info = SlaveInfo {
-        hostname,
-        port: Some(addr.port() as i32),
-        resources,
-        attributes: config
-            .attributes
-            .as_deref()
-            .map(parse_attributes)
-            .unwrap_or_default(),
-        checkpoint: Some(true),
-        ..Default::default()
-    };
-    if config.launcher != "posix" {
-        tracing::warn!(
-            "--launcher={} is not available; using the posix launcher",
-            config.launcher
-        );
-    }
-    let containerizer = Arc::new(
-        PosixContainerizer::from_isolation(&config.isolation)
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-    );
+    let (_, slave) = mesos_cli::agent_slave(&flags, addr)?;
 
     let id = runtime.node().generate_id("slave");
-    let slave = Slave::new(config, info, containerizer);
     let pid = runtime.spawn(&id, slave);
     runtime.set_delegate(Some(&id));
     tracing::info!("Agent started as {pid}");
