@@ -138,6 +138,12 @@ impl Containerizer for LinuxAgentContainerizer {
         }
     }
 
+    fn update(&self, container_id: &str, resources: &[mesos_proto::mesos::Resource]) {
+        if let Err(e) = self.inner.update(&cid(container_id), resources) {
+            tracing::warn!("Failed to update the resources of container {container_id}: {e}");
+        }
+    }
+
     fn usage(&self, container_id: &str) -> Option<ResourceStatistics> {
         self.inner.usage(&cid(container_id)).ok()
     }

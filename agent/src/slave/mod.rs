@@ -106,6 +106,9 @@ pub trait Containerizer: Send + Sync + 'static {
     /// Re-attaches to containers found running after an agent restart
     /// (`Containerizer::recover`). Runs before they are watched again.
     fn recover(&self, _running: &[RecoveredContainer]) {}
+    /// Applies the executor's current allocation (executor + its tasks) to
+    /// its container, as `Slave::__run` calls `containerizer->update`.
+    fn update(&self, _container_id: &str, _resources: &[Resource]) {}
     /// Resource usage of a running container (`/monitor/statistics`).
     fn usage(&self, _container_id: &str) -> Option<ResourceStatistics> {
         None

@@ -387,6 +387,7 @@ impl Slave {
                 }
             }
         }
+        self.update_container(cx, &fid, &eid);
     }
 
     /// The container environment (`executorEnvironment` in slave.cpp plus
@@ -578,6 +579,8 @@ impl Slave {
                 if let Some(e) = self.executor_mut(fid, eid, cid) {
                     e.forked_pid = Some(pid);
                 }
+                // Tasks queued while the container was forked count too.
+                self.update_container(cx, fid, eid);
                 self.watch_container(cx, fid, eid, cid, pid);
             }
             Err(e) => {
@@ -597,6 +600,24 @@ impl Slave {
                 );
             }
         }
+    }
+
+    /// Resizes the executor's container to its allocation (executor + its
+    /// queued and launched tasks), on a blocking thread (`Slave::__run`
+    /// updates the containerizer before handing tasks over).
+    pub(crate) fn update_container(&mut self, cx: &mut Cx<'_, Self>, fid: &str, eid: &str) {
+        let Some(e) = self.frameworks.get(fid).and_then(|f| f.executors.get(eid)) else {
+            return;
+        };
+        if e.forked_pid.is_none() {
+            return;
+        }
+        let (cid, resources) = (e.container_id.clone(), e.allocated_resources());
+        let containerizer = Arc::clone(&self.containerizer);
+        cx.blocking(
+            move || containerizer.update(&cid, &resources),
+            |_: &mut Slave, _, _| {},
+        );
     }
 
     /// Waits (on a blocking thread) for the container's process to exit.

@@ -1,0 +1,76 @@
+"""A pymesos (v1 HTTP scheduler API) framework that runs one command task
+with a ContainerInfo (MESOS type) given as JSON.
+
+Usage: pymesos_container_task.py HOST:PORT COMMAND CONTAINER_JSON [TIMEOUT] [RESOURCES_JSON]
+Prints every status update as "[pymesos] status <state> <reason> <message>".
+Exit codes: 0 = TASK_FINISHED, 1 = task failed or driver error, 3 = timeout.
+"""
+import json
+import sys
+import threading
+
+from addict import Dict
+from pymesos import MesosSchedulerDriver, Scheduler
+
+master = sys.argv[1]
+command = sys.argv[2]
+container = json.loads(sys.argv[3])
+timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 60.0
+resources = json.loads(sys.argv[5]) if len(sys.argv) > 5 else [
+    {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+    {"name": "mem", "type": "SCALAR", "scalar": {"value": 64}},
+]
+result = {"code": 3}
+done = threading.Event()
+
+
+def log(*args):
+    print("[pymesos]", *args, flush=True)
+
+
+class OneTask(Scheduler):
+    def __init__(self):
+        self.launched = False
+
+    def resourceOffers(self, driver, offers):
+        for offer in offers:
+            if self.launched:
+                driver.declineOffer(offer.id, {"refuse_seconds": 60})
+                continue
+            self.launched = True
+            task = Dict()
+            task.task_id.value = "container-task-1"
+            task.agent_id.value = offer.agent_id.value
+            task.name = "container-task"
+            task.command.value = command
+            if container:
+                task.container = container
+            task.resources = resources
+            log("launching on offer", offer.id.value)
+            driver.launchTasks(offer.id, [task], {"refuse_seconds": 60})
+
+    def statusUpdate(self, driver, update):
+        log("status", update.state, update.get("reason", ""), update.get("message", ""))
+        if update.state == "TASK_FINISHED":
+            result["code"] = 0
+            done.set()
+        elif update.state in ("TASK_FAILED", "TASK_LOST", "TASK_KILLED", "TASK_ERROR", "TASK_DROPPED"):
+            result["code"] = 1
+            done.set()
+
+    def error(self, driver, message):
+        log("error", message)
+        result["code"] = 1
+        done.set()
+
+
+framework = Dict()
+framework.user = "root"
+framework.name = "pymesos-container"
+framework.hostname = "localhost"
+driver = MesosSchedulerDriver(OneTask(), framework, master, use_addict=True)
+driver.start()
+done.wait(timeout)
+driver.stop()
+log("exit", result["code"])
+sys.exit(result["code"])
