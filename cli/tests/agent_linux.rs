@@ -1,0 +1,418 @@
+//! OUR `mesos-agent --launcher=linux` end to end: a v1 scheduler (pymesos)
+//! launches command tasks through a master (the REAL 1.9.0 master from the
+//! kit, and our `mesos-master`) onto our agent, whose executor container is
+//! built by the isolators' `LinuxContainerizer`.
+//!
+//! - the task's `ContainerInfo.linux_info` (ipc_mode=PRIVATE, shm_size=16)
+//!   is applied to the command executor's container: the task sees a 16 MB
+//!   `/dev/shm`, `NoNewPrivs: 1` (linux/nnp) and its own pid namespace;
+//! - a task exceeding its memory is destroyed by the cgroups/mem limitation
+//!   and fails with `REASON_CONTAINER_LIMITATION_MEMORY`;
+//! - `/monitor/statistics`, `/containers` and `/containerizer/debug` answer
+//!   while a task runs.
+//!
+//! Needs root, pymesos (`.venv` from scripts/setup.sh, or `PYMESOS_PYTHON`)
+//! and, for the real-master test, the kit; otherwise each test prints a SKIP
+//! line and passes.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ISOLATION: &str =
+    "namespaces/ipc,linux/nnp,namespaces/pid,filesystem/linux,cgroups/cpu,cgroups/mem";
+
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Dir(PathBuf);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        if std::env::var("AGENT_LINUX_KEEP").is_err() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn kit() -> Option<PathBuf> {
+    let bin =
+        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/mesos-ref-1.9.0/bin");
+    if bin.join("mesos-ref-local").exists() {
+        Some(bin)
+    } else {
+        println!(
+            "SKIP: the Mesos 1.9.0 reference kit is not built; run /work/shared/ref-mesos/setup.sh"
+        );
+        None
+    }
+}
+
+fn pymesos_python() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var("PYMESOS_PYTHON").ok().map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| {
+        Command::new(p)
+            .args(["-c", "import pymesos"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        println!("SKIP: no Python with pymesos (run scripts/setup.sh or set PYMESOS_PYTHON)");
+    }
+    found
+}
+
+fn root() -> bool {
+    let r = mesos_isolators::running_as_root();
+    if !r {
+        println!("SKIP: --launcher=linux needs root");
+    }
+    r
+}
+
+/// One GET on a kept-alive connection (no `Connection: close`), read by
+/// its Content-Length.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    loop {
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if body.len() >= len {
+                let status = head.split_whitespace().nth(1)?.parse().ok()?;
+                return Some((status, body[..len].to_string()));
+            }
+        }
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+struct Cluster {
+    dir: Dir,
+    master_port: u16,
+    agent_port: u16,
+    _master: Guard,
+    _agent: Guard,
+}
+
+enum Master<'a> {
+    Real(&'a Path),
+    Ours,
+}
+
+impl Cluster {
+    fn start(master: Master<'_>, tag: &str) -> Cluster {
+        let dir = Dir(std::env::temp_dir().join(format!(
+            "agent-linux-{tag}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        )));
+        std::fs::create_dir_all(&dir.0).unwrap();
+        let (master_port, agent_port) = (free_port(), free_port());
+        let log = |name: &str| std::fs::File::create(dir.0.join(name)).unwrap();
+        let mut cmd = match master {
+            Master::Real(bin) => {
+                let mut c = Command::new(bin.join("mesos-ref-local"));
+                c.arg(format!("--port={master_port}")).arg("0");
+                c
+            }
+            Master::Ours => {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_mesos-master"));
+                c.arg(format!("--port={master_port}"))
+                    .arg("--ip=127.0.0.1")
+                    .arg("--registry=in_memory");
+                c
+            }
+        };
+        let m = Guard(
+            cmd.arg(format!("--work_dir={}", dir.0.join("master").display()))
+                .stdout(Stdio::null())
+                .stderr(log("master.log"))
+                .spawn()
+                .expect("start master"),
+        );
+        assert!(
+            wait_until(Duration::from_secs(30), || http_get(master_port, "/health")
+                .map(|r| r.0)
+                == Some(200)),
+            "master did not come up"
+        );
+        let a = Guard(
+            Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
+                .arg(format!("--master=127.0.0.1:{master_port}"))
+                .arg(format!("--work_dir={}", dir.0.join("work").display()))
+                .arg(format!("--runtime_dir={}", dir.0.join("runtime").display()))
+                .arg(format!("--port={agent_port}"))
+                .arg("--ip=127.0.0.1")
+                .arg("--launcher=linux")
+                .arg(format!("--isolation={ISOLATION}"))
+                .arg(format!(
+                    "--cgroups_root=mesos-test-agent-linux-{tag}-{}",
+                    std::process::id()
+                ))
+                .arg("--resources=cpus:2;mem:1024;disk:1024")
+                .env_remove("MESOS_WORK_DIR")
+                .stdout(Stdio::null())
+                .stderr(log("agent.log"))
+                .spawn()
+                .expect("start mesos-agent"),
+        );
+        let c = Cluster {
+            dir,
+            master_port,
+            agent_port,
+            _master: m,
+            _agent: a,
+        };
+        assert!(
+            wait_until(Duration::from_secs(30), || http_get(
+                c.master_port,
+                "/master/slaves"
+            )
+            .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["slaves"].as_array().map(|a| a.len()))
+                == Some(1)),
+            "agent did not register; agent log:\n{}",
+            c.agent_log()
+        );
+        c
+    }
+
+    fn agent_log(&self) -> String {
+        std::fs::read_to_string(self.dir.0.join("agent.log")).unwrap_or_default()
+    }
+
+    /// Runs the pymesos scheduler with one task; returns (exit code, output).
+    fn run_task(
+        &self,
+        python: &Path,
+        command: &str,
+        container: &str,
+        during: impl FnOnce(),
+    ) -> (Option<i32>, String) {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymesos_container_task.py");
+        let log_path = self.dir.0.join("scheduler.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut g = Guard(
+            Command::new(python)
+                .arg(script)
+                .arg(format!("127.0.0.1:{}", self.master_port))
+                .arg(command)
+                .arg(container)
+                .arg("60")
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("start the scheduler"),
+        );
+        during();
+        let end = Instant::now() + Duration::from_secs(90);
+        let code = loop {
+            if let Ok(Some(st)) = g.0.try_wait() {
+                break st.code();
+            }
+            if Instant::now() > end {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        (code, std::fs::read_to_string(&log_path).unwrap_or_default())
+    }
+
+    /// Every sandbox `stdout` of the work dir.
+    fn stdouts(&self) -> String {
+        fn walk(dir: &Path, out: &mut String) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_symlink() {
+                    continue;
+                }
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.file_name().is_some_and(|n| n == "stdout") {
+                    out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+                }
+            }
+        }
+        let mut out = String::new();
+        walk(&self.dir.0.join("work/slaves"), &mut out);
+        out
+    }
+}
+
+const PROBE: &str = "df -k /dev/shm | tail -n 1; grep NoNewPrivs /proc/self/status; echo pid=$$";
+const LINUX_INFO: &str = r#"{"type":"MESOS","linux_info":{"ipc_mode":"PRIVATE","shm_size":16}}"#;
+
+fn assert_probe(c: &Cluster, code: Option<i32>, out: &str) {
+    assert_eq!(
+        code,
+        Some(0),
+        "scheduler:\n{out}\nagent log:\n{}",
+        c.agent_log()
+    );
+    assert!(out.contains("status TASK_FINISHED"), "{out}");
+    let stdout = c.stdouts();
+    // 16 MB tmpfs = 16384 1K-blocks.
+    let shm = stdout
+        .lines()
+        .find(|l| l.trim_end().ends_with("/dev/shm"))
+        .unwrap_or_else(|| panic!("no df line in the task's stdout:\n{stdout}"));
+    assert_eq!(
+        shm.split_whitespace().nth(1),
+        Some("16384"),
+        "task's /dev/shm is not 16 MB:\n{stdout}"
+    );
+    assert!(stdout.contains("NoNewPrivs:\t1"), "{stdout}");
+    // In its own pid namespace the task's shell has a tiny pid (the
+    // executor is pid 1).
+    let pid: u32 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("pid="))
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no pid line:\n{stdout}"));
+    assert!(pid < 50, "task not in a pid namespace (pid {pid})");
+}
+
+#[test]
+fn linux_info_applies_to_command_task_on_real_master() {
+    let Some(bin) = kit() else { return };
+    let Some(python) = pymesos_python() else {
+        return;
+    };
+    if !root() {
+        return;
+    }
+    let c = Cluster::start(Master::Real(&bin), "real");
+    let (code, out) = c.run_task(&python, PROBE, LINUX_INFO, || {});
+    assert_probe(&c, code, &out);
+}
+
+#[test]
+fn linux_info_applies_to_command_task_on_our_master() {
+    let Some(python) = pymesos_python() else {
+        return;
+    };
+    if !root() {
+        return;
+    }
+    let c = Cluster::start(Master::Ours, "ours");
+    let port = c.agent_port;
+    let seen = std::cell::RefCell::new((None, None, None));
+    let (code, out) = c.run_task(&python, &format!("{PROBE}; sleep 3"), LINUX_INFO, || {
+        // While the task runs: usage with the task's limits, the
+        // container listed, nothing pending in the containerizer.
+        wait_until(Duration::from_secs(30), || {
+            let stats = http_get(port, "/monitor/statistics")
+                .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok());
+            let ok = stats
+                .as_ref()
+                .and_then(|v| v.as_array())
+                .is_some_and(|a| a.len() == 1);
+            if ok {
+                *seen.borrow_mut() = (
+                    stats,
+                    http_get(port, "/containers").and_then(|(_, b)| serde_json::from_str(&b).ok()),
+                    http_get(port, "/containerizer/debug")
+                        .and_then(|(_, b)| serde_json::from_str(&b).ok()),
+                );
+            }
+            ok
+        });
+    });
+    assert_probe(&c, code, &out);
+    let (stats, containers, debug): (
+        Option<serde_json::Value>,
+        Option<serde_json::Value>,
+        Option<serde_json::Value>,
+    ) = seen.into_inner();
+    let stats = stats.expect("no /monitor/statistics entry while the task ran");
+    let s = &stats[0]["statistics"];
+    // Executor (0.1 cpus, 32 MB) + task (0.1 cpus, 64 MB).
+    assert_eq!(s["mem_limit_bytes"], 96 * 1024 * 1024, "{stats}");
+    assert!(
+        (s["cpus_limit"].as_f64().unwrap() - 0.2).abs() < 1e-9,
+        "{stats}"
+    );
+    assert!(s["mem_rss_bytes"].as_u64().unwrap() > 0, "{stats}");
+    let containers = containers.expect("/containers");
+    assert_eq!(containers[0]["executor_id"], "container-task-1");
+    assert!(containers[0]["status"]["executor_pid"].as_u64().is_some());
+    assert_eq!(
+        debug.expect("/containerizer/debug"),
+        serde_json::json!({"pending": []})
+    );
+}
+
+#[test]
+fn memory_limitation_fails_the_task_with_its_reason() {
+    let Some(python) = pymesos_python() else {
+        return;
+    };
+    if !root() {
+        return;
+    }
+    let c = Cluster::start(Master::Ours, "oom");
+    // `tail` holds all 400 MB it reads: far above the 96 MB limit.
+    let (code, out) = c.run_task(
+        &python,
+        "head -c 400000000 /dev/zero | tail > /dev/null",
+        r#"{"type":"MESOS"}"#,
+        || {},
+    );
+    assert_eq!(code, Some(1), "{out}\nagent log:\n{}", c.agent_log());
+    assert!(
+        out.contains("status TASK_FAILED REASON_CONTAINER_LIMITATION_MEMORY Memory limit exceeded"),
+        "{out}"
+    );
+}
