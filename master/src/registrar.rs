@@ -15,10 +15,13 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use mesos_proto::mesos::internal::registry::MinimumCapability;
 use mesos_proto::mesos::internal::registry::{Slave, Slaves, UnreachableSlave, UnreachableSlaves};
 use mesos_proto::mesos::internal::Registry;
 use mesos_proto::mesos::master_info::capability::Type as MasterCap;
-use mesos_proto::mesos::{MasterInfo, SlaveId, SlaveInfo, TimeInfo};
+use mesos_proto::mesos::{
+    DrainConfig, DrainInfo, DrainState, MasterInfo, SlaveId, SlaveInfo, TimeInfo,
+};
 
 use crate::error::{Error, Result};
 
@@ -34,6 +37,20 @@ pub enum Operation {
     MarkSlaveUnreachable(SlaveInfo, i64),
     /// Upstream `RemoveSlave` (agent unregistered or shut down).
     RemoveSlave(SlaveInfo),
+    /// Upstream `DrainAgent`: `drain_info` DRAINING with this config and
+    /// `deactivated`, on an admitted or unreachable agent; adds the
+    /// AGENT_DRAINING minimum capability.
+    DrainAgent(SlaveId, DrainConfig),
+    /// Upstream `MarkAgentDrained`: DRAINING -> DRAINED (error otherwise).
+    MarkAgentDrained(SlaveId),
+    /// Upstream `DeactivateAgent`; adds the AGENT_DRAINING minimum capability.
+    DeactivateAgent(SlaveId),
+    /// Upstream `MarkSlaveGone`: from admitted or unreachable to `gone`,
+    /// with the time in nanoseconds.
+    MarkSlaveGone(SlaveId, i64),
+    /// Upstream `ReactivateAgent`: clears draining and deactivation; the
+    /// last reactivation drops the AGENT_DRAINING minimum capability.
+    ReactivateAgent(SlaveId),
 }
 
 /// Stores the registry.
@@ -139,29 +156,37 @@ fn apply_to(registry: &mut Registry, op: Operation) -> Result<bool> {
             }
             Operation::MarkSlaveReachable(info) => {
                 let id = slave_id(&info)?.clone();
+                // Draining and deactivation survive unreachability
+                // (upstream `MarkSlaveReachable` copies them back).
+                let carried = unreachable
+                    .iter()
+                    .find(|s| s.id == id)
+                    .map(|u| (u.drain_info, u.deactivated));
                 unreachable.retain(|s| s.id != id);
                 if let Some(s) = slaves.iter_mut().find(|s| s.info.id.as_ref() == Some(&id)) {
                     let changed = s.info != info;
                     s.info = info;
                     return Ok(changed);
                 }
+                let (drain_info, deactivated) = carried.unwrap_or_default();
                 slaves.push(Slave {
                     info,
-                    ..Default::default()
+                    drain_info,
+                    deactivated,
                 });
                 Ok(true)
             }
             Operation::MarkSlaveUnreachable(info, nanos) => {
                 let id = slave_id(&info)?.clone();
-                let before = slaves.len();
-                slaves.retain(|s| s.info.id.as_ref() != Some(&id));
-                if slaves.len() == before {
+                let Some(pos) = slaves.iter().position(|s| s.info.id.as_ref() == Some(&id)) else {
                     return Ok(false);
-                }
+                };
+                let old = slaves.remove(pos);
                 unreachable.push(UnreachableSlave {
                     id,
                     timestamp: TimeInfo { nanoseconds: nanos },
-                    ..Default::default()
+                    drain_info: old.drain_info,
+                    deactivated: old.deactivated,
                 });
                 Ok(true)
             }
@@ -171,7 +196,111 @@ fn apply_to(registry: &mut Registry, op: Operation) -> Result<bool> {
                 slaves.retain(|s| s.info.id.as_ref() != Some(&id));
                 Ok(slaves.len() != before)
             }
+            Operation::MarkSlaveGone(id, nanos) => {
+                let before = slaves.len() + unreachable.len();
+                slaves.retain(|s| s.info.id.as_ref() != Some(&id));
+                unreachable.retain(|s| s.id != id);
+                if slaves.len() + unreachable.len() == before {
+                    return Ok(false);
+                }
+                registry
+                    .gone
+                    .get_or_insert_with(Default::default)
+                    .slaves
+                    .push(mesos_proto::mesos::internal::registry::GoneSlave {
+                        id,
+                        timestamp: TimeInfo { nanoseconds: nanos },
+                    });
+                Ok(true)
+            }
+            Operation::DrainAgent(id, config) => {
+                let info = DrainInfo {
+                    state: DrainState::Draining as i32,
+                    config,
+                };
+                let found = set_agent_flags(slaves, unreachable, &id, |d, deact| {
+                    *d = Some(info);
+                    *deact = Some(true);
+                });
+                if found {
+                    add_minimum_capability(registry, MasterCap::AgentDraining);
+                }
+                Ok(found)
+            }
+            Operation::DeactivateAgent(id) => {
+                let found = set_agent_flags(slaves, unreachable, &id, |_, deact| {
+                    *deact = Some(true);
+                });
+                if found {
+                    add_minimum_capability(registry, MasterCap::AgentDraining);
+                }
+                Ok(found)
+            }
+            Operation::MarkAgentDrained(id) => {
+                let mut not_draining = false;
+                let found = set_agent_flags(slaves, unreachable, &id, |d, _| match d {
+                    Some(d) if d.state == DrainState::Draining as i32 => {
+                        d.state = DrainState::Drained as i32;
+                    }
+                    _ => not_draining = true,
+                });
+                if not_draining {
+                    return Err(Error::Registrar(format!(
+                        "Agent {} is not DRAINING",
+                        id.value
+                    )));
+                }
+                Ok(found)
+            }
+            Operation::ReactivateAgent(id) => {
+                let found = set_agent_flags(slaves, unreachable, &id, |d, deact| {
+                    *d = None;
+                    *deact = None;
+                });
+                let still_deactivated = slaves.iter().any(|s| s.deactivated == Some(true))
+                    || unreachable.iter().any(|s| s.deactivated == Some(true));
+                if found && !still_deactivated {
+                    let name = MasterCap::AgentDraining.as_str_name();
+                    registry
+                        .minimum_capabilities
+                        .retain(|c| c.capability != name);
+                }
+                Ok(found)
+            }
         }
+    }
+}
+
+/// Runs `f` on the drain info and deactivation flag of the agent with this
+/// ID, admitted or unreachable; `false` if it is in neither list.
+fn set_agent_flags(
+    slaves: &mut [Slave],
+    unreachable: &mut [UnreachableSlave],
+    id: &SlaveId,
+    mut f: impl FnMut(&mut Option<DrainInfo>, &mut Option<bool>),
+) -> bool {
+    if let Some(s) = slaves.iter_mut().find(|s| s.info.id.as_ref() == Some(id)) {
+        f(&mut s.drain_info, &mut s.deactivated);
+        return true;
+    }
+    if let Some(u) = unreachable.iter_mut().find(|u| &u.id == id) {
+        f(&mut u.drain_info, &mut u.deactivated);
+        return true;
+    }
+    false
+}
+
+/// Upstream `protobuf::master::addMinimumCapability`: once, by name.
+fn add_minimum_capability(registry: &mut Registry, cap: MasterCap) {
+    let name = cap.as_str_name();
+    if !registry
+        .minimum_capabilities
+        .iter()
+        .any(|c| c.capability == name)
+    {
+        registry.minimum_capabilities.push(MinimumCapability {
+            capability: name.to_string(),
+        });
     }
 }
 

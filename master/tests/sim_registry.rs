@@ -220,3 +220,56 @@ fn registrar_refuses_registry_with_unknown_minimum_capability() {
     let (sim, m) = sim_with_durable_master(43, &dir);
     assert!(sim.actor::<Master>(&m.upid).is_none(), "master must stop");
 }
+
+/// Draining survives a master failover: the restarted master recovers the
+/// drain info and deactivation from the log, keeps the agent deactivated
+/// and sends it DrainSlaveMessage before SlaveReregisteredMessage.
+#[test]
+fn registrar_draining_survives_master_restart() {
+    use mesos_proto::mesos::slave_info::capability::Type as AgentCap;
+    let dir = TempDir::new("draining");
+    let (mut sim, m) = sim_with_durable_master(44, &dir);
+    sim.add_node(agent_addr(1));
+    let mut fake = FakeAgent::new(m.upid.clone(), vec![]);
+    fake.capabilities = vec![AgentCap::AgentDraining as i32];
+    let ag = sim.spawn(agent_addr(1), "slave(1)", fake);
+    sim.settle();
+    let id = sim
+        .actor::<FakeAgent>(&ag.upid)
+        .unwrap()
+        .id
+        .clone()
+        .unwrap();
+    let mut req = libprocess::Request::new(http::Method::POST, "/api/v1");
+    req.headers
+        .insert("content-type", "application/json".parse().unwrap());
+    req.body = bytes::Bytes::from(format!(
+        r#"{{"type":"DRAIN_AGENT","drain_agent":{{"agent_id":{{"value":"{id}"}}}}}}"#
+    ));
+    let h = sim.http(master_addr(), req);
+    sim.settle();
+    assert_eq!(h.status(), Some(http::StatusCode::OK));
+
+    sim.crash_actor(&m.upid);
+    let m2 = sim
+        .restart_actor(&m.upid, durable_master(&dir, SECOND_MASTER))
+        .expect("restarted");
+    sim.settle();
+    let st = sim.actor::<Master>(&m2.upid).unwrap().state();
+    assert_eq!(
+        st.draining[&id].state,
+        mesos_proto::mesos::DrainState::Drained as i32
+    );
+    assert!(st.deactivated.contains(&id));
+    sim.dispatch(&ag, |fa: &mut FakeAgent, cx| {
+        fa.order.clear();
+        fa.reregister(cx)
+    });
+    sim.settle();
+    assert_eq!(
+        sim.actor::<FakeAgent>(&ag.upid).unwrap().order,
+        vec!["drain", "reregistered"]
+    );
+    let st = sim.actor::<Master>(&m2.upid).unwrap().state();
+    assert!(!st.agents[&id].active, "still deactivated");
+}

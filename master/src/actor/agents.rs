@@ -176,9 +176,18 @@ impl Master {
         let id = agent.id().to_string();
         let total = agent.total.clone();
         let (info, caps) = (agent.info.clone(), agent.capabilities.clone());
+        // An agent the operator deactivated (or drains) stays deactivated
+        // across reregistration (upstream `_reregisterSlave`).
+        let deactivated = self.state.deactivated.contains(&id);
+        if deactivated {
+            agent.active = false;
+        }
         self.state.agents.insert(id.clone(), agent);
         let used = self.state.used_on_agent(&id);
         self.allocator.add_agent(&id, &info, &caps, &total, &used);
+        if deactivated {
+            self.allocator.deactivate_agent(&id);
+        }
         self.allocate(cx);
     }
 
@@ -206,6 +215,19 @@ impl Master {
         if !self.check_agent(cx, &from, &msg.slave, msg.version.as_deref()) {
             return;
         }
+        if self.state.gone.contains_key(&id.value) {
+            // Upstream `Master::reregisterSlave`: a gone agent is shut down.
+            tracing::warn!(
+                "Refusing reregistration of agent at {from} because it is already marked gone"
+            );
+            cx.send(
+                &from,
+                &ShutdownMessage {
+                    message: Some("Agent has been marked gone".into()),
+                },
+            );
+            return;
+        }
         tracing::info!(
             "Received reregister agent message from agent {} at {from} ({})",
             id.value,
@@ -223,7 +245,9 @@ impl Master {
             let old_pid = agent.pid.clone();
             agent.pid = from.clone();
             agent.connected = true;
-            agent.active = true;
+            // Upstream `__reregisterSlave`: a deactivated agent stays so.
+            let deactivated = self.state.deactivated.contains(&id.value);
+            agent.active = !deactivated;
             agent.reregistered_time = Some(now);
             agent.version = msg.version.clone().unwrap_or_default();
             agent.epoch += 1;
@@ -248,10 +272,14 @@ impl Master {
                     },
                 );
             }
-            self.allocator.activate_agent(&id.value);
+            if !deactivated {
+                self.allocator.activate_agent(&id.value);
+            }
             self.metrics.slave_reregistrations += 1;
             let reply = self.reconcile_known_agent(cx, &id.value, &msg, reply);
+            self.send_drain_if_draining(cx, &id.value);
             cx.send(&from, &reply);
+            self.check_and_transition_draining_agent(cx, &id.value);
             tracing::info!("Agent {described} reregistered");
             self.allocate(cx);
             return;
@@ -341,7 +369,9 @@ impl Master {
         let described = agent.describe();
         self.metrics.slave_reregistrations += 1;
         self.add_agent(cx, agent);
+        self.send_drain_if_draining(cx, &id.value);
         cx.send(&from, &reply);
+        self.check_and_transition_draining_agent(cx, &id.value);
         self.shutdown_completed_frameworks(cx, &msg.tasks, &from);
         tracing::info!("Reregistered agent {described}");
     }
@@ -674,6 +704,12 @@ impl Master {
         let Some(agent) = self.state.agents.remove(agent_id) else {
             return;
         };
+        if !unreachable {
+            // Upstream `removeSlave`: a removed agent's draining state goes
+            // with it; an unreachable one keeps it.
+            self.state.draining.remove(agent_id);
+            self.state.deactivated.remove(agent_id);
+        }
         if let Some(obs) = &agent.observer {
             cx.terminate_other(obs);
         }

@@ -3,6 +3,7 @@
 //!
 //! Handlers are split by concern, each an `impl Master` block:
 //! - [`agents`]: register/reregister/unregister, pings, exits, unreachable.
+//! - [`draining`]: DRAIN/DEACTIVATE/REACTIVATE_AGENT, DRAINING -> DRAINED.
 //! - [`frameworks`]: subscribe (driver and HTTP), teardown, deactivate, failover.
 //! - [`offers`]: allocation cycles, offers, decline/revive/suppress, rescind.
 //! - [`recovery`]: registry recovery, persistence, recovered-agent timeout.
@@ -12,6 +13,7 @@
 
 mod agents;
 pub(crate) mod deliver;
+mod draining;
 pub(crate) mod frameworks;
 mod metrics;
 mod offers;

@@ -38,11 +38,13 @@ impl Master {
                     self.state
                         .recovered
                         .insert(id.value.clone(), s.info.clone());
+                    self.recover_drain_state(&id.value, &s.drain_info, s.deactivated);
                 }
             }
         }
         if let Some(unreachable) = &registry.unreachable {
             for u in &unreachable.slaves {
+                self.recover_drain_state(&u.id.value, &u.drain_info, u.deactivated);
                 let info = SlaveInfo {
                     id: Some(u.id.clone()),
                     ..Default::default()
@@ -54,6 +56,13 @@ impl Master {
                         since: u.timestamp.nanoseconds as f64 / 1e9,
                     },
                 );
+            }
+        }
+        if let Some(gone) = &registry.gone {
+            for g in &gone.slaves {
+                self.state
+                    .gone
+                    .insert(g.id.value.clone(), g.timestamp.nanoseconds as f64 / 1e9);
             }
         }
         let timeout = self.flags.agent_reregister_timeout();
@@ -69,6 +78,20 @@ impl Master {
         cx.delay(timeout, move |m: &mut Master, cx| {
             m.recovered_agents_timeout(cx, expected)
         });
+    }
+
+    fn recover_drain_state(
+        &mut self,
+        id: &str,
+        drain_info: &Option<mesos_proto::mesos::DrainInfo>,
+        deactivated: Option<bool>,
+    ) {
+        if let Some(d) = drain_info {
+            self.state.draining.insert(id.to_string(), *d);
+        }
+        if deactivated == Some(true) {
+            self.state.deactivated.insert(id.to_string());
+        }
     }
 
     /// Recovered agents that did not reregister in time are marked

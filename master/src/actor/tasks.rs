@@ -734,6 +734,7 @@ impl Master {
             },
         );
         self.metrics.valid_status_update_acknowledgements += 1;
+        self.check_and_transition_draining_agent(cx, &agent_id);
     }
 
     /// Legacy `StatusUpdateAcknowledgementMessage` from a driver.

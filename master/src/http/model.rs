@@ -362,7 +362,15 @@ pub fn agent(state: &MasterState, a: &Agent, full: bool) -> Value {
     o.insert("unreserved_resources".into(), resources(&unreserved));
     o.insert("attributes".into(), attributes(&a.info.attributes));
     o.insert("active".into(), json!(a.active));
-    o.insert("deactivated".into(), json!(false));
+    // Upstream readonly_handler.cpp `SlaveWriter`: `deactivated`, then
+    // `drain_info` only for a draining/drained agent.
+    o.insert(
+        "deactivated".into(),
+        json!(state.deactivated.contains(a.id())),
+    );
+    if let Some(d) = state.draining.get(a.id()) {
+        o.insert("drain_info".into(), proto(d));
+    }
     o.insert("version".into(), json!(a.version));
     o.insert(
         "capabilities".into(),

@@ -49,7 +49,7 @@ pub fn parse_call(body: &[u8], json: bool) -> Result<mesos_proto::mesos::master:
 }
 
 impl Master {
-    fn api_operator(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+    fn api_operator(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
         if req.method != Method::POST {
             responder.respond(method_not_allowed(&["POST"], &req.method));
             return;
@@ -100,6 +100,37 @@ impl Master {
             return;
         };
         tracing::info!("Processing call {}", ty.as_str_name());
+        // Calls that change state (upstream validation::master::call::validate
+        // wants their payload present).
+        let missing = |field: &str| {
+            Response::bad_request(format!(
+                "Failed to validate master::Call: Expecting '{field}' to be present"
+            ))
+        };
+        match ty {
+            OpType::DrainAgent => {
+                match call.drain_agent {
+                    Some(d) => self.drain_agent_call(cx, d, responder),
+                    None => responder.respond(missing("drain_agent")),
+                }
+                return;
+            }
+            OpType::DeactivateAgent => {
+                match call.deactivate_agent {
+                    Some(d) => self.deactivate_agent_call(cx, d.slave_id, responder),
+                    None => responder.respond(missing("deactivate_agent")),
+                }
+                return;
+            }
+            OpType::ReactivateAgent => {
+                match call.reactivate_agent {
+                    Some(d) => self.reactivate_agent_call(cx, d.slave_id, responder),
+                    None => responder.respond(missing("reactivate_agent")),
+                }
+                return;
+            }
+            _ => {}
+        }
         let Some(resp) = self.operator_response(ty) else {
             responder.respond(Response::text(
                 StatusCode::NOT_IMPLEMENTED,
@@ -186,7 +217,8 @@ impl Master {
                     get_agents::Agent {
                         agent_info: a.info.clone(),
                         active: a.active,
-                        deactivated: Some(false),
+                        deactivated: Some(s.deactivated.contains(a.id())),
+                        drain_info: s.draining.get(a.id()).cloned(),
                         version: a.version.clone(),
                         pid: Some(a.pid.to_string()),
                         registered_time: Some(time(a.registered_time)),
@@ -205,7 +237,15 @@ impl Master {
                     }
                 })
                 .collect(),
-            recovered_agents: vec![],
+            // Upstream lists recovered agents without their resources.
+            recovered_agents: s
+                .recovered
+                .values()
+                .map(|i| mesos_proto::mesos::SlaveInfo {
+                    resources: vec![],
+                    ..i.clone()
+                })
+                .collect(),
         }
     }
 

@@ -7,11 +7,12 @@
 pub mod agent;
 pub mod framework;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use libprocess::Upid;
 use mesos_proto::mesos::{
-    FrameworkId, Offer, OfferId, SlaveId, SlaveInfo, Task, TaskInfo, TaskState, TaskStatus,
+    DrainInfo, FrameworkId, Offer, OfferId, SlaveId, SlaveInfo, Task, TaskInfo, TaskState,
+    TaskStatus,
 };
 
 pub use agent::Agent;
@@ -63,6 +64,14 @@ pub struct MasterState {
     /// Agents read from the registry at recovery that have not reregistered
     /// yet (upstream `slaves.recovered`).
     pub recovered: BTreeMap<String, SlaveInfo>,
+    /// Agents being drained or drained (upstream `slaves.draining`), by ID;
+    /// kept while unreachable, dropped when the agent is removed or gone.
+    pub draining: BTreeMap<String, DrainInfo>,
+    /// Agents an operator deactivated or drains (`slaves.deactivated`).
+    pub deactivated: BTreeSet<String>,
+    /// Agents marked gone, with the time (upstream `slaves.gone`); they may
+    /// not come back.
+    pub gone: BTreeMap<String, f64>,
     pub offers: BTreeMap<String, Offer>,
     pub max_completed_frameworks: usize,
     pub max_completed_tasks: usize,
@@ -80,6 +89,9 @@ impl MasterState {
             agents: BTreeMap::new(),
             unreachable: BTreeMap::new(),
             recovered: BTreeMap::new(),
+            draining: BTreeMap::new(),
+            deactivated: BTreeSet::new(),
+            gone: BTreeMap::new(),
             offers: BTreeMap::new(),
             max_completed_frameworks: 50,
             max_completed_tasks: 1000,

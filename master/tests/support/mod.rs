@@ -85,6 +85,12 @@ pub struct FakeAgent {
     pub framework_updates: Vec<UpdateFrameworkMessage>,
     pub last_reregistered: Option<SlaveReregisteredMessage>,
     pub cpus: f64,
+    /// `SlaveInfo.Capability.Type` values announced at (re)registration.
+    pub capabilities: Vec<i32>,
+    pub drains: Vec<DrainSlaveMessage>,
+    pub agent_shutdowns: Vec<ShutdownMessage>,
+    /// Names of the drain / reregistered messages in arrival order.
+    pub order: Vec<&'static str>,
 }
 
 impl FakeAgent {
@@ -105,6 +111,10 @@ impl FakeAgent {
             framework_updates: vec![],
             last_reregistered: None,
             cpus: 2.0,
+            capabilities: vec![],
+            drains: vec![],
+            agent_shutdowns: vec![],
+            order: vec![],
         }
     }
 
@@ -178,6 +188,23 @@ impl FakeAgent {
     ) {
         self.reregistered += 1;
         self.last_reregistered = Some(m);
+        self.order.push("reregistered");
+    }
+
+    fn drain(&mut self, _cx: &mut Cx<'_, Self>, _from: Upid, m: DrainSlaveMessage) {
+        self.drains.push(m);
+        self.order.push("drain");
+    }
+
+    fn shutdown_agent(&mut self, _cx: &mut Cx<'_, Self>, _from: Upid, m: ShutdownMessage) {
+        self.agent_shutdowns.push(m);
+    }
+
+    fn agent_capabilities(&self) -> Vec<slave_info::Capability> {
+        self.capabilities
+            .iter()
+            .map(|t| slave_info::Capability { r#type: Some(*t) })
+            .collect()
     }
 
     fn ping(&mut self, cx: &mut Cx<'_, Self>, from: Upid, _m: PingSlaveMessage) {
@@ -247,6 +274,7 @@ impl FakeAgent {
         let msg = ReregisterSlaveMessage {
             slave: info,
             version: Some("1.9.0".into()),
+            agent_capabilities: self.agent_capabilities(),
             ..Default::default()
         };
         let master = self.master.clone();
@@ -266,12 +294,15 @@ impl Actor for FakeAgent {
         r.message::<KillTaskMessage>(Self::kill);
         r.message::<ShutdownFrameworkMessage>(Self::shutdown_framework);
         r.message::<UpdateFrameworkMessage>(Self::update_framework);
+        r.message::<DrainSlaveMessage>(Self::drain);
+        r.message::<ShutdownMessage>(Self::shutdown_agent);
     }
 
     fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
         let msg = RegisterSlaveMessage {
             slave: self.info(),
             version: Some("1.9.0".into()),
+            agent_capabilities: self.agent_capabilities(),
             ..Default::default()
         };
         let master = self.master.clone();
