@@ -12,6 +12,7 @@
 //! - [`model`]: the framework / executor / task records.
 
 pub mod drain;
+pub mod executor_api;
 pub mod http;
 pub mod linux;
 pub mod model;
@@ -398,6 +399,7 @@ impl Actor for Slave {
         r.http("flags", Self::flags_endpoint);
         r.http("health", Self::health_endpoint);
         r.http("api/v1", Self::api_v1);
+        r.http("api/v1/executor", Self::api_v1_executor);
         r.http("containerizer/debug", Self::containerizer_debug_endpoint);
         r.http("containers", Self::containers_endpoint);
         r.http("monitor/statistics", Self::statistics_endpoint);

@@ -139,6 +139,22 @@ pub struct Executor {
     /// (`Executor::pendingTermination`): the reason and message the
     /// executor-terminated updates of its tasks carry.
     pub pending_termination: Option<(mesos_proto::mesos::task_status::Reason, String)>,
+    /// The event stream of an executor subscribed through the v1 executor
+    /// HTTP API (`/api/v1/executor`); `pid` stays `None` for those.
+    pub http: Option<HttpExecutor>,
+}
+
+/// A v1 HTTP executor's open `SUBSCRIBE` response.
+pub struct HttpExecutor {
+    pub sender: libprocess::StreamSender,
+    /// JSON (`application/json`) rather than protobuf records.
+    pub json: bool,
+}
+
+impl std::fmt::Debug for HttpExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HttpExecutor {{ json: {} }}", self.json)
+    }
 }
 
 impl Executor {
@@ -168,6 +184,7 @@ impl Executor {
             registration_timer: None,
             shutdown_timer: None,
             pending_termination: None,
+            http: None,
         }
     }
 

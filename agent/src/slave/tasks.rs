@@ -363,7 +363,13 @@ impl Slave {
                         }
                     }
                     executor.add_launched_task(task);
-                    if let Some(pid) = &pid {
+                    if let Some(h) = executor.http.as_mut() {
+                        tracing::info!(
+                            "Sending task {} to HTTP executor {eid} of framework {fid}",
+                            t.task_id.value
+                        );
+                        h.send(&super::executor_api::launch_event(&t));
+                    } else if let Some(pid) = &pid {
                         tracing::info!(
                             "Sending task {} to executor {eid} of framework {fid}",
                             t.task_id.value
@@ -985,7 +991,9 @@ impl Slave {
                 );
             }
             ExecutorState::Running => {
-                if let Some(pid) = executor.pid.clone() {
+                if let Some(h) = executor.http.as_mut() {
+                    h.send(&super::executor_api::kill_event(tid, kill_policy.as_ref()));
+                } else if let Some(pid) = executor.pid.clone() {
                     cx.send(
                         &pid,
                         &msg::KillTaskMessage {
@@ -1048,7 +1056,9 @@ impl Slave {
         }
         tracing::info!("Shutting down executor '{eid}' of framework {fid}");
         e.state = ExecutorState::Terminating;
-        if let Some(pid) = &e.pid {
+        if let Some(h) = e.http.as_mut() {
+            h.send(&super::executor_api::shutdown_event());
+        } else if let Some(pid) = &e.pid {
             cx.send(
                 pid,
                 &msg::ShutdownExecutorMessage {
@@ -1129,6 +1139,16 @@ impl Slave {
         _from: Upid,
         m: msg::FrameworkToExecutorMessage,
     ) {
+        let executor = self
+            .frameworks
+            .get_mut(&m.framework_id.value)
+            .and_then(|f| f.executors.get_mut(&m.executor_id.value))
+            .filter(|e| e.state == ExecutorState::Running);
+        if let Some(h) = executor.and_then(|e| e.http.as_mut()) {
+            h.send(&super::executor_api::message_event(m.data.clone()));
+            self.metrics.valid_framework_messages += 1;
+            return;
+        }
         let pid = self
             .frameworks
             .get(&m.framework_id.value)
@@ -1246,6 +1266,8 @@ impl Slave {
         );
         self.metrics.executors_terminated += 1;
         executor.state = ExecutorState::Terminated;
+        // Dropping the stream ends the HTTP executor's SUBSCRIBE response.
+        executor.http = None;
         for t in [
             executor.registration_timer.take(),
             executor.shutdown_timer.take(),

@@ -217,8 +217,15 @@ impl Slave {
             }
         }
         // The executor learns the agent has the update (`___statusUpdate`).
-        if let Some(pid) = pid {
-            cx.send(&pid, &ack);
+        match pid {
+            // An HTTP executor's update (see `executor_api`).
+            Some(pid) if pid == *cx.me() => self.acknowledge_http_executor(
+                &ack.framework_id.value,
+                &ack.task_id.value,
+                ack.uuid,
+            ),
+            Some(pid) => cx.send(&pid, &ack),
+            None => {}
         }
     }
 
