@@ -45,7 +45,25 @@ pub fn parse_call(body: &[u8], json: bool) -> Result<mesos_proto::mesos::master:
         mesos_proto::required::decode_checked::<V1Call>(body)
             .map_err(|_| "Failed to parse body into Call protobuf".to_string())?
     };
-    crate::convert::recode(&v1).map_err(|e| e.to_string())
+    let mut call: mesos_proto::mesos::master::Call =
+        crate::convert::recode(&v1).map_err(|e| e.to_string())?;
+    // Upstream `devolve(v1::master::Call)` (src/internal/devolve.cpp): the
+    // v1 `google.protobuf.Duration` grace period does not share the v0
+    // `DurationInfo` layout, so it is converted explicitly.
+    if let (Some(d1), Some(d0)) = (
+        v1.drain_agent
+            .as_ref()
+            .and_then(|d| d.max_grace_period.as_ref()),
+        call.drain_agent.as_mut(),
+    ) {
+        d0.max_grace_period = Some(mesos_proto::mesos::DurationInfo {
+            nanoseconds: d1
+                .seconds
+                .saturating_mul(1_000_000_000)
+                .saturating_add(d1.nanos as i64),
+        });
+    }
+    Ok(call)
 }
 
 impl Master {
