@@ -9,7 +9,11 @@
 //! - a task exceeding its memory is destroyed by the cgroups/mem limitation
 //!   and fails with `REASON_CONTAINER_LIMITATION_MEMORY`;
 //! - `/monitor/statistics`, `/containers` and `/containerizer/debug` answer
-//!   while a task runs.
+//!   while a task runs;
+//! - a custom v1 HTTP executor (tests/data/http_executor.py, posix
+//!   launcher, no root needed) subscribes on `/api/v1/executor`, gets
+//!   SUBSCRIBED + LAUNCH, its UPDATEs reach the scheduler and are
+//!   ACKNOWLEDGED, its MESSAGE reaches the scheduler.
 //!
 //! Needs root, pymesos (`.venv` from scripts/setup.sh, or `PYMESOS_PYTHON`)
 //! and, for the real-master test, the kit; otherwise each test prints a SKIP
@@ -149,6 +153,18 @@ enum Master<'a> {
 
 impl Cluster {
     fn start(master: Master<'_>, tag: &str) -> Cluster {
+        let linux = [
+            "--launcher=linux".to_string(),
+            format!("--isolation={ISOLATION}"),
+            format!(
+                "--cgroups_root=mesos-test-agent-linux-{tag}-{}",
+                std::process::id()
+            ),
+        ];
+        Cluster::start_with(master, tag, &linux)
+    }
+
+    fn start_with(master: Master<'_>, tag: &str, agent_args: &[String]) -> Cluster {
         let dir = Dir(std::env::temp_dir().join(format!(
             "agent-linux-{tag}-{}-{}",
             std::process::id(),
@@ -194,12 +210,7 @@ impl Cluster {
                 .arg(format!("--runtime_dir={}", dir.0.join("runtime").display()))
                 .arg(format!("--port={agent_port}"))
                 .arg("--ip=127.0.0.1")
-                .arg("--launcher=linux")
-                .arg(format!("--isolation={ISOLATION}"))
-                .arg(format!(
-                    "--cgroups_root=mesos-test-agent-linux-{tag}-{}",
-                    std::process::id()
-                ))
+                .args(agent_args)
                 .arg("--resources=cpus:2;mem:1024;disk:1024")
                 .env_remove("MESOS_WORK_DIR")
                 .stdout(Stdio::null())
@@ -240,6 +251,17 @@ impl Cluster {
         container: &str,
         during: impl FnOnce(),
     ) -> (Option<i32>, String) {
+        self.run_task_env(python, command, container, &[], during)
+    }
+
+    fn run_task_env(
+        &self,
+        python: &Path,
+        command: &str,
+        container: &str,
+        env: &[(&str, String)],
+        during: impl FnOnce(),
+    ) -> (Option<i32>, String) {
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymesos_container_task.py");
         let log_path = self.dir.0.join("scheduler.log");
@@ -251,6 +273,7 @@ impl Cluster {
                 .arg(command)
                 .arg(container)
                 .arg("60")
+                .envs(env.iter().map(|(k, v)| (k, v)))
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)
                 .spawn()
@@ -414,5 +437,50 @@ fn memory_limitation_fails_the_task_with_its_reason() {
     assert!(
         out.contains("status TASK_FAILED REASON_CONTAINER_LIMITATION_MEMORY Memory limit exceeded"),
         "{out}"
+    );
+}
+
+#[test]
+fn http_executor_runs_a_task_through_the_v1_executor_api() {
+    let Some(python) = pymesos_python() else {
+        return;
+    };
+    let c = Cluster::start_with(Master::Ours, "httpexec", &[]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/http_executor.py");
+    let executor = serde_json::json!({
+        "executor_id": {"value": "http-exec"},
+        "command": {"value": format!("{} {}", python.display(), script.display())},
+        "resources": [
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}},
+        ],
+    });
+    let (code, out) = c.run_task_env(
+        &python,
+        "unused",
+        "{}",
+        &[("EXECUTOR_JSON", executor.to_string())],
+        || {},
+    );
+    let stdout = c.stdouts();
+    assert_eq!(
+        code,
+        Some(0),
+        "scheduler:\n{out}\nexecutor:\n{stdout}\nagent log:\n{}",
+        c.agent_log()
+    );
+    assert!(out.contains("status TASK_RUNNING"), "{out}");
+    assert!(out.contains("status TASK_FINISHED"), "{out}");
+    assert!(out.contains("message hello-from-http-executor"), "{out}");
+    assert!(
+        stdout.contains("subscribe status 200 application/json"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("event SUBSCRIBED container"), "{stdout}");
+    assert!(stdout.contains("event LAUNCH container-task-1"), "{stdout}");
+    assert!(stdout.contains("response UPDATE 202"), "{stdout}");
+    assert!(
+        stdout.contains("event ACKNOWLEDGED container-task-1 2"),
+        "{stdout}"
     );
 }

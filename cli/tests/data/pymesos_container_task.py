@@ -3,9 +3,14 @@ with a ContainerInfo (MESOS type) given as JSON.
 
 Usage: pymesos_container_task.py HOST:PORT COMMAND CONTAINER_JSON [TIMEOUT] [RESOURCES_JSON]
 Prints every status update as "[pymesos] status <state> <reason> <message>".
+With EXECUTOR_JSON in the environment the task runs on that ExecutorInfo
+(a custom executor) instead of a command; framework messages are printed
+as "[pymesos] message <data>".
 Exit codes: 0 = TASK_FINISHED, 1 = task failed or driver error, 3 = timeout.
 """
+import base64
 import json
+import os
 import sys
 import threading
 
@@ -42,7 +47,10 @@ class OneTask(Scheduler):
             task.task_id.value = "container-task-1"
             task.agent_id.value = offer.agent_id.value
             task.name = "container-task"
-            task.command.value = command
+            if os.environ.get("EXECUTOR_JSON"):
+                task.executor = json.loads(os.environ["EXECUTOR_JSON"])
+            else:
+                task.command.value = command
             if container:
                 task.container = container
             task.resources = resources
@@ -57,6 +65,9 @@ class OneTask(Scheduler):
         elif update.state in ("TASK_FAILED", "TASK_LOST", "TASK_KILLED", "TASK_ERROR", "TASK_DROPPED"):
             result["code"] = 1
             done.set()
+
+    def frameworkMessage(self, driver, executor_id, agent_id, message):
+        log("message", base64.b64decode(message).decode(errors="replace"))
 
     def error(self, driver, message):
         log("error", message)
