@@ -189,14 +189,14 @@ fn main() -> anyhow::Result<()> {
     let real = one(c, MasterKind::Real(a.real.clone()))?;
     println!(
         "| {:<36} | {:>18} | {:>18} | {:>12} |",
-        "metric", "ours", "real 1.9.0", "ours vs real"
+        "metric", "ours", "real 1.9.0", "advantage"
     );
     println!("|{:-<38}|{:->20}|{:->20}|{:->14}|", "", "", "", "");
     for ((k, o, unit, higher), (_, r, _, _)) in rows(&ours).into_iter().zip(rows(&real)) {
         let ratio = match (o, r) {
             (Some(o), Some(r)) if o > 0.0 && r > 0.0 => {
                 let x = if higher { o / r } else { r / o };
-                format!("{x:.2}x better")
+                format!("{x:.2}x")
             }
             _ => "-".into(),
         };
