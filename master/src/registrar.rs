@@ -45,6 +45,11 @@ pub enum Operation {
     MarkAgentDrained(SlaveId),
     /// Upstream `DeactivateAgent`; adds the AGENT_DRAINING minimum capability.
     DeactivateAgent(SlaveId),
+    /// Upstream `quota::UpdateQuota` (src/master/quota.cpp): stores each
+    /// config by role (a default one, no guarantees and no limits, is
+    /// removed), drops the role's legacy `quotas` entry, and keeps the
+    /// QUOTA_V2 minimum capability iff any config remains.
+    UpdateQuota(Vec<mesos_proto::mesos::quota::QuotaConfig>),
     /// Upstream `MarkSlaveGone`: from admitted or unreachable to `gone`,
     /// with the time in nanoseconds.
     MarkSlaveGone(SlaveId, i64),
@@ -195,6 +200,35 @@ fn apply_to(registry: &mut Registry, op: Operation) -> Result<bool> {
                 let before = slaves.len();
                 slaves.retain(|s| s.info.id.as_ref() != Some(&id));
                 Ok(slaves.len() != before)
+            }
+            Operation::UpdateQuota(configs) => {
+                for config in configs {
+                    let pos = registry
+                        .quota_configs
+                        .iter()
+                        .position(|c| c.role == config.role);
+                    let default = config.guarantees.is_empty() && config.limits.is_empty();
+                    match (pos, default) {
+                        (Some(i), true) => {
+                            registry.quota_configs.remove(i);
+                        }
+                        (None, true) => {}
+                        (Some(i), false) => registry.quota_configs[i] = config.clone(),
+                        (None, false) => registry.quota_configs.push(config.clone()),
+                    }
+                    registry
+                        .quotas
+                        .retain(|q| q.info.role.as_deref() != Some(config.role.as_str()));
+                }
+                if registry.quota_configs.is_empty() {
+                    let name = MasterCap::QuotaV2.as_str_name();
+                    registry
+                        .minimum_capabilities
+                        .retain(|c| c.capability != name);
+                } else {
+                    add_minimum_capability(registry, MasterCap::QuotaV2);
+                }
+                Ok(true)
             }
             Operation::MarkSlaveGone(id, nanos) => {
                 let before = slaves.len() + unreachable.len();

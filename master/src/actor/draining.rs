@@ -139,7 +139,7 @@ impl Master {
 
     /// Answers `ok` once the registry change is durable (upstream replies
     /// after the registrar's future); a failed write is fatal as upstream.
-    fn respond_when_persisted(&mut self, cx: &mut Cx<'_, Self>, responder: Responder) {
+    pub(crate) fn respond_when_persisted(&mut self, cx: &mut Cx<'_, Self>, responder: Responder) {
         match self.registrar.persist() {
             None => responder.respond(Response::ok()),
             Some(job) => cx.blocking(job, move |_m: &mut Master, cx, r| match r {

@@ -6,6 +6,7 @@
 //! - [`draining`]: DRAIN/DEACTIVATE/REACTIVATE_AGENT, DRAINING -> DRAINED.
 //! - [`frameworks`]: subscribe (driver and HTTP), teardown, deactivate, failover.
 //! - [`offers`]: allocation cycles, offers, decline/revive/suppress, rescind.
+//! - [`quota`]: UPDATE_QUOTA / GET_QUOTA and quota validation.
 //! - [`recovery`]: registry recovery, persistence, recovered-agent timeout.
 //! - [`tasks`]: ACCEPT/launch, status updates, acknowledgements, kill, reconcile.
 //! - [`deliver`]: sending to a framework over its connection (driver
@@ -17,6 +18,7 @@ mod draining;
 pub(crate) mod frameworks;
 mod metrics;
 mod offers;
+pub mod quota;
 mod recovery;
 mod tasks;
 
@@ -249,6 +251,7 @@ impl Actor for Master {
         }
         self.persist_registry(cx);
         self.recover_agents(cx, &registry);
+        self.recover_quotas(&registry);
         self.schedule_allocation(cx);
     }
 

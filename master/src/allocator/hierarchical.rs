@@ -93,6 +93,17 @@ fn log<T>(what: &str, r: mesos_allocator::Result<T>) {
 }
 
 impl Allocator for Hierarchical {
+    fn update_quota(&mut self, config: &mesos_proto::mesos::quota::QuotaConfig) {
+        log("update quota", self.inner.update_quota_config(config));
+    }
+
+    fn quota_consumed(
+        &self,
+        role: &str,
+    ) -> mesos_allocator::resources::quantities::ResourceQuantities {
+        self.inner.quota_consumed(role)
+    }
+
     fn add_framework(
         &mut self,
         framework_id: &str,

@@ -82,6 +82,18 @@ pub trait Allocator: Send {
     /// Clears filters and un-suppresses `roles` (all roles when empty).
     fn revive_offers(&mut self, framework_id: &str, roles: &BTreeSet<String>);
 
+    /// A role's quota changed (upstream `Allocator::updateQuota`).
+    fn update_quota(&mut self, _config: &mesos_proto::mesos::quota::QuotaConfig) {}
+
+    /// What a role's subtree consumes against its quota: allocated
+    /// non-revocable scalars plus unallocated reservations.
+    fn quota_consumed(
+        &self,
+        _role: &str,
+    ) -> mesos_allocator::resources::quantities::ResourceQuantities {
+        mesos_allocator::resources::quantities::ResourceQuantities::new()
+    }
+
     /// The periodic allocation cycle over every agent.
     fn allocate(&mut self, now: Time) -> Vec<Allocation>;
 

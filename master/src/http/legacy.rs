@@ -31,6 +31,7 @@ pub fn install(r: &mut Routes<Master>) {
     r.http("flags", Master::flags_endpoint);
     r.http("version", Master::version_endpoint);
     r.http("metrics/snapshot", Master::metrics_endpoint);
+    r.http("quota", Master::quota_endpoint);
 }
 
 impl Master {
@@ -109,10 +110,24 @@ impl Master {
                     .collect(),
             ),
         );
-        o.insert("recovered_slaves".into(), json!([]));
+        o.insert(
+            "recovered_slaves".into(),
+            Value::Array(s.recovered.values().map(model::proto).collect()),
+        );
         o.insert("orphan_tasks".into(), json!([]));
         o.insert("unregistered_frameworks".into(), json!([]));
         Value::Object(o)
+    }
+
+    /// `GET /quota` (upstream `QuotaHandler::status(Request)`): the
+    /// `QuotaStatus` as JSON.
+    fn quota_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        if req.method != http::Method::GET {
+            responder.respond(super::method_not_allowed(&["GET"], &req.method));
+            return;
+        }
+        let status = crate::actor::quota::quota_status(&self.state.quotas);
+        responder.respond(json_response(&req, model::proto(&status).to_string()));
     }
 
     fn state_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
@@ -128,7 +143,8 @@ impl Master {
             .filter(|a| filter.as_deref().is_none_or(|f| f == a.id()))
             .map(|a| model::agent(s, a, true))
             .collect();
-        let body = json!({ "slaves": slaves, "recovered_slaves": [] });
+        let recovered: Vec<Value> = s.recovered.values().map(model::proto).collect();
+        let body = json!({ "slaves": slaves, "recovered_slaves": recovered });
         responder.respond(json_response(&req, body.to_string()));
     }
 

@@ -140,6 +140,13 @@ impl Master {
                 }
                 return;
             }
+            OpType::UpdateQuota => {
+                match call.update_quota {
+                    Some(u) => self.update_quota_call(cx, u, responder),
+                    None => responder.respond(missing("update_quota")),
+                }
+                return;
+            }
             OpType::ReactivateAgent => {
                 match call.reactivate_agent {
                     Some(d) => self.reactivate_agent_call(cx, d.slave_id, responder),
@@ -208,6 +215,11 @@ impl Master {
             OpType::GetFrameworks => r.get_frameworks = Some(self.get_frameworks()),
             OpType::GetTasks => r.get_tasks = Some(self.get_tasks()),
             OpType::GetExecutors => r.get_executors = Some(self.get_executors()),
+            OpType::GetQuota => {
+                r.get_quota = Some(response::GetQuota {
+                    status: crate::actor::quota::quota_status(&self.state.quotas),
+                })
+            }
             OpType::GetState => {
                 r.get_state = Some(GetState {
                     get_tasks: Some(self.get_tasks()),

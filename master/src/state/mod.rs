@@ -72,6 +72,9 @@ pub struct MasterState {
     /// Agents marked gone, with the time (upstream `slaves.gone`); they may
     /// not come back.
     pub gone: BTreeMap<String, f64>,
+    /// Quota configurations by role (upstream `Master::quotas`); a role
+    /// whose quota was reset to the default stays listed, as upstream.
+    pub quotas: BTreeMap<String, mesos_proto::mesos::quota::QuotaConfig>,
     pub offers: BTreeMap<String, Offer>,
     pub max_completed_frameworks: usize,
     pub max_completed_tasks: usize,
@@ -92,6 +95,7 @@ impl MasterState {
             draining: BTreeMap::new(),
             deactivated: BTreeSet::new(),
             gone: BTreeMap::new(),
+            quotas: BTreeMap::new(),
             offers: BTreeMap::new(),
             max_completed_frameworks: 50,
             max_completed_tasks: 1000,

@@ -1,0 +1,272 @@
+//! Quota (Mesos 1.9 "quota limits"): `UPDATE_QUOTA`, `GET_QUOTA` and the
+//! legacy `GET /quota` (upstream `Master::QuotaHandler`,
+//! src/master/quota_handler.cpp, and `quota::validate(QuotaConfig)` in
+//! src/master/quota.cpp).
+
+use std::collections::BTreeMap;
+
+use http::StatusCode;
+use libprocess::{Cx, Responder, Response};
+use mesos_allocator::resources::quantities::{ResourceLimits, ResourceQuantities};
+use mesos_proto::mesos::quota::{QuotaConfig, QuotaInfo, QuotaStatus};
+use mesos_proto::mesos::value::{Scalar, Type as ValueType};
+use mesos_proto::mesos::Resource;
+
+use super::Master;
+use crate::registrar::Operation;
+
+/// Upstream `common::validation::validateInputScalarValue`.
+fn validate_scalar(v: f64) -> Result<(), &'static str> {
+    if v.is_infinite() {
+        Err("Infinite values not supported")
+    } else if v.is_nan() {
+        Err("NaN not supported")
+    } else if v.is_subnormal() {
+        Err("Subnormal values not supported")
+    } else if v < 0.0 {
+        Err("Negative values not supported")
+    } else {
+        Ok(())
+    }
+}
+
+/// stout's `stringify` of a protobuf map: `{ cpus: 2, mem: 10 }` (upstream
+/// iterates a hash map; ours is sorted by name).
+fn map_text(m: &BTreeMap<String, Scalar>) -> String {
+    let items: Vec<String> = m.iter().map(|(k, v)| format!("{k}: {}", v.value)).collect();
+    if items.is_empty() {
+        "{}".into()
+    } else {
+        format!("{{ {} }}", items.join(", "))
+    }
+}
+
+/// Upstream `quota::validate(const QuotaConfig&)`.
+pub fn validate_config(config: &QuotaConfig) -> Result<(), String> {
+    if config.role.is_empty() {
+        return Err("'QuotaConfig.role' must be set".into());
+    }
+    crate::validation::validate_role(&config.role)
+        .map_err(|e| format!("Invalid 'QuotaConfig.role': {e}"))?;
+    if config.role == "*" {
+        return Err(
+            "Invalid 'QuotaConfig.role': setting quota for the default '*' role is not supported"
+                .into(),
+        );
+    }
+    for (name, v) in &config.guarantees {
+        validate_scalar(v.value).map_err(|e| {
+            format!(
+                "Invalid guarantee configuration {{'{name}': {}}}: {e}",
+                v.value
+            )
+        })?;
+    }
+    for (name, v) in &config.limits {
+        validate_scalar(v.value)
+            .map_err(|e| format!("Invalid limit configuration {{'{name}': {}}}: {e}", v.value))?;
+    }
+    let limits = ResourceLimits::from_map(&config.limits);
+    let guarantees = ResourceQuantities::from_map(&config.guarantees);
+    if !limits.contains(&guarantees) {
+        return Err(format!(
+            "'QuotaConfig.guarantees' {} is not contained within the 'QuotaConfig.limits' {}",
+            map_text(&config.guarantees),
+            map_text(&config.limits)
+        ));
+    }
+    Ok(())
+}
+
+/// The 1.9 `QuotaStatus`: each role's guarantees as the deprecated
+/// `QuotaInfo` and its full `QuotaConfig` (upstream `QuotaHandler::_status`).
+pub fn quota_status(quotas: &BTreeMap<String, QuotaConfig>) -> QuotaStatus {
+    QuotaStatus {
+        infos: quotas
+            .iter()
+            .map(|(role, c)| QuotaInfo {
+                role: Some(role.clone()),
+                principal: None,
+                guarantee: c
+                    .guarantees
+                    .iter()
+                    .map(|(name, v)| Resource {
+                        name: name.clone(),
+                        r#type: ValueType::Scalar as i32,
+                        scalar: Some(*v),
+                        ..Default::default()
+                    })
+                    .collect(),
+            })
+            .collect(),
+        configs: quotas.values().cloned().collect(),
+    }
+}
+
+/// A legacy `QuotaInfo` (registry `quotas`, `SET_QUOTA`) as a config: its
+/// guarantees are also its limits (upstream `Quota(const QuotaInfo&)`).
+pub fn config_from_info(info: &QuotaInfo) -> QuotaConfig {
+    let mut q = BTreeMap::new();
+    for r in &info.guarantee {
+        if let Some(s) = &r.scalar {
+            q.entry(r.name.clone())
+                .and_modify(|v: &mut Scalar| v.value += s.value)
+                .or_insert(*s);
+        }
+    }
+    QuotaConfig {
+        role: info.role.clone().unwrap_or_default(),
+        guarantees: q.clone(),
+        limits: q,
+    }
+}
+
+impl Master {
+    /// Non-revocable scalar capacity of the registered agents.
+    fn cluster_capacity(&self) -> ResourceQuantities {
+        let mut total = ResourceQuantities::new();
+        for a in self.state.agents.values() {
+            let scalars: Vec<Resource> = a
+                .total
+                .to_vec()
+                .into_iter()
+                .filter(|r| r.revocable.is_none() && r.r#type == ValueType::Scalar as i32)
+                .collect();
+            total.add_assign(&ResourceQuantities::from_scalar_resources(
+                &mesos_allocator::Resources::from_vec(scalars),
+            ));
+        }
+        total
+    }
+
+    /// `UPDATE_QUOTA` (upstream `QuotaHandler::update` / `_update`).
+    pub(crate) fn update_quota_call(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        call: mesos_proto::mesos::master::call::UpdateQuota,
+        responder: Responder,
+    ) {
+        let force = call.force.unwrap_or(false);
+        let whitelist = self.flags.roles();
+        for config in &call.quota_configs {
+            if whitelist
+                .as_ref()
+                .is_some_and(|w| !w.iter().any(|r| r == &config.role))
+            {
+                responder.respond(Response::bad_request(format!(
+                    "Invalid QuotaConfig: '{}' is not on the roles whitelist",
+                    config.role
+                )));
+                return;
+            }
+            if config.role.contains('/') {
+                responder.respond(Response::bad_request(format!(
+                    "Updating quota on nested role '{}' is not supported yet",
+                    config.role
+                )));
+                return;
+            }
+            if let Err(e) = validate_config(config) {
+                responder.respond(Response::bad_request(format!("Invalid QuotaConfig: {e}")));
+                return;
+            }
+        }
+        for config in &call.quota_configs {
+            let limits = ResourceLimits::from_map(&config.limits);
+            let consumed = self.allocator.quota_consumed(&config.role);
+            if !limits.contains(&consumed) {
+                if force {
+                    tracing::info!(
+                        "Updating '{}' quota limit to '{limits}'; this is below its current quota consumption '{consumed}'; Ignored violation since the force flag is provided.",
+                        config.role
+                    );
+                } else {
+                    responder.respond(Response::bad_request(format!(
+                        "Invalid QuotaConfig: Role '{}' is already consuming '{consumed}'; this is more than the requested limits '{limits}' (use 'force' flag to bypass this check)",
+                        config.role
+                    )));
+                    return;
+                }
+            }
+        }
+        // Nested roles are refused above, so the quota tree is flat and its
+        // parent/child containment check cannot fail; only the total of the
+        // guarantees is checked against the cluster.
+        let mut merged = self.state.quotas.clone();
+        for config in &call.quota_configs {
+            merged.insert(config.role.clone(), config.clone());
+        }
+        let mut guarantees = ResourceQuantities::new();
+        for c in merged.values() {
+            guarantees.add_assign(&ResourceQuantities::from_map(&c.guarantees));
+        }
+        let capacity = self.cluster_capacity();
+        if !capacity.contains(&guarantees) {
+            if force {
+                tracing::info!("Using force flag to override quota overcommit check");
+            } else {
+                responder.respond(Response::bad_request(format!(
+                    "Invalid QuotaConfig: total quota guarantees '{guarantees}' exceed cluster capacity '{capacity}' (use 'force' flag to bypass this check)"
+                )));
+                return;
+            }
+        }
+        if let Err(e) = self
+            .registrar
+            .apply(Operation::UpdateQuota(call.quota_configs.clone()))
+        {
+            responder.respond(Response::text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Failed to update quota in the registry: {e}"),
+            ));
+            return;
+        }
+        for config in &call.quota_configs {
+            tracing::info!("Updating quota of role '{}'", config.role);
+            self.state
+                .quotas
+                .insert(config.role.clone(), config.clone());
+            self.allocator.update_quota(config);
+            // Upstream rescinds just enough offers of the role's subtree to
+            // fit the new limits (and of other roles to make room for the
+            // guarantees); this master rescinds all outstanding offers of a
+            // role whose limits changed, which is coarser but never leaves an
+            // offer above the limits.
+            if !config.limits.is_empty() {
+                let ids: Vec<String> = self
+                    .state
+                    .offers
+                    .iter()
+                    .filter(|(_, o)| {
+                        o.allocation_info
+                            .as_ref()
+                            .and_then(|a| a.role.as_deref())
+                            .is_some_and(|r| {
+                                r == config.role || r.starts_with(&format!("{}/", config.role))
+                            })
+                    })
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in ids {
+                    self.remove_offer(cx, &id, true);
+                }
+            }
+        }
+        self.respond_when_persisted(cx, responder);
+    }
+
+    /// Recovers quota from the registry: 1.9 `quota_configs` and the legacy
+    /// `quotas` (upstream `Master::_recover`).
+    pub(crate) fn recover_quotas(&mut self, registry: &mesos_proto::mesos::internal::Registry) {
+        for q in &registry.quotas {
+            let c = config_from_info(&q.info);
+            self.state.quotas.insert(c.role.clone(), c);
+        }
+        for c in &registry.quota_configs {
+            self.state.quotas.insert(c.role.clone(), c.clone());
+        }
+        for c in self.state.quotas.values() {
+            self.allocator.update_quota(c);
+        }
+    }
+}
