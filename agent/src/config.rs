@@ -139,6 +139,10 @@ pub struct AgentConfig {
     pub strict: bool,
     pub gc_delay: Duration,
     pub http_command_executor: bool,
+    /// `--executor_environment_variables`: what executors get on top of the
+    /// agent-computed variables (upstream passes nothing else through, so TLS
+    /// settings reach executors only this way).
+    pub executor_environment_variables: BTreeMap<String, String>,
     pub default_role: String,
     pub switch_user: bool,
     /// Every flag as given (for `/flags`), name -> value.
@@ -172,6 +176,7 @@ impl AgentConfig {
             strict: true,
             gc_delay: Duration::from_secs(7 * 86400),
             http_command_executor: false,
+            executor_environment_variables: BTreeMap::new(),
             default_role: "*".into(),
             switch_user: true,
             given: BTreeMap::new(),
@@ -284,6 +289,15 @@ impl AgentConfig {
         c.strict = flags.strict();
         c.gc_delay = d(flags.gc_delay());
         c.http_command_executor = flags.http_command_executor();
+        if let Some(serde_json::Value::Object(vars)) =
+            flags.base().get_json("executor_environment_variables")
+        {
+            // The flag's validator already refused non-string values.
+            c.executor_environment_variables = vars
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect();
+        }
         c.default_role = flags.default_role().to_string();
         c.switch_user = flags.switch_user();
         c.given = flags.flags().into_iter().collect();

@@ -410,6 +410,11 @@ impl Slave {
         if let Some(ip) = &self.libprocess_ip() {
             env.insert("LIBPROCESS_IP".into(), ip.clone());
         }
+        // Upstream order (slave.cpp executorEnvironment): the operator's
+        // variables may override LIBPROCESS_IP but not what follows.
+        for (k, v) in &self.config.executor_environment_variables {
+            env.insert(k.clone(), v.clone());
+        }
         env.insert("LIBPROCESS_PORT".into(), "0".into());
         let fid = info
             .framework_id
