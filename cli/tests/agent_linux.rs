@@ -6,10 +6,11 @@
 //! - the task's `ContainerInfo.linux_info` (ipc_mode=PRIVATE, shm_size=16)
 //!   is applied to the command executor's container: the task sees a 16 MB
 //!   `/dev/shm`, `NoNewPrivs: 1` (linux/nnp) and its own pid namespace;
-//! - a task exceeding its memory is destroyed by the cgroups/mem limitation
-//!   and fails with `REASON_CONTAINER_LIMITATION_MEMORY`;
-//! - `/monitor/statistics`, `/containers` and `/containerizer/debug` answer
-//!   while a task runs;
+//! - a task exceeding its disk quota is destroyed by the disk/du limitation
+//!   and fails with `REASON_CONTAINER_LIMITATION_DISK`;
+//! - `/monitor/statistics`, `/containers`, `/containerizer/debug` and the
+//!   `/api/v1` GET_CONTAINERS, GET_TASKS and GET_METRICS calls answer while
+//!   a task runs;
 //! - a custom v1 HTTP executor (tests/data/http_executor.py, posix
 //!   launcher, no root needed) subscribes on `/api/v1/executor`, gets
 //!   SUBSCRIBED + LAUNCH, its UPDATEs reach the scheduler and are
@@ -98,9 +99,25 @@ fn root() -> bool {
 /// One GET on a kept-alive connection (no `Connection: close`), read by
 /// its Content-Length.
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http_call(port, "GET", path, "")
+}
+
+/// A JSON agent `/api/v1` call; the parsed response body.
+fn api_v1(port: u16, call: &str) -> Option<serde_json::Value> {
+    http_call(port, "POST", "/api/v1", &format!(r#"{{"type":"{call}"}}"#))
+        .filter(|(code, _)| *code == 200)
+        .and_then(|(_, b)| serde_json::from_str(&b).ok())
+}
+
+fn http_call(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 65536];
     loop {
@@ -372,16 +389,20 @@ fn linux_info_applies_to_command_task_on_our_master() {
     let c = Cluster::start(Master::Ours, "ours");
     let port = c.agent_port;
     let seen = std::cell::RefCell::new((None, None, None));
+    let v1 = std::cell::RefCell::new(Vec::new());
     let (code, out) = c.run_task(&python, &format!("{PROBE}; sleep 3"), LINUX_INFO, || {
         // While the task runs: usage with the task's limits, the
         // container listed, nothing pending in the containerizer.
         wait_until(Duration::from_secs(30), || {
             let stats = http_get(port, "/monitor/statistics")
                 .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok());
-            let ok = stats
-                .as_ref()
-                .and_then(|v| v.as_array())
-                .is_some_and(|a| a.len() == 1);
+            let running = api_v1(port, "GET_TASKS")
+                .is_some_and(|t| t["get_tasks"]["launched_tasks"][0]["state"] == "TASK_RUNNING");
+            let ok = running
+                && stats
+                    .as_ref()
+                    .and_then(|v| v.as_array())
+                    .is_some_and(|a| a.len() == 1);
             if ok {
                 *seen.borrow_mut() = (
                     stats,
@@ -389,6 +410,10 @@ fn linux_info_applies_to_command_task_on_our_master() {
                     http_get(port, "/containerizer/debug")
                         .and_then(|(_, b)| serde_json::from_str(&b).ok()),
                 );
+                *v1.borrow_mut() = ["GET_CONTAINERS", "GET_TASKS", "GET_METRICS"]
+                    .iter()
+                    .map(|c| api_v1(port, c))
+                    .collect();
             }
             ok
         });
@@ -415,27 +440,73 @@ fn linux_info_applies_to_command_task_on_our_master() {
         debug.expect("/containerizer/debug"),
         serde_json::json!({"pending": []})
     );
+    // The v1 operator API sees the same container, task and counters.
+    let v1 = v1.into_inner();
+    let containers = v1[0].as_ref().expect("GET_CONTAINERS");
+    let cs = &containers["get_containers"]["containers"];
+    assert_eq!(
+        cs[0]["executor_id"]["value"], "container-task-1",
+        "{containers}"
+    );
+    assert_eq!(
+        cs[0]["resource_statistics"]["mem_limit_bytes"],
+        96 * 1024 * 1024
+    );
+    let tasks = v1[1].as_ref().expect("GET_TASKS");
+    assert_eq!(
+        tasks["get_tasks"]["launched_tasks"][0]["task_id"]["value"], "container-task-1",
+        "{tasks}"
+    );
+    let metrics = v1[2].as_ref().expect("GET_METRICS");
+    let running = metrics["get_metrics"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "slave/executors_running")
+        .map(|m| m["value"].clone());
+    assert_eq!(running, Some(serde_json::json!(1.0)), "{metrics}");
 }
 
+/// A limitation seen while the task still runs destroys the container:
+/// disk/du with `--enforce_container_disk_quota` (a memory OOM would race
+/// with the command executor reporting its task's SIGKILL, upstream too).
 #[test]
-fn memory_limitation_fails_the_task_with_its_reason() {
+fn disk_limitation_fails_the_task_with_its_reason() {
     let Some(python) = pymesos_python() else {
         return;
     };
     if !root() {
         return;
     }
-    let c = Cluster::start(Master::Ours, "oom");
-    // `tail` holds all 400 MB it reads: far above the 96 MB limit.
-    let (code, out) = c.run_task(
+    let c = Cluster::start_with(
+        Master::Ours,
+        "disk",
+        &[
+            "--launcher=linux".to_string(),
+            format!("--isolation={ISOLATION},disk/du"),
+            format!(
+                "--cgroups_root=mesos-test-agent-linux-disk-{}",
+                std::process::id()
+            ),
+            "--enforce_container_disk_quota".to_string(),
+            "--container_disk_watch_interval=200ms".to_string(),
+        ],
+    );
+    let resources = serde_json::json!([
+        {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+        {"name": "mem", "type": "SCALAR", "scalar": {"value": 64}},
+        {"name": "disk", "type": "SCALAR", "scalar": {"value": 2}},
+    ]);
+    let (code, out) = c.run_task_env(
         &python,
-        "head -c 400000000 /dev/zero | tail > /dev/null",
+        "dd if=/dev/zero of=big bs=1M count=20; sleep 60",
         r#"{"type":"MESOS"}"#,
+        &[("RESOURCES_JSON", resources.to_string())],
         || {},
     );
     assert_eq!(code, Some(1), "{out}\nagent log:\n{}", c.agent_log());
     assert!(
-        out.contains("status TASK_FAILED REASON_CONTAINER_LIMITATION_MEMORY Memory limit exceeded"),
+        out.contains("status TASK_FAILED REASON_CONTAINER_LIMITATION_DISK Disk usage"),
         "{out}"
     );
 }

@@ -281,31 +281,85 @@ impl Slave {
                 "port": self.info.port.unwrap_or(5051),
                 "id": {"value": self.slave_id().unwrap_or_default()},
             }}}),
-            "GET_STATE" => {
-                let mut launched = Vec::new();
-                let mut completed = Vec::new();
-                let mut executors = Vec::new();
-                for f in self.frameworks.values() {
-                    for e in f.executors.values() {
-                        executors.push(json!({"executor_info": {
-                            "executor_id": {"value": e.id},
-                            "framework_id": {"value": f.id},
-                        }}));
-                        for task in e.launched_tasks.values() {
-                            launched.push(v1_task(task));
-                        }
-                        for task in e.terminated_tasks.values().chain(e.completed_tasks.iter()) {
-                            completed.push(v1_task(task));
-                        }
-                    }
-                }
-                json!({"type": "GET_STATE", "get_state": {
-                    "get_tasks": {"launched_tasks": launched, "completed_tasks": completed},
-                    "get_executors": {"executors": executors},
-                    "get_frameworks": {"frameworks": self.frameworks.values().map(|f| json!({
-                        "framework_info": {"id": {"value": f.id}, "name": f.info.name, "user": f.info.user}
-                    })).collect::<Vec<_>>()},
+            "GET_STATE" => json!({"type": "GET_STATE", "get_state": {
+                "get_tasks": self.v1_get_tasks(),
+                "get_executors": self.v1_get_executors(),
+                "get_frameworks": self.v1_get_frameworks(),
+            }}),
+            "GET_TASKS" => json!({"type": "GET_TASKS", "get_tasks": self.v1_get_tasks()}),
+            "GET_EXECUTORS" => {
+                json!({"type": "GET_EXECUTORS", "get_executors": self.v1_get_executors()})
+            }
+            "GET_FRAMEWORKS" => {
+                json!({"type": "GET_FRAMEWORKS", "get_frameworks": self.v1_get_frameworks()})
+            }
+            // The agent's own counters (upstream's `slave/*` metrics).
+            "GET_METRICS" => {
+                let m = &self.metrics;
+                let running = self
+                    .frameworks
+                    .values()
+                    .flat_map(|f| f.executors.values())
+                    .filter(|e| e.state == super::model::ExecutorState::Running)
+                    .count();
+                let metrics = [
+                    (
+                        "slave/registered",
+                        if self.state == super::State::Running {
+                            1.0
+                        } else {
+                            0.0
+                        },
+                    ),
+                    ("slave/uptime_secs", cx.wall_secs() - self.start_time),
+                    ("slave/frameworks_active", self.frameworks.len() as f64),
+                    ("slave/executors_running", running as f64),
+                    ("slave/executors_terminated", m.executors_terminated as f64),
+                    ("slave/valid_status_updates", m.valid_status_updates as f64),
+                    (
+                        "slave/invalid_status_updates",
+                        m.invalid_status_updates as f64,
+                    ),
+                    (
+                        "slave/valid_framework_messages",
+                        m.valid_framework_messages as f64,
+                    ),
+                ];
+                json!({"type": "GET_METRICS", "get_metrics": {"metrics":
+                    metrics.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>()
                 }})
+            }
+            // Status and usage come from the containerizer (blocking).
+            "GET_CONTAINERS" => {
+                let running = self.running_containers();
+                let c = std::sync::Arc::clone(&self.containerizer);
+                return cx.blocking(
+                    move || {
+                        running
+                            .into_iter()
+                            .map(|(fid, info, cid)| {
+                                let mut v = json!({
+                                    "framework_id": {"value": fid},
+                                    "executor_id": {"value": info.executor_id.value},
+                                    "executor_name": info.name.clone().unwrap_or_default(),
+                                    "container_id": {"value": cid},
+                                });
+                                if let Some(st) = c.status(&cid) {
+                                    v["container_status"] = container_status_json(&st);
+                                }
+                                if let Some(u) = c.usage(&cid) {
+                                    v["resource_statistics"] = statistics_json(&u);
+                                }
+                                v
+                            })
+                            .collect::<Vec<_>>()
+                    },
+                    move |_: &mut Slave, _, containers: Vec<Value>| {
+                        let body = json!({"type": "GET_CONTAINERS",
+                            "get_containers": {"containers": containers}});
+                        r.respond(Response::json(body.to_string()))
+                    },
+                );
             }
             other => {
                 return r.respond(Response::text(
@@ -314,8 +368,59 @@ impl Slave {
                 ))
             }
         };
-        let _ = cx;
         r.respond(Response::json(body.to_string()));
+    }
+
+    fn v1_get_tasks(&self) -> Value {
+        let mut launched = Vec::new();
+        let mut queued = Vec::new();
+        let mut completed = Vec::new();
+        for f in self.frameworks.values() {
+            for e in f.executors.values() {
+                launched.extend(e.launched_tasks.values().map(v1_task));
+                queued.extend(
+                    e.queued_tasks
+                        .iter()
+                        .map(|t| json!({"name": t.name, "task_id": {"value": t.task_id.value}})),
+                );
+                completed.extend(
+                    e.terminated_tasks
+                        .values()
+                        .chain(e.completed_tasks.iter())
+                        .map(v1_task),
+                );
+            }
+        }
+        json!({"launched_tasks": launched, "queued_tasks": queued, "completed_tasks": completed})
+    }
+
+    fn v1_get_executors(&self) -> Value {
+        let info = |f: &Framework, e: &Executor| {
+            json!({"executor_info": {
+                "executor_id": {"value": e.id},
+                "framework_id": {"value": f.id},
+                "name": e.info.name.clone().unwrap_or_default(),
+            }})
+        };
+        let mut executors = Vec::new();
+        let mut completed = Vec::new();
+        for f in self.frameworks.values() {
+            executors.extend(f.executors.values().map(|e| info(f, e)));
+            completed.extend(f.completed_executors.iter().map(|e| info(f, e)));
+        }
+        json!({"executors": executors, "completed_executors": completed})
+    }
+
+    fn v1_get_frameworks(&self) -> Value {
+        let info = |f: &Framework| {
+            json!({"framework_info": {
+                "id": {"value": f.id}, "name": f.info.name, "user": f.info.user,
+            }})
+        };
+        json!({
+            "frameworks": self.frameworks.values().map(info).collect::<Vec<_>>(),
+            "completed_frameworks": self.completed_frameworks.iter().map(info).collect::<Vec<_>>(),
+        })
     }
 }
 

@@ -21,7 +21,7 @@ master = sys.argv[1]
 command = sys.argv[2]
 container = json.loads(sys.argv[3])
 timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 60.0
-resources = json.loads(sys.argv[5]) if len(sys.argv) > 5 else [
+resources = json.loads(sys.argv[5]) if len(sys.argv) > 5 else json.loads(os.environ["RESOURCES_JSON"]) if os.environ.get("RESOURCES_JSON") else [
     {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
     {"name": "mem", "type": "SCALAR", "scalar": {"value": 64}},
 ]
