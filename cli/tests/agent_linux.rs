@@ -160,7 +160,8 @@ struct Cluster {
     master_port: u16,
     agent_port: u16,
     _master: Guard,
-    _agent: Guard,
+    agent: Option<Guard>,
+    agent_args: Vec<String>,
 }
 
 enum Master<'a> {
@@ -168,7 +169,46 @@ enum Master<'a> {
     Ours,
 }
 
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // Let the agent finish destroying containers (a scheduler exits on
+        // TASK_FINISHED, before the executor's container is cleaned up),
+        // then remove this run's (by then empty) cgroups roots.
+        let port = self.agent_port;
+        if self.agent.is_some() {
+            wait_until(Duration::from_secs(15), || {
+                api_v1(port, "GET_CONTAINERS").is_some_and(|v| {
+                    v["get_containers"]["containers"]
+                        .as_array()
+                        .is_some_and(|a| a.is_empty())
+                })
+            });
+        }
+        for root in self.cgroups_roots() {
+            let _ = std::fs::remove_dir(root);
+        }
+    }
+}
+
 impl Cluster {
+    /// `<hierarchy>/<--cgroups_root>` for every mounted hierarchy.
+    fn cgroups_roots(&self) -> Vec<PathBuf> {
+        let Some(root) = self
+            .agent_args
+            .iter()
+            .find_map(|a| a.strip_prefix("--cgroups_root="))
+        else {
+            return Vec::new();
+        };
+        std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|h| h.path().join(root))
+            .filter(|p| p.is_dir())
+            .collect()
+    }
+
     fn start(master: Master<'_>, tag: &str) -> Cluster {
         let linux = [
             "--launcher=linux".to_string(),
@@ -220,28 +260,15 @@ impl Cluster {
                 == Some(200)),
             "master did not come up"
         );
-        let a = Guard(
-            Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
-                .arg(format!("--master=127.0.0.1:{master_port}"))
-                .arg(format!("--work_dir={}", dir.0.join("work").display()))
-                .arg(format!("--runtime_dir={}", dir.0.join("runtime").display()))
-                .arg(format!("--port={agent_port}"))
-                .arg("--ip=127.0.0.1")
-                .args(agent_args)
-                .arg("--resources=cpus:2;mem:1024;disk:1024")
-                .env_remove("MESOS_WORK_DIR")
-                .stdout(Stdio::null())
-                .stderr(log("agent.log"))
-                .spawn()
-                .expect("start mesos-agent"),
-        );
-        let c = Cluster {
+        let mut c = Cluster {
             dir,
             master_port,
             agent_port,
             _master: m,
-            _agent: a,
+            agent: None,
+            agent_args: agent_args.to_vec(),
         };
+        c.start_agent();
         assert!(
             wait_until(Duration::from_secs(30), || http_get(
                 c.master_port,
@@ -254,6 +281,33 @@ impl Cluster {
             c.agent_log()
         );
         c
+    }
+
+    fn start_agent(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.0.join("agent.log"))
+            .unwrap();
+        self.agent = Some(Guard(
+            Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
+                .arg(format!("--master=127.0.0.1:{}", self.master_port))
+                .arg(format!("--work_dir={}", self.dir.0.join("work").display()))
+                .arg(format!(
+                    "--runtime_dir={}",
+                    self.dir.0.join("runtime").display()
+                ))
+                .arg(format!("--port={}", self.agent_port))
+                .arg("--ip=127.0.0.1")
+                .args(&self.agent_args)
+                .arg("--resources=cpus:2;mem:1024;disk:1024")
+                .arg("--recovery_timeout=30secs")
+                .env_remove("MESOS_WORK_DIR")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start mesos-agent"),
+        ));
     }
 
     fn agent_log(&self) -> String {
@@ -554,4 +608,86 @@ fn http_executor_runs_a_task_through_the_v1_executor_api() {
         stdout.contains("event ACKNOWLEDGED container-task-1 2"),
         "{stdout}"
     );
+}
+
+/// A checkpointing framework's task survives SIGKILL + restart of the
+/// agent: the restarted agent hands the live container to the
+/// containerizer's `recover`, the executor reconnects and the task
+/// finishes; the container's cgroup is removed afterwards.
+#[test]
+fn linux_container_survives_agent_restart() {
+    let Some(python) = pymesos_python() else {
+        return;
+    };
+    if !root() {
+        return;
+    }
+    let c = std::cell::RefCell::new(Cluster::start(Master::Ours, "recover"));
+    let port = c.borrow().agent_port;
+    let (code, out) = {
+        let cl = c.borrow();
+        let dir = cl.dir.0.clone();
+        drop(cl);
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymesos_container_task.py");
+        let log_path = dir.join("scheduler.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut g = Guard(
+            Command::new(&python)
+                .arg(script)
+                .arg(format!("127.0.0.1:{}", c.borrow().master_port))
+                .arg("sleep 6; echo survived-restart")
+                .arg(LINUX_INFO)
+                .arg("90")
+                .env("CHECKPOINT", "1")
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("start the scheduler"),
+        );
+        assert!(
+            wait_until(Duration::from_secs(30), || api_v1(port, "GET_TASKS")
+                .is_some_and(
+                    |t| t["get_tasks"]["launched_tasks"][0]["state"] == "TASK_RUNNING"
+                )),
+            "task did not start; agent log:\n{}",
+            c.borrow().agent_log()
+        );
+        // SIGKILL the agent (Guard drop kills and reaps) and restart it.
+        c.borrow_mut().agent = None;
+        c.borrow_mut().start_agent();
+        let end = Instant::now() + Duration::from_secs(90);
+        let code = loop {
+            if let Ok(Some(st)) = g.0.try_wait() {
+                break st.code();
+            }
+            if Instant::now() > end {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        (code, std::fs::read_to_string(&log_path).unwrap_or_default())
+    };
+    let c = c.into_inner();
+    assert_eq!(code, Some(0), "{out}\nagent log:\n{}", c.agent_log());
+    assert_eq!(out.matches("status TASK_FINISHED").count(), 1, "{out}");
+    assert!(c.stdouts().contains("survived-restart"));
+    let log = c.agent_log();
+    assert!(
+        log.contains("Sending reconnect request to executor"),
+        "{log}"
+    );
+    // The recovered container's cgroups are removed once it has ended.
+    let roots = c.cgroups_roots();
+    assert!(!roots.is_empty(), "no cgroups root was created");
+    let left = || {
+        roots
+            .iter()
+            .flat_map(|r| std::fs::read_dir(r).into_iter().flatten().flatten())
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.path())
+            .collect::<Vec<_>>()
+    };
+    wait_until(Duration::from_secs(15), || left().is_empty());
+    assert!(left().is_empty(), "left behind: {:?}", left());
 }

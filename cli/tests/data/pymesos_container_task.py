@@ -4,7 +4,8 @@ with a ContainerInfo (MESOS type) given as JSON.
 Usage: pymesos_container_task.py HOST:PORT COMMAND CONTAINER_JSON [TIMEOUT] [RESOURCES_JSON]
 Prints every status update as "[pymesos] status <state> <reason> <message>".
 With EXECUTOR_JSON in the environment the task runs on that ExecutorInfo
-(a custom executor) instead of a command; framework messages are printed
+(a custom executor) instead of a command; CHECKPOINT=1 makes the framework
+checkpointing (its executors survive an agent restart); framework messages are printed
 as "[pymesos] message <data>".
 Exit codes: 0 = TASK_FINISHED, 1 = task failed or driver error, 3 = timeout.
 """
@@ -79,6 +80,9 @@ framework = Dict()
 framework.user = "root"
 framework.name = "pymesos-container"
 framework.hostname = "localhost"
+if os.environ.get("CHECKPOINT"):
+    framework.checkpoint = True
+    framework.failover_timeout = 300.0
 driver = MesosSchedulerDriver(OneTask(), framework, master, use_addict=True)
 driver.start()
 done.wait(timeout)
