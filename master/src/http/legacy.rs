@@ -10,16 +10,21 @@ use serde_json::{json, Map, Value};
 
 use super::{json_response, model};
 use crate::actor::Master;
+use crate::build;
 
 /// `/version` as upstream's `VersionProcess` writes it.
 pub fn version_json() -> Value {
-    json!({
-        "build_date": "",
-        "build_time": 0.0,
-        "build_user": "",
+    let mut v = json!({
+        "build_date": build::DATE,
+        "build_time": build::time(),
+        "build_user": build::USER,
         "git_tag": crate::MESOS_VERSION,
         "version": crate::MESOS_VERSION,
-    })
+    });
+    if let Some(sha) = build::GIT_SHA {
+        v["git_sha"] = json!(sha);
+    }
+    v
 }
 
 pub fn install(r: &mut Routes<Master>) {
@@ -49,10 +54,13 @@ impl Master {
         let activated = s.agents.values().filter(|a| a.active).count();
         let mut o = Map::new();
         o.insert("version".into(), json!(crate::MESOS_VERSION));
+        if let Some(sha) = build::GIT_SHA {
+            o.insert("git_sha".into(), json!(sha));
+        }
         o.insert("git_tag".into(), json!(crate::MESOS_VERSION));
-        o.insert("build_date".into(), json!(""));
-        o.insert("build_time".into(), json!(0.0));
-        o.insert("build_user".into(), json!(""));
+        o.insert("build_date".into(), json!(build::DATE));
+        o.insert("build_time".into(), json!(build::time()));
+        o.insert("build_user".into(), json!(build::USER));
         o.insert("start_time".into(), json!(self.start_time));
         o.insert("elected_time".into(), json!(self.start_time));
         o.insert("id".into(), json!(self.info.id));
@@ -81,7 +89,7 @@ impl Master {
             "leader".into(),
             json!(self.info.pid.clone().unwrap_or_default()),
         );
-        o.insert("leader_info".into(), model::proto(&self.info));
+        o.insert("leader_info".into(), model::master_info(&self.info));
         o.insert("flags".into(), self.flags_json());
         o.insert(
             "slaves".into(),

@@ -12,7 +12,7 @@ use mesos_proto::mesos::master::response::{
 };
 use mesos_proto::mesos::master::Response as OpResponse;
 use mesos_proto::mesos::v1::master::{Call as V1Call, Response as V1Response};
-use mesos_proto::mesos::{Flag, TimeInfo, VersionInfo};
+use mesos_proto::mesos::{Flag, TimeInfo};
 use prost::Message;
 
 use super::{accepts, content_type, method_not_allowed, APPLICATION_JSON, APPLICATION_PROTOBUF};
@@ -184,11 +184,7 @@ impl Master {
             OpType::GetHealth => r.get_health = Some(GetHealth { healthy: true }),
             OpType::GetVersion => {
                 r.get_version = Some(GetVersion {
-                    version_info: VersionInfo {
-                        version: crate::MESOS_VERSION.into(),
-                        git_tag: Some(crate::MESOS_VERSION.into()),
-                        ..Default::default()
-                    },
+                    version_info: crate::build::version_info(),
                 })
             }
             OpType::GetFlags => {
@@ -253,9 +249,9 @@ impl Master {
                         pid: Some(a.pid.to_string()),
                         registered_time: Some(time(a.registered_time)),
                         reregistered_time: a.reregistered_time.map(time),
-                        total_resources: a.total.to_vec(),
-                        allocated_resources: used.to_vec(),
-                        offered_resources: s.offered_on_agent(a.id()).to_vec(),
+                        total_resources: a.total.to_endpoint_vec(),
+                        allocated_resources: used.to_endpoint_vec(),
+                        offered_resources: s.offered_on_agent(a.id()).to_endpoint_vec(),
                         capabilities: a
                             .capabilities
                             .iter()
@@ -308,8 +304,8 @@ impl Master {
                 unregistered_time: f.unregistered_time.map(time),
                 offers,
                 inverse_offers: vec![],
-                allocated_resources: used.to_vec(),
-                offered_resources: offered.to_vec(),
+                allocated_resources: used.to_endpoint_vec(),
+                offered_resources: offered.to_endpoint_vec(),
             }
         };
         GetFrameworks {
