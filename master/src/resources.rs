@@ -179,6 +179,34 @@ impl Resources {
         self.items.clone()
     }
 
+    /// The resources in upstream's ENDPOINT format, as the operator API
+    /// prints them (`convertResourceFormat(.., ENDPOINT)` in
+    /// src/common/resources_utils.cpp): the `reservations` stack kept, plus the
+    /// deprecated `role` (and `reservation`) where one reservation or none.
+    pub fn to_endpoint_vec(&self) -> Vec<Resource> {
+        self.items
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                match r.reservations.as_slice() {
+                    [] => r.role = Some("*".to_string()),
+                    [info] => {
+                        r.role = info.role.clone();
+                        if info.r#type == Some(ReservationType::Dynamic as i32) {
+                            r.reservation = Some(ReservationInfo {
+                                principal: info.principal.clone(),
+                                labels: info.labels.clone(),
+                                ..Default::default()
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+                r
+            })
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -110,6 +110,42 @@ fn labels(l: &Labels) -> Value {
     Value::Array(l.labels.iter().map(proto).collect())
 }
 
+/// Upstream `json(JSON::ObjectWriter*, const ContainerStatus&)`: only the
+/// container id, network infos and cgroup info (not `executor_pid`).
+fn container_status(c: &mesos_proto::mesos::ContainerStatus) -> Value {
+    let mut o = Map::new();
+    if let Some(id) = &c.container_id {
+        o.insert("container_id".into(), proto(id));
+    }
+    if !c.network_infos.is_empty() {
+        o.insert(
+            "network_infos".into(),
+            Value::Array(c.network_infos.iter().map(proto).collect()),
+        );
+    }
+    if let Some(g) = &c.cgroup_info {
+        o.insert("cgroup_info".into(), proto(g));
+    }
+    Value::Object(o)
+}
+
+/// Upstream `json(JSON::ObjectWriter*, const MasterInfo&)`: the fields the
+/// v0 endpoints print for `leader_info`.
+pub fn master_info(m: &mesos_proto::mesos::MasterInfo) -> Value {
+    let mut o = Map::new();
+    o.insert("id".into(), json!(m.id));
+    o.insert("pid".into(), json!(m.pid.clone().unwrap_or_default()));
+    o.insert("port".into(), json!(m.port));
+    o.insert(
+        "hostname".into(),
+        json!(m.hostname.clone().unwrap_or_default()),
+    );
+    if let Some(d) = &m.domain {
+        o.insert("domain".into(), proto(d));
+    }
+    Value::Object(o)
+}
+
 /// Upstream `json(JSON::ObjectWriter*, const TaskStatus&)`.
 pub fn task_status(s: &TaskStatus) -> Value {
     let mut o = Map::new();
@@ -119,7 +155,7 @@ pub fn task_status(s: &TaskStatus) -> Value {
         o.insert("labels".into(), labels(l));
     }
     if let Some(c) = &s.container_status {
-        o.insert("container_status".into(), proto(c));
+        o.insert("container_status".into(), container_status(c));
     }
     if let Some(h) = s.healthy {
         o.insert("healthy".into(), json!(h));
@@ -249,7 +285,8 @@ pub fn framework(state: &MasterState, f: &Framework) -> Value {
         o.insert("principal".into(), json!(p));
     }
     o.insert("resources".into(), resources(&total));
-    if let Some(t) = f.reregistered_time {
+    // Upstream prints it only once it differs from the registration time.
+    if let Some(t) = f.reregistered_time.filter(|t| *t != f.registered_time) {
         o.insert("reregistered_time".into(), json!(t));
     }
     if f.multi_role() {

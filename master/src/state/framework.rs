@@ -64,7 +64,8 @@ impl Framework {
             conn,
             state: FrameworkState::Active,
             registered_time: now,
-            reregistered_time: None,
+            // Upstream sets both at construction (src/master/framework.cpp).
+            reregistered_time: Some(now),
             unregistered_time: None,
             tasks: BTreeMap::new(),
             completed_tasks: VecDeque::new(),
