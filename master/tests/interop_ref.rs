@@ -380,3 +380,136 @@ fn real_agent_restart_reregisters_with_the_same_id() {
         "mesos-ref-framework failed after the restart:\n{log}"
     );
 }
+
+/// An in-process master on a fixed loopback port with the replicated-log
+/// registry in `work_dir`.
+fn durable_master(port: u16, work_dir: &Path) -> Runtime {
+    let flags = MasterFlags::load(
+        [
+            "--registry=replicated_log".to_string(),
+            format!("--work_dir={}", work_dir.display()),
+            "--allocation_interval=100ms".to_string(),
+        ],
+        Vec::<(String, String)>::new(),
+    )
+    .expect("flags");
+    let registrar =
+        mesos_master::registrar::ReplicatedLogRegistrar::open(work_dir, true).expect("registry");
+    let mut tc = TransportConfig::loopback();
+    tc.port = port;
+    let runtime = Runtime::start(tc).expect("runtime");
+    runtime.set_delegate(Some("master"));
+    runtime.spawn(
+        "master",
+        Master::with_registrar(
+            flags,
+            &mesos_master::new_master_id(),
+            "localhost",
+            Box::new(registrar),
+        ),
+    );
+    runtime
+}
+
+fn wait_for(addr: SocketAddr, path: &str, what: &str, ok: impl Fn(&serde_json::Value) -> bool) {
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        let body = http_get(addr, path).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        if ok(&v) {
+            return;
+        }
+        if Instant::now() > end {
+            panic!("{what}: {path} = {body}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The registry in the replicated log across master restarts with a real
+/// 1.9 agent: the agent is admitted and drained (DRAIN_AGENT, real agent
+/// with AGENT_DRAINING) by our master; a real 1.9 master reads that log and
+/// recovers the agent; our master, restarted on the same work_dir, takes
+/// the agent's reregistration with its ID, still deactivated and DRAINED.
+#[test]
+fn replicated_log_registry_survives_restart_with_real_agent_and_real_master() {
+    let Some(bin) = kit_bin() else { return };
+    let port = free_port();
+    let agent_port = free_port();
+    let dir = std::env::temp_dir().join(format!(
+        "mesos-master-interop-registry-{}-{agent_port}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mdir = dir.join("master");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+
+    let runtime = durable_master(port, &mdir);
+    let agent = start_agent(&bin, addr, agent_port, &dir, "agent.log");
+    wait_for(addr, "/master/slaves", "agent registers", |v| {
+        v["slaves"][0]["active"] == true
+    });
+    let slaves: serde_json::Value =
+        serde_json::from_str(&http_get(addr, "/master/slaves").unwrap()).unwrap();
+    let id = slaves["slaves"][0]["id"].as_str().unwrap().to_string();
+    let drain = format!(
+        r#"{{"type":"DRAIN_AGENT","drain_agent":{{"agent_id":{{"value":"{id}"}},"max_grace_period":{{"seconds":2}}}}}}"#
+    );
+    let (code, body) = http(addr, "POST", "/api/v1", Some(&drain)).expect("answer");
+    assert_eq!(code, 200, "{body}");
+    wait_for(addr, "/master/slaves", "agent drained", |v| {
+        v["slaves"][0]["drain_info"]["state"] == "DRAINED"
+    });
+    runtime.shutdown();
+    // Let the agent notice and the log close.
+    std::thread::sleep(Duration::from_millis(500));
+
+    // A real 1.9 master reads our log (no agents of its own: 0); local mode
+    // puts the master's work_dir at `<work_dir>/master`.
+    let real_port = free_port();
+    let real_addr: SocketAddr = format!("127.0.0.1:{real_port}").parse().unwrap();
+    let log = std::fs::File::create(dir.join("real-master.log")).expect("log");
+    let real = Command::new(bin.join("mesos-ref-local"))
+        .arg(format!("--port={real_port}"))
+        .arg("0")
+        .arg(format!("--work_dir={}", dir.display()))
+        .env("MESOS_REGISTRY", "replicated_log")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start mesos-ref-local");
+    let real = Guard(real);
+    wait_for(
+        real_addr,
+        "/master/state",
+        "real master recovers our registry",
+        |v| {
+            v["recovered_slaves"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|s| s["id"] == id.as_str()))
+        },
+    );
+    drop(real);
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Our master again, on the same port and work_dir. The agent is
+    // restarted (it recovers its checkpointed ID): a standalone agent only
+    // looks for a new master after its 75 s ping timeout.
+    drop(agent);
+    let runtime = durable_master(port, &mdir);
+    let _agent = start_agent(&bin, addr, agent_port, &dir, "agent2.log");
+    wait_for(addr, "/master/slaves", "agent reregisters", |v| {
+        v["slaves"][0]["id"] == id.as_str() && v["slaves"][0]["reregistered_time"].is_number()
+    });
+    let v: serde_json::Value =
+        serde_json::from_str(&http_get(addr, "/master/slaves").unwrap()).unwrap();
+    assert_eq!(v["slaves"][0]["deactivated"], true, "{v}");
+    assert_eq!(v["slaves"][0]["active"], false, "{v}");
+    assert_eq!(v["slaves"][0]["drain_info"]["state"], "DRAINED", "{v}");
+    assert_eq!(
+        v["slaves"][0]["drain_info"]["config"]["max_grace_period"]["nanoseconds"], 2_000_000_000i64,
+        "{v}"
+    );
+    runtime.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}
