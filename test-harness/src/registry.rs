@@ -36,7 +36,7 @@ impl DiskRegistrar {
         &self.stored
     }
 
-    fn persist(&self) {
+    fn write_to_disk(&self) {
         self.disk
             .write_synced(PATH, Bytes::from(self.inner.registry().encode_to_vec()));
     }
@@ -51,14 +51,14 @@ impl Registrar for DiskRegistrar {
             }
         }
         let r = self.inner.recover(master)?;
-        self.persist();
+        self.write_to_disk();
         Ok(r)
     }
 
     fn apply(&mut self, op: Operation) -> mesos_master::Result<bool> {
         let changed = self.inner.apply(op)?;
         if changed {
-            self.persist();
+            self.write_to_disk();
         }
         Ok(changed)
     }

@@ -87,6 +87,13 @@ fn master_failover_reregisters_agents_and_frameworks() {
         .build();
     c.run_for(Duration::from_secs(10));
     let old = c.master().unwrap().info().id.clone();
+    // The registry is on the master node's disk, synced.
+    let disk = c.sim.disk(mesos_test_harness::cluster::master_addr());
+    let reg = <mesos_proto::mesos::internal::Registry as prost::Message>::decode(
+        disk.read("registry/registry.pb").expect("registry written"),
+    )
+    .unwrap();
+    assert_eq!(reg.slaves.unwrap().slaves.len(), 2);
     c.crash_master();
     c.run_for(Duration::from_secs(3));
     c.restart_master();
