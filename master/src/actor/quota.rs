@@ -270,3 +270,162 @@ impl Master {
         }
     }
 }
+
+/// Upstream `quota::validation::quotaInfo` (after `upgradeResources`).
+fn validate_quota_info(info: &QuotaInfo) -> Result<(), String> {
+    let Some(role) = info.role.as_deref() else {
+        return Err("QuotaInfo must specify a role".into());
+    };
+    crate::validation::validate_role(role)
+        .map_err(|e| format!("QuotaInfo with invalid role: {e}"))?;
+    if role == "*" {
+        return Err("QuotaInfo must not specify the default '*' role".into());
+    }
+    if info.guarantee.is_empty() {
+        return Err("QuotaInfo with empty 'guarantee'".into());
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for r in &info.guarantee {
+        if !r.reservations.is_empty() {
+            return Err("QuotaInfo must not contain any ReservationInfo".into());
+        }
+        if r.disk.is_some() {
+            return Err("QuotaInfo must not contain DiskInfo".into());
+        }
+        if r.revocable.is_some() {
+            return Err("QuotaInfo must not contain RevocableInfo".into());
+        }
+        if r.r#type != ValueType::Scalar as i32 {
+            return Err("QuotaInfo must not include non-scalar resources".into());
+        }
+        if !names.insert(r.name.clone()) {
+            return Err(format!(
+                "QuotaInfo contains duplicate resource name '{}'",
+                r.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Master {
+    /// Deprecated `SET_QUOTA` and `POST /quota` (upstream
+    /// `QuotaHandler::_set` / `__set`): guarantees that are also limits, for a
+    /// role without quota.
+    pub(crate) fn set_quota_call(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        request: mesos_proto::mesos::quota::QuotaRequest,
+        responder: Responder,
+    ) {
+        let mut info = QuotaInfo {
+            role: request.role.clone(),
+            principal: None,
+            guarantee: request.guarantee.clone(),
+        };
+        if let Err(e) = crate::validation::validate_resources(&info.guarantee) {
+            responder.respond(Response::bad_request(format!(
+                "Failed to validate set quota request: QuotaInfo with invalid resource: {e}"
+            )));
+            return;
+        }
+        for r in info.guarantee.iter_mut() {
+            crate::resources::upgrade(r);
+        }
+        if let Err(e) = validate_quota_info(&info) {
+            responder.respond(Response::bad_request(format!(
+                "Failed to validate set quota request: {e}"
+            )));
+            return;
+        }
+        let role = info.role.clone().unwrap_or_default();
+        if self
+            .flags
+            .roles()
+            .is_some_and(|w| !w.iter().any(|r| r == &role))
+        {
+            responder.respond(Response::bad_request(format!(
+                "Failed to validate set quota request: Unknown role '{role}'"
+            )));
+            return;
+        }
+        if self.state.quotas.contains_key(&role) {
+            responder.respond(Response::bad_request(format!(
+                "Failed to validate set quota request: Cannot set quota for role '{role}' which already has quota"
+            )));
+            return;
+        }
+        if role.contains('/') {
+            responder.respond(Response::bad_request(format!(
+                "Setting quota on nested role '{role}' is not supported yet"
+            )));
+            return;
+        }
+        let config = config_from_info(&info);
+        if !request.force.unwrap_or(false) {
+            let mut guarantees = ResourceQuantities::from_map(&config.guarantees);
+            for c in self.state.quotas.values() {
+                guarantees.add_assign(&ResourceQuantities::from_map(&c.guarantees));
+            }
+            let capacity = self.cluster_capacity();
+            if !capacity.contains(&guarantees) {
+                responder.respond(Response::text(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "Quota guarantees overcommit the cluster (use 'force' to bypass this check): Total quota guarantees '{guarantees}' exceed cluster capacity '{capacity}'"
+                    ),
+                ));
+                return;
+            }
+        }
+        if let Err(e) = self
+            .registrar
+            .apply(Operation::UpdateQuota(vec![config.clone()]))
+        {
+            responder.respond(Response::text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Failed to update quota in the registry: {e}"),
+            ));
+            return;
+        }
+        tracing::info!("Setting quota of role '{role}'");
+        self.state.quotas.insert(role, config.clone());
+        self.allocator.update_quota(&config);
+        self.respond_when_persisted(cx, responder);
+    }
+
+    /// Deprecated `REMOVE_QUOTA` and `DELETE /quota/<role>` (upstream
+    /// `QuotaHandler::__remove`). Upstream's REMOVE_QUOTA for a role without
+    /// quota reaches a failing `hashmap::at`; here it is a 400.
+    pub(crate) fn remove_quota_call(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        role: &str,
+        responder: Responder,
+    ) {
+        if !self.state.quotas.contains_key(role) {
+            responder.respond(Response::bad_request(format!(
+                "Failed to remove quota: Role '{role}' has no quota set"
+            )));
+            return;
+        }
+        let config = QuotaConfig {
+            role: role.to_string(),
+            ..Default::default()
+        };
+        if let Err(e) = self
+            .registrar
+            .apply(Operation::UpdateQuota(vec![config.clone()]))
+        {
+            responder.respond(Response::text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Failed to update quota in the registry: {e}"),
+            ));
+            return;
+        }
+        tracing::info!("Removing quota of role '{role}'");
+        self.state.quotas.remove(role);
+        self.allocator.update_quota(&config);
+        self.respond_when_persisted(cx, responder);
+    }
+}

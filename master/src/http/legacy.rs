@@ -129,9 +129,41 @@ impl Master {
 
     /// `GET /quota` (upstream `QuotaHandler::status(Request)`): the
     /// `QuotaStatus` as JSON.
-    fn quota_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+    fn quota_endpoint(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        if req.method == http::Method::POST {
+            let body = String::from_utf8_lossy(&req.body).into_owned();
+            match mesos_proto::json::from_json::<mesos_proto::mesos::quota::QuotaRequest>(&body) {
+                Ok(q) => self.set_quota_call(cx, q, responder),
+                Err(e) => responder.respond(libprocess::Response::bad_request(format!(
+                    "Failed to validate set quota request JSON '{body}': {e}"
+                ))),
+            }
+            return;
+        }
+        if req.method == http::Method::DELETE {
+            // `/master/quota/<role>` (upstream takes the third path token;
+            // the endpoint is the same with or without the `master` prefix).
+            let role = req
+                .endpoint
+                .strip_prefix("quota")
+                .unwrap_or("")
+                .trim_start_matches('/')
+                .to_string();
+            if role.is_empty() {
+                responder.respond(libprocess::Response::bad_request(format!(
+                    "Failed to parse remove quota request for path '{}': expected 3 tokens, found 2 tokens",
+                    req.path
+                )));
+                return;
+            }
+            self.remove_quota_call(cx, &role, responder);
+            return;
+        }
         if req.method != http::Method::GET {
-            responder.respond(super::method_not_allowed(&["GET"], &req.method));
+            responder.respond(super::method_not_allowed(
+                &["GET", "POST", "DELETE"],
+                &req.method,
+            ));
             return;
         }
         let status = crate::actor::quota::quota_status(&self.state.quotas);

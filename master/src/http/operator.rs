@@ -147,6 +147,20 @@ impl Master {
                 }
                 return;
             }
+            OpType::SetQuota => {
+                match call.set_quota {
+                    Some(q) => self.set_quota_call(cx, q.quota_request, responder),
+                    None => responder.respond(missing("set_quota")),
+                }
+                return;
+            }
+            OpType::RemoveQuota => {
+                match call.remove_quota {
+                    Some(q) => self.remove_quota_call(cx, &q.role, responder),
+                    None => responder.respond(missing("remove_quota")),
+                }
+                return;
+            }
             OpType::ReactivateAgent => {
                 match call.reactivate_agent {
                     Some(d) => self.reactivate_agent_call(cx, d.slave_id, responder),
