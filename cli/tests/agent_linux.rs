@@ -604,10 +604,14 @@ fn http_executor_runs_a_task_through_the_v1_executor_api() {
     assert!(stdout.contains("event SUBSCRIBED container"), "{stdout}");
     assert!(stdout.contains("event LAUNCH container-task-1"), "{stdout}");
     assert!(stdout.contains("response UPDATE 202"), "{stdout}");
-    assert!(
-        stdout.contains("event ACKNOWLEDGED container-task-1 2"),
+    assert_eq!(
+        stdout
+            .matches("event ACKNOWLEDGED container-task-1")
+            .count(),
+        2,
         "{stdout}"
     );
+    assert!(stdout.contains("finished update acknowledged"), "{stdout}");
 }
 
 /// A checkpointing framework's task survives SIGKILL + restart of the
@@ -690,4 +694,82 @@ fn linux_container_survives_agent_restart() {
     };
     wait_until(Duration::from_secs(15), || left().is_empty());
     assert!(left().is_empty(), "left behind: {:?}", left());
+}
+
+/// A checkpointing framework's HTTP executor outlives an agent SIGKILL +
+/// restart: the restarted agent waits for it (`http.marker`), it
+/// resubscribes during recovery, resends its TASK_FINISHED and the
+/// scheduler sees the task finish exactly once.
+#[test]
+fn http_executor_resubscribes_after_agent_restart() {
+    let Some(python) = pymesos_python() else {
+        return;
+    };
+    let mut c = Cluster::start_with(Master::Ours, "httprecover", &[]);
+    let port = c.agent_port;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/http_executor.py");
+    let executor = serde_json::json!({
+        "executor_id": {"value": "http-exec"},
+        "command": {
+            "value": format!("{} {}", python.display(), script.display()),
+            "environment": {"variables": [{"name": "HTTP_EXECUTOR_DELAY", "value": "4"}]},
+        },
+        "resources": [
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}},
+        ],
+    });
+    let log_path = c.dir.0.join("scheduler.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut g = Guard(
+        Command::new(&python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymesos_container_task.py"))
+            .arg(format!("127.0.0.1:{}", c.master_port))
+            .arg("unused")
+            .arg("{}")
+            .arg("90")
+            .env("CHECKPOINT", "1")
+            .env("EXECUTOR_JSON", executor.to_string())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start the scheduler"),
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || api_v1(port, "GET_TASKS")
+            .is_some_and(
+                |t| t["get_tasks"]["launched_tasks"][0]["state"] == "TASK_RUNNING"
+            )),
+        "task did not start; agent log:\n{}",
+        c.agent_log()
+    );
+    c.agent = None;
+    c.start_agent();
+    let end = Instant::now() + Duration::from_secs(90);
+    let code = loop {
+        if let Ok(Some(st)) = g.0.try_wait() {
+            break st.code();
+        }
+        if Instant::now() > end {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let stdout = c.stdouts();
+    assert_eq!(
+        code,
+        Some(0),
+        "{out}\nexecutor:\n{stdout}\nagent log:\n{}",
+        c.agent_log()
+    );
+    assert_eq!(out.matches("status TASK_FINISHED").count(), 1, "{out}");
+    assert!(stdout.matches("event SUBSCRIBED").count() >= 2, "{stdout}");
+    assert!(stdout.contains("finished update acknowledged"), "{stdout}");
+    assert!(
+        c.agent_log()
+            .contains("Waiting for HTTP executor 'http-exec'"),
+        "{}",
+        c.agent_log()
+    );
 }

@@ -170,16 +170,18 @@ impl Slave {
                 "Expecting 'framework_id' and 'executor_id' to be present",
             ));
         }
-        if self.state == super::State::Recovering {
+        let t = call
+            .r#type
+            .and_then(|t| v1e::call::Type::try_from(t).ok())
+            .unwrap_or(v1e::call::Type::Unknown);
+        // A recovered HTTP executor resubscribes while the agent recovers;
+        // every other call waits for the end of recovery (http.cpp).
+        if self.state == super::State::Recovering && t != v1e::call::Type::Subscribe {
             return r.respond(Response::text(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Agent has not finished recovery",
             ));
         }
-        let t = call
-            .r#type
-            .and_then(|t| v1e::call::Type::try_from(t).ok())
-            .unwrap_or(v1e::call::Type::Unknown);
         match t {
             v1e::call::Type::Subscribe => {
                 let accept = req.header("accept").unwrap_or("").to_string();
@@ -298,10 +300,27 @@ impl Slave {
             }),
             ..event(v1e::event::Type::Subscribed)
         });
+        let reconnected =
+            executor.state == ExecutorState::Registering && self.state == super::State::Recovering;
         if executor.state == ExecutorState::Registering {
             executor.state = ExecutorState::Running;
             if let Some(t) = executor.registration_timer.take() {
                 cx.cancel(t);
+            }
+        }
+        // `http.marker` tells a restarted agent to wait for this executor
+        // to resubscribe instead of killing it (paths::getExecutorHttpMarkerPath).
+        if executor.checkpoint {
+            let sid = self
+                .info
+                .id
+                .as_ref()
+                .map(|i| i.value.clone())
+                .unwrap_or_default();
+            let p =
+                crate::paths::http_marker_path(&self.meta, &sid, fid, eid, &executor.container_id);
+            if let Err(e) = crate::checkpoint::checkpoint_string(&p, "") {
+                tracing::error!("Failed to checkpoint the HTTP marker of executor '{eid}': {e}");
             }
         }
         let sid = self
@@ -326,6 +345,9 @@ impl Slave {
         }
         executor.pid = None;
         executor.http = Some(http);
+        if reconnected {
+            self.executor_reconnected(cx);
+        }
     }
 
     fn executor_http_update(

@@ -96,7 +96,7 @@ impl Slave {
             Err(e) => tracing::error!("Failed to read {}: {e}", drain_path.display()),
         }
         let mut dead: Vec<(String, String, String)> = Vec::new();
-        let mut alive: Vec<(String, String, String, i32, Option<String>)> = Vec::new();
+        let mut alive: Vec<(String, String, String, i32, Option<String>, bool)> = Vec::new();
         for (fid, fs) in &st.frameworks {
             let Some(mut info) = fs.info.clone() else {
                 tracing::warn!("Skipping framework {fid} without framework.info");
@@ -170,6 +170,7 @@ impl Slave {
                             latest.clone(),
                             p,
                             run.libprocess_pid.clone(),
+                            run.http,
                         ));
                     }
                     _ => dead.push((fid.clone(), eid.clone(), latest.clone())),
@@ -186,7 +187,7 @@ impl Slave {
         // `containerizer->recover(state)` before executors reconnect).
         let running: Vec<super::RecoveredContainer> = alive
             .iter()
-            .filter_map(|(fid, eid, cid, pid, _)| {
+            .filter_map(|(fid, eid, cid, pid, _, _)| {
                 let e = self.frameworks.get(fid)?.executors.get(eid)?;
                 Some(super::RecoveredContainer {
                     container_id: cid.clone(),
@@ -201,8 +202,17 @@ impl Slave {
         }
         // Re-attach to live containers and ask their drivers to reconnect.
         let slave_id = self.slave_id_proto();
-        for (fid, eid, cid, pid, lp) in alive {
+        for (fid, eid, cid, pid, lp, http) in alive {
             self.watch_container(cx, &fid, &eid, &cid, pid);
+            if http {
+                // An HTTP executor resubscribes by itself (`SUBSCRIBE` is
+                // served while recovering); wait for it like a driver.
+                tracing::info!(
+                    "Waiting for HTTP executor '{eid}' of framework {fid} to resubscribe"
+                );
+                self.reconnecting += 1;
+                continue;
+            }
             match lp.and_then(|s| Upid::parse(&s).ok()) {
                 Some(executor_pid) => {
                     tracing::info!("Sending reconnect request to executor '{eid}' of framework {fid} at {executor_pid}");
