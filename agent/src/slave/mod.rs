@@ -8,7 +8,12 @@
 //!   manager to the master, and acknowledgements back.
 //! - [`recovery`]: reading checkpoints at start and reconnecting executors.
 //! - [`drain`]: agent draining (1.9), `DrainSlaveMessage`.
-//! - [`http`]: `/state`, `/flags`, `/health`, `/api/v1`.
+//! - [`http`]: `/state`, `/flags`, `/health`, `/api/v1` (GET_STATE,
+//!   GET_TASKS, GET_EXECUTORS, GET_FRAMEWORKS, GET_CONTAINERS, GET_METRICS,
+//!   ...), `/containers`, `/monitor/statistics`, `/containerizer/debug`.
+//! - [`executor_api`]: the v1 executor HTTP API, `/api/v1/executor`.
+//! - [`linux`]: `--launcher=linux`, the [`Containerizer`] over the isolators'
+//!   `LinuxContainerizer`; [`PosixContainerizer`] is `--launcher=posix`.
 //! - [`model`]: the framework / executor / task records.
 
 pub mod drain;
