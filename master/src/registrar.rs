@@ -50,6 +50,9 @@ pub enum Operation {
     /// removed), drops the role's legacy `quotas` entry, and keeps the
     /// QUOTA_V2 minimum capability iff any config remains.
     UpdateQuota(Vec<mesos_proto::mesos::quota::QuotaConfig>),
+    /// Upstream `weights::UpdateWeights` (src/master/weights.cpp): stores
+    /// each role's weight; `false` when nothing changed.
+    UpdateWeights(Vec<mesos_proto::mesos::WeightInfo>),
     /// Upstream `MarkSlaveGone`: from admitted or unreachable to `gone`,
     /// with the time in nanoseconds.
     MarkSlaveGone(SlaveId, i64),
@@ -229,6 +232,29 @@ fn apply_to(registry: &mut Registry, op: Operation) -> Result<bool> {
                     add_minimum_capability(registry, MasterCap::QuotaV2);
                 }
                 Ok(true)
+            }
+            Operation::UpdateWeights(infos) => {
+                let mut mutated = false;
+                for info in infos {
+                    match registry
+                        .weights
+                        .iter_mut()
+                        .find(|w| w.info.role == info.role)
+                    {
+                        Some(w) if w.info.weight != info.weight => {
+                            w.info = info;
+                            mutated = true;
+                        }
+                        Some(_) => {}
+                        None => {
+                            registry
+                                .weights
+                                .push(mesos_proto::mesos::internal::registry::Weight { info });
+                            mutated = true;
+                        }
+                    }
+                }
+                Ok(mutated)
             }
             Operation::MarkSlaveGone(id, nanos) => {
                 let before = slaves.len() + unreachable.len();

@@ -279,3 +279,56 @@ fn master_quota_test_set_and_remove_deprecated() {
     assert_eq!(h.status(), Some(StatusCode::OK));
     assert!(master_of(&sim, &m).state().quotas.is_empty());
 }
+
+/// DynamicWeightsTest: UPDATE_WEIGHTS validation, GET_WEIGHTS, `/weights`
+/// GET and PUT; `--weights` is the starting point.
+#[test]
+fn dynamic_weights_test_update_and_get() {
+    let (mut sim, m) = sim_with_master(74, &["--weights=r0=3"]);
+    sim.settle();
+    let (st, body) = call(&mut sim, r#"{"type":"GET_WEIGHTS"}"#, false);
+    assert_eq!(st, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["get_weights"]["weight_infos"][0]["role"], "r0");
+    assert_eq!(v["get_weights"]["weight_infos"][0]["weight"], 3.0);
+
+    let (st, body) = call(
+        &mut sim,
+        r#"{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"r1","weight":0}]}}"#,
+        true,
+    );
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        "Failed to validate update weights request JSON for role 'r1': Invalid weight '0': Weights must be positive"
+    );
+    let (st, _) = call(
+        &mut sim,
+        r#"{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"r1","weight":2.5}]}}"#,
+        true,
+    );
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(master_of(&sim, &m).state().weights["r1"], 2.5);
+    assert_eq!(
+        master_of(&sim, &m).registrar().registry().weights[0]
+            .info
+            .weight,
+        2.5
+    );
+
+    let mut r = Request::new(Method::PUT, "/weights");
+    r.body = Bytes::from(r#"[{"role":"r2","weight":4}]"#);
+    let h = sim.http(master_addr(), r);
+    sim.settle();
+    assert_eq!(h.status(), Some(StatusCode::OK));
+    let h = sim.http(master_addr(), Request::new(Method::GET, "/weights"));
+    sim.settle();
+    let v: serde_json::Value = serde_json::from_slice(&h.response().unwrap().body).unwrap();
+    let roles: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, vec!["r0", "r1", "r2"]);
+}

@@ -273,3 +273,41 @@ fn registrar_draining_survives_master_restart() {
     let st = sim.actor::<Master>(&m2.upid).unwrap().state();
     assert!(!st.agents[&id].active, "still deactivated");
 }
+
+/// Quota configs and weights are in the registry: a restarted master has
+/// them back (upstream `Master::_recover`).
+#[test]
+fn registrar_quota_and_weights_survive_master_restart() {
+    let dir = TempDir::new("quota");
+    let (mut sim, m) = sim_with_durable_master(45, &dir);
+    agent(&mut sim, &m);
+    sim.settle();
+    for body in [
+        r#"{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"r1","guarantees":{"cpus":{"value":1}},"limits":{"cpus":{"value":2}}}]}}"#,
+        r#"{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"r1","weight":3}]}}"#,
+    ] {
+        let mut req = libprocess::Request::new(http::Method::POST, "/api/v1");
+        req.headers
+            .insert("content-type", "application/json".parse().unwrap());
+        req.body = bytes::Bytes::from(body);
+        let h = sim.http(master_addr(), req);
+        sim.settle();
+        assert_eq!(h.status(), Some(http::StatusCode::OK), "{body}");
+    }
+    sim.crash_actor(&m.upid);
+    let m2 = sim
+        .restart_actor(&m.upid, durable_master(&dir, SECOND_MASTER))
+        .expect("restarted");
+    sim.settle();
+    let master = sim.actor::<Master>(&m2.upid).unwrap();
+    assert_eq!(master.state().quotas["r1"].limits["cpus"].value, 2.0);
+    assert_eq!(master.state().weights["r1"], 3.0);
+    let caps: Vec<&str> = master
+        .registrar()
+        .registry()
+        .minimum_capabilities
+        .iter()
+        .map(|c| c.capability.as_str())
+        .collect();
+    assert_eq!(caps, vec!["QUOTA_V2"]);
+}

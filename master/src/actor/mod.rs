@@ -8,6 +8,7 @@
 //! - [`offers`]: allocation cycles, offers, decline/revive/suppress, rescind.
 //! - [`quota`]: UPDATE_QUOTA / GET_QUOTA and quota validation.
 //! - [`recovery`]: registry recovery, persistence, recovered-agent timeout.
+//! - [`weights`]: GET/UPDATE_WEIGHTS and their recovery.
 //! - [`tasks`]: ACCEPT/launch, status updates, acknowledgements, kill, reconcile.
 //! - [`deliver`]: sending to a framework over its connection (driver
 //!   messages or v1 events on an HTTP stream).
@@ -21,6 +22,7 @@ mod offers;
 pub mod quota;
 mod recovery;
 mod tasks;
+mod weights;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
@@ -252,6 +254,7 @@ impl Actor for Master {
         self.persist_registry(cx);
         self.recover_agents(cx, &registry);
         self.recover_quotas(&registry);
+        self.recover_weights(&registry);
         self.schedule_allocation(cx);
     }
 

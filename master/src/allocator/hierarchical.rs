@@ -97,6 +97,10 @@ impl Allocator for Hierarchical {
         log("update quota", self.inner.update_quota_config(config));
     }
 
+    fn update_weights(&mut self, weights: &[mesos_proto::mesos::WeightInfo]) {
+        log("update weights", self.inner.update_weights(weights));
+    }
+
     fn quota_consumed(
         &self,
         role: &str,

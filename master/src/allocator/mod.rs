@@ -85,6 +85,9 @@ pub trait Allocator: Send {
     /// A role's quota changed (upstream `Allocator::updateQuota`).
     fn update_quota(&mut self, _config: &mesos_proto::mesos::quota::QuotaConfig) {}
 
+    /// Role weights changed (upstream `Allocator::updateWeights`).
+    fn update_weights(&mut self, _weights: &[mesos_proto::mesos::WeightInfo]) {}
+
     /// What a role's subtree consumes against its quota: allocated
     /// non-revocable scalars plus unallocated reservations.
     fn quota_consumed(

@@ -37,6 +37,7 @@ pub fn install(r: &mut Routes<Master>) {
     r.http("version", Master::version_endpoint);
     r.http("metrics/snapshot", Master::metrics_endpoint);
     r.http("quota", Master::quota_endpoint);
+    r.http("weights", Master::weights_endpoint);
 }
 
 impl Master {
@@ -168,6 +169,49 @@ impl Master {
         }
         let status = crate::actor::quota::quota_status(&self.state.quotas);
         responder.respond(json_response(&req, model::proto(&status).to_string()));
+    }
+
+    /// `GET /weights` (a JSON array of `WeightInfo`) and `PUT /weights`
+    /// (upstream `WeightsHandler::get` / `update`).
+    fn weights_endpoint(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        if req.method == http::Method::PUT {
+            let body = String::from_utf8_lossy(&req.body).into_owned();
+            let items: Vec<Value> = match serde_json::from_str(&body) {
+                Ok(Value::Array(a)) => a,
+                Ok(_) => {
+                    responder.respond(libprocess::Response::bad_request(format!(
+                        "Failed to parse update weights request JSON '{body}': not a JSON array"
+                    )));
+                    return;
+                }
+                Err(e) => {
+                    responder.respond(libprocess::Response::bad_request(format!(
+                        "Failed to parse update weights request JSON '{body}': {e}"
+                    )));
+                    return;
+                }
+            };
+            let mut infos = Vec::with_capacity(items.len());
+            for item in items {
+                match mesos_proto::json::from_json_value::<mesos_proto::mesos::WeightInfo>(&item) {
+                    Ok(w) => infos.push(w),
+                    Err(e) => {
+                        responder.respond(libprocess::Response::bad_request(format!(
+                            "Failed to convert weights JSON array to protobuf '{body}': {e}"
+                        )));
+                        return;
+                    }
+                }
+            }
+            self.update_weights_call(cx, infos, responder);
+            return;
+        }
+        if req.method != http::Method::GET {
+            responder.respond(super::method_not_allowed(&["GET", "PUT"], &req.method));
+            return;
+        }
+        let items: Vec<Value> = self.weight_infos().iter().map(model::proto).collect();
+        responder.respond(json_response(&req, Value::Array(items).to_string()));
     }
 
     fn state_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {

@@ -147,6 +147,13 @@ impl Master {
                 }
                 return;
             }
+            OpType::UpdateWeights => {
+                match call.update_weights {
+                    Some(w) => self.update_weights_call(cx, w.weight_infos, responder),
+                    None => responder.respond(missing("update_weights")),
+                }
+                return;
+            }
             OpType::SetQuota => {
                 match call.set_quota {
                     Some(q) => self.set_quota_call(cx, q.quota_request, responder),
@@ -225,6 +232,11 @@ impl Master {
             OpType::GetFrameworks => r.get_frameworks = Some(self.get_frameworks()),
             OpType::GetTasks => r.get_tasks = Some(self.get_tasks()),
             OpType::GetExecutors => r.get_executors = Some(self.get_executors()),
+            OpType::GetWeights => {
+                r.get_weights = Some(response::GetWeights {
+                    weight_infos: self.weight_infos(),
+                })
+            }
             OpType::GetQuota => {
                 r.get_quota = Some(response::GetQuota {
                     status: crate::actor::quota::quota_status(&self.state.quotas),

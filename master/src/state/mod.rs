@@ -75,6 +75,9 @@ pub struct MasterState {
     /// Quota configurations by role (upstream `Master::quotas`); a role
     /// whose quota was reset to the default stays listed, as upstream.
     pub quotas: BTreeMap<String, mesos_proto::mesos::quota::QuotaConfig>,
+    /// Role weights (upstream `Master::weights`): `--weights`, or the
+    /// registry's when it has any.
+    pub weights: BTreeMap<String, f64>,
     pub offers: BTreeMap<String, Offer>,
     pub max_completed_frameworks: usize,
     pub max_completed_tasks: usize,
@@ -96,6 +99,7 @@ impl MasterState {
             deactivated: BTreeSet::new(),
             gone: BTreeMap::new(),
             quotas: BTreeMap::new(),
+            weights: BTreeMap::new(),
             offers: BTreeMap::new(),
             max_completed_frameworks: 50,
             max_completed_tasks: 1000,
