@@ -27,7 +27,7 @@ pub const HOST_DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/u
 pub struct LaunchSpec {
     /// With `shell`, the command line run by `sh -c`; else the program path.
     pub value: String,
-    /// argv (including argv[0]) when not `shell`.
+    /// argv (including `argv[0]`) when not `shell`.
     pub arguments: Vec<String>,
     pub shell: bool,
     pub environment: BTreeMap<String, String>,
