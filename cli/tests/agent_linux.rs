@@ -773,3 +773,48 @@ fn http_executor_resubscribes_after_agent_restart() {
         c.agent_log()
     );
 }
+
+/// Bad executor API requests get upstream's 4xx answers, never a crash.
+#[test]
+fn executor_api_rejects_bad_requests() {
+    let c = Cluster::start_with(Master::Ours, "execapi", &[]);
+    let port = c.agent_port;
+    let (code, _) = http_get(port, "/api/v1/executor").unwrap();
+    assert_eq!(code, 405);
+    let (code, _) = http_call(port, "POST", "/api/v1/executor", "{").unwrap();
+    assert_eq!(code, 400);
+    // A SUBSCRIBE for a framework the agent does not know.
+    let (code, body) = http_call(
+        port,
+        "POST",
+        "/api/v1/executor",
+        r#"{"type":"SUBSCRIBE","framework_id":{"value":"nope"},"executor_id":{"value":"e"},"subscribe":{}}"#,
+    )
+    .unwrap();
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("Framework nope does not exist"), "{body}");
+    // Undecodable protobuf.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(
+        b"POST /api/v1/executor HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: 2\r\n\r\n\xff\xff",
+    )
+    .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("Failed to parse body into Call"), "{text}");
+    // Unsupported media type.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(
+        b"POST /api/v1/executor HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi",
+    )
+    .unwrap();
+    let n = s.read(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 415"), "{text}");
+    // The agent still serves.
+    assert_eq!(http_get(port, "/health").map(|r| r.0), Some(200));
+}
