@@ -188,6 +188,7 @@ impl Master {
         if deactivated {
             self.allocator.deactivate_agent(&id);
         }
+        self.publish_agent_added(&id);
         self.allocate(cx);
     }
 
@@ -713,6 +714,7 @@ impl Master {
         if let Some(obs) = &agent.observer {
             cx.terminate_other(obs);
         }
+        self.publish_agent_removed(agent_id);
         cx.unlink(&agent.pid);
         let fids: Vec<String> = self.state.frameworks.keys().cloned().collect();
         for fid in fids {
@@ -755,7 +757,9 @@ impl Master {
                 message,
                 task.executor_id.clone(),
             );
-            if let Some((agent, res)) = self.state.update_task(framework_id, &update.status, None) {
+            let updated = self.state.update_task(framework_id, &update.status, None);
+            self.publish_task_updated(framework_id, &update.status);
+            if let Some((agent, res)) = updated {
                 self.allocator
                     .recover_resources(framework_id, &agent, &res, None, cx.now());
                 self.metrics.task_terminal(update.status.state);

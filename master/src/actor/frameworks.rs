@@ -322,6 +322,7 @@ impl Master {
             self.allocator
                 .add_framework(&fid, &info, &suppressed, &Default::default(), true);
             tracing::info!("Added framework {}", self.state.frameworks[&fid].describe());
+            self.publish_framework_added(&fid);
             self.send_subscribed(cx, &fid, false);
             self.allocate(cx);
             return Ok(fid);
@@ -707,6 +708,9 @@ impl Master {
             s.sender.close();
         }
         let now = Self::now_secs(cx);
+        if let Some(info) = self.state.frameworks.get(fid).map(|f| f.info.clone()) {
+            self.publish_framework_removed(info);
+        }
         self.state.complete_framework(fid, now);
         self.allocate(cx);
     }

@@ -9,6 +9,7 @@
 //! - [`quota`]: UPDATE_QUOTA / GET_QUOTA and quota validation.
 //! - [`recovery`]: registry recovery, persistence, recovered-agent timeout.
 //! - [`weights`]: GET/UPDATE_WEIGHTS and their recovery.
+//! - [`subscribers`]: the operator event stream (SUBSCRIBE), bounded per subscriber.
 //! - [`tasks`]: ACCEPT/launch, status updates, acknowledgements, kill, reconcile.
 //! - [`deliver`]: sending to a framework over its connection (driver
 //!   messages or v1 events on an HTTP stream).
@@ -21,6 +22,7 @@ mod metrics;
 mod offers;
 pub mod quota;
 mod recovery;
+pub mod subscribers;
 mod tasks;
 mod weights;
 
@@ -64,6 +66,11 @@ pub struct Master {
     /// Agents whose registration is being processed.
     pub(crate) registering: BTreeSet<Upid>,
     pub(crate) metrics: Metrics,
+    /// Operator event streams by subscription number (oldest first).
+    pub(crate) subscribers: BTreeMap<u64, subscribers::OperatorSubscriber>,
+    pub(crate) next_subscriber: u64,
+    /// A heartbeat timer for the subscribers is pending.
+    pub(crate) heartbeat_armed: bool,
     pub(crate) start_time: f64,
     hostname: String,
 }
@@ -163,6 +170,9 @@ impl Master {
             offer_timers: BTreeMap::new(),
             registering: BTreeSet::new(),
             metrics: Metrics::default(),
+            subscribers: BTreeMap::new(),
+            next_subscriber: 0,
+            heartbeat_armed: false,
             start_time: 0.0,
             hostname: hostname.to_string(),
         }
@@ -286,6 +296,9 @@ impl Actor for Master {
 
     fn finalize(&mut self, _cx: &mut Cx<'_, Self>) {
         for s in self.streams.values_mut() {
+            s.sender.close();
+        }
+        for s in self.subscribers.values_mut() {
             s.sender.close();
         }
     }

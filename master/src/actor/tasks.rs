@@ -341,6 +341,7 @@ impl Master {
         }
         let user = self.task_user(fid, &task);
         self.state.add_task(fid, &task, user);
+        self.publish_task_added(fid, &task.task_id.value);
         remaining.subtract_all(&consumed);
 
         let (framework, pid) = {
@@ -486,6 +487,7 @@ impl Master {
             consumed.add_all(&Resources::from_vec(&t.resources));
             let user = self.task_user(fid, t);
             self.state.add_task(fid, t, user);
+            self.publish_task_added(fid, &t.task_id.value);
         }
         remaining.subtract_all(&consumed);
         let fw = &self.state.frameworks[fid];
@@ -663,10 +665,11 @@ impl Master {
             self.metrics.invalid_status_updates += 1;
             return;
         }
-        if let Some((agent, res)) =
-            self.state
-                .update_task(&fid, &update.status, update.latest_state)
-        {
+        let updated = self
+            .state
+            .update_task(&fid, &update.status, update.latest_state);
+        self.publish_task_updated(&fid, &update.status);
+        if let Some((agent, res)) = updated {
             self.allocator
                 .recover_resources(&fid, &agent, &res, None, cx.now());
             let state = self.state.frameworks[&fid].tasks[&update.status.task_id.value].state;

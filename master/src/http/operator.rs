@@ -147,6 +147,10 @@ impl Master {
                 }
                 return;
             }
+            OpType::Subscribe => {
+                self.operator_subscribe(cx, out_json, responder);
+                return;
+            }
             OpType::UpdateWeights => {
                 match call.update_weights {
                     Some(w) => self.update_weights_call(cx, w.weight_infos, responder),
@@ -255,7 +259,7 @@ impl Master {
         Some(r)
     }
 
-    fn get_agents(&self) -> GetAgents {
+    pub(crate) fn get_agents(&self) -> GetAgents {
         let s = &self.state;
         GetAgents {
             agents: s
@@ -301,7 +305,7 @@ impl Master {
         }
     }
 
-    fn get_frameworks(&self) -> GetFrameworks {
+    pub(crate) fn get_frameworks(&self) -> GetFrameworks {
         let s = &self.state;
         let conv = |f: &crate::state::Framework| {
             let mut used = Resources::new();
