@@ -332,3 +332,61 @@ fn dynamic_weights_test_update_and_get() {
         .collect();
     assert_eq!(roles, vec!["r0", "r1", "r2"]);
 }
+
+/// RoleTest / `/roles` and GET_ROLES: a role with quota, a weight and a
+/// running task reports its guarantee, limit, consumption and allocation.
+#[test]
+fn roles_report_quota_weight_and_consumption() {
+    let (mut sim, m) = with_agent(75);
+    let (st, _) = call(
+        &mut sim,
+        &update(
+            r#"{"role":"r1","guarantees":{"cpus":{"value":0.5}},"limits":{"cpus":{"value":1.5}}}"#,
+            false,
+        ),
+        false,
+    );
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = call(
+        &mut sim,
+        r#"{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"r1","weight":2}]}}"#,
+        false,
+    );
+    assert_eq!(st, StatusCode::OK);
+    sim.add_node(sched_addr(1));
+    let mut fs = FakeScheduler::new(
+        m.upid.clone(),
+        OfferPolicy::LaunchOnce(vec![scalar("cpus", 0.5), scalar("mem", 64.0)]),
+    );
+    fs.info.role = Some("r1".into());
+    sim.spawn(sched_addr(1), "scheduler-1", fs);
+    sim.settle();
+    sim.advance(secs(2));
+
+    let h = sim.http(master_addr(), Request::new(Method::GET, "/roles"));
+    sim.settle();
+    let v: serde_json::Value = serde_json::from_slice(&h.response().unwrap().body).unwrap();
+    let r = v["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "r1")
+        .expect("r1 listed");
+    assert_eq!(r["weight"], 2.0);
+    assert_eq!(r["quota"]["guarantee"]["cpus"], 0.5);
+    assert_eq!(r["quota"]["limit"]["cpus"], 1.5);
+    assert!(
+        r["quota"]["consumed"]["cpus"].as_f64().unwrap() >= 0.5,
+        "{r}"
+    );
+    assert_eq!(r["allocated"]["cpus"], 0.5, "{r}");
+    assert_eq!(r["frameworks"].as_array().unwrap().len(), 1);
+
+    let (st, body) = call(&mut sim, r#"{"type":"GET_ROLES"}"#, false);
+    assert_eq!(st, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let r = &v["get_roles"]["roles"][0];
+    assert_eq!(r["name"], "r1");
+    assert_eq!(r["weight"], 2.0);
+    assert_eq!(r["frameworks"].as_array().unwrap().len(), 1);
+}

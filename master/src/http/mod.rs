@@ -5,6 +5,7 @@
 //! - [`operator`]: `POST /api/v1` (v1 operator API).
 //! - [`legacy`]: v0 JSON endpoints (`/state`, `/slaves`, `/frameworks`,
 //!   `/health`, `/flags`, `/version`, `/metrics/snapshot`, ...).
+//! - [`roles`]: `GET /roles` and `GET_ROLES` (weights, quota, consumption).
 //! - [`model`]: the hand-written v0 JSON shapes (`src/common/http.cpp`).
 //!
 //! Endpoint handlers are methods of [`Master`] so they see its state; each
@@ -13,6 +14,7 @@
 pub mod legacy;
 pub mod model;
 pub mod operator;
+pub mod roles;
 pub mod scheduler;
 
 use http::{Method, StatusCode};
@@ -29,6 +31,7 @@ pub fn install(r: &mut Routes<Master>) {
     scheduler::install(r);
     operator::install(r);
     legacy::install(r);
+    roles::install(r);
 }
 
 /// The media type of a request body (parameters stripped).

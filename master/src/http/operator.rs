@@ -236,6 +236,7 @@ impl Master {
             OpType::GetFrameworks => r.get_frameworks = Some(self.get_frameworks()),
             OpType::GetTasks => r.get_tasks = Some(self.get_tasks()),
             OpType::GetExecutors => r.get_executors = Some(self.get_executors()),
+            OpType::GetRoles => r.get_roles = Some(self.get_roles()),
             OpType::GetWeights => {
                 r.get_weights = Some(response::GetWeights {
                     weight_infos: self.weight_infos(),
