@@ -63,7 +63,7 @@ fn master_api_test_subscribe() {
         FakeAgent::new(m.upid.clone(), vec![TaskState::TaskRunning]),
     );
     sim.add_node(sched_addr(1));
-    sim.spawn(
+    let s = sim.spawn(
         sched_addr(1),
         "scheduler-1",
         FakeScheduler::new(
@@ -94,6 +94,16 @@ fn master_api_test_subscribe() {
     sim.advance(Duration::from_secs(15));
     let ev = records(&h.stream_body());
     assert!(types(&ev).iter().filter(|t| *t == "HEARTBEAT").count() >= 2);
+
+    // The scheduler subscribes again with its ID: FRAMEWORK_UPDATED.
+    sim.dispatch(&s, |f: &mut FakeScheduler, cx| f.subscribe(cx));
+    sim.settle();
+    let ev = records(&h.stream_body());
+    assert!(
+        types(&ev).iter().any(|t| t == "FRAMEWORK_UPDATED"),
+        "{:?}",
+        types(&ev)
+    );
 
     sim.dispatch(&ag, |a: &mut FakeAgent, cx| {
         let id = a.id.clone().unwrap();

@@ -326,6 +326,7 @@ impl Master {
                     &BTreeMap::new(),
                     false,
                 );
+                self.publish_framework_added(&fid);
             }
         }
         let mut agent = Agent::new(

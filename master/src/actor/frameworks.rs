@@ -338,6 +338,7 @@ impl Master {
             let info = self.state.frameworks[&fid].info.clone();
             self.allocator
                 .add_framework(&fid, &info, &suppressed, &Default::default(), false);
+            self.publish_framework_added(&fid);
         }
         let fw = &self.state.frameworks[&fid];
         let recovered = fw.state == FrameworkState::Recovered;
@@ -416,6 +417,7 @@ impl Master {
         // Upstream: a failover (`force`) answers FrameworkRegisteredMessage,
         // a plain resubscription FrameworkReregisteredMessage.
         self.send_subscribed(cx, &fid, !force || recovered);
+        self.publish_framework_updated(&fid);
         self.send_framework_updates(cx, &fid);
         self.allocate(cx);
         Ok(fid)

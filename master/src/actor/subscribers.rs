@@ -13,8 +13,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use libprocess::{Cx, Responder, Response, ResponseHead, StreamSender};
 use mesos_proto::mesos::master::event::{
-    AgentAdded, AgentRemoved, FrameworkAdded, FrameworkRemoved, Subscribed, TaskAdded, TaskUpdated,
-    Type as EventType,
+    AgentAdded, AgentRemoved, FrameworkAdded, FrameworkRemoved, FrameworkUpdated, Subscribed,
+    TaskAdded, TaskUpdated, Type as EventType,
 };
 use mesos_proto::mesos::master::Event;
 use prost::Message;
@@ -198,6 +198,15 @@ impl Master {
     }
 
     pub(crate) fn publish_framework_added(&mut self, fid: &str) {
+        self.publish_framework(fid, false);
+    }
+
+    /// FRAMEWORK_UPDATED: a framework resubscribed or failed over.
+    pub(crate) fn publish_framework_updated(&mut self, fid: &str) {
+        self.publish_framework(fid, true);
+    }
+
+    fn publish_framework(&mut self, fid: &str, updated: bool) {
         if self.subscribers.is_empty() {
             return;
         }
@@ -209,8 +218,15 @@ impl Master {
         else {
             return;
         };
-        let mut e = event(EventType::FrameworkAdded);
-        e.framework_added = Some(FrameworkAdded { framework });
+        let e = if updated {
+            let mut e = event(EventType::FrameworkUpdated);
+            e.framework_updated = Some(FrameworkUpdated { framework });
+            e
+        } else {
+            let mut e = event(EventType::FrameworkAdded);
+            e.framework_added = Some(FrameworkAdded { framework });
+            e
+        };
         self.publish(e);
     }
 
