@@ -513,3 +513,58 @@ fn replicated_log_registry_survives_restart_with_real_agent_and_real_master() {
     runtime.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The operator API's answers to invalid DRAIN/DEACTIVATE/REACTIVATE_AGENT
+/// and UPDATE_QUOTA calls equal the real 1.9 master's (status and body),
+/// both masters with one real agent.
+#[test]
+fn operator_validation_errors_match_the_real_master() {
+    let Some(bin) = kit_bin() else { return };
+    let ours = cluster(&bin, "validation");
+    let real_port = free_port();
+    let real_addr: SocketAddr = format!("127.0.0.1:{real_port}").parse().unwrap();
+    let log = std::fs::File::create(ours.log_dir.join("real-local.log")).expect("log");
+    let real = Guard(
+        Command::new(bin.join("mesos-ref-local"))
+            .arg(format!("--port={real_port}"))
+            .arg("1")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start mesos-ref-local"),
+    );
+    let end = Instant::now() + Duration::from_secs(30);
+    while !http_get(real_addr, "/master/slaves")
+        .unwrap_or_default()
+        .contains("\"active\":true")
+    {
+        assert!(Instant::now() < end, "real master's agent did not register");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let calls = [
+        r#"{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"nope-S9"}}}"#,
+        r#"{"type":"DRAIN_AGENT"}"#,
+        r#"{"type":"DEACTIVATE_AGENT","deactivate_agent":{"agent_id":{"value":"nope-S9"}}}"#,
+        r#"{"type":"REACTIVATE_AGENT","reactivate_agent":{"agent_id":{"value":"nope-S9"}}}"#,
+        r#"{"type":"UPDATE_QUOTA"}"#,
+        r#"{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"r1","guarantees":{"cpus":{"value":2}},"limits":{"cpus":{"value":1}}}]}}"#,
+        r#"{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"*","limits":{"cpus":{"value":1}}}]}}"#,
+        r#"{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"a/b","limits":{"cpus":{"value":1}}}]}}"#,
+        r#"{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"r1","limits":{"cpus":{"value":-1}}}]}}"#,
+    ];
+    for c in calls {
+        let a = http(ours.addr, "POST", "/api/v1", Some(c)).expect("ours answers");
+        let b = http(real_addr, "POST", "/api/v1", Some(c)).expect("real answers");
+        assert_eq!(a, b, "{c}");
+        assert_eq!(a.0, 400, "{c}");
+    }
+    // Over capacity: same status and text up to the (machine-specific)
+    // capacity figures.
+    let c = r#"{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"r1","guarantees":{"cpus":{"value":100000}}}]}}"#;
+    let a = http(ours.addr, "POST", "/api/v1", Some(c)).expect("ours answers");
+    let b = http(real_addr, "POST", "/api/v1", Some(c)).expect("real answers");
+    assert_eq!(a.0, b.0);
+    let prefix = |s: &str| s.split(" exceed").next().unwrap_or("").to_string();
+    assert_eq!(prefix(&a.1), prefix(&b.1), "{} vs {}", a.1, b.1);
+    drop(real);
+}
