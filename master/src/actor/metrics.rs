@@ -117,12 +117,11 @@ impl Metrics {
 
         let mut total = crate::resources::Resources::new();
         let mut used = crate::resources::Resources::new();
+        let usage = state.usage();
         for a in state.agents.values() {
             total.add_all(&a.total);
-            for r in state.used_on_agent(a.id()).values() {
-                used.add_all(r);
-            }
-            used.add_all(&state.offered_on_agent(a.id()));
+            used.add_all(&usage.used_on(a.id()));
+            used.add_all(&usage.offered_on(a.id()));
         }
         for n in ["cpus", "mem", "disk", "gpus"] {
             let t = total.scalar(n);

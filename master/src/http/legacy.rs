@@ -52,6 +52,7 @@ impl Master {
     /// The `/state` object (upstream `Master::ReadOnlyHandler::state`).
     pub fn state_json(&self) -> Value {
         let s = &self.state;
+        let usage = s.usage();
         let activated = s.agents.values().filter(|a| a.active).count();
         let mut o = Map::new();
         o.insert("version".into(), json!(crate::MESOS_VERSION));
@@ -97,7 +98,7 @@ impl Master {
             Value::Array(
                 s.agents
                     .values()
-                    .map(|a| model::agent(s, a, false))
+                    .map(|a| model::agent(s, &usage, a, false))
                     .collect(),
             ),
         );
@@ -106,7 +107,7 @@ impl Master {
             Value::Array(
                 s.frameworks
                     .values()
-                    .map(|f| model::framework(s, f))
+                    .map(|f| model::framework(s, &usage, f))
                     .collect(),
             ),
         );
@@ -115,7 +116,7 @@ impl Master {
             Value::Array(
                 s.completed_frameworks
                     .iter()
-                    .map(|f| model::framework(s, f))
+                    .map(|f| model::framework(s, &usage, f))
                     .collect(),
             ),
         );
@@ -220,12 +221,13 @@ impl Master {
 
     fn slaves_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
         let s = &self.state;
+        let usage = s.usage();
         let filter = req.query_param("slave_id").map(String::from);
         let slaves: Vec<Value> = s
             .agents
             .values()
             .filter(|a| filter.as_deref().is_none_or(|f| f == a.id()))
-            .map(|a| model::agent(s, a, true))
+            .map(|a| model::agent(s, &usage, a, true))
             .collect();
         let recovered: Vec<Value> = s.recovered.values().map(model::proto).collect();
         let body = json!({ "slaves": slaves, "recovered_slaves": recovered });
@@ -234,11 +236,12 @@ impl Master {
 
     fn frameworks_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
         let s = &self.state;
+        let usage = s.usage();
         let filter = req.query_param("framework_id").map(String::from);
         let keep = |id: &str| filter.as_deref().is_none_or(|f| f == id);
         let body = json!({
-            "frameworks": s.frameworks.values().filter(|f| keep(f.id())).map(|f| model::framework(s, f)).collect::<Vec<_>>(),
-            "completed_frameworks": s.completed_frameworks.iter().filter(|f| keep(f.id())).map(|f| model::framework(s, f)).collect::<Vec<_>>(),
+            "frameworks": s.frameworks.values().filter(|f| keep(f.id())).map(|f| model::framework(s, &usage, f)).collect::<Vec<_>>(),
+            "completed_frameworks": s.completed_frameworks.iter().filter(|f| keep(f.id())).map(|f| model::framework(s, &usage, f)).collect::<Vec<_>>(),
             "unregistered_frameworks": [],
         });
         responder.respond(json_response(&req, body.to_string()));

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use mesos_proto::mesos::{Attribute, Labels, Resource, Task, TaskStatus};
 
 use crate::resources::Resources;
-use crate::state::{state_name, Agent, Framework, MasterState};
+use crate::state::{state_name, Agent, Framework, MasterState, Usage};
 
 /// Any protobuf as stout JSON (`JSON::Protobuf`), or null if it cannot be
 /// rendered.
@@ -212,13 +212,8 @@ pub fn task(t: &Task) -> Value {
     Value::Object(o)
 }
 
-fn framework_used(state: &MasterState, f: &Framework) -> (Resources, Resources) {
-    let mut used = Resources::new();
-    for a in state.agents.keys() {
-        if let Some(r) = state.used_on_agent(a).get(f.id()) {
-            used.add_all(r);
-        }
-    }
+fn framework_used(state: &MasterState, usage: &Usage, f: &Framework) -> (Resources, Resources) {
+    let used = usage.used_by(f.id());
     let mut offered = Resources::new();
     for o in f.offers.iter().filter_map(|id| state.offers.get(id)) {
         offered.add_all(&Resources::from_vec(&o.resources));
@@ -227,8 +222,8 @@ fn framework_used(state: &MasterState, f: &Framework) -> (Resources, Resources) 
 }
 
 /// Upstream `FullFrameworkWriter` (`/state`, `/frameworks`).
-pub fn framework(state: &MasterState, f: &Framework) -> Value {
-    let (used, offered) = framework_used(state, f);
+pub fn framework(state: &MasterState, usage: &Usage, f: &Framework) -> Value {
+    let (used, offered) = framework_used(state, usage, f);
     let mut total = used.clone();
     total.add_all(&offered);
     let mut o = Map::new();
@@ -349,12 +344,9 @@ pub fn framework(state: &MasterState, f: &Framework) -> Value {
 
 /// Upstream `json(Summary<Slave>)` (`/state`); `full` adds the
 /// `*_resources_full` fields `/slaves` has.
-pub fn agent(state: &MasterState, a: &Agent, full: bool) -> Value {
-    let mut used = Resources::new();
-    for r in state.used_on_agent(a.id()).values() {
-        used.add_all(r);
-    }
-    let offered = state.offered_on_agent(a.id());
+pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value {
+    let used = usage.used_on(a.id());
+    let offered = usage.offered_on(a.id());
     let reserved_by_role = {
         let mut m = Map::new();
         let mut roles: Vec<String> = a

@@ -262,15 +262,13 @@ impl Master {
 
     pub(crate) fn get_agents(&self) -> GetAgents {
         let s = &self.state;
+        let usage = s.usage();
         GetAgents {
             agents: s
                 .agents
                 .values()
                 .map(|a| {
-                    let mut used = Resources::new();
-                    for r in s.used_on_agent(a.id()).values() {
-                        used.add_all(r);
-                    }
+                    let used = usage.used_on(a.id());
                     get_agents::Agent {
                         agent_info: a.info.clone(),
                         active: a.active,
@@ -282,7 +280,7 @@ impl Master {
                         reregistered_time: a.reregistered_time.map(time),
                         total_resources: a.total.to_endpoint_vec(),
                         allocated_resources: used.to_endpoint_vec(),
-                        offered_resources: s.offered_on_agent(a.id()).to_endpoint_vec(),
+                        offered_resources: usage.offered_on(a.id()).to_endpoint_vec(),
                         capabilities: a
                             .capabilities
                             .iter()
@@ -308,13 +306,9 @@ impl Master {
 
     pub(crate) fn get_frameworks(&self) -> GetFrameworks {
         let s = &self.state;
+        let usage = s.usage();
         let conv = |f: &crate::state::Framework| {
-            let mut used = Resources::new();
-            for a in s.agents.keys() {
-                if let Some(r) = s.used_on_agent(a).get(f.id()) {
-                    used.add_all(r);
-                }
-            }
+            let used = usage.used_by(f.id());
             let offers: Vec<_> = f
                 .offers
                 .iter()

@@ -83,6 +83,37 @@ pub struct MasterState {
     pub max_completed_tasks: usize,
 }
 
+/// Resources in use and offered, summed once (see [`MasterState::usage`]).
+#[derive(Debug, Default)]
+pub struct Usage {
+    pub used_by_agent: BTreeMap<String, Resources>,
+    pub used_by_framework: BTreeMap<String, Resources>,
+    pub offered_by_agent: BTreeMap<String, Resources>,
+}
+
+impl Usage {
+    pub fn used_on(&self, agent_id: &str) -> Resources {
+        self.used_by_agent
+            .get(agent_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn offered_on(&self, agent_id: &str) -> Resources {
+        self.offered_by_agent
+            .get(agent_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn used_by(&self, framework_id: &str) -> Resources {
+        self.used_by_framework
+            .get(framework_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
 impl MasterState {
     pub fn new(master_id: impl Into<String>) -> MasterState {
         MasterState {
@@ -161,6 +192,41 @@ impl MasterState {
             }
         }
         out
+    }
+
+    /// What is in use (non-terminal tasks and executors) per agent and per
+    /// framework, and what is offered per agent, in one pass: the operator
+    /// endpoints need all of it, and asking per agent and per framework made
+    /// them grow with agents × frameworks × tasks.
+    pub fn usage(&self) -> Usage {
+        let mut u = Usage::default();
+        for f in self.frameworks.values() {
+            let mut add = |agent: &str, r: &Resources| {
+                u.used_by_agent
+                    .entry(agent.to_string())
+                    .or_default()
+                    .add_all(r);
+                u.used_by_framework
+                    .entry(f.id().to_string())
+                    .or_default()
+                    .add_all(r);
+            };
+            for t in f.active_tasks() {
+                add(&t.slave_id.value, &Resources::from_vec(&t.resources));
+            }
+            for (agent, execs) in &f.executors {
+                for e in execs.values() {
+                    add(agent, &Resources::from_vec(&e.resources));
+                }
+            }
+        }
+        for o in self.offers.values() {
+            u.offered_by_agent
+                .entry(o.slave_id.value.clone())
+                .or_default()
+                .add_all(&Resources::from_vec(&o.resources));
+        }
+        u
     }
 
     /// Resources offered on an agent.
@@ -368,6 +434,11 @@ mod tests {
         let mut s = state_with_framework();
         s.add_task("m1-0000", &task_info("t1", "a1"), None).unwrap();
         assert_eq!(s.used_on_agent("a1")["m1-0000"].scalar("cpus"), 0.5);
+        // The one-pass summary agrees with the per-agent view.
+        let usage = s.usage();
+        assert_eq!(usage.used_on("a1"), s.used_on_agent("a1")["m1-0000"]);
+        assert_eq!(usage.used_by("m1-0000").scalar("cpus"), 0.5);
+        assert!(usage.used_on("a2").is_empty());
 
         let running = TaskStatus {
             task_id: TaskId { value: "t1".into() },
@@ -385,6 +456,7 @@ mod tests {
         // A repeated terminal update releases nothing more.
         assert!(s.update_task("m1-0000", &finished, None).is_none());
         assert!(s.used_on_agent("a1").is_empty());
+        assert!(s.usage().used_by("m1-0000").is_empty());
         let t = &s.frameworks["m1-0000"].tasks["t1"];
         assert_eq!(t.statuses.len(), 2);
 
