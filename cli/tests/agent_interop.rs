@@ -18,38 +18,15 @@
 //! their checkpointed `forked.pid`).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-fn kit() -> Option<PathBuf> {
-    let home = std::env::var("MESOS_REF_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/mesos-ref-1.9.0")
-        });
-    let bin = home.join("bin");
-    if bin.join("mesos-ref-local").exists() {
-        Some(bin)
-    } else {
-        println!(
-            "SKIP: the Mesos 1.9.0 reference kit is not built ({} absent); run /work/shared/ref-mesos/setup.sh",
-            bin.display()
-        );
-        None
-    }
-}
+mod common;
 
-/// Two free consecutive-ish ports (bound then released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::{free_port, http_get, kit_dir as kit};
 
 /// Kills (SIGKILL) and reaps a child on drop.
 struct Guard(Option<Child>);
@@ -100,38 +77,6 @@ impl Drop for ExecutorReaper {
 
 fn nix_sigkill() -> mesos_agent::launcher::Signal {
     mesos_agent::launcher::Signal::SIGKILL
-}
-
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    // Reads one response by its Content-Length on a kept-alive connection
-    // (no `Connection: close`, see the report on the runtime's handling).
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").ok()?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 65536];
-    loop {
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if body.len() >= len {
-                let status = head.split_whitespace().nth(1)?.parse().ok()?;
-                return Some((status, body[..len].to_string()));
-            }
-        }
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
 }
 
 fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {

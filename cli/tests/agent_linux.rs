@@ -21,10 +21,14 @@
 //! line and passes.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{free_port, kit_dir as kit};
 
 const ISOLATION: &str =
     "namespaces/ipc,linux/nnp,namespaces/pid,filesystem/linux,cgroups/cpu,cgroups/mem";
@@ -45,27 +49,6 @@ impl Drop for Dir {
         if std::env::var("AGENT_LINUX_KEEP").is_err() {
             let _ = std::fs::remove_dir_all(&self.0);
         }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn kit() -> Option<PathBuf> {
-    let bin =
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/mesos-ref-1.9.0/bin");
-    if bin.join("mesos-ref-local").exists() {
-        Some(bin)
-    } else {
-        println!(
-            "SKIP: the Mesos 1.9.0 reference kit is not built; run /work/shared/ref-mesos/setup.sh"
-        );
-        None
     }
 }
 

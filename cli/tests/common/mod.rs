@@ -28,24 +28,29 @@ impl Drop for Guard {
     }
 }
 
-/// A program of the real Mesos 1.9.0 kit, or `None` (with a SKIP line) when
-/// the kit is not built on this machine.
-pub fn kit_bin(name: &str) -> Option<PathBuf> {
+/// The `bin/` directory of the real Mesos 1.9.0 kit (`$MESOS_REF_HOME`, default
+/// `~/.cache/mesos-ref-1.9.0`), or `None` with a SKIP line when it is not built.
+pub fn kit_dir() -> Option<PathBuf> {
     let home = std::env::var("MESOS_REF_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
             PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/mesos-ref-1.9.0")
         });
-    let p = home.join("bin").join(name);
-    if p.exists() {
-        Some(p)
+    let bin = home.join("bin");
+    if bin.join("mesos-ref-local").exists() {
+        Some(bin)
     } else {
-        eprintln!(
-            "SKIP: {} not found (run ../shared/ref-mesos/setup.sh)",
-            p.display()
+        println!(
+            "SKIP: the Mesos 1.9.0 kit is not built ({} absent); run ../shared/ref-mesos/setup.sh",
+            bin.display()
         );
         None
     }
+}
+
+/// A program of the real Mesos 1.9.0 kit, or `None` (with a SKIP line).
+pub fn kit_bin(name: &str) -> Option<PathBuf> {
+    kit_dir().map(|d| d.join(name))
 }
 
 /// `GET path` on 127.0.0.1:port; the status and body, read by Content-Length.
