@@ -17,8 +17,7 @@
 //! processes are killed by drop guards (including executors, found through
 //! their checkpointed `forked.pid`).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -26,7 +25,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{free_port, http_get, kit_dir as kit};
+use common::{free_port, http_get, http_post_json, kit_dir as kit};
 
 /// Kills (SIGKILL) and reaps a child on drop.
 struct Guard(Option<Child>);
@@ -520,41 +519,6 @@ fn real_agent_recovers_our_work_dir() {
     assert_eq!(agents.len(), 1);
     assert_eq!(agents[0]["id"], id.as_str());
     assert_eq!(agents[0]["active"], true);
-}
-
-fn http_post_json(port: u16, path: &str, body: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 65536];
-    loop {
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        if let Some((head, rest)) = text.split_once("\r\n\r\n") {
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if rest.len() >= len {
-                let status = head.split_whitespace().nth(1)?.parse().ok()?;
-                return Some((status, rest[..len].to_string()));
-            }
-        }
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
 }
 
 /// Agent draining through the REAL master's `DRAIN_AGENT`: the running task

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{free_port, kit_dir as kit};
+use common::{free_port, http_call, http_get, kit_dir as kit};
 
 const ISOLATION: &str =
     "namespaces/ipc,linux/nnp,namespaces/pid,filesystem/linux,cgroups/cpu,cgroups/mem";
@@ -79,52 +79,11 @@ fn root() -> bool {
     r
 }
 
-/// One GET on a kept-alive connection (no `Connection: close`), read by
-/// its Content-Length.
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    http_call(port, "GET", path, "")
-}
-
 /// A JSON agent `/api/v1` call; the parsed response body.
 fn api_v1(port: u16, call: &str) -> Option<serde_json::Value> {
     http_call(port, "POST", "/api/v1", &format!(r#"{{"type":"{call}"}}"#))
         .filter(|(code, _)| *code == 200)
         .and_then(|(_, b)| serde_json::from_str(&b).ok())
-}
-
-fn http_call(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 65536];
-    loop {
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if body.len() >= len {
-                let status = head.split_whitespace().nth(1)?.parse().ok()?;
-                return Some((status, body[..len].to_string()));
-            }
-        }
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
 }
 
 fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {

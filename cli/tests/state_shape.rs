@@ -8,13 +8,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{free_port, http_get, kit_bin, wait_until, Guard};
+use common::{free_port, http_get, http_post_json, kit_bin, wait_until, Guard};
 use serde_json::Value;
 
 /// Every path in a JSON document with the type found there. Array elements
@@ -40,36 +38,6 @@ fn shape(v: &Value, path: String, out: &mut BTreeMap<String, &'static str>) {
         }
     };
     out.insert(path, t);
-}
-
-fn post_json(port: u16, path: &str, body: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 65536];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-            let len: usize = head.lines().find_map(|l| {
-                l.strip_prefix("content-length:")
-                    .map(|v| v.trim().parse().unwrap_or(0))
-            })?;
-            if buf.len() >= end + 4 + len {
-                return Some(String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned());
-            }
-        }
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
 }
 
 /// Runs the scenario against the master on `port`; returns the two documents.
@@ -108,7 +76,9 @@ fn scenario(port: u16, work: &Path) -> (Value, Value) {
         running.then_some(v)
     })
     .expect("a running task in /master/state");
-    let get_state = post_json(port, "/api/v1", r#"{"type":"GET_STATE"}"#).expect("GET_STATE");
+    let get_state = http_post_json(port, "/api/v1", r#"{"type":"GET_STATE"}"#)
+        .map(|(_, b)| b)
+        .expect("GET_STATE");
     (
         state,
         serde_json::from_str(&get_state).expect("GET_STATE JSON"),

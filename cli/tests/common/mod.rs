@@ -53,11 +53,27 @@ pub fn kit_bin(name: &str) -> Option<PathBuf> {
     kit_dir().map(|d| d.join(name))
 }
 
-/// `GET path` on 127.0.0.1:port; the status and body, read by Content-Length.
+/// `GET path` on 127.0.0.1:port; the status and body.
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http_call(port, "GET", path, "")
+}
+
+/// `POST path` with a JSON body (answers asked for in JSON); status and body.
+pub fn http_post_json(port: u16, path: &str, body: &str) -> Option<(u16, String)> {
+    http_call(port, "POST", path, body)
+}
+
+/// One request on a kept-alive connection (no `Connection: close`); the
+/// response is read by its Content-Length.
+pub fn http_call(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 65536];
     loop {
@@ -73,10 +89,8 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
                 .unwrap_or(0);
             if buf.len() >= end + 4 + len {
                 let status = head.split_whitespace().nth(1)?.parse().ok()?;
-                return Some((
-                    status,
-                    String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned(),
-                ));
+                let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned();
+                return Some((status, body));
             }
         }
         let n = s.read(&mut chunk).ok()?;
