@@ -14,13 +14,11 @@
 //! and the stores and fetcher cache under `$TMPDIR` (default `/tmp`). See
 //! [`RuntimeDefaults`].
 
-use std::ops::{Deref, DerefMut};
-
 use crate::bytes::Bytes;
 use crate::duration::Duration;
 use crate::error::Result;
 use crate::flag::{FlagSpec, FlagType, FlagValue};
-use crate::flags::{FlagsBase, Warnings};
+use crate::flags::FlagsBase;
 use crate::logging_flags::add_logging_flags;
 use crate::master_flags::validate_domain;
 
@@ -1063,48 +1061,12 @@ pub fn agent_flag_specs(rt: &RuntimeDefaults) -> Vec<FlagSpec> {
     ]
 }
 
-/// The `mesos-agent` flags: a [`FlagsBase`] holding the agent's table, with
-/// typed accessors. Dereferences to [`FlagsBase`] for loading, `flags()`,
-/// `usage()`, `set()` and untyped access.
-#[derive(Debug, Clone)]
-pub struct AgentFlags {
-    base: FlagsBase,
-}
-
-impl Default for AgentFlags {
-    fn default() -> Self {
-        AgentFlags::new()
-    }
-}
-
-impl Deref for AgentFlags {
-    type Target = FlagsBase;
-    fn deref(&self) -> &FlagsBase {
-        &self.base
-    }
-}
-
-impl DerefMut for AgentFlags {
-    fn deref_mut(&mut self) -> &mut FlagsBase {
-        &mut self.base
-    }
-}
-
-macro_rules! getters {
-    ($($(#[$m:meta])* $name:ident : $get:ident -> $ty:ty;)*) => {
-        $($(#[$m])* pub fn $name(&self) -> $ty {
-            self.base.$get(stringify!($name)).expect(concat!("flag '", stringify!($name), "' has a default"))
-        })*
-    };
-}
-
-macro_rules! optional_getters {
-    ($($(#[$m:meta])* $name:ident : $get:ident -> $ty:ty;)*) => {
-        $($(#[$m])* pub fn $name(&self) -> Option<$ty> {
-            self.base.$get(stringify!($name))
-        })*
-    };
-}
+daemon_flags!(
+    /// The `mesos-agent` flags: a [`FlagsBase`] holding the agent's table, with
+    /// typed accessors. Dereferences to [`FlagsBase`] for loading, `flags()`,
+    /// `usage()`, `set()` and untyped access.
+    AgentFlags,
+    "src/slave/main.cpp");
 
 impl AgentFlags {
     /// Every agent flag at its default, with machine-dependent defaults
@@ -1122,24 +1084,6 @@ impl AgentFlags {
             base.add(spec);
         }
         AgentFlags { base }
-    }
-
-    /// Loads from `MESOS_*` variables in `env` and the command line `argv`
-    /// (program name first), as `src/slave/main.cpp`.
-    pub fn load_from<E, K, V, A, S>(&mut self, env: E, argv: A) -> Result<Warnings>
-    where
-        E: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
-        A: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.base.load(Some("MESOS_"), env, argv)
-    }
-
-    /// The underlying registry.
-    pub fn base(&self) -> &FlagsBase {
-        &self.base
     }
 
     getters! {

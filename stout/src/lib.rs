@@ -53,6 +53,9 @@
 // `u64::is_multiple_of` needs Rust 1.87; the workspace supports 1.85.
 #![allow(clippy::manual_is_multiple_of)]
 
+#[macro_use]
+mod macros;
+
 pub mod agent_flags;
 pub mod bytes;
 pub mod duration;

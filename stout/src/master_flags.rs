@@ -6,12 +6,10 @@
 //! `/flags` shows for them are checked against a real 1.9.0 master by
 //! `tests/reference_flags.rs`.
 
-use std::ops::{Deref, DerefMut};
-
 use crate::duration::Duration;
 use crate::error::Result;
 use crate::flag::{FlagSpec, FlagType, FlagValue};
-use crate::flags::{FlagsBase, Warnings};
+use crate::flags::FlagsBase;
 use crate::logging_flags::add_logging_flags;
 
 /// Upstream's `PKGDATADIR "/webui"` for a build installed under `/usr`
@@ -478,48 +476,12 @@ pub fn master_flag_specs() -> Vec<FlagSpec> {
     ]
 }
 
-/// The `mesos-master` flags: a [`FlagsBase`] holding the master's table, with
-/// typed accessors. Dereferences to [`FlagsBase`] for loading, `flags()`,
-/// `usage()`, `set()` and untyped access.
-#[derive(Debug, Clone)]
-pub struct MasterFlags {
-    base: FlagsBase,
-}
-
-impl Default for MasterFlags {
-    fn default() -> Self {
-        MasterFlags::new()
-    }
-}
-
-impl Deref for MasterFlags {
-    type Target = FlagsBase;
-    fn deref(&self) -> &FlagsBase {
-        &self.base
-    }
-}
-
-impl DerefMut for MasterFlags {
-    fn deref_mut(&mut self) -> &mut FlagsBase {
-        &mut self.base
-    }
-}
-
-macro_rules! getters {
-    ($($(#[$m:meta])* $name:ident : $get:ident -> $ty:ty;)*) => {
-        $($(#[$m])* pub fn $name(&self) -> $ty {
-            self.base.$get(stringify!($name)).expect(concat!("flag '", stringify!($name), "' has a default"))
-        })*
-    };
-}
-
-macro_rules! optional_getters {
-    ($($(#[$m:meta])* $name:ident : $get:ident -> $ty:ty;)*) => {
-        $($(#[$m])* pub fn $name(&self) -> Option<$ty> {
-            self.base.$get(stringify!($name))
-        })*
-    };
-}
+daemon_flags!(
+    /// The `mesos-master` flags: a [`FlagsBase`] holding the master's table, with
+    /// typed accessors. Dereferences to [`FlagsBase`] for loading, `flags()`,
+    /// `usage()`, `set()` and untyped access.
+    MasterFlags,
+    "src/master/main.cpp");
 
 impl MasterFlags {
     /// Every master flag at its default.
@@ -530,24 +492,6 @@ impl MasterFlags {
             base.add(spec);
         }
         MasterFlags { base }
-    }
-
-    /// Loads from `MESOS_*` variables in `env` and the command line `argv`
-    /// (program name first), as `src/master/main.cpp`.
-    pub fn load_from<E, K, V, A, S>(&mut self, env: E, argv: A) -> Result<Warnings>
-    where
-        E: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
-        A: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.base.load(Some("MESOS_"), env, argv)
-    }
-
-    /// The underlying registry.
-    pub fn base(&self) -> &FlagsBase {
-        &self.base
     }
 
     getters! {
