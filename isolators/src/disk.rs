@@ -194,10 +194,6 @@ impl Isolator for DiskDuIsolator {
         Ok(None)
     }
 
-    fn isolate(&self, _id: &ContainerId, _pid: u32) -> Result<(), Error> {
-        Ok(())
-    }
-
     fn watch(&self, id: &ContainerId) -> Option<ContainerLimitation> {
         let key = id_string(id);
         self.check(&key, false);

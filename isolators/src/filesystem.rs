@@ -19,7 +19,7 @@ use mesos_proto::mesos::slave::{
     ContainerClass, ContainerConfig, ContainerLaunchInfo, ContainerMountInfo, ContainerState,
 };
 use mesos_proto::mesos::volume::source::{sandbox_path, Type as SourceType};
-use mesos_proto::mesos::{volume, ContainerId, Resource, Volume};
+use mesos_proto::mesos::{volume, ContainerId, Volume};
 
 use crate::flags::IsolatorFlags;
 use crate::launch::{
@@ -162,10 +162,6 @@ impl Isolator for LinuxFilesystemIsolator {
         true
     }
 
-    fn recover(&self, _states: &[ContainerState], _orphans: &[ContainerId]) -> Result<(), Error> {
-        Ok(())
-    }
-
     fn prepare(
         &self,
         id: &ContainerId,
@@ -269,14 +265,6 @@ impl Isolator for LinuxFilesystemIsolator {
         }
         lock(&self.configs).insert(key, config.clone());
         Ok(Some(li))
-    }
-
-    fn isolate(&self, _id: &ContainerId, _pid: u32) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn update(&self, _id: &ContainerId, _resources: &[Resource]) -> Result<(), Error> {
-        Ok(())
     }
 
     fn cleanup(&self, id: &ContainerId) -> Result<(), Error> {
@@ -446,14 +434,6 @@ impl Isolator for SandboxPathIsolator {
         Ok(Some(li))
     }
 
-    fn isolate(&self, _id: &ContainerId, _pid: u32) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn update(&self, _id: &ContainerId, _resources: &[Resource]) -> Result<(), Error> {
-        Ok(())
-    }
-
     fn cleanup(&self, id: &ContainerId) -> Result<(), Error> {
         lock(&self.sandboxes).remove(&id_string(id));
         Ok(())
@@ -480,10 +460,6 @@ impl Isolator for HostPathIsolator {
 
     fn supports_nesting(&self) -> bool {
         true
-    }
-
-    fn recover(&self, _states: &[ContainerState], _orphans: &[ContainerId]) -> Result<(), Error> {
-        Ok(())
     }
 
     fn prepare(
@@ -522,18 +498,6 @@ impl Isolator for HostPathIsolator {
             }
         }
         Ok(Some(li))
-    }
-
-    fn isolate(&self, _id: &ContainerId, _pid: u32) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn update(&self, _id: &ContainerId, _resources: &[Resource]) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn cleanup(&self, _id: &ContainerId) -> Result<(), Error> {
-        Ok(())
     }
 }
 

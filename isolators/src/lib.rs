@@ -116,8 +116,11 @@ pub trait Isolator: Send + Sync {
     }
 
     /// Re-learns the containers that survived an agent restart; `orphans`
-    /// are containers the agent no longer checkpoints.
-    fn recover(&self, states: &[ContainerState], orphans: &[ContainerId]) -> Result<(), Error>;
+    /// are containers the agent no longer checkpoints. Upstream's base
+    /// `Isolator` does nothing here by default; so do we.
+    fn recover(&self, _states: &[ContainerState], _orphans: &[ContainerId]) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// Prepares a container before its process is forked; may return launch
     /// adjustments (environment, namespaces, pre-exec commands).
@@ -128,7 +131,9 @@ pub trait Isolator: Send + Sync {
     ) -> Result<Option<ContainerLaunchInfo>, Error>;
 
     /// Places the forked (not yet exec'ed) process `pid` under isolation.
-    fn isolate(&self, container_id: &ContainerId, pid: u32) -> Result<(), Error>;
+    fn isolate(&self, _container_id: &ContainerId, _pid: u32) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// A limitation the container has reached, if any (upstream returns a
     /// future that completes on the limitation; here it is polled).
@@ -137,7 +142,9 @@ pub trait Isolator: Send + Sync {
     }
 
     /// Applies new resources to a running container.
-    fn update(&self, container_id: &ContainerId, resources: &[Resource]) -> Result<(), Error>;
+    fn update(&self, _container_id: &ContainerId, _resources: &[Resource]) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// Resource usage statistics of the container.
     fn usage(&self, _container_id: &ContainerId) -> Result<ResourceStatistics, Error> {
@@ -150,7 +157,9 @@ pub trait Isolator: Send + Sync {
     }
 
     /// Releases everything held for a container that has exited.
-    fn cleanup(&self, container_id: &ContainerId) -> Result<(), Error>;
+    fn cleanup(&self, _container_id: &ContainerId) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// Builds the isolators named in `--isolation` (comma separated) with

@@ -10,10 +10,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use mesos_proto::mesos::linux_info::IpcMode;
-use mesos_proto::mesos::slave::{
-    ContainerClass, ContainerConfig, ContainerLaunchInfo, ContainerState,
-};
-use mesos_proto::mesos::{ContainerId, Resource};
+use mesos_proto::mesos::slave::{ContainerClass, ContainerConfig, ContainerLaunchInfo};
+use mesos_proto::mesos::ContainerId;
 
 use crate::flags::IsolatorFlags;
 use crate::launch::{
@@ -191,10 +189,6 @@ impl Isolator for IpcIsolator {
         true
     }
 
-    fn recover(&self, _states: &[ContainerState], _orphans: &[ContainerId]) -> Result<(), Error> {
-        Ok(())
-    }
-
     fn prepare(
         &self,
         id: &ContainerId,
@@ -305,14 +299,6 @@ impl Isolator for IpcIsolator {
         Ok(Some(li))
     }
 
-    fn isolate(&self, _id: &ContainerId, _pid: u32) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn update(&self, _id: &ContainerId, _resources: &[Resource]) -> Result<(), Error> {
-        Ok(())
-    }
-
     fn cleanup(&self, id: &ContainerId) -> Result<(), Error> {
         lock(&self.configs).remove(&id_string(id));
         let p = self.shm_path(id);
@@ -353,10 +339,6 @@ impl Isolator for PidIsolator {
 
     fn supports_nesting(&self) -> bool {
         true
-    }
-
-    fn recover(&self, _states: &[ContainerState], _orphans: &[ContainerId]) -> Result<(), Error> {
-        Ok(())
     }
 
     fn prepare(
@@ -412,18 +394,6 @@ impl Isolator for PidIsolator {
         }
         Ok(Some(li))
     }
-
-    fn isolate(&self, _id: &ContainerId, _pid: u32) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn update(&self, _id: &ContainerId, _resources: &[Resource]) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn cleanup(&self, _id: &ContainerId) -> Result<(), Error> {
-        Ok(())
-    }
 }
 
 /// `linux/nnp`: every container runs with `no_new_privs` set.
@@ -438,10 +408,6 @@ impl Isolator for NnpIsolator {
         true
     }
 
-    fn recover(&self, _states: &[ContainerState], _orphans: &[ContainerId]) -> Result<(), Error> {
-        Ok(())
-    }
-
     fn prepare(
         &self,
         _id: &ContainerId,
@@ -451,17 +417,5 @@ impl Isolator for NnpIsolator {
             no_new_privileges: Some(true),
             ..Default::default()
         }))
-    }
-
-    fn isolate(&self, _id: &ContainerId, _pid: u32) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn update(&self, _id: &ContainerId, _resources: &[Resource]) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn cleanup(&self, _id: &ContainerId) -> Result<(), Error> {
-        Ok(())
     }
 }

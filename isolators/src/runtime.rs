@@ -8,10 +8,8 @@
 //! the command executor as `--working_directory=` / `--task_command=`
 //! arguments; otherwise they go straight into the launch info.
 
-use mesos_proto::mesos::slave::{ContainerConfig, ContainerLaunchInfo, ContainerState};
-use mesos_proto::mesos::{
-    container_info, environment, CommandInfo, ContainerId, Environment, Resource,
-};
+use mesos_proto::mesos::slave::{ContainerConfig, ContainerLaunchInfo};
+use mesos_proto::mesos::{container_info, environment, CommandInfo, ContainerId, Environment};
 
 use crate::flags::IsolatorFlags;
 use crate::{Error, Isolator};
@@ -106,10 +104,6 @@ impl Isolator for DockerRuntimeIsolator {
         true
     }
 
-    fn recover(&self, _states: &[ContainerState], _orphans: &[ContainerId]) -> Result<(), Error> {
-        Ok(())
-    }
-
     fn prepare(
         &self,
         _id: &ContainerId,
@@ -163,18 +157,6 @@ impl Isolator for DockerRuntimeIsolator {
             li.command = command;
         }
         Ok(Some(li))
-    }
-
-    fn isolate(&self, _id: &ContainerId, _pid: u32) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn update(&self, _id: &ContainerId, _resources: &[Resource]) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn cleanup(&self, _id: &ContainerId) -> Result<(), Error> {
-        Ok(())
     }
 }
 
