@@ -8,8 +8,6 @@
 
 use std::io::Write;
 use std::net::IpAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use libprocess::runtime::tokio::Runtime;
@@ -72,28 +70,7 @@ fn run() -> anyhow::Result<()> {
     tracing::info!("Agent started as {pid}");
 
     // Run until SIGTERM/SIGINT or until the agent terminates (ShutdownMessage).
-    let signals = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let s = Arc::clone(&signals);
-        runtime.handle().spawn(async move {
-            use tokio::signal::unix::{signal, SignalKind};
-            if let (Ok(mut t), Ok(mut i)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) {
-                tokio::select! {
-                    _ = t.recv() => {}
-                    _ = i.recv() => {}
-                }
-                s.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        });
-    }
-    while runtime.is_running(&pid) && !signals.load(std::sync::atomic::Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    if signals.load(std::sync::atomic::Ordering::SeqCst) {
-        tracing::info!("Received termination signal; exiting");
+    if mesos_cli::wait_for_signal(&runtime, &pid) {
         // Executors of checkpointing frameworks keep running for recovery.
         std::process::exit(0);
     }
@@ -102,13 +79,7 @@ fn run() -> anyhow::Result<()> {
 }
 
 pub fn main() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MESOS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    mesos_cli::init_logging();
     if let Err(e) = run() {
         eprintln!("mesos-agent: {e:#}");
         std::process::exit(1);

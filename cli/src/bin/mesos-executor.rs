@@ -37,13 +37,7 @@ fn run() -> anyhow::Result<i32> {
 }
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MESOS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    mesos_cli::init_logging();
     match run() {
         Ok(code) => std::process::exit(code),
         Err(e) => {

@@ -7,9 +7,6 @@
 
 use std::io::Write;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use libprocess::runtime::tokio::Runtime;
@@ -109,41 +106,13 @@ fn run() -> anyhow::Result<()> {
         bail!("Failed to spawn the master process");
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = Arc::clone(&stop);
-        runtime.handle().spawn(async move {
-            use tokio::signal::unix::{signal, SignalKind};
-            match (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) {
-                (Ok(mut t), Ok(mut i)) => {
-                    tokio::select! {
-                        _ = t.recv() => tracing::info!("Received signal SIGTERM; exiting"),
-                        _ = i.recv() => tracing::info!("Received signal SIGINT; exiting"),
-                    }
-                    stop.store(true, Ordering::SeqCst);
-                }
-                _ => tracing::warn!("Failed to install signal handlers"),
-            }
-        });
-    }
-    while runtime.is_running(&pid) && !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    mesos_cli::wait_for_signal(&runtime, &pid);
     runtime.shutdown();
     Ok(())
 }
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MESOS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    mesos_cli::init_logging();
     if let Err(e) = run() {
         eprintln!("{e:#}");
         std::process::exit(1);
