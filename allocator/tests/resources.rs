@@ -233,6 +233,19 @@ fn endpoint_format_round_trip() {
     let roles: Vec<_> = v.iter().map(|x| x.role.clone().unwrap()).collect();
     assert_eq!(roles, vec!["r", "*"]);
     assert_eq!(Resources::from_vec(v), r);
+
+    // Refined reservations have no old-format role (upstream leaves them).
+    let refined = Resources::parse("cpus(a):1", "*")
+        .unwrap()
+        .push_reservation(&ReservationInfo {
+            r#type: Some(RType::Dynamic as i32),
+            role: Some("a/b".into()),
+            ..Default::default()
+        });
+    assert_eq!(refined.iter().next().unwrap().reservations.len(), 2);
+    #[allow(deprecated)]
+    let role = refined.to_endpoint_vec()[0].role.clone();
+    assert_eq!(role, None);
 }
 
 #[test]

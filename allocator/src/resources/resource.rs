@@ -64,21 +64,23 @@ pub fn upgrade(r: &mut Resource) {
 /// Converts to the pre-refinement ("endpoint") format used by old agents and
 /// v0 JSON: sets `role` (and `reservation` for a dynamic reservation) while
 /// keeping the `reservations` stack (mirrors `convertResourceFormat(ENDPOINT)`).
+/// Refined (stacked) reservations have no old-format equivalent and are left
+/// as they are, as upstream leaves them.
 pub fn to_endpoint_format(r: &mut Resource) {
-    match r.reservations.len() {
-        0 => r.role = Some("*".into()),
-        _ => {
-            let last = r.reservations.last().cloned().unwrap_or_default();
-            if r.reservations.len() == 1 && last.r#type == Some(ReservationType::Dynamic as i32) {
+    match r.reservations.as_slice() {
+        [] => r.role = Some("*".into()),
+        [only] => {
+            if only.r#type == Some(ReservationType::Dynamic as i32) {
                 r.reservation = Some(ReservationInfo {
                     r#type: None,
                     role: None,
-                    principal: last.principal.clone(),
-                    labels: last.labels.clone(),
+                    principal: only.principal.clone(),
+                    labels: only.labels.clone(),
                 });
             }
-            r.role = last.role;
+            r.role = only.role.clone();
         }
+        _ => {}
     }
 }
 
