@@ -188,20 +188,7 @@ impl Resources {
             .iter()
             .cloned()
             .map(|mut r| {
-                match r.reservations.as_slice() {
-                    [] => r.role = Some("*".to_string()),
-                    [info] => {
-                        r.role = info.role.clone();
-                        if info.r#type == Some(ReservationType::Dynamic as i32) {
-                            r.reservation = Some(ReservationInfo {
-                                principal: info.principal.clone(),
-                                labels: info.labels.clone(),
-                                ..Default::default()
-                            });
-                        }
-                    }
-                    _ => {}
-                }
+                mesos_allocator::resources::resource::to_endpoint_format(&mut r);
                 r
             })
             .collect()
