@@ -24,13 +24,27 @@ use mesos_proto::mesos::SlaveInfo;
 
 /// Logs to stderr with the `MESOS_LOG` filter (default `info`).
 pub fn init_logging() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MESOS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{reload, EnvFilter};
+    // Verbose level 0 is `MESOS_LOG` (default `info`); the operator's
+    // SET_LOGGING_LEVEL raises it for a while: 1 is debug, 2 and up trace.
+    let base = std::env::var("MESOS_LOG").ok();
+    let filter_for = move |level: u32| match level {
+        0 => base
+            .as_deref()
+            .and_then(|b| EnvFilter::try_new(b).ok())
+            .unwrap_or_else(|| EnvFilter::new("info")),
+        1 => EnvFilter::new("debug"),
+        _ => EnvFilter::new("trace"),
+    };
+    let (filter, handle) = reload::Layer::new(filter_for(0));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .init();
+    libprocess::logging::install(move |level| {
+        let _ = handle.reload(filter_for(level));
+    });
 }
 
 /// The directory of the running binary: where `mesos-executor` and
