@@ -84,6 +84,9 @@ impl Master {
         msg: RegisterSlaveMessage,
     ) {
         self.metrics.messages_register_slave += 1;
+        if !self.agent_may_register(&from, "registration") {
+            return;
+        }
         if !self.check_agent(cx, &from, &msg.slave, msg.version.as_deref()) {
             return;
         }
@@ -203,6 +206,9 @@ impl Master {
         msg: ReregisterSlaveMessage,
     ) {
         self.metrics.messages_reregister_slave += 1;
+        if !self.agent_may_register(&from, "re-registration") {
+            return;
+        }
         let Some(id) = msg.slave.id.clone() else {
             tracing::warn!(
                 "Dropping reregistration of agent at {from} because it sent an invalid reregistration: missing agent ID"

@@ -227,7 +227,11 @@ impl Master {
 
     fn subscribe_pid(&mut self, cx: &mut Cx<'_, Self>, from: Upid, sub: Subscribe) {
         let name = sub.framework_info.name.clone();
-        if let Err(e) = self.subscribe(cx, NewConnection::Pid(from.clone()), sub) {
+        let principal = sub.framework_info.principal.as_deref();
+        let result = self
+            .validate_framework_authentication(principal, &from)
+            .and_then(|()| self.subscribe(cx, NewConnection::Pid(from.clone()), sub));
+        if let Err(e) = result {
             tracing::info!("Refusing subscription of framework '{name}' at {from}: {e}");
             cx.send(&from, &FrameworkErrorMessage { message: e });
         }

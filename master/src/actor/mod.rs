@@ -15,6 +15,7 @@
 //!   messages or v1 events on an HTTP stream).
 
 mod agents;
+pub mod authentication;
 pub(crate) mod deliver;
 mod draining;
 pub(crate) mod frameworks;
@@ -60,6 +61,8 @@ pub struct Master {
     pub(crate) state: MasterState,
     pub(crate) allocator: Box<dyn Allocator>,
     pub(crate) registrar: Box<dyn Registrar>,
+    /// CRAM-MD5 and HTTP Basic authentication state.
+    pub(crate) authn: authentication::Authentication,
     /// Open HTTP scheduler streams by framework ID.
     pub(crate) streams: BTreeMap<String, HttpStream>,
     pub(crate) offer_timers: BTreeMap<String, TimerId>,
@@ -157,6 +160,7 @@ impl Master {
         let mut state = MasterState::new(id);
         state.max_completed_frameworks = flags.max_completed_frameworks();
         state.max_completed_tasks = flags.max_completed_tasks_per_framework();
+        let authn = authentication::Authentication::from_flags(&flags);
         Master {
             flags,
             info: MasterInfo {
@@ -166,6 +170,7 @@ impl Master {
             state,
             allocator,
             registrar,
+            authn,
             streams: BTreeMap::new(),
             offer_timers: BTreeMap::new(),
             registering: BTreeSet::new(),
@@ -230,7 +235,23 @@ impl Actor for Master {
         r.message::<StatusUpdateAcknowledgementMessage>(Self::status_update_acknowledgement);
         r.message::<ReconcileTasksMessage>(Self::reconcile_tasks);
         r.message::<FrameworkToExecutorMessage>(Self::scheduler_message);
+        // CRAM-MD5 authentication of agents and driver frameworks.
+        r.message::<mesos_proto::mesos::internal::AuthenticateMessage>(Self::authenticate_message);
+        r.message::<mesos_proto::mesos::internal::AuthenticationStartMessage>(
+            Self::authentication_start,
+        );
+        r.message::<mesos_proto::mesos::internal::AuthenticationStepMessage>(
+            Self::authentication_step,
+        );
         crate::http::install(r);
+    }
+
+    fn authenticate(
+        &self,
+        endpoint: &str,
+        request: &libprocess::Request,
+    ) -> Result<Option<String>, Box<libprocess::Response>> {
+        self.authn.authenticate_http(endpoint, request)
     }
 
     fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
