@@ -87,6 +87,9 @@ impl Master {
         if !self.check_agent(cx, &from, &msg.slave, msg.version.as_deref()) {
             return;
         }
+        if self.refuse_agent_on_down_machine(cx, &from, &msg.slave.hostname, "registration") {
+            return;
+        }
         // A retried registration from an agent we already admitted: re-send
         // the acknowledgement (upstream `_registerSlave`).
         if let Some(agent) = self.state.agent_by_pid(&from) {
@@ -185,6 +188,7 @@ impl Master {
         self.state.agents.insert(id.clone(), agent);
         let used = self.state.used_on_agent(&id);
         self.allocator.add_agent(&id, &info, &caps, &total, &used);
+        self.maintenance_agent_added(&id);
         if deactivated {
             self.allocator.deactivate_agent(&id);
         }
@@ -227,6 +231,9 @@ impl Master {
                     message: Some("Agent has been marked gone".into()),
                 },
             );
+            return;
+        }
+        if self.refuse_agent_on_down_machine(cx, &from, &msg.slave.hostname, "re-registration") {
             return;
         }
         tracing::info!(
