@@ -28,7 +28,8 @@ fn parse_schedule(body: &[u8]) -> Result<Schedule, String> {
     let v: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("Failed to parse JSON: {e}"))?;
     if !v.is_object() {
-        return Err("Expecting a JSON object".into());
+        // Upstream's `JSON::parse<JSON::Object>` wording.
+        return Err("Unexpected JSON type parsed".into());
     }
     mesos_proto::json::from_json_value(&v).map_err(|e| e.to_string())
 }
@@ -39,7 +40,7 @@ fn parse_machines(body: &[u8]) -> Result<Vec<MachineId>, String> {
     let v: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("Failed to parse JSON: {e}"))?;
     let serde_json::Value::Array(items) = v else {
-        return Err("Expecting a JSON array".into());
+        return Err("Unexpected JSON type parsed".into());
     };
     items
         .iter()
@@ -47,9 +48,30 @@ fn parse_machines(body: &[u8]) -> Result<Vec<MachineId>, String> {
         .collect()
 }
 
+/// Sorts object keys recursively: upstream's v0 endpoints write
+/// `JSON::protobuf(...)`, whose `JSON::Object` is a `std::map`.
+fn sort_keys(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut entries: Vec<_> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(sort_keys).collect())
+        }
+        other => other,
+    }
+}
+
 fn to_json<M: prost::Message + prost::Name>(req: &Request, m: &M) -> Response {
-    match mesos_proto::json::to_json(m) {
-        Ok(s) => json_response(req, s),
+    match mesos_proto::json::to_json_value(m) {
+        Ok(v) => json_response(req, sort_keys(v).to_string()),
         Err(e) => Response::text(http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

@@ -1,0 +1,391 @@
+//! The maintenance endpoints side by side with the real Mesos 1.9.0 master
+//! (the kit in ../shared/ref-mesos, built by its setup.sh into
+//! ~/.cache/mesos-ref-1.9.0): one scripted HTTP scenario (POST a schedule,
+//! GET the status, bring machines down and up, invalid requests, the v1
+//! maintenance calls) runs against `mesos-ref-local` and against our master
+//! in-process; status codes, the JSON of successful answers and the
+//! validation messages must be the same.
+//!
+//! Skipped, with a printed reason, when the kit is not built.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use libprocess::runtime::tokio::Runtime;
+use libprocess::transport::TransportConfig;
+use mesos_master::{Master, MasterFlags};
+use serde_json::Value;
+
+fn kit_bin() -> Option<PathBuf> {
+    let home = std::env::var("MESOS_REF_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/mesos-ref-1.9.0")
+        });
+    let bin = home.join("bin");
+    if bin.join("mesos-ref-local").exists() {
+        Some(bin)
+    } else {
+        eprintln!(
+            "SKIP: real Mesos 1.9.0 kit not found at {} (run /work/shared/ref-mesos/setup.sh)",
+            bin.display()
+        );
+        None
+    }
+}
+
+/// The real master, killed (and reaped) when the test ends, pass or fail.
+struct Guard(Child, PathBuf);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// One HTTP/1.1 exchange (`Connection: close`): status and body.
+fn http(addr: SocketAddr, method: &str, path: &str, ct: &str, body: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n")?;
+    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
+    let chunked = head.lines().any(|l| {
+        l.to_ascii_lowercase()
+            .starts_with("transfer-encoding: chunked")
+    });
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    Some((status, body))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn wait_up(addr: SocketAddr) {
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end {
+        if let Some((200, _)) = http(addr, "GET", "/master/maintenance/status", "text/plain", "") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("master at {addr} did not come up");
+}
+
+/// How much of an answer must match.
+#[derive(Clone, Copy, PartialEq)]
+enum Check {
+    /// The status code only (messages of JSON parsers and of the HTTP
+    /// layer differ in wording).
+    Code,
+    /// Code and the exact body text (validation messages, schedule JSON).
+    Exact,
+    /// Code and the JSON body, machine lists compared as sets (upstream
+    /// lists machines in hash-map order).
+    Json,
+}
+
+struct Step {
+    method: &'static str,
+    path: &'static str,
+    body: &'static str,
+    check: Check,
+}
+
+const M1: &str = r#"{"hostname":"Machine1"}"#;
+
+fn script() -> Vec<Step> {
+    let s = |method, path, body, check| Step {
+        method,
+        path,
+        body,
+        check,
+    };
+    use Check::*;
+    vec![
+        s("GET", "/master/maintenance/schedule", "", Exact),
+        s("GET", "/master/maintenance/status", "", Exact),
+        s(
+            "POST",
+            "/master/machine/down",
+            r#"[{"hostname":"Machine1"}]"#,
+            Exact,
+        ),
+        s(
+            "POST",
+            "/master/maintenance/schedule",
+            r#"{"windows":[{"machine_ids":[{"hostname":"Machine1"},{"ip":"0.0.0.2"}],"unavailability":{"start":{"nanoseconds":1443830400000000000},"duration":{"nanoseconds":3600000000000}}},{"machine_ids":[{"hostname":"Machine3","ip":"0.0.0.3"}],"unavailability":{"start":{"nanoseconds":1443834000000000000}}}]}"#,
+            Exact,
+        ),
+        s(
+            "POST",
+            "/master/maintenance/schedule",
+            r#"{"windows":[{"machine_ids":[],"unavailability":{"start":{"nanoseconds":1}}}]}"#,
+            Exact,
+        ),
+        s(
+            "POST",
+            "/master/maintenance/schedule",
+            r#"{"windows":[{"machine_ids":[{"hostname":"a"},{"hostname":"A"}],"unavailability":{"start":{"nanoseconds":1}}}]}"#,
+            Exact,
+        ),
+        s(
+            "POST",
+            "/master/maintenance/schedule",
+            r#"{"windows":[{"machine_ids":[{"hostname":"a"}]}]}"#,
+            Exact,
+        ),
+        s(
+            "POST",
+            "/master/maintenance/schedule",
+            r#"{"windows":[{"machine_ids":[{"hostname":"x","ip":"bad"}],"unavailability":{"start":{"nanoseconds":1}}}]}"#,
+            Exact,
+        ),
+        s(
+            "POST",
+            "/master/maintenance/schedule",
+            r#"{"windows":[{"machine_ids":[{}],"unavailability":{"start":{"nanoseconds":1}}}]}"#,
+            Exact,
+        ),
+        s(
+            "POST",
+            "/master/maintenance/schedule",
+            r#"{"windows":[{"machine_ids":[{"hostname":"x"}],"unavailability":{"start":{"nanoseconds":1},"duration":{"nanoseconds":-5}}}]}"#,
+            Exact,
+        ),
+        s("POST", "/master/maintenance/schedule", "[1]", Exact),
+        s("POST", "/master/maintenance/schedule", "{not json", Code),
+        s("GET", "/master/maintenance/schedule", "", Exact),
+        s("GET", "/master/maintenance/status", "", Json),
+        s("POST", "/master/machine/down", "[]", Exact),
+        s("POST", "/master/machine/down", r#"{"a":1}"#, Exact),
+        s(
+            "POST",
+            "/master/machine/down",
+            r#"[{"hostname":"Machine1"}]"#,
+            Exact,
+        ),
+        s(
+            "POST",
+            "/master/machine/down",
+            r#"[{"hostname":"Machine1"}]"#,
+            Exact,
+        ),
+        s(
+            "POST",
+            "/master/machine/up",
+            r#"[{"hostname":"Machine1"},{"hostname":"machine1"}]"#,
+            Exact,
+        ),
+        s("POST", "/master/machine/up", r#"[{"ip":"0.0.0.2"}]"#, Exact),
+        s(
+            "POST",
+            "/master/maintenance/schedule",
+            r#"{"windows":[{"machine_ids":[{"ip":"0.0.0.2"}],"unavailability":{"start":{"nanoseconds":1}}}]}"#,
+            Exact,
+        ),
+        s("GET", "/master/maintenance/status", "", Json),
+        s(
+            "POST",
+            "/api/v1",
+            r#"{"type":"GET_MAINTENANCE_STATUS"}"#,
+            Json,
+        ),
+        s(
+            "POST",
+            "/master/machine/up",
+            r#"[{"hostname":"Machine1"}]"#,
+            Exact,
+        ),
+        s("GET", "/master/maintenance/schedule", "", Exact),
+        s("GET", "/master/maintenance/status", "", Json),
+        s(
+            "POST",
+            "/api/v1",
+            r#"{"type":"GET_MAINTENANCE_SCHEDULE"}"#,
+            Exact,
+        ),
+        s("POST", "/api/v1", r#"{"type":"START_MAINTENANCE"}"#, Exact),
+        s(
+            "POST",
+            "/api/v1",
+            r#"{"type":"STOP_MAINTENANCE","stop_maintenance":{"machines":[]}}"#,
+            Exact,
+        ),
+        s(
+            "POST",
+            "/api/v1",
+            r#"{"type":"START_MAINTENANCE","start_maintenance":{"machines":[{"ip":"0.0.0.2"}]}}"#,
+            Exact,
+        ),
+        s(
+            "POST",
+            "/api/v1",
+            r#"{"type":"GET_MAINTENANCE_STATUS"}"#,
+            Json,
+        ),
+        s(
+            "POST",
+            "/api/v1",
+            r#"{"type":"STOP_MAINTENANCE","stop_maintenance":{"machines":[{"ip":"0.0.0.2"}]}}"#,
+            Exact,
+        ),
+        s("GET", "/master/machine/down", "", Code),
+        s("PUT", "/master/maintenance/schedule", "", Code),
+        s("POST", "/master/maintenance/status", "", Code),
+        s("POST", "/master/maintenance/schedule", "{}", Exact),
+        s("GET", "/master/maintenance/schedule", "", Exact),
+        s("GET", "/master/maintenance/status", "", Exact),
+    ]
+}
+
+/// Machine lists sorted, so hash-map order does not matter.
+fn normalize(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let v = normalize(v);
+                    let v = match (k.as_str(), v) {
+                        ("draining_machines" | "down_machines", Value::Array(mut a)) => {
+                            a.sort_by_key(|x| x.to_string());
+                            Value::Array(a)
+                        }
+                        (_, v) => v,
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(normalize).collect()),
+        other => other,
+    }
+}
+
+fn run(addr: SocketAddr) -> Vec<(u16, String)> {
+    script()
+        .iter()
+        .map(|s| {
+            let ct = if s.path == "/api/v1" {
+                "application/json"
+            } else {
+                "text/plain"
+            };
+            http(addr, s.method, s.path, ct, s.body).expect("an answer")
+        })
+        .collect()
+}
+
+#[test]
+fn maintenance_endpoints_match_the_real_master() {
+    let Some(bin) = kit_bin() else { return };
+
+    // The real 1.9.0 master alone (`mesos-local` with 0 agents).
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!(
+        "mesos-maintenance-ref-{}-{port}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("work dir");
+    let log = std::fs::File::create(dir.join("master.log")).expect("log");
+    let child = Command::new(bin.join("mesos-ref-local"))
+        .arg(format!("--port={port}"))
+        .arg("0")
+        .arg(format!("--work_dir={}", dir.join("work").display()))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start mesos-ref-local");
+    let _guard = Guard(child, dir);
+    let real: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+
+    // Ours, in-process.
+    let flags = MasterFlags::load(
+        ["--registry=in_memory".to_string()],
+        Vec::<(String, String)>::new(),
+    )
+    .expect("flags");
+    let runtime = Runtime::start(TransportConfig::loopback()).expect("runtime");
+    runtime.set_delegate(Some("master"));
+    let ours = runtime.addr();
+    runtime.spawn(
+        "master",
+        Master::new(flags, &mesos_master::new_master_id(), "localhost"),
+    );
+
+    wait_up(real);
+    wait_up(ours);
+    let want = run(real);
+    let got = run(ours);
+    runtime.shutdown();
+
+    let mut mismatches = Vec::new();
+    for (i, step) in script().iter().enumerate() {
+        let (w, g) = (&want[i], &got[i]);
+        eprintln!(
+            "step {i:2}: {} {} -> real {} / ours {}: {}",
+            step.method,
+            step.path,
+            w.0,
+            g.0,
+            w.1.chars().take(100).collect::<String>()
+        );
+        let same = w.0 == g.0
+            && match step.check {
+                Check::Code => true,
+                Check::Exact => w.1 == g.1,
+                Check::Json => {
+                    let p = |s: &str| serde_json::from_str::<Value>(s).map(normalize).ok();
+                    p(&w.1).is_some() && p(&w.1) == p(&g.1)
+                }
+            };
+        if !same {
+            mismatches.push(format!(
+                "step {i}: {} {} {}\n  real: {} {}\n  ours: {} {}",
+                step.method, step.path, step.body, w.0, w.1, g.0, g.1
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} steps differ:\n{}",
+        mismatches.len(),
+        want.len(),
+        mismatches.join("\n")
+    );
+    // The scenario exercised what it meant to: Machine1 went down and up.
+    assert!(want.iter().any(|(c, b)| *c == 200 && b.contains(M1)));
+}
