@@ -723,20 +723,24 @@ impl Master {
     /// `failoverFramework` and `removeFramework`), so the allocator makes
     /// new ones when the framework is back.
     fn prune_inverse_offers(&mut self, cx: &mut Cx<'_, Self>) {
-        let stale: Vec<String> = self
+        let stale: Vec<(String, bool)> = self
             .maintenance
             .inverse_offers
             .iter()
-            .filter(|(_, o)| {
-                self.state
-                    .frameworks
-                    .get(&o.offer.framework_id.value)
-                    .is_none_or(|f| !f.active() || f.epoch != o.framework_epoch)
+            .filter_map(|(id, o)| {
+                match self.state.frameworks.get(&o.offer.framework_id.value) {
+                    None => Some((id.clone(), false)),
+                    // Upstream rescinds on failover and on an explicit
+                    // deactivation; a disconnected framework hears nothing.
+                    Some(f) if !f.active() || f.epoch != o.framework_epoch => {
+                        Some((id.clone(), f.connected()))
+                    }
+                    Some(_) => None,
+                }
             })
-            .map(|(id, _)| id.clone())
             .collect();
-        for id in stale {
-            self.remove_inverse_offer(cx, &id, None, None, false);
+        for (id, rescind) in stale {
+            self.remove_inverse_offer(cx, &id, None, None, rescind);
         }
     }
 
@@ -759,9 +763,12 @@ impl Master {
         }
         let fid = o.offer.framework_id.value.clone();
         let agent_id = o.offer.slave_id.map(|s| s.value).unwrap_or_default();
-        let now = cx.now();
-        self.allocator
-            .update_inverse_offer(&agent_id, &fid, status.as_ref(), filters, now);
+        // A removed framework is gone from the allocator too.
+        if self.state.frameworks.contains_key(&fid) {
+            let now = cx.now();
+            self.allocator
+                .update_inverse_offer(&agent_id, &fid, status.as_ref(), filters, now);
+        }
         if rescind {
             self.send_framework(cx, &fid, ToFramework::RescindInverseOffer(o.offer.id));
         }
@@ -924,6 +931,43 @@ mod tests {
                 }),
             },
         }
+    }
+
+    /// Upstream `evolve(InverseOffersMessage)` and
+    /// `evolve(RescindInverseOfferMessage)`: v1 events INVERSE_OFFERS and
+    /// RESCIND_INVERSE_OFFER for HTTP frameworks.
+    #[test]
+    fn inverse_offer_events_for_http_frameworks() {
+        use crate::actor::deliver::{encode_event, event_for};
+        let offer = InverseOffer {
+            id: mesos_proto::mesos::OfferId { value: "O1".into() },
+            framework_id: FrameworkId { value: "F".into() },
+            slave_id: Some(mesos_proto::mesos::SlaveId { value: "S".into() }),
+            unavailability: window(vec![], 7).unavailability,
+            ..Default::default()
+        };
+        let decode = |msg: &ToFramework| -> serde_json::Value {
+            let ev = event_for(msg).expect("an event");
+            let rec = encode_event(&ev, true).expect("encoded");
+            let mut d = mesos_proto::recordio::Decoder::new(1 << 20);
+            let recs = d.decode(&rec).expect("recordio");
+            serde_json::from_slice(&recs[0]).expect("json")
+        };
+        let v = decode(&ToFramework::InverseOffers(InverseOffersMessage {
+            inverse_offers: vec![offer.clone()],
+            pids: vec![],
+        }));
+        assert_eq!(v["type"], "INVERSE_OFFERS");
+        let io = &v["inverse_offers"]["inverse_offers"][0];
+        assert_eq!(io["id"]["value"], "O1");
+        assert_eq!(io["agent_id"]["value"], "S", "v1 names: agent_id");
+        assert_eq!(io["unavailability"]["start"]["nanoseconds"], 7);
+        let v = decode(&ToFramework::RescindInverseOffer(offer.id));
+        assert_eq!(v["type"], "RESCIND_INVERSE_OFFER");
+        assert_eq!(
+            v["rescind_inverse_offer"]["inverse_offer_id"]["value"],
+            "O1"
+        );
     }
 
     #[test]
