@@ -389,3 +389,179 @@ fn maintenance_endpoints_match_the_real_master() {
     // The scenario exercised what it meant to: Machine1 went down and up.
     assert!(want.iter().any(|(c, b)| *c == 200 && b.contains(M1)));
 }
+
+// ------------------------------------------------- with a real agent
+
+/// A real agent (`mesos-ref-agent`) on `maint-host` / 127.0.0.1.
+struct Agent {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_agent(
+    bin: &std::path::Path,
+    master: SocketAddr,
+    dir: &std::path::Path,
+    name: &str,
+) -> Agent {
+    std::fs::create_dir_all(dir).expect("agent dir");
+    let log = dir.join(format!("{name}.log"));
+    let child = Command::new(bin.join("mesos-ref-agent"))
+        .arg(format!("127.0.0.1:{}", master.port()))
+        .arg(format!("--port={}", free_port()))
+        .arg(format!("--work_dir={}", dir.join(name).display()))
+        .arg("--hostname=maint-host")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("agent log"))
+        .spawn()
+        .expect("start mesos-ref-agent");
+    Agent { child, log }
+}
+
+/// Waits (up to 30 s) for `cond`; whether it came true.
+fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+fn registered_agents(master: SocketAddr) -> usize {
+    http(master, "GET", "/master/slaves", "text/plain", "")
+        .and_then(|(_, b)| serde_json::from_str::<Value>(&b).ok())
+        .and_then(|v| v["slaves"].as_array().map(|a| a.len()))
+        .unwrap_or(0)
+}
+
+/// The agent's machine brought down and up again with a real agent: what
+/// the operator and the agent observe, step by step.
+fn machine_down_scenario(
+    bin: &std::path::Path,
+    master: SocketAddr,
+    dir: &std::path::Path,
+) -> Vec<String> {
+    let machine = r#"{"hostname":"maint-host","ip":"127.0.0.1"}"#;
+    let schedule = format!(
+        r#"{{"windows":[{{"machine_ids":[{machine}],"unavailability":{{"start":{{"nanoseconds":1}}}}}}]}}"#
+    );
+    let mut obs = Vec::new();
+    let mut step = |what: &str, v: String| obs.push(format!("{what}: {v}"));
+    let post = |path: &str, body: &str| {
+        http(master, "POST", path, "text/plain", body)
+            .map(|(c, _)| c.to_string())
+            .unwrap_or_default()
+    };
+    let status = || {
+        http(
+            master,
+            "GET",
+            "/master/maintenance/status",
+            "text/plain",
+            "",
+        )
+        .and_then(|(_, b)| serde_json::from_str::<Value>(&b).ok())
+        .map(|v| normalize(v).to_string())
+        .unwrap_or_default()
+    };
+
+    let mut a1 = start_agent(bin, master, dir, "a1");
+    step(
+        "a1 registered",
+        wait_for(|| registered_agents(master) == 1).to_string(),
+    );
+    step("schedule", post("/master/maintenance/schedule", &schedule));
+    step("status", status());
+    step(
+        "down",
+        post("/master/machine/down", &format!("[{machine}]")),
+    );
+    let exited = wait_for(|| matches!(a1.child.try_wait(), Ok(Some(_))));
+    step("a1 exited", exited.to_string());
+    let log = std::fs::read_to_string(&a1.log).unwrap_or_default();
+    step(
+        "a1 told",
+        log.contains("because 'Operator initiated 'Machine DOWN''")
+            .to_string(),
+    );
+    step("agents", registered_agents(master).to_string());
+    step("status", status());
+
+    let mut a2 = start_agent(bin, master, dir, "a2");
+    let exited = wait_for(|| matches!(a2.child.try_wait(), Ok(Some(_))));
+    step("a2 refused", exited.to_string());
+    let log = std::fs::read_to_string(&a2.log).unwrap_or_default();
+    step(
+        "a2 told",
+        log.contains("because 'Machine is `DOWN`'").to_string(),
+    );
+    step("agents", registered_agents(master).to_string());
+
+    step("up", post("/master/machine/up", &format!("[{machine}]")));
+    let _a3 = start_agent(bin, master, dir, "a3");
+    step(
+        "a3 registered",
+        wait_for(|| registered_agents(master) == 1).to_string(),
+    );
+    step("status", status());
+    obs
+}
+
+#[test]
+fn machine_down_shuts_down_a_real_agent_as_the_real_master_does() {
+    let Some(bin) = kit_bin() else { return };
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!(
+        "mesos-maintenance-agent-{}-{port}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("work dir");
+    let log = std::fs::File::create(dir.join("master.log")).expect("log");
+    let child = Command::new(bin.join("mesos-ref-local"))
+        .arg(format!("--port={port}"))
+        .arg("0")
+        .arg(format!("--work_dir={}", dir.join("master").display()))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start mesos-ref-local");
+    let _guard = Guard(child, dir.clone());
+    let real: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_up(real);
+    let want = machine_down_scenario(&bin, real, &dir.join("real"));
+
+    let flags = MasterFlags::load(
+        ["--registry=in_memory".to_string()],
+        Vec::<(String, String)>::new(),
+    )
+    .expect("flags");
+    let runtime = Runtime::start(TransportConfig::loopback()).expect("runtime");
+    runtime.set_delegate(Some("master"));
+    let ours = runtime.addr();
+    runtime.spawn(
+        "master",
+        Master::new(flags, &mesos_master::new_master_id(), "localhost"),
+    );
+    wait_up(ours);
+    let got = machine_down_scenario(&bin, ours, &dir.join("ours"));
+    runtime.shutdown();
+
+    for (w, g) in want.iter().zip(&got) {
+        eprintln!("real {w}\nours {g}");
+    }
+    assert!(
+        want.iter().all(|s| !s.ends_with("false")),
+        "real master: {want:#?}"
+    );
+    assert_eq!(want, got);
+}
