@@ -565,3 +565,170 @@ fn machine_down_shuts_down_a_real_agent_as_the_real_master_does() {
     );
     assert_eq!(want, got);
 }
+
+// ------------------------------------------- with a real v1 framework
+
+/// A Python with pymesos: `PYMESOS_PYTHON`, else the test venv that
+/// scripts/setup.sh builds (`MESOS_TEST_VENV`, default `<repo>/.venv`).
+fn pymesos_python() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var("PYMESOS_PYTHON").ok().map(PathBuf::from),
+        std::env::var("MESOS_TEST_VENV")
+            .ok()
+            .map(|v| PathBuf::from(v).join("bin/python")),
+        Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")),
+    ];
+    candidates.into_iter().flatten().find(|p| {
+        Command::new(p)
+            .args(["-c", "import pymesos"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// The answers `/maintenance/status` lists for the agent's machine.
+fn answers(master: SocketAddr) -> Vec<String> {
+    http(
+        master,
+        "GET",
+        "/master/maintenance/status",
+        "text/plain",
+        "",
+    )
+    .and_then(|(_, b)| serde_json::from_str::<Value>(&b).ok())
+    .and_then(|v| {
+        v["draining_machines"][0]["statuses"].as_array().map(|a| {
+            a.iter()
+                .map(|s| s["status"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+    })
+    .unwrap_or_default()
+}
+
+/// A real agent and a pymesos framework holding its offers; the agent's
+/// machine is scheduled: what the framework sees (offers with the window,
+/// INVERSE_OFFERS) and the answers the operator sees.
+fn inverse_offer_scenario(
+    bin: &std::path::Path,
+    python: &std::path::Path,
+    master: SocketAddr,
+    dir: &std::path::Path,
+) -> Vec<String> {
+    let mut obs = Vec::new();
+    let _agent = start_agent(bin, master, dir, "agent");
+    obs.push(format!(
+        "registered: {}",
+        wait_for(|| registered_agents(master) == 1)
+    ));
+    let out = dir.join("framework.out");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymesos_inverse.py");
+    let mut fw = Agent {
+        child: Command::new(python)
+            .arg(&script)
+            .arg(format!("127.0.0.1:{}", master.port()))
+            .arg("60")
+            .stdout(std::fs::File::create(&out).expect("framework out"))
+            .stderr(std::fs::File::create(dir.join("framework.err")).expect("err"))
+            .spawn()
+            .expect("start pymesos framework"),
+        log: out.clone(),
+    };
+    let lines = || std::fs::read_to_string(&out).unwrap_or_default();
+    obs.push(format!(
+        "offered: {}",
+        wait_for(|| lines().contains("OFFER none"))
+    ));
+    let start = 1_900_000_000_000_000_000i64;
+    let schedule = format!(
+        r#"{{"windows":[{{"machine_ids":[{{"hostname":"maint-host","ip":"127.0.0.1"}}],"unavailability":{{"start":{{"nanoseconds":{start}}}}}}}]}}"#
+    );
+    let code = http(
+        master,
+        "POST",
+        "/master/maintenance/schedule",
+        "text/plain",
+        &schedule,
+    )
+    .map(|(c, _)| c)
+    .unwrap_or(0);
+    obs.push(format!("schedule: {code}"));
+    obs.push(format!(
+        "answered: {}",
+        wait_for(|| matches!(fw.child.try_wait(), Ok(Some(_))))
+    ));
+    obs.push(format!(
+        "exit: {:?}",
+        fw.child.try_wait().ok().flatten().and_then(|s| s.code())
+    ));
+    // The last answer wins (upstream keeps one status per framework).
+    let accepted = wait_for(|| answers(master) == ["ACCEPT"]);
+    obs.push(format!("statuses: {accepted} {:?}", answers(master)));
+    // What the framework printed, without repeats of the same offer line.
+    let mut seen = Vec::new();
+    for l in lines().lines() {
+        let l = l.to_string();
+        if !seen.contains(&l) {
+            seen.push(l);
+        }
+    }
+    obs.push(format!("framework: {seen:?}"));
+    obs
+}
+
+#[test]
+fn inverse_offers_reach_a_real_v1_framework_as_from_the_real_master() {
+    let Some(bin) = kit_bin() else { return };
+    let Some(python) = pymesos_python() else {
+        eprintln!("SKIP: no Python with pymesos (run scripts/setup.sh or set MESOS_TEST_VENV)");
+        return;
+    };
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!(
+        "mesos-maintenance-inverse-{}-{port}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("work dir");
+    let log = std::fs::File::create(dir.join("master.log")).expect("log");
+    let child = Command::new(bin.join("mesos-ref-local"))
+        .arg(format!("--port={port}"))
+        .arg("0")
+        .arg(format!("--work_dir={}", dir.join("master").display()))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start mesos-ref-local");
+    let _guard = Guard(child, dir.clone());
+    let real: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_up(real);
+    let want = inverse_offer_scenario(&bin, &python, real, &dir.join("real"));
+
+    let flags = MasterFlags::load(
+        ["--registry=in_memory".to_string()],
+        Vec::<(String, String)>::new(),
+    )
+    .expect("flags");
+    let runtime = Runtime::start(TransportConfig::loopback()).expect("runtime");
+    runtime.set_delegate(Some("master"));
+    let ours = runtime.addr();
+    runtime.spawn(
+        "master",
+        Master::new(flags, &mesos_master::new_master_id(), "localhost"),
+    );
+    wait_up(ours);
+    let got = inverse_offer_scenario(&bin, &python, ours, &dir.join("ours"));
+    runtime.shutdown();
+
+    for (w, g) in want.iter().zip(&got) {
+        eprintln!("real {w}\nours {g}");
+    }
+    assert!(
+        want.iter()
+            .any(|l| l.contains("INVERSE 1900000000000000000 True /slave(1)")),
+        "real master: {want:#?}"
+    );
+    assert_eq!(want, got);
+}
