@@ -1087,3 +1087,37 @@ fn master_maintenance_in_memory_registry_forgets_on_restart() {
     assert_eq!(c.schedule(), json!({}));
     assert_eq!(c.status(), json!({}));
 }
+
+/// A registered agent reregistering from another address is shut down
+/// (upstream `Master::_reregisterSlave`: maintenance is per machine).
+#[test]
+fn master_maintenance_agent_may_not_change_machine_while_registered() {
+    let mut c = Cluster::new(113, false);
+    let ag = spawn_agent(&mut c);
+    let id = fa(&c, &ag).id.clone().unwrap();
+    c.sim.add_node(agent_addr(2));
+    let mv = c.sim.spawn(
+        agent_addr(2),
+        "slave(1)",
+        FakeAgent::new(c.m.upid.clone(), vec![]),
+    );
+    c.sim.settle();
+    // Its initialize() registered afresh; a reregistration with the old ID
+    // from the new machine is refused.
+    let before = fa(&c, &mv).agent_shutdowns.len();
+    let old_id = id.clone();
+    c.sim.dispatch(&mv, move |a: &mut FakeAgent, cx| {
+        a.id = Some(old_id);
+        a.reregister(cx);
+    });
+    c.sim.settle();
+    let a = fa(&c, &mv);
+    assert_eq!(a.agent_shutdowns.len(), before + 1);
+    assert_eq!(
+        a.agent_shutdowns.last().unwrap().message.as_deref(),
+        Some("Agent attempted to reregister with different IP / hostname")
+    );
+    assert_eq!(a.reregistered, 0);
+    let agent = &c.master().state().agents[&id];
+    assert_eq!(agent.pid.ip().to_string(), "10.0.1.1", "unchanged");
+}

@@ -248,6 +248,9 @@ impl Master {
             connection: Some(self.connection()),
         };
 
+        if self.moved_machines(cx, &from, &id.value, &msg.slave.hostname) {
+            return;
+        }
         if let Some(agent) = self.state.agents.get_mut(&id.value) {
             // Upstream `___reregisterSlave` for a known agent.
             let old_pid = agent.pid.clone();

@@ -307,6 +307,37 @@ impl Master {
         down
     }
 
+    /// A registered agent may not reregister from another IP or hostname:
+    /// maintenance is scheduled per machine, so its unavailability would
+    /// have to be worked out again (upstream `_reregisterSlave`). Sends the
+    /// agent `ShutdownMessage` when so.
+    pub(crate) fn moved_machines(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        pid: &libprocess::Upid,
+        agent_id: &str,
+        hostname: &str,
+    ) -> bool {
+        let Some(agent) = self.state.agents.get(agent_id) else {
+            return false;
+        };
+        if agent.pid.ip() == pid.ip() && agent.info.hostname == hostname {
+            return false;
+        }
+        tracing::warn!(
+            "Agent {agent_id} at {pid} ({hostname}) attempted to reregister with different IP / hostname; expected {} ({}) shutting it down",
+            agent.pid.ip(),
+            agent.info.hostname
+        );
+        cx.send(
+            pid,
+            &ShutdownMessage {
+                message: Some("Agent attempted to reregister with different IP / hostname".into()),
+            },
+        );
+        true
+    }
+
     /// The unavailability of the machine an agent runs on, if scheduled.
     pub(crate) fn agent_unavailability(&self, agent_id: &str) -> Option<Unavailability> {
         let a = self.state.agents.get(agent_id)?;
