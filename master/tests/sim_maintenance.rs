@@ -571,6 +571,15 @@ fn pending_unavailability(durable: bool) {
     // Inverse offers share the offer ID sequence.
     assert!(io.id.value.starts_with(&format!("{MASTER_ID}-O")));
 
+    // The same schedule again leaves the machine's offers alone (upstream
+    // rescinds them anyway; see third_party_docs/maintenance.md).
+    assert_eq!(c.post("/master/maintenance/schedule", &sch), StatusCode::OK);
+    c.sim.advance(secs(2));
+    let sc = sched(&c, &s);
+    assert_eq!(sc.rescinded.len(), 1);
+    assert!(sc.rescinded_inverse.is_empty());
+    assert_eq!(sc.inverse_offers.len(), 1);
+
     if durable {
         // The new master knows the window before the agent is back and
         // offers its resources with it.

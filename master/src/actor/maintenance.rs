@@ -457,18 +457,27 @@ impl Master {
             .collect();
         // Known machines: a new window for DRAINING/DOWN ones; machines
         // left out go back UP. UP machines that are scheduled are handled
-        // below, so each machine's agents are touched once.
+        // below, so each machine's agents are touched once. Upstream
+        // rescinds the offers of every known machine here, changed or not
+        // (its TODO in `updateUnavailability`); we leave machines whose
+        // window stays the same alone.
         let known: Vec<MachineKey> = self.maintenance.machines.keys().cloned().collect();
         for key in known {
-            let mode = self.maintenance.machines[&key].mode();
+            let (mode, current) = {
+                let m = &self.maintenance.machines[&key];
+                (m.mode(), m.info.unavailability)
+            };
             match windows.get(&key) {
                 Some(_) if mode == Mode::Up => {}
+                Some(u) if current.as_ref() == Some(u) => {}
                 Some(u) => self.update_unavailability(cx, &key, Some(*u)),
                 None => {
                     if let Some(m) = self.maintenance.machines.get_mut(&key) {
                         m.info.mode = Some(Mode::Up as i32);
                     }
-                    self.update_unavailability(cx, &key, None);
+                    if current.is_some() {
+                        self.update_unavailability(cx, &key, None);
+                    }
                 }
             }
         }
