@@ -62,13 +62,18 @@ struct Cluster {
 }
 
 fn make_master(dir: Option<&TempDir>) -> Master {
+    make_master_with(dir, &[])
+}
+
+fn make_master_with(dir: Option<&TempDir>, extra: &[&str]) -> Master {
     let registry = if dir.is_some() {
         "--registry=replicated_log"
     } else {
         "--registry=in_memory"
     };
-    let flags = MasterFlags::load(vec![registry.to_string()], Vec::<(String, String)>::new())
-        .expect("flags");
+    let mut args = vec![registry.to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let flags = MasterFlags::load(args, Vec::<(String, String)>::new()).expect("flags");
     match dir {
         Some(d) => {
             let reg = ReplicatedLogRegistrar::open(&d.0, true).expect("open registry");
@@ -85,11 +90,19 @@ fn make_master(dir: Option<&TempDir>) -> Master {
 
 impl Cluster {
     fn new(seed: u64, durable: bool) -> Cluster {
+        Cluster::with_flags(seed, durable, &[])
+    }
+
+    fn with_flags(seed: u64, durable: bool, extra: &[&str]) -> Cluster {
         let dir = durable.then(|| TempDir::new(&format!("s{seed}")));
         let mut sim = Sim::with_config(SimConfig::from_env(seed));
         sim.add_node(master_addr());
         sim.set_delegate(master_addr(), "master");
-        let m = sim.spawn(master_addr(), "master", make_master(dir.as_ref()));
+        let m = sim.spawn(
+            master_addr(),
+            "master",
+            make_master_with(dir.as_ref(), extra),
+        );
         sim.settle();
         Cluster { sim, m, dir }
     }
@@ -366,22 +379,18 @@ impl InverseScheduler {
     }
 }
 
-impl Actor for InverseScheduler {
-    fn install(r: &mut Routes<Self>) {
-        r.message::<mesos_proto::mesos::internal::FrameworkRegisteredMessage>(Self::registered);
-        r.message::<ResourceOffersMessage>(Self::resource_offers);
-        r.message::<RescindResourceOfferMessage>(Self::rescind);
-        r.message::<InverseOffersMessage>(Self::inverse);
-        r.message::<RescindInverseOfferMessage>(Self::rescind_inverse);
-    }
-
-    fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
+impl InverseScheduler {
+    /// SUBSCRIBE (again, with the framework ID once it has one: failover).
+    fn subscribe(&mut self, cx: &mut Cx<'_, Self>) {
         let c = Call {
+            framework_id: self.framework_id.clone(),
             r#type: Some(CallType::Subscribe as i32),
             subscribe: Some(call::Subscribe {
                 framework_info: FrameworkInfo {
+                    id: self.framework_id.clone(),
                     user: "tester".into(),
                     name: "inverse-framework".into(),
+                    failover_timeout: Some(60.0),
                     ..Default::default()
                 },
                 force: None,
@@ -392,6 +401,20 @@ impl Actor for InverseScheduler {
         let master = self.master.clone();
         cx.link(&master);
         cx.send(&master, &c);
+    }
+}
+
+impl Actor for InverseScheduler {
+    fn install(r: &mut Routes<Self>) {
+        r.message::<mesos_proto::mesos::internal::FrameworkRegisteredMessage>(Self::registered);
+        r.message::<ResourceOffersMessage>(Self::resource_offers);
+        r.message::<RescindResourceOfferMessage>(Self::rescind);
+        r.message::<InverseOffersMessage>(Self::inverse);
+        r.message::<RescindInverseOfferMessage>(Self::rescind_inverse);
+    }
+
+    fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
+        self.subscribe(cx);
     }
 }
 
@@ -1129,4 +1152,57 @@ fn master_maintenance_agent_may_not_change_machine_while_registered() {
     assert_eq!(a.reregistered, 0);
     let agent = &c.master().state().agents[&id];
     assert_eq!(agent.pid.ip().to_string(), "10.0.1.1", "unchanged");
+}
+
+/// `--offer_timeout` also rescinds unanswered inverse offers (upstream
+/// `Master::inverseOfferTimeout`); the allocator then makes a new one.
+#[test]
+fn master_maintenance_inverse_offer_timeout() {
+    let mut c = Cluster::with_flags(114, false, &["--offer_timeout=5secs"]);
+    let _ag = spawn_agent(&mut c);
+    let s = spawn_scheduler(&mut c);
+    let sch = schedule(&[window(&[agent_machine()], START)]);
+    assert_eq!(c.post("/master/maintenance/schedule", &sch), StatusCode::OK);
+    c.sim.advance(secs(1));
+    let first = sched(&c, &s).inverse_offers[0].id.value.clone();
+    c.sim.advance(secs(3));
+    assert!(sched(&c, &s).rescinded_inverse.is_empty());
+    c.sim.advance(secs(3));
+    let sc = sched(&c, &s);
+    assert!(sc.rescinded_inverse.contains(&first), "timed out");
+    assert!(sc.inverse_offers.len() >= 2, "offered again");
+    // No answer was recorded.
+    assert!(c.status()["draining_machines"][0].get("statuses").is_none());
+}
+
+/// A framework that fails over (resubscribes) never saw its outstanding
+/// inverse offer on the new connection: it is rescinded and a new one made
+/// (upstream `Master::failoverFramework` / `_reregisterFramework`).
+#[test]
+fn master_maintenance_inverse_offers_after_framework_failover() {
+    let mut c = Cluster::new(115, false);
+    let _ag = spawn_agent(&mut c);
+    let s = spawn_scheduler(&mut c);
+    let sch = schedule(&[window(&[agent_machine()], START)]);
+    assert_eq!(c.post("/master/maintenance/schedule", &sch), StatusCode::OK);
+    c.sim.advance(secs(1));
+    let first = sched(&c, &s).inverse_offers[0].id.value.clone();
+    c.sim
+        .dispatch(&s, |x: &mut InverseScheduler, cx| x.subscribe(cx));
+    c.sim.settle();
+    c.sim.advance(secs(2));
+    let sc = sched(&c, &s);
+    assert_eq!(sc.rescinded_inverse, vec![first.clone()]);
+    let latest = sc.inverse_offers.last().unwrap().id.value.clone();
+    assert_ne!(latest, first);
+    // The new one can be answered.
+    c.sim.dispatch(&s, |x: &mut InverseScheduler, cx| {
+        x.answer_latest(cx, true, 0.0)
+    });
+    c.sim.settle();
+    let st = c.status();
+    assert_eq!(
+        st["draining_machines"][0]["statuses"][0]["status"],
+        "ACCEPT"
+    );
 }
