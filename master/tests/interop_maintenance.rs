@@ -732,3 +732,127 @@ fn inverse_offers_reach_a_real_v1_framework_as_from_the_real_master() {
     );
     assert_eq!(want, got);
 }
+
+// ----------------------------------------- registry, both directions
+
+fn durable_ours(work_dir: &std::path::Path) -> (Runtime, SocketAddr) {
+    let flags = MasterFlags::load(
+        [
+            "--registry=replicated_log".to_string(),
+            format!("--work_dir={}", work_dir.display()),
+        ],
+        Vec::<(String, String)>::new(),
+    )
+    .expect("flags");
+    let registrar =
+        mesos_master::registrar::ReplicatedLogRegistrar::open(work_dir, true).expect("registry");
+    let runtime = Runtime::start(TransportConfig::loopback()).expect("runtime");
+    runtime.set_delegate(Some("master"));
+    let addr = runtime.addr();
+    runtime.spawn(
+        "master",
+        Master::with_registrar(
+            flags,
+            &mesos_master::new_master_id(),
+            "localhost",
+            Box::new(registrar),
+        ),
+    );
+    wait_up(addr);
+    (runtime, addr)
+}
+
+/// Schedule and status as one normalized string.
+fn maintenance_view(addr: SocketAddr) -> String {
+    let get = |path: &str| {
+        http(addr, "GET", path, "text/plain", "")
+            .and_then(|(_, b)| serde_json::from_str::<Value>(&b).ok())
+            .map(normalize)
+            .unwrap_or(Value::Null)
+    };
+    format!(
+        "schedule={} status={}",
+        get("/master/maintenance/schedule"),
+        get("/master/maintenance/status")
+    )
+}
+
+fn post_ok(addr: SocketAddr, path: &str, body: &str) {
+    let (code, text) = http(addr, "POST", path, "text/plain", body).expect("an answer");
+    assert_eq!(code, 200, "{path} {body}: {text}");
+}
+
+/// `Registry.schedules` and `Registry.machines` as the real master reads and
+/// writes them: ours writes, the real 1.9.0 master (`--registry=
+/// replicated_log` on the same work_dir) shows the same schedule and modes
+/// and changes them, and ours reads its changes back.
+#[test]
+fn maintenance_state_crosses_the_replicated_log_with_the_real_master() {
+    let Some(bin) = kit_bin() else { return };
+    let dir = std::env::temp_dir().join(format!(
+        "mesos-maintenance-registry-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    // Local mode puts the real master's work_dir at `<work_dir>/master`.
+    let mdir = dir.join("master");
+    std::fs::create_dir_all(&mdir).expect("dir");
+
+    let (runtime, ours) = durable_ours(&mdir);
+    post_ok(
+        ours,
+        "/master/maintenance/schedule",
+        r#"{"windows":[{"machine_ids":[{"hostname":"Machine1"},{"ip":"0.0.0.2"}],"unavailability":{"start":{"nanoseconds":1443830400000000000},"duration":{"nanoseconds":3600000000000}}},{"machine_ids":[{"hostname":"Machine3","ip":"0.0.0.3"}],"unavailability":{"start":{"nanoseconds":1443834000000000000}}}]}"#,
+    );
+    post_ok(
+        ours,
+        "/master/machine/down",
+        r#"[{"hostname":"Machine3","ip":"0.0.0.3"}]"#,
+    );
+    let written = maintenance_view(ours);
+    runtime.shutdown();
+    // The log's LevelDB lock goes with the runtime's actors.
+    std::thread::sleep(Duration::from_millis(500));
+
+    let port = free_port();
+    let log = std::fs::File::create(dir.join("real-master.log")).expect("log");
+    let child = Command::new(bin.join("mesos-ref-local"))
+        .arg(format!("--port={port}"))
+        .arg("0")
+        .arg(format!("--work_dir={}", dir.display()))
+        .env("MESOS_REGISTRY", "replicated_log")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start mesos-ref-local");
+    let real_master = Guard(child, PathBuf::new());
+    let real: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_up(real);
+    assert_eq!(
+        maintenance_view(real),
+        written,
+        "the real master reads ours"
+    );
+    // The real master changes it: Machine3 up, a new window, Machine1 down.
+    post_ok(
+        real,
+        "/master/machine/up",
+        r#"[{"hostname":"Machine3","ip":"0.0.0.3"}]"#,
+    );
+    post_ok(
+        real,
+        "/master/maintenance/schedule",
+        r#"{"windows":[{"machine_ids":[{"hostname":"Machine1"},{"ip":"0.0.0.2"}],"unavailability":{"start":{"nanoseconds":1443830400000000000},"duration":{"nanoseconds":3600000000000}}},{"machine_ids":[{"hostname":"Machine4"}],"unavailability":{"start":{"nanoseconds":5}}}]}"#,
+    );
+    post_ok(real, "/master/machine/down", r#"[{"hostname":"Machine1"}]"#);
+    let rewritten = maintenance_view(real);
+    assert_ne!(rewritten, written);
+    drop(real_master);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (runtime, ours) = durable_ours(&mdir);
+    let read_back = maintenance_view(ours);
+    runtime.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(read_back, rewritten, "ours reads the real master's");
+}
