@@ -90,6 +90,9 @@ impl Master {
         if !self.check_agent(cx, &from, &msg.slave, msg.version.as_deref()) {
             return;
         }
+        if self.refuse_agent_on_down_machine(cx, &from, &msg.slave.hostname, "registration") {
+            return;
+        }
         // A retried registration from an agent we already admitted: re-send
         // the acknowledgement (upstream `_registerSlave`).
         if let Some(agent) = self.state.agent_by_pid(&from) {
@@ -188,6 +191,7 @@ impl Master {
         self.state.agents.insert(id.clone(), agent);
         let used = self.state.used_on_agent(&id);
         self.allocator.add_agent(&id, &info, &caps, &total, &used);
+        self.maintenance_agent_added(&id);
         if deactivated {
             self.allocator.deactivate_agent(&id);
         }
@@ -235,6 +239,9 @@ impl Master {
             );
             return;
         }
+        if self.refuse_agent_on_down_machine(cx, &from, &msg.slave.hostname, "re-registration") {
+            return;
+        }
         tracing::info!(
             "Received reregister agent message from agent {} at {from} ({})",
             id.value,
@@ -247,6 +254,9 @@ impl Master {
             connection: Some(self.connection()),
         };
 
+        if self.moved_machines(cx, &from, &id.value, &msg.slave.hostname) {
+            return;
+        }
         if let Some(agent) = self.state.agents.get_mut(&id.value) {
             // Upstream `___reregisterSlave` for a known agent.
             let old_pid = agent.pid.clone();

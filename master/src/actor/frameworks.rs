@@ -137,8 +137,15 @@ impl Master {
             CallType::Request => {
                 tracing::info!("Requesting resources for framework {fid}");
             }
-            CallType::AcceptInverseOffers | CallType::DeclineInverseOffers => {
-                tracing::info!("Ignoring inverse offer call from framework {fid}: no inverse offers are outstanding");
+            CallType::AcceptInverseOffers => {
+                if let Some(a) = call.accept_inverse_offers {
+                    self.accept_inverse_offers(cx, fid, a)
+                }
+            }
+            CallType::DeclineInverseOffers => {
+                if let Some(d) = call.decline_inverse_offers {
+                    self.decline_inverse_offers(cx, fid, d)
+                }
             }
             CallType::AcknowledgeOperationStatus | CallType::ReconcileOperations => {
                 tracing::warn!(

@@ -5,6 +5,7 @@
 //! - [`agents`]: register/reregister/unregister, pings, exits, unreachable.
 //! - [`draining`]: DRAIN/DEACTIVATE/REACTIVATE_AGENT, DRAINING -> DRAINED.
 //! - [`frameworks`]: subscribe (driver and HTTP), teardown, deactivate, failover.
+//! - [`maintenance`]: schedules, machine modes, inverse offers.
 //! - [`offers`]: allocation cycles, offers, decline/revive/suppress, rescind.
 //! - [`quota`]: UPDATE_QUOTA / GET_QUOTA and quota validation.
 //! - [`recovery`]: registry recovery, persistence, recovered-agent timeout.
@@ -19,6 +20,7 @@ pub mod authentication;
 pub(crate) mod deliver;
 mod draining;
 pub(crate) mod frameworks;
+pub mod maintenance;
 mod metrics;
 mod offers;
 pub mod quota;
@@ -76,6 +78,8 @@ pub struct Master {
     pub(crate) heartbeat_armed: bool,
     pub(crate) start_time: f64,
     hostname: String,
+    /// Maintenance schedules, machines and inverse offers.
+    pub(crate) maintenance: maintenance::MaintenanceState,
 }
 
 /// Upstream `MASTER_CAPABILITIES()` in 1.9 (`src/master/constants.cpp`).
@@ -180,6 +184,7 @@ impl Master {
             heartbeat_armed: false,
             start_time: 0.0,
             hostname: hostname.to_string(),
+            maintenance: Default::default(),
         }
     }
 
@@ -286,6 +291,7 @@ impl Actor for Master {
         self.recover_agents(cx, &registry);
         self.recover_quotas(&registry);
         self.recover_weights(&registry);
+        self.recover_maintenance(&registry);
         self.schedule_allocation(cx);
     }
 

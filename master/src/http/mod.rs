@@ -6,12 +6,14 @@
 //! - [`legacy`]: v0 JSON endpoints (`/state`, `/slaves`, `/frameworks`,
 //!   `/health`, `/flags`, `/version`, `/metrics/snapshot`, ...).
 //! - [`roles`]: `GET /roles` and `GET_ROLES` (weights, quota, consumption).
+//! - [`maintenance`]: `/maintenance/*`, `/machine/*` and the maintenance calls.
 //! - [`model`]: the hand-written v0 JSON shapes (`src/common/http.cpp`).
 //!
 //! Endpoint handlers are methods of [`Master`] so they see its state; each
 //! module installs its own routes, so more can be added beside them.
 
 pub mod legacy;
+pub mod maintenance;
 pub mod model;
 pub mod operator;
 pub mod roles;
@@ -32,6 +34,7 @@ pub fn install(r: &mut Routes<Master>) {
     operator::install(r);
     legacy::install(r);
     roles::install(r);
+    maintenance::install(r);
 }
 
 /// The media type of a request body (parameters stripped).

@@ -233,6 +233,12 @@ impl Master {
                 responder.respond(encode_response(&r, out_json));
                 return;
             }
+            OpType::UpdateMaintenanceSchedule
+            | OpType::StartMaintenance
+            | OpType::StopMaintenance => {
+                self.maintenance_call(cx, call, responder);
+                return;
+            }
             OpType::ReactivateAgent => {
                 match call.reactivate_agent {
                     Some(d) => self.reactivate_agent_call(cx, d.slave_id, responder),
@@ -303,6 +309,16 @@ impl Master {
             OpType::GetQuota => {
                 r.get_quota = Some(response::GetQuota {
                     status: crate::actor::quota::quota_status(&self.state.quotas),
+                })
+            }
+            OpType::GetMaintenanceSchedule => {
+                r.get_maintenance_schedule = Some(response::GetMaintenanceSchedule {
+                    schedule: self.maintenance_schedule(),
+                })
+            }
+            OpType::GetMaintenanceStatus => {
+                r.get_maintenance_status = Some(response::GetMaintenanceStatus {
+                    status: self.maintenance_status(),
                 })
             }
             OpType::GetState => {
@@ -386,7 +402,7 @@ impl Master {
                 reregistered_time: f.reregistered_time.map(time),
                 unregistered_time: f.unregistered_time.map(time),
                 offers,
-                inverse_offers: vec![],
+                inverse_offers: self.inverse_offers_of(f.id()),
                 allocated_resources: used.to_endpoint_vec(),
                 offered_resources: offered.to_endpoint_vec(),
             }
