@@ -73,6 +73,8 @@ pub struct Master {
     pub(crate) heartbeat_armed: bool,
     pub(crate) start_time: f64,
     hostname: String,
+    /// Files published through the `files` process (the master's log).
+    pub(crate) files: mesos_files::Files,
 }
 
 /// Upstream `MASTER_CAPABILITIES()` in 1.9 (`src/master/constants.cpp`).
@@ -175,6 +177,7 @@ impl Master {
             heartbeat_armed: false,
             start_time: 0.0,
             hostname: hostname.to_string(),
+            files: mesos_files::Files::new(),
         }
     }
 
