@@ -56,27 +56,25 @@ pub fn json_response(v: &Value, jsonp: Option<&str>) -> Response {
     }
 }
 
-fn required_path(req: &Request) -> Result<String, Response> {
+/// The `path` query parameter; the 400 reason when missing.
+fn required_path(req: &Request) -> Result<String, String> {
     match req.query_param("path") {
         Some(p) if !p.is_empty() => Ok(p.to_string()),
-        _ => Err(Response::bad_request("Expecting 'path=value' in query.\n")),
+        _ => Err("Expecting 'path=value' in query.\n".to_string()),
     }
 }
 
 /// `numify<off_t>` / `numify<ssize_t>` with upstream's messages.
-fn parse_signed(req: &Request, name: &str) -> Result<Option<i64>, Response> {
+fn parse_signed(req: &Request, name: &str) -> Result<Option<i64>, String> {
     let Some(raw) = req.query_param(name) else {
         return Ok(None);
     };
-    let v: i64 = raw.trim().parse().map_err(|_| {
-        Response::bad_request(format!(
-            "Failed to parse {name}: Failed to convert '{raw}' to number.\n"
-        ))
-    })?;
+    let v: i64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("Failed to parse {name}: Failed to convert '{raw}' to number.\n"))?;
     if v < -1 {
-        return Err(Response::bad_request(format!(
-            "Negative {name} provided: {v}.\n"
-        )));
+        return Err(format!("Negative {name} provided: {v}.\n"));
     }
     Ok(Some(v))
 }
@@ -118,7 +116,7 @@ impl FilesProcess {
         log_request(&req);
         let path = match required_path(&req) {
             Ok(p) => p,
-            Err(resp) => return r.respond(resp),
+            Err(reason) => return r.respond(Response::bad_request(reason)),
         };
         let jsonp = req.query_param("jsonp").map(str::to_string);
         let files = self.files.clone();
@@ -138,16 +136,16 @@ impl FilesProcess {
         log_request(&req);
         let path = match required_path(&req) {
             Ok(p) => p,
-            Err(resp) => return r.respond(resp),
+            Err(reason) => return r.respond(Response::bad_request(reason)),
         };
         let offset = match parse_signed(&req, "offset") {
             Ok(o) => o.unwrap_or(-1),
-            Err(resp) => return r.respond(resp),
+            Err(reason) => return r.respond(Response::bad_request(reason)),
         };
         let mut length = match parse_signed(&req, "length") {
             // `length=-1` (the pailer's first request) means "to the end".
             Ok(l) => l.filter(|l| *l > -1).map(|l| l as u64),
-            Err(resp) => return r.respond(resp),
+            Err(reason) => return r.respond(Response::bad_request(reason)),
         };
         // `offset=-1` (or none) asks only for the file's size.
         let start = if offset == -1 {
@@ -179,7 +177,7 @@ impl FilesProcess {
         log_request(&req);
         let path = match required_path(&req) {
             Ok(p) => p,
-            Err(resp) => return r.respond(resp),
+            Err(reason) => return r.respond(Response::bad_request(reason)),
         };
         let files = self.files.clone();
         cx.blocking(
