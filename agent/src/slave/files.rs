@@ -45,6 +45,10 @@ impl Slave {
 
     /// Exposes an executor's sandbox (launch and recovery).
     pub(crate) fn attach_sandbox(&self, fid: &str, eid: &str, directory: &Path) {
+        // A recovered run whose sandbox was already garbage collected.
+        if !directory.exists() {
+            return;
+        }
         for v in self.sandbox_virtual_paths(fid, eid, directory) {
             if let Err(e) = self.files.attach(directory, &v) {
                 tracing::error!(
