@@ -314,6 +314,55 @@ mod tests {
         assert_eq!(std::fs::read(&dest).unwrap(), b"hello world");
     }
 
+    /// A TLS server with a self-signed certificate, for one connection.
+    fn self_signed_server() -> u16 {
+        use openssl::{asn1, hash, pkey, rsa, ssl, x509};
+        let key = pkey::PKey::from_rsa(rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "127.0.0.1").unwrap();
+        let name = name.build();
+        let mut b = x509::X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&asn1::Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&asn1::Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        b.sign(&key, hash::MessageDigest::sha256()).unwrap();
+        let cert = b.build();
+        let mut acc = ssl::SslAcceptor::mozilla_intermediate_v5(ssl::SslMethod::tls()).unwrap();
+        acc.set_private_key(&key).unwrap();
+        acc.set_certificate(&cert).unwrap();
+        let acc = acc.build();
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((s, _)) = l.accept() {
+                if let Ok(mut t) = acc.accept(s) {
+                    let _ = t.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno");
+                }
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn untrusted_tls_certificates_are_refused() {
+        let port = self_signed_server();
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out");
+        let e = download(
+            &format!("https://127.0.0.1:{port}/x"),
+            &dest,
+            Some(Duration::from_secs(10)),
+        )
+        .unwrap_err();
+        assert!(e.contains("TLS handshake"), "{e}");
+        assert!(!dest.exists());
+    }
+
     #[test]
     fn reports_non_200_and_short_bodies() {
         let port = serve(vec![

@@ -335,6 +335,70 @@ mod tests {
         assert!(sandbox.path().join("sub/dir/renamed.sh").exists());
     }
 
+    fn have(tool: &str) -> bool {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    #[test]
+    fn extracts_every_archive_kind() {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(src.path().join("d")).unwrap();
+        std::fs::write(src.path().join("d/f.txt"), b"payload").unwrap();
+        let sh = |cmd: &str| {
+            let ok = Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .current_dir(src.path())
+                .status()
+                .unwrap();
+            assert!(ok.success(), "{cmd}");
+        };
+        let mut cases = vec![("a.tar", "tar -cf a.tar d"), ("a.tgz", "tar -czf a.tgz d")];
+        if have("bzip2") {
+            cases.push(("a.tar.bz2", "tar -cjf a.tar.bz2 d"));
+        }
+        if have("xz") {
+            cases.push(("a.txz", "tar -cJf a.txz d"));
+        }
+        if have("zip") && have("unzip") {
+            cases.push(("a.zip", "zip -q -r a.zip d"));
+        } else {
+            println!("SKIP: zip/unzip absent, .zip extraction not checked");
+        }
+        for (name, cmd) in cases {
+            sh(cmd);
+            let out = tempfile::tempdir().unwrap();
+            assert!(
+                extract(&src.path().join(name), out.path()).unwrap(),
+                "{name}"
+            );
+            assert_eq!(
+                std::fs::read(out.path().join("d/f.txt")).unwrap(),
+                b"payload",
+                "{name}"
+            );
+        }
+        // A bare .gz becomes the file without the suffix.
+        sh("gzip -c d/f.txt > f.txt.gz");
+        let out = tempfile::tempdir().unwrap();
+        assert!(extract(&src.path().join("f.txt.gz"), out.path()).unwrap());
+        assert_eq!(std::fs::read(out.path().join("f.txt")).unwrap(), b"payload");
+        // Not an archive's name: not extracted.
+        assert!(!extract(&src.path().join("d/f.txt"), out.path()).unwrap());
+        // A corrupt archive is an error naming it.
+        std::fs::write(src.path().join("bad.tar.gz"), b"not gzip").unwrap();
+        let e = extract(&src.path().join("bad.tar.gz"), out.path()).unwrap_err();
+        assert!(
+            e.contains("Failed to extract archive") && e.contains("bad.tar.gz"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn failures_name_the_uri() {
         let sandbox = tempfile::tempdir().unwrap();
