@@ -95,47 +95,55 @@ impl Slave {
                 )))
             }
         };
+        use mesos_proto::mesos::v1::agent::call::Type;
+        let missing = |field: &str| {
+            Response::bad_request(format!(
+                "Failed to validate agent::Call: Expecting '{field}' to be present"
+            ))
+        };
         let files = self.files.clone();
-        if let Some(list) = call.list_files {
-            cx.blocking(
-                move || files.browse(&list.path),
-                move |_: &mut Slave, _, result: Result<_, FilesError>| match result {
-                    Ok(infos) => {
-                        let file_infos = infos.iter().filter_map(to_v1_file_info).collect();
-                        r.respond(v1_json(V1Response {
-                            r#type: Some(response::Type::ListFiles as i32),
-                            list_files: Some(response::ListFiles { file_infos }),
+        match call.r#type.and_then(|t| Type::try_from(t).ok()) {
+            Some(Type::ListFiles) => {
+                let Some(list) = call.list_files else {
+                    return r.respond(missing("list_files"));
+                };
+                cx.blocking(
+                    move || files.browse(&list.path),
+                    move |_: &mut Slave, _, result: Result<_, FilesError>| match result {
+                        Ok(infos) => {
+                            let file_infos = infos.iter().filter_map(to_v1_file_info).collect();
+                            r.respond(v1_json(V1Response {
+                                r#type: Some(response::Type::ListFiles as i32),
+                                list_files: Some(response::ListFiles { file_infos }),
+                                ..Default::default()
+                            }))
+                        }
+                        Err(e) => r.respond(e.response()),
+                    },
+                );
+            }
+            Some(Type::ReadFile) => {
+                let Some(read) = call.read_file else {
+                    return r.respond(missing("read_file"));
+                };
+                cx.blocking(
+                    move || files.read(read.offset, read.length, &read.path),
+                    move |_: &mut Slave, _, result: Result<_, FilesError>| match result {
+                        Ok((size, data)) => r.respond(v1_json(V1Response {
+                            r#type: Some(response::Type::ReadFile as i32),
+                            read_file: Some(response::ReadFile {
+                                size,
+                                data: data.into(),
+                            }),
                             ..Default::default()
-                        }))
-                    }
-                    Err(e) => r.respond(e.response()),
-                },
-            );
-        } else if let Some(read) = call.read_file {
-            cx.blocking(
-                move || files.read(read.offset, read.length, &read.path),
-                move |_: &mut Slave, _, result: Result<_, FilesError>| match result {
-                    Ok((size, data)) => r.respond(v1_json(V1Response {
-                        r#type: Some(response::Type::ReadFile as i32),
-                        read_file: Some(response::ReadFile {
-                            size,
-                            data: data.into(),
-                        }),
-                        ..Default::default()
-                    })),
-                    Err(e) => r.respond(e.response()),
-                },
-            );
-        } else {
-            let field = match call.r#type {
-                Some(t) if t == mesos_proto::mesos::v1::agent::call::Type::ReadFile as i32 => {
-                    "read_file"
-                }
-                _ => "list_files",
-            };
-            r.respond(Response::bad_request(format!(
-                "Expecting '{field}' to be present"
-            )));
+                        })),
+                        Err(e) => r.respond(e.response()),
+                    },
+                );
+            }
+            _ => r.respond(Response::bad_request(
+                "Expecting 'type' to be LIST_FILES or READ_FILE",
+            )),
         }
     }
 }
