@@ -387,6 +387,7 @@ impl Slave {
                     },
                 );
             }
+            "LIST_FILES" | "READ_FILE" => return self.files_call(cx, &call, r),
             other => {
                 return r.respond(Response::text(
                     StatusCode::NOT_IMPLEMENTED,

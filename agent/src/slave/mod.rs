@@ -15,9 +15,12 @@
 //! - [`linux`]: `--launcher=linux`, the [`Containerizer`] over the isolators'
 //!   `LinuxContainerizer`; [`PosixContainerizer`] is `--launcher=posix`.
 //! - [`model`]: the framework / executor / task records.
+//! - [`files`]: sandboxes attached to the `files` process; v1 `LIST_FILES`
+//!   and `READ_FILE`.
 
 pub mod drain;
 pub mod executor_api;
+pub mod files;
 pub mod http;
 pub mod linux;
 pub mod model;
@@ -276,6 +279,8 @@ pub struct Slave {
     /// Set while draining (`DrainSlaveMessage`), checkpointed as
     /// `drain.config` until no frameworks remain.
     pub(crate) drain_config: Option<mesos_proto::mesos::DrainConfig>,
+    /// Sandboxes published through the `files` process.
+    pub(crate) files: mesos_files::Files,
 }
 
 /// Counters shown in `/state` and used by tests.
@@ -337,6 +342,7 @@ impl Slave {
             registrations: 0,
             metrics: Metrics::default(),
             drain_config: None,
+            files: mesos_files::Files::new(),
         }
     }
 

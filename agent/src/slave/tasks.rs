@@ -508,6 +508,7 @@ impl Slave {
             &directory,
             &paths::executor_latest_run_path(&self.config.work_dir, &sid, fid, &eid),
         );
+        self.attach_sandbox(fid, &eid, &directory);
         if checkpoint {
             let r = checkpoint::checkpoint_message(
                 &paths::executor_info_path(&self.meta, &sid, fid, &eid),
@@ -565,10 +566,29 @@ impl Slave {
             .expect("present")
             .executors
             .insert(eid.clone(), executor);
+        // The URIs are fetched into the sandbox before the executor runs
+        // (upstream fetches between isolating and exec'ing; see
+        // third_party_docs/files.md).
+        let fetch = crate::fetcher::FetchRequest::from_flags(
+            &self.config.given,
+            &self.config.launcher_dir,
+            &container_id,
+            self.frameworks[fid].executors[&eid]
+                .info
+                .command
+                .as_ref()
+                .map(|c| c.uris.clone())
+                .unwrap_or_default(),
+            &launch.spec.directory,
+            launch.spec.user.clone(),
+        );
         let containerizer = Arc::clone(&self.containerizer);
         let (f2, e2, c2) = (fid.to_string(), eid, container_id);
         cx.blocking(
-            move || containerizer.launch(&launch),
+            move || {
+                crate::fetcher::fetch(&fetch).map_err(crate::Error::Fetch)?;
+                containerizer.launch(&launch)
+            },
             move |s: &mut Slave, cx, r| s.executor_launched(cx, &f2, &e2, &c2, r),
         );
     }
@@ -1394,8 +1414,10 @@ impl Slave {
                 &e.container_id,
             ));
         }
+        let directory = e.directory.clone();
         f.completed_executors.push_back(e);
         self.garbage_collect(cx, gc);
+        self.detach_sandbox_later(cx, fid, eid, directory);
         let Some(f) = self.frameworks.get_mut(fid) else {
             return;
         };

@@ -80,6 +80,8 @@ pub struct Master {
     hostname: String,
     /// Maintenance schedules, machines and inverse offers.
     pub(crate) maintenance: maintenance::MaintenanceState,
+    /// Files published through the `files` process (the master's log).
+    pub(crate) files: mesos_files::Files,
 }
 
 /// Upstream `MASTER_CAPABILITIES()` in 1.9 (`src/master/constants.cpp`).
@@ -185,6 +187,7 @@ impl Master {
             start_time: 0.0,
             hostname: hostname.to_string(),
             maintenance: Default::default(),
+            files: mesos_files::Files::new(),
         }
     }
 

@@ -7,11 +7,13 @@
 //!   `/health`, `/flags`, `/version`, `/metrics/snapshot`, ...).
 //! - [`roles`]: `GET /roles` and `GET_ROLES` (weights, quota, consumption).
 //! - [`maintenance`]: `/maintenance/*`, `/machine/*` and the maintenance calls.
+//! - [`files`]: `LIST_FILES` / `READ_FILE` over the `files` attach table.
 //! - [`model`]: the hand-written v0 JSON shapes (`src/common/http.cpp`).
 //!
 //! Endpoint handlers are methods of [`Master`] so they see its state; each
 //! module installs its own routes, so more can be added beside them.
 
+pub mod files;
 pub mod legacy;
 pub mod maintenance;
 pub mod model;

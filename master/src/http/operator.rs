@@ -239,6 +239,20 @@ impl Master {
                 self.maintenance_call(cx, call, responder);
                 return;
             }
+            OpType::ListFiles => {
+                match call.list_files {
+                    Some(l) => self.list_files_call(cx, l, out_json, responder),
+                    None => responder.respond(missing("list_files")),
+                }
+                return;
+            }
+            OpType::ReadFile => {
+                match call.read_file {
+                    Some(f) => self.read_file_call(cx, f, out_json, responder),
+                    None => responder.respond(missing("read_file")),
+                }
+                return;
+            }
             OpType::ReactivateAgent => {
                 match call.reactivate_agent {
                     Some(d) => self.reactivate_agent_call(cx, d.slave_id, responder),
