@@ -4,7 +4,8 @@ with a ContainerInfo (MESOS type) given as JSON.
 Usage: pymesos_container_task.py HOST:PORT COMMAND CONTAINER_JSON [TIMEOUT] [RESOURCES_JSON]
 Prints every status update as "[pymesos] status <state> <reason> <message>".
 With EXECUTOR_JSON in the environment the task runs on that ExecutorInfo
-(a custom executor) instead of a command; CHECKPOINT=1 makes the framework
+(a custom executor) instead of a command; with COMMAND_JSON the task's
+CommandInfo is that JSON instead of a shell COMMAND; CHECKPOINT=1 makes the framework
 checkpointing (its executors survive an agent restart); framework messages are printed
 as "[pymesos] message <data>".
 Exit codes: 0 = TASK_FINISHED, 1 = task failed or driver error, 3 = timeout.
@@ -50,6 +51,8 @@ class OneTask(Scheduler):
             task.name = "container-task"
             if os.environ.get("EXECUTOR_JSON"):
                 task.executor = json.loads(os.environ["EXECUTOR_JSON"])
+            elif os.environ.get("COMMAND_JSON"):
+                task.command = json.loads(os.environ["COMMAND_JSON"])
             else:
                 task.command.value = command
             if container:
