@@ -649,6 +649,47 @@ mod tests {
     }
 
     #[test]
+    fn stored_images_round_trip_in_upstream_format() {
+        use prost::Message;
+        let dir = std::env::temp_dir().join(format!("stored-images-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(stored_images(&dir).is_empty());
+        record_stored_image(&dir, "library/busybox:1.0", &["a".into(), "b".into()]).unwrap();
+        record_stored_image(&dir, "img", &["c".into()]).unwrap();
+        let m = stored_images(&dir);
+        assert_eq!(m["library/busybox:1.0"], vec!["a", "b"]);
+        assert_eq!(m["img"], vec!["c"]);
+        // One record: [u32 length, host order][Images].
+        let bytes = std::fs::read(dir.join("storedImages")).unwrap();
+        let len = u32::from_ne_bytes(bytes[..4].try_into().unwrap()) as usize;
+        assert_eq!(bytes.len(), 4 + len);
+        let images = StoredImages::decode(&bytes[4..]).unwrap();
+        let busybox = images
+            .images
+            .iter()
+            .find(|i| i.reference.repository == "library/busybox")
+            .unwrap();
+        assert_eq!(busybox.reference.tag.as_deref(), Some("1.0"));
+        // Garbage is ignored, not fatal.
+        std::fs::write(
+            dir.join("storedImages"),
+            b"\x05\x00\x00\x00\xff\xff\xff\xff\xff",
+        )
+        .unwrap();
+        assert!(stored_images(&dir).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            stringify_reference(&ImageReference {
+                registry: Some("reg:5000".into()),
+                repository: "r".into(),
+                tag: Some("t".into()),
+                digest: None,
+            }),
+            "reg:5000/r:t"
+        );
+    }
+
+    #[test]
     fn manifest_parsing() {
         let m = parse_v1_manifest(
             r#"{"id":"abc","parent":"def","config":{"Env":["A=1"],"Cmd":["sh"],

@@ -859,6 +859,138 @@ mod tests {
     }
 
     #[test]
+    fn executor_flags_parse_like_upstream() {
+        let args: Vec<String> = [
+            "--launcher_dir=/usr/libexec/mesos",
+            "--sandbox_directory=/mnt/mesos/sandbox",
+            "--user=nobody",
+            "--working_directory=/data",
+            r#"--task_command={"shell":false,"value":"/bin/ep","arguments":["/bin/ep","x"]}"#,
+            r#"--task_environment={"variables":[{"name":"A","value":"1"}]}"#,
+            "--task_supplementary_groups=5,7",
+            "--rootfs=/r/rootfs",
+            "--tty_slave_path=/dev/pts/3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let f = CommandExecutorFlags::parse(&args).unwrap();
+        assert_eq!(
+            f.launcher_dir.as_deref(),
+            Some(std::path::Path::new("/usr/libexec/mesos"))
+        );
+        assert_eq!(f.rootfs.as_deref(), Some("/r/rootfs"));
+        assert_eq!(f.user.as_deref(), Some("nobody"));
+        assert_eq!(f.working_directory.as_deref(), Some("/data"));
+        let cmd = f.task_command.clone().unwrap();
+        assert_eq!(cmd.value.as_deref(), Some("/bin/ep"));
+        assert_eq!(cmd.arguments, vec!["/bin/ep", "x"]);
+        assert_eq!(f.task_environment.as_ref().unwrap().variables[0].name, "A");
+        assert_eq!(f.task_supplementary_groups, vec![5, 7]);
+        // Unknown flags and bad values are refused, as upstream's executor
+        // exits on them.
+        for bad in [
+            "--bogus=1",
+            "--task_command={",
+            "--task_supplementary_groups=x",
+            "plain",
+        ] {
+            assert!(
+                CommandExecutorFlags::parse(&[bad.to_string()]).is_err(),
+                "{bad} accepted"
+            );
+        }
+        // file:// values are read from the file.
+        let dir = std::env::temp_dir().join(format!("exec-flags-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("env.json"),
+            r#"{"variables":[{"name":"B","value":"2"}]}"#,
+        )
+        .unwrap();
+        let f = CommandExecutorFlags::parse(&[format!(
+            "--task_environment=file://{}",
+            dir.join("env.json").display()
+        )])
+        .unwrap();
+        assert_eq!(f.task_environment.unwrap().variables[0].name, "B");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn rootfs_task_launches_through_the_helper() {
+        let mut flags = CommandExecutorFlags {
+            rootfs: Some("/r/rootfs".into()),
+            sandbox_directory: Some("/mnt/mesos/sandbox".into()),
+            user: Some("nobody".into()),
+            task_supplementary_groups: vec![9],
+            ..Default::default()
+        };
+        let cmd = mesos_proto::mesos::CommandInfo {
+            value: Some("echo hi".into()),
+            ..Default::default()
+        };
+        let env: BTreeMap<String, String> = [(
+            "MESOS_SANDBOX".to_string(),
+            "/mnt/mesos/sandbox".to_string(),
+        )]
+        .into();
+        let spec = rootfs_launch_spec(
+            &flags,
+            std::path::Path::new("/libexec"),
+            &cmd,
+            &env,
+            std::path::Path::new("/host/sandbox"),
+        )
+        .unwrap();
+        assert_eq!(spec.value, "/libexec/mesos-containerizer");
+        assert_eq!(
+            &spec.arguments[..3],
+            &["mesos-containerizer", "launch", "--unshare_namespace_mnt"]
+        );
+        assert!(!spec.shell);
+        assert_eq!(spec.directory, std::path::Path::new("/host/sandbox"));
+        assert!(
+            spec.user.is_none(),
+            "the helper switches user, not the fork"
+        );
+        let json = spec.arguments[3].strip_prefix("--launch_info=").unwrap();
+        let info =
+            mesos_proto::json::from_json::<mesos_proto::mesos::slave::ContainerLaunchInfo>(json)
+                .unwrap();
+        assert_eq!(info.rootfs.as_deref(), Some("/r/rootfs"));
+        // No --working_directory: the sandbox inside the rootfs.
+        assert_eq!(
+            info.working_directory.as_deref(),
+            Some("/mnt/mesos/sandbox")
+        );
+        assert_eq!(info.user.as_deref(), Some("nobody"));
+        assert_eq!(info.supplementary_groups, vec![9]);
+        assert_eq!(info.command.unwrap().shell, Some(true));
+        assert_eq!(info.environment.unwrap().variables[0].name, "MESOS_SANDBOX");
+        // The image's WORKDIR wins; --sandbox_directory is required.
+        flags.working_directory = Some("/data".into());
+        let spec = rootfs_launch_spec(
+            &flags,
+            std::path::Path::new("/libexec"),
+            &cmd,
+            &env,
+            std::path::Path::new("/s"),
+        )
+        .unwrap();
+        assert!(spec.arguments[3].contains(r#""working_directory":"/data""#));
+        flags.sandbox_directory = None;
+        assert!(rootfs_launch_spec(
+            &flags,
+            std::path::Path::new("/libexec"),
+            &cmd,
+            &env,
+            std::path::Path::new("/s")
+        )
+        .is_err());
+    }
+
+    #[test]
     fn terminal_states_and_messages() {
         assert_eq!(terminal_state(Some(0), false), TaskState::TaskFinished);
         assert_eq!(terminal_state(Some(1 << 8), false), TaskState::TaskFailed);

@@ -1636,6 +1636,52 @@ mod tests {
     }
 
     #[test]
+    fn image_tasks_get_sandbox_directory_and_user_arguments() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join(MESOS_EXECUTOR), b"").unwrap();
+        let dir = tmp.path().to_path_buf();
+        let fw = FrameworkInfo {
+            user: "fwuser".into(),
+            ..Default::default()
+        };
+        let mut t = task("echo hello");
+        let base = executor_info_for(&fw, &t, &dir);
+        let args = |t: &TaskInfo, switch_user: bool| {
+            let mut info = executor_info_for(&fw, t, &dir);
+            add_rootfs_arguments(&mut info, &fw, t, "/mnt/mesos/sandbox", switch_user);
+            info.command.unwrap().arguments
+        };
+        // No image: unchanged.
+        assert_eq!(args(&t, true), base.command.clone().unwrap().arguments);
+        t.container = Some(mesos_proto::mesos::ContainerInfo {
+            r#type: mesos_proto::mesos::container_info::Type::Mesos as i32,
+            mesos: Some(mesos_proto::mesos::container_info::MesosInfo {
+                image: Some(mesos_proto::mesos::Image {
+                    r#type: mesos_proto::mesos::image::Type::Docker as i32,
+                    ..Default::default()
+                }),
+            }),
+            ..Default::default()
+        });
+        let a = args(&t, true);
+        assert_eq!(
+            &a[a.len() - 2..],
+            &["--sandbox_directory=/mnt/mesos/sandbox", "--user=fwuser"]
+        );
+        // The task's own user wins; no --user without --switch_user.
+        t.command.as_mut().unwrap().user = Some("taskuser".into());
+        assert_eq!(args(&t, true).last().unwrap(), "--user=taskuser");
+        assert_eq!(
+            args(&t, false).last().unwrap(),
+            "--sandbox_directory=/mnt/mesos/sandbox"
+        );
+        // A task with its own executor is not touched.
+        let mut custom = t.clone();
+        custom.executor = Some(base.clone());
+        assert_eq!(args(&custom, true), base.command.clone().unwrap().arguments);
+    }
+
+    #[test]
     fn wait_status_text() {
         assert_eq!(describe_status(Some(0)), "exited with status 0");
         assert_eq!(describe_status(Some(3 << 8)), "exited with status 3");
