@@ -140,7 +140,8 @@ struct Cluster {
     master_port: u16,
     agent_port: u16,
     _master: Guard,
-    _agent: Guard,
+    agent: Option<Guard>,
+    extra: Vec<String>,
 }
 
 impl Drop for Cluster {
@@ -148,15 +149,19 @@ impl Drop for Cluster {
         // Let the agent destroy the container (the scheduler exits on the
         // terminal update, before the executor's container is gone).
         let port = self.agent_port;
-        wait_until(Duration::from_secs(15), || {
-            http_call(port, "POST", "/api/v1", r#"{"type":"GET_CONTAINERS"}"#)
-                .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
-                .is_some_and(|v| {
-                    v["get_containers"]["containers"]
-                        .as_array()
-                        .is_some_and(|a| a.is_empty())
-                })
-        });
+        if self.agent.is_some() {
+            wait_until(Duration::from_secs(15), || {
+                http_call(port, "POST", "/api/v1", r#"{"type":"GET_CONTAINERS"}"#)
+                    .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
+                    .is_some_and(|v| {
+                        v["get_containers"]["containers"]
+                            .as_array()
+                            .is_some_and(|a| a.is_empty())
+                    })
+            });
+        }
+        // Stop the agent before its rootfses are unmounted.
+        self.agent = None;
         if std::env::var("AGENT_IMAGE_KEEP").is_err() {
             let _ = mesos_isolators::launch::unmount_all_below(&self.dir.display().to_string());
             let _ = std::fs::remove_dir_all(&self.dir);
@@ -195,12 +200,42 @@ impl Cluster {
                 == Some(200)),
             "master did not come up"
         );
-        let agent = Guard(
+        let mut c = Cluster {
+            dir,
+            master_port,
+            agent_port,
+            _master: master,
+            agent: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        c.start_agent();
+        assert!(
+            wait_until(Duration::from_secs(30), || http_get(
+                c.master_port,
+                "/master/slaves"
+            )
+            .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["slaves"].as_array().map(|a| a.len()))
+                == Some(1)),
+            "agent did not register; agent log:\n{}",
+            c.agent_log()
+        );
+        c
+    }
+
+    fn start_agent(&mut self) {
+        let dir = &self.dir;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("agent.log"))
+            .unwrap();
+        self.agent = Some(Guard(
             Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
-                .arg(format!("--master=127.0.0.1:{master_port}"))
+                .arg(format!("--master=127.0.0.1:{}", self.master_port))
                 .arg(format!("--work_dir={}", dir.join("work").display()))
                 .arg(format!("--runtime_dir={}", dir.join("runtime").display()))
-                .arg(format!("--port={agent_port}"))
+                .arg(format!("--port={}", self.agent_port))
                 .arg("--ip=127.0.0.1")
                 .arg("--launcher=linux")
                 .arg("--isolation=filesystem/linux,docker/runtime,namespaces/pid")
@@ -214,33 +249,25 @@ impl Cluster {
                     "--docker_registry={}",
                     dir.join("registry").display()
                 ))
-                .args(extra)
+                .args(&self.extra)
                 .arg("--resources=cpus:2;mem:1024;disk:1024")
+                .arg("--recovery_timeout=30secs")
                 .env_remove("MESOS_WORK_DIR")
                 .stdout(Stdio::null())
-                .stderr(log("agent.log"))
+                .stderr(log)
                 .spawn()
                 .expect("start mesos-agent"),
-        );
-        let c = Cluster {
-            dir,
-            master_port,
-            agent_port,
-            _master: master,
-            _agent: agent,
-        };
-        assert!(
-            wait_until(Duration::from_secs(30), || http_get(
-                c.master_port,
-                "/master/slaves"
-            )
-            .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
-            .and_then(|v| v["slaves"].as_array().map(|a| a.len()))
-                == Some(1)),
-            "agent did not register; agent log:\n{}",
-            c.agent_log()
-        );
-        c
+        ));
+    }
+
+    /// Container rootfses the provisioner holds.
+    fn rootfses(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.dir.join("work/provisioner/containers"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect()
     }
 
     fn agent_log(&self) -> String {
@@ -256,10 +283,35 @@ impl Cluster {
         command_json: Option<&str>,
         container: &str,
     ) -> (Option<i32>, String) {
+        let mut g = self.spawn_scheduler(python, command, command_json, container, &[]);
+        let end = Instant::now() + Duration::from_secs(90);
+        let code = loop {
+            if let Ok(Some(st)) = g.0.try_wait() {
+                break st.code();
+            }
+            if Instant::now() > end {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        (code, self.scheduler_log())
+    }
+
+    fn scheduler_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("scheduler.log")).unwrap_or_default()
+    }
+
+    fn spawn_scheduler(
+        &self,
+        python: &Path,
+        command: &str,
+        command_json: Option<&str>,
+        container: &str,
+        env: &[(&str, &str)],
+    ) -> Guard {
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymesos_container_task.py");
-        let log_path = self.dir.join("scheduler.log");
-        let log = std::fs::File::create(&log_path).unwrap();
+        let log = std::fs::File::create(self.dir.join("scheduler.log")).unwrap();
         let mut cmd = Command::new(python);
         cmd.arg(script)
             .arg(format!("127.0.0.1:{}", self.master_port))
@@ -271,18 +323,8 @@ impl Cluster {
         if let Some(j) = command_json {
             cmd.env("COMMAND_JSON", j);
         }
-        let mut g = Guard(cmd.spawn().expect("start the scheduler"));
-        let end = Instant::now() + Duration::from_secs(90);
-        let code = loop {
-            if let Ok(Some(st)) = g.0.try_wait() {
-                break st.code();
-            }
-            if Instant::now() > end {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        (code, std::fs::read_to_string(&log_path).unwrap_or_default())
+        cmd.envs(env.iter().copied());
+        Guard(cmd.spawn().expect("start the scheduler"))
     }
 
     /// The (only) run directory of the task's executor on the host.
@@ -459,5 +501,68 @@ fn docker_ignore_runtime_ignores_image_config() {
         stdout.contains("cwd=/mnt/mesos/sandbox var=unset"),
         "{}",
         c.explain(&out)
+    );
+}
+
+/// A checkpointing framework's task in an image survives SIGKILL + restart
+/// of the agent: the executor (on the host) reconnects, the task finishes,
+/// and the recovered container's rootfs is destroyed once it has ended
+/// (upstream `ProvisionerProcess::recover` keeps known rootfses).
+#[test]
+fn image_task_survives_agent_restart_and_its_rootfs_is_removed() {
+    let Some(python) = prerequisites() else {
+        return;
+    };
+    let mut c = Cluster::start("recover", &[]);
+    let port = c.agent_port;
+    let mut g = c.spawn_scheduler(
+        &python,
+        "sleep 5; cat /etc/mesos-image-marker",
+        None,
+        IMAGE_CONTAINER,
+        &[("CHECKPOINT", "1")],
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || http_call(
+            port,
+            "POST",
+            "/api/v1",
+            r#"{"type":"GET_TASKS"}"#
+        )
+        .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
+        .is_some_and(
+            |t| t["get_tasks"]["launched_tasks"][0]["state"] == "TASK_RUNNING"
+        )),
+        "task did not start; agent log:\n{}",
+        c.agent_log()
+    );
+    assert_eq!(c.rootfses().len(), 1, "{:?}", c.rootfses());
+    // SIGKILL the agent (Guard drop) and start it again.
+    c.agent = None;
+    c.start_agent();
+    let end = Instant::now() + Duration::from_secs(90);
+    let code = loop {
+        if let Ok(Some(st)) = g.0.try_wait() {
+            break st.code();
+        }
+        if Instant::now() > end {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = c.scheduler_log();
+    assert_eq!(code, Some(0), "{}", c.explain(&out));
+    assert_eq!(out.matches("status TASK_FINISHED").count(), 1, "{out}");
+    assert!(c.sandbox_file("stdout").contains("inside-the-image"));
+    assert!(
+        c.agent_log()
+            .contains("Sending reconnect request to executor"),
+        "{}",
+        c.agent_log()
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || c.rootfses().is_empty()),
+        "rootfs left behind: {:?}",
+        c.rootfses()
     );
 }

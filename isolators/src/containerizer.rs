@@ -255,9 +255,18 @@ impl LinuxContainerizer {
                     i.recover(states, orphans)
                 })?;
         }
+        // Recovered containers keep their rootfs until they are waited
+        // for; rootfses of containers no longer known are destroyed.
+        let keys: Vec<String> = states.iter().map(|s| id_string(&s.container_id)).collect();
+        let provisioned = self
+            .provisioner
+            .as_ref()
+            .map(|p| p.recover(&keys))
+            .unwrap_or_default();
         for s in states {
+            let key = id_string(&s.container_id);
             lock(&self.containers).insert(
-                id_string(&s.container_id),
+                key.clone(),
                 Container {
                     id: s.container_id.clone(),
                     pid: Some(s.pid as i32),
@@ -266,7 +275,7 @@ impl LinuxContainerizer {
                         ..Default::default()
                     },
                     limitation: None,
-                    provisioned: false,
+                    provisioned: provisioned.contains(&key),
                 },
             );
         }

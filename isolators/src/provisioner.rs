@@ -511,6 +511,29 @@ impl Provisioner {
         })
     }
 
+    /// `ProvisionerProcess::recover`: which of the `known` containers (keys
+    /// as [`id_string`]) still have a provisioned rootfs; the rootfses of
+    /// containers nobody knows any more are destroyed.
+    pub fn recover(&self, known: &[String]) -> Vec<String> {
+        let mut have = Vec::new();
+        let dir = self.root.join("containers");
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if known.contains(&name) {
+                have.push(name);
+                continue;
+            }
+            tracing::info!("Destroying the rootfs of orphan container {name}");
+            let p = e.path();
+            let r = crate::launch::unmount_all_below(&p.display().to_string())
+                .and_then(|_| std::fs::remove_dir_all(&p).map_err(Error::from));
+            if let Err(err) = r {
+                tracing::warn!("Failed to destroy the rootfs of orphan container {name}: {err}");
+            }
+        }
+        have
+    }
+
     /// Removes the container's rootfs (unmounting the overlay first).
     pub fn destroy(&self, id: &ContainerId) -> Result<(), Error> {
         let cdir = self.container_dir(id);
