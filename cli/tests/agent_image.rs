@@ -566,3 +566,34 @@ fn image_task_survives_agent_restart_and_its_rootfs_is_removed() {
         c.rootfses()
     );
 }
+
+/// Killing a task that runs in an image: the executor's SIGTERM reaches the
+/// task behind `mesos-containerizer launch` (same pid, own session) and the
+/// task ends TASK_KILLED.
+#[test]
+fn task_in_image_can_be_killed() {
+    let Some(python) = prerequisites() else {
+        return;
+    };
+    let c = Cluster::start("kill", &[]);
+    let mut g = c.spawn_scheduler(
+        &python,
+        "echo started; sleep 120",
+        None,
+        IMAGE_CONTAINER,
+        &[("KILL_ON_RUNNING", "1")],
+    );
+    let end = Instant::now() + Duration::from_secs(60);
+    let code = loop {
+        if let Ok(Some(st)) = g.0.try_wait() {
+            break st.code();
+        }
+        if Instant::now() > end {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = c.scheduler_log();
+    assert_eq!(code, Some(0), "{}", c.explain(&out));
+    assert!(out.contains("status TASK_KILLED"), "{out}");
+}
