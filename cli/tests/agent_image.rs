@@ -597,3 +597,49 @@ fn task_in_image_can_be_killed() {
     assert_eq!(code, Some(0), "{}", c.explain(&out));
     assert!(out.contains("status TASK_KILLED"), "{out}");
 }
+
+/// The task's `CommandInfo.user` reaches the executor as `--user=` and the
+/// task (only) runs as that user inside the image, with its sandbox handed
+/// over to it, while the executor stays root (it must pivot).
+#[test]
+fn task_in_image_runs_as_the_task_user() {
+    let Some(python) = prerequisites() else {
+        return;
+    };
+    let Some(uid) = Command::new("id")
+        .args(["-u", "nobody"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<u32>()
+                .ok()
+        })
+    else {
+        println!("SKIP: no user 'nobody'");
+        return;
+    };
+    let c = Cluster::start("user", &[]);
+    let (code, out) = c.run_task(
+        &python,
+        "unused",
+        Some(r#"{"value":"echo uid=$(id -u); touch $MESOS_SANDBOX/by-user","user":"nobody"}"#),
+        IMAGE_CONTAINER,
+    );
+    assert_eq!(code, Some(0), "{}", c.explain(&out));
+    let stdout = c.sandbox_file("stdout");
+    assert!(
+        stdout.contains(&format!("uid={uid}")),
+        "{}",
+        c.explain(&out)
+    );
+    let sandbox = c.sandbox().unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(sandbox.join("by-user")).unwrap().uid(),
+        uid
+    );
+    assert_eq!(std::fs::metadata(&sandbox).unwrap().uid(), uid);
+}
