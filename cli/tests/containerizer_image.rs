@@ -479,3 +479,16 @@ fn command_task_executor_stays_on_the_host_with_rootfs_flags() {
     assert!(r.stdout.contains("proc-mounted"), "{r:?}");
     t.assert_clean("cmdtask");
 }
+
+/// Without `--image_providers=docker` an image cannot be provisioned:
+/// upstream's `Unsupported container image type: DOCKER`.
+#[test]
+fn image_without_a_provider_is_an_unsupported_type() {
+    if !require_root() {
+        return;
+    }
+    let t = Fixture::new("filesystem/linux", |_| {});
+    let e = t.try_run("noprov", "true", with_image).unwrap_err();
+    assert_eq!(e, "Unsupported container image type: DOCKER");
+    t.assert_clean("noprov");
+}

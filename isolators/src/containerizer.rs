@@ -99,6 +99,13 @@ impl LaunchRequest {
     }
 }
 
+/// The protobuf name of an `Image.Type` (stringified as upstream does).
+fn image_type_name(t: i32) -> &'static str {
+    mesos_proto::mesos::image::Type::try_from(t)
+        .map(|t| t.as_str_name())
+        .unwrap_or("UNKNOWN")
+}
+
 /// `<launcher_dir>/mesos-containerizer`, where the agent finds the helper
 /// (upstream `--launcher_dir`).
 pub fn helper_path(launcher_dir: &std::path::Path) -> PathBuf {
@@ -336,8 +343,13 @@ impl LinuxContainerizer {
             .and_then(|ci| ci.mesos.as_ref())
             .and_then(|m| m.image.clone());
         if let Some(image) = image {
+            // Upstream `ProvisionerProcess::provision` without a store
+            // for the image's type (`--image_providers`).
             let p = self.provisioner.as_ref().ok_or_else(|| {
-                Error::Invalid("container has an image but no image provider is enabled".into())
+                Error::Provision(format!(
+                    "Unsupported container image type: {}",
+                    image_type_name(image.r#type)
+                ))
             })?;
             let info = self.tracker.run("provisioner::provision", &id_arg(), || {
                 p.provision(id, &image)

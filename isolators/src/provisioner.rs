@@ -428,7 +428,12 @@ impl Provisioner {
     /// Builds the container's rootfs from `image` (docker only).
     pub fn provision(&self, id: &ContainerId, img: &Image) -> Result<ProvisionInfo, Error> {
         if img.r#type != image::Type::Docker as i32 {
-            return Err(perr("Unsupported container image type".into()));
+            return Err(perr(format!(
+                "Unsupported container image type: {}",
+                image::Type::try_from(img.r#type)
+                    .map(|t| t.as_str_name())
+                    .unwrap_or("UNKNOWN")
+            )));
         }
         let name = img
             .docker
