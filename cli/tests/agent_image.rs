@@ -7,7 +7,9 @@
 //! The docker store is made by the test, in upstream's layout
 //! (`<store>/layers/<id>/{json,rootfs,rootfs.overlay}` and `storedImages`,
 //! a checkpointed `mesos.internal.slave.docker.Images`), from Debian's
-//! static busybox: no registry, no daemon, no network.
+//! static busybox: no registry (the agent keeps the default remote
+//! `--docker_registry`, never contacted for a stored image), no daemon,
+//! no network.
 //!
 //! As upstream (src/slave/slave.cpp `getExecutorInfo`,
 //! containerizer/mesos/containerizer.cpp `_launch`,
@@ -179,7 +181,7 @@ impl Cluster {
                 .unwrap()
                 .as_nanos()
         ));
-        std::fs::create_dir_all(dir.join("registry")).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
         make_store(&dir.join("store"));
         let (master_port, agent_port) = (free_port(), free_port());
         let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
@@ -243,11 +245,6 @@ impl Cluster {
                 .arg(format!(
                     "--docker_store_dir={}",
                     dir.join("store").display()
-                ))
-                // An empty local registry: images come from the store only.
-                .arg(format!(
-                    "--docker_registry={}",
-                    dir.join("registry").display()
                 ))
                 .args(&self.extra)
                 .arg("--resources=cpus:2;mem:1024;disk:1024")
@@ -442,17 +439,37 @@ fn missing_image_fails_the_task_with_launch_failed() {
     let Some(python) = prerequisites() else {
         return;
     };
-    let c = Cluster::start("missing", &[]);
     let container =
         r#"{"type":"MESOS","mesos":{"image":{"type":"DOCKER","docker":{"name":"no-such-image"}}}}"#;
+    // A local registry (an empty directory): upstream's tar puller message.
+    let registry =
+        std::env::temp_dir().join(format!("agent-image-registry-{}", std::process::id()));
+    std::fs::create_dir_all(&registry).unwrap();
+    let flag = format!("--docker_registry={}", registry.display());
+    let c = Cluster::start("missing", &[&flag]);
     let (code, out) = c.run_task(&python, "true", None, container);
     assert_eq!(code, Some(1), "{}", c.explain(&out));
     let expected = format!(
         "status TASK_FAILED REASON_CONTAINER_LAUNCH_FAILED Failed to launch container: \
-         Failed to find archive for image 'no-such-image' at '{}/registry/no-such-image.tar'",
-        c.dir.display()
+         Failed to find archive for image 'no-such-image' at '{}/no-such-image.tar'",
+        registry.display()
     );
     assert!(out.contains(&expected), "{}", c.explain(&out));
+    drop(c);
+    let _ = std::fs::remove_dir_all(&registry);
+    // The default (remote) registry is never contacted here: same reason.
+    let c = Cluster::start("missing-remote", &[]);
+    let (code, out) = c.run_task(&python, "true", None, container);
+    assert_eq!(code, Some(1), "{}", c.explain(&out));
+    assert!(
+        out.contains(
+            "status TASK_FAILED REASON_CONTAINER_LAUNCH_FAILED Failed to launch container: \
+             Failed to pull image 'no-such-image': pulling from the remote registry \
+             'https://registry-1.docker.io' is not supported"
+        ),
+        "{}",
+        c.explain(&out)
+    );
 }
 
 /// `shell: false` without a value: the image's ENTRYPOINT + CMD run (in
