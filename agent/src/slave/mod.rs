@@ -161,6 +161,9 @@ pub struct ContainerLaunch {
     /// The executor's `ContainerInfo`; for the command executor the task's
     /// (image, volumes, `LinuxInfo`), as upstream's `getExecutorInfo`.
     pub container_info: Option<mesos_proto::mesos::ContainerInfo>,
+    /// The task a command executor is launched for (upstream puts it in
+    /// `ContainerConfig.task_info`); `None` for other executors.
+    pub task_info: Option<mesos_proto::mesos::TaskInfo>,
 }
 
 /// The posix containerizer: posix launcher + the configured isolators.
