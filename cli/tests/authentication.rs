@@ -2,6 +2,8 @@
 //! - a real 1.9.0 agent with `--credential` authenticates to our master over
 //!   CRAM-MD5 and registers under `--authenticate_agents`; one with a wrong
 //!   secret never registers;
+//! - our agent authenticates the same way to the real 1.9.0 master and to
+//!   ours;
 //! - HTTP Basic on the read-only, read-write and scheduler realms: the same
 //!   requests (no, wrong and right credentials) get the same status codes and
 //!   `WWW-Authenticate` challenges from the real 1.9.0 master and from ours.
@@ -152,6 +154,98 @@ fn real_agents_authenticate_with_crammd5_to_our_master() {
         (metric(port, "master/messages_authenticate") >= 2.0).then_some(())
     })
     .expect("the second agent tries to authenticate");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        agents(port).len(),
+        1,
+        "an agent with a wrong secret registered"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn start_our_agent(master_port: u16, dir: &Path, name: &str, credential: &str) -> Guard {
+    Guard(Some(
+        Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
+            .arg(format!("--master=127.0.0.1:{master_port}"))
+            .arg(format!("--work_dir={}", dir.join(name).display()))
+            .arg(format!("--port={}", free_port()))
+            .arg("--ip=127.0.0.1")
+            .arg(format!("--credential={}", dir.join(credential).display()))
+            .arg("--resources=cpus:1;mem:256;disk:256")
+            .arg("--authentication_timeout_min=2secs")
+            .env_remove("MESOS_WORK_DIR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mesos-agent"),
+    ))
+}
+
+#[test]
+fn our_agent_authenticates_with_the_real_master_and_ours() {
+    let Some(local) = kit_bin("mesos-ref-local") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("mesos-authn-ours-{}", free_port()));
+    let _ = std::fs::remove_dir_all(&dir);
+    write_files(&dir);
+
+    // The real 1.9.0 master (no agents of its own) takes our agent.
+    let real_port = free_port();
+    let _real = Guard(Some(
+        Command::new(local)
+            .args([
+                format!("--port={real_port}"),
+                "--ip=127.0.0.1".to_string(),
+                "0".into(),
+            ])
+            .args(auth_flags(&dir))
+            .env("MESOS_WORK_DIR", dir.join("real-master"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    wait_until(Duration::from_secs(20), || {
+        request(real_port, "GET", "/version", None, "")
+    })
+    .expect("real master up");
+    let _a = start_our_agent(real_port, &dir, "agent-real", "good-credential");
+    wait_until(Duration::from_secs(30), || {
+        (agents(real_port).len() == 1).then_some(())
+    })
+    .expect("our agent registers with the real master after CRAM-MD5");
+
+    // Ours: the right secret registers, the wrong one does not.
+    let port = free_port();
+    let _master = Guard(Some(
+        Command::new(env!("CARGO_BIN_EXE_mesos-master"))
+            .args([
+                "--ip=127.0.0.1".to_string(),
+                format!("--port={port}"),
+                "--registry=in_memory".to_string(),
+                format!("--work_dir={}", dir.join("master").display()),
+            ])
+            .args(auth_flags(&dir))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    wait_until(Duration::from_secs(20), || {
+        request(port, "GET", "/health", None, "")
+    })
+    .expect("our master up");
+    let _b = start_our_agent(port, &dir, "agent-ours", "good-credential");
+    wait_until(Duration::from_secs(30), || {
+        (agents(port).len() == 1).then_some(())
+    })
+    .expect("our agent registers with our master after CRAM-MD5");
+    let _c = start_our_agent(port, &dir, "agent-bad", "bad-credential");
+    wait_until(Duration::from_secs(30), || {
+        (metric(port, "master/messages_authenticate") >= 2.0).then_some(())
+    })
+    .expect("the agent with the wrong secret tries");
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         agents(port).len(),

@@ -18,6 +18,7 @@
 //! - [`files`]: sandboxes attached to the `files` process; v1 `LIST_FILES`
 //!   and `READ_FILE`.
 
+mod authentication;
 pub mod drain;
 pub mod executor_api;
 pub mod files;
@@ -266,6 +267,9 @@ pub struct Slave {
     pub(crate) master_ping_timeout: Duration,
     pub(crate) ping_timer: Option<TimerId>,
     pub(crate) registration_timer: Option<TimerId>,
+    /// The CRAM-MD5 exchange with the master in progress, by attempt number.
+    pub(crate) authenticating: Option<u64>,
+    pub(crate) authentication_attempts: u64,
     pub(crate) resource_version: bytes::Bytes,
     pub(crate) frameworks: BTreeMap<String, Framework>,
     pub(crate) completed_frameworks: VecDeque<Framework>,
@@ -333,6 +337,8 @@ impl Slave {
             master_ping_timeout: DEFAULT_MASTER_PING_TIMEOUT,
             ping_timer: None,
             registration_timer: None,
+            authenticating: None,
+            authentication_attempts: 0,
             resource_version: bytes::Bytes::new(),
             frameworks: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
@@ -392,6 +398,7 @@ impl Actor for Slave {
         r.message::<msg::SlaveRegisteredMessage>(Self::registered);
         r.message::<msg::SlaveReregisteredMessage>(Self::reregistered);
         r.message::<msg::PingSlaveMessage>(Self::ping);
+        authentication::install(r);
         r.message::<msg::RunTaskMessage>(Self::handle_run_task_message);
         r.message::<msg::RunTaskGroupMessage>(Self::handle_run_task_group_message);
         r.message::<msg::KillTaskMessage>(Self::kill_task);

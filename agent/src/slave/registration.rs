@@ -68,9 +68,11 @@ impl Slave {
         let factor = self.config.registration_backoff_factor;
         let delay = random_fraction(cx, factor);
         tracing::debug!("Will (re)register in {delay:?}");
+        // A new master means a new authentication, if any.
+        self.authenticating = None;
         let t = cx.delay(delay, move |s: &mut Slave, cx| {
             s.registration_timer = None;
-            s.do_reliable_registration(cx, factor * 2);
+            s.authenticate_or_register(cx, factor * 2);
         });
         self.registration_timer = Some(t);
     }
@@ -453,7 +455,7 @@ impl Slave {
 }
 
 /// A uniformly random duration in `[0, max]`, from the actor's rng.
-fn random_fraction(cx: &mut Cx<'_, Slave>, max: Duration) -> Duration {
+pub(crate) fn random_fraction(cx: &mut Cx<'_, Slave>, max: Duration) -> Duration {
     let r = (cx.rng().next_u64() >> 11) as f64 / (1u64 << 53) as f64;
     max.mul_f64(r)
 }

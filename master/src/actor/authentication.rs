@@ -19,21 +19,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use http::StatusCode;
+use libprocess::authentication::{cram_md5_digest, CRAM_MD5 as MECHANISM};
 use libprocess::{Cx, Request, Response, Upid};
 use mesos_proto::mesos::internal::{
     AuthenticateMessage, AuthenticationCompletedMessage, AuthenticationErrorMessage,
     AuthenticationFailedMessage, AuthenticationMechanismsMessage, AuthenticationStartMessage,
     AuthenticationStepMessage,
 };
-use openssl::hash::MessageDigest;
 use openssl::memcmp;
-use openssl::pkey::PKey;
-use openssl::sign::Signer;
 
 use super::Master;
 use crate::flags::MasterFlags;
 
-const MECHANISM: &str = "CRAM-MD5";
 pub const READONLY_REALM: &str = "mesos-master-readonly";
 pub const READWRITE_REALM: &str = "mesos-master-readwrite";
 pub const FRAMEWORK_REALM: &str = "mesos-master-scheduler";
@@ -236,19 +233,6 @@ fn read_secrets(path: &str) -> Result<BTreeMap<String, String>, String> {
         .collect())
 }
 
-/// HMAC-MD5 of the challenge under the secret, in lowercase hex: what a
-/// CRAM-MD5 client sends after its principal (RFC 2195).
-pub fn cram_md5_digest(secret: &str, challenge: &[u8]) -> String {
-    let digest = PKey::hmac(secret.as_bytes())
-        .and_then(|key| {
-            let mut signer = Signer::new(MessageDigest::md5(), &key)?;
-            signer.update(challenge)?;
-            signer.sign_to_vec()
-        })
-        .unwrap_or_default();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Master {
     /// `AuthenticateMessage`: a client's authenticatee starts an exchange.
     pub(crate) fn authenticate_message(
@@ -449,16 +433,6 @@ impl Master {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_digest_is_rfc_2195s_example() {
-        // RFC 2195 section 2: user "tim", secret "tanstaaftanstaaf".
-        let challenge = b"<1896.697170952@postoffice.reston.mci.net>";
-        assert_eq!(
-            cram_md5_digest("tanstaaftanstaaf", challenge),
-            "b913a602c7eda7a495b4e6e7334d3890"
-        );
-    }
 
     #[test]
     fn endpoints_belong_to_upstreams_realms() {
