@@ -146,6 +146,7 @@ impl Master {
             now,
         );
         agent.resource_version = msg.resource_version_uuid.clone();
+        self.apply_checkpointed(&mut agent, &msg.checkpointed_resources);
         self.metrics.slave_registrations += 1;
         let total = agent.total.clone();
         let described = agent.describe();
@@ -278,6 +279,7 @@ impl Master {
             }
             self.metrics.slave_reregistrations += 1;
             let reply = self.reconcile_known_agent(cx, &id.value, &msg, reply);
+            self.resend_checkpointed_resources(cx, &id.value);
             self.send_drain_if_draining(cx, &id.value);
             cx.send(&from, &reply);
             self.check_and_transition_draining_agent(cx, &id.value);
@@ -341,6 +343,7 @@ impl Master {
         );
         agent.reregistered_time = Some(now);
         agent.resource_version = msg.resource_version_uuid.clone();
+        self.apply_checkpointed(&mut agent, &msg.checkpointed_resources);
         for e in &msg.executor_infos {
             if let Some(fid) = &e.framework_id {
                 if self.state.frameworks.contains_key(&fid.value) {

@@ -20,6 +20,7 @@ mod draining;
 pub(crate) mod frameworks;
 mod metrics;
 mod offers;
+pub mod operations;
 pub mod quota;
 mod recovery;
 pub mod subscribers;
@@ -215,6 +216,7 @@ impl Actor for Master {
         r.message::<ReregisterSlaveMessage>(Self::reregister_slave);
         r.message::<UnregisterSlaveMessage>(Self::unregister_slave);
         r.message::<UpdateSlaveMessage>(Self::update_slave);
+        r.message::<UpdateOperationStatusMessage>(Self::update_operation_status);
         r.message::<StatusUpdateMessage>(Self::status_update);
         r.message::<ExitedExecutorMessage>(Self::exited_executor);
         r.message::<ExecutorToFrameworkMessage>(Self::executor_message);

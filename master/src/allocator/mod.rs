@@ -88,6 +88,31 @@ pub trait Allocator: Send {
     /// Role weights changed (upstream `Allocator::updateWeights`).
     fn update_weights(&mut self, _weights: &[mesos_proto::mesos::WeightInfo]) {}
 
+    /// Operations (RESERVE, CREATE, ...) a framework applied to resources
+    /// offered to it (upstream `Allocator::updateAllocation`): its
+    /// allocation and the agent's total change accordingly. `offered`
+    /// carries the allocation role.
+    fn update_allocation(
+        &mut self,
+        _framework_id: &str,
+        _agent_id: &str,
+        _offered: &Resources,
+        _conversions: &[mesos_allocator::resources::ResourceConversion],
+    ) -> Result<(), String> {
+        Err("this allocator does not support offer operations".into())
+    }
+
+    /// Operator operations on an agent's unallocated resources (upstream
+    /// `Allocator::updateAvailable`): fails, changing nothing, when the
+    /// available resources do not hold what the operations consume.
+    fn update_available(
+        &mut self,
+        _agent_id: &str,
+        _conversions: &[mesos_allocator::resources::ResourceConversion],
+    ) -> Result<(), String> {
+        Err("this allocator does not support offer operations".into())
+    }
+
     /// What a role's subtree consumes against its quota: allocated
     /// non-revocable scalars plus unallocated reservations.
     fn quota_consumed(

@@ -13,6 +13,7 @@
 
 pub mod legacy;
 pub mod model;
+pub mod operations;
 pub mod operator;
 pub mod roles;
 pub mod scheduler;
@@ -31,6 +32,7 @@ pub fn install(r: &mut Routes<Master>) {
     scheduler::install(r);
     operator::install(r);
     legacy::install(r);
+    operations::install(r);
     roles::install(r);
 }
 

@@ -347,6 +347,7 @@ pub fn framework(state: &MasterState, usage: &Usage, f: &Framework) -> Value {
 pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value {
     let used = usage.used_on(a.id());
     let offered = usage.offered_on(a.id());
+    let mut reserved_full = Map::new();
     let reserved_by_role = {
         let mut m = Map::new();
         let mut roles: Vec<String> = a
@@ -363,6 +364,7 @@ pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value
                     .iter()
                     .filter(|r| crate::resources::reservation_role(r) == role),
             );
+            reserved_full.insert(role.clone(), resources_full(&rs));
             m.insert(role, resources(&rs));
         }
         Value::Object(m)
@@ -412,7 +414,10 @@ pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value
         ),
     );
     if full {
-        o.insert("reserved_resources_full".into(), json!({}));
+        o.insert(
+            "reserved_resources_full".into(),
+            Value::Object(reserved_full),
+        );
         o.insert(
             "unreserved_resources_full".into(),
             resources_full(&unreserved),
