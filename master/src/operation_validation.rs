@@ -340,11 +340,8 @@ pub fn validate_destroy(
     Ok(())
 }
 
-/// What the agent checkpoints: dynamic reservations and persistent volumes
-/// of agent default resources (upstream `needCheckpointing`).
-pub fn need_checkpointing(x: &Resource) -> bool {
-    x.provider_id.is_none() && (r::is_dynamically_reserved(x) || r::is_persistent_volume(x))
-}
+/// What the agent checkpoints (upstream `needCheckpointing`).
+pub use mesos_allocator::resources::conversions::need_checkpointing;
 
 #[cfg(test)]
 mod tests {

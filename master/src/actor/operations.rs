@@ -492,59 +492,6 @@ impl Master {
         self.apply_to_agent(cx, agent_id, None, &op);
         responder.respond(Response::accepted());
     }
-
-    /// The agent's checkpointed resources applied on top of its
-    /// `SlaveInfo.resources` (upstream `applyCheckpointedResources`): the
-    /// total the master uses for a (re)registering agent.
-    pub(crate) fn total_with_checkpointed(
-        info_resources: &[Resource],
-        checkpointed: &[Resource],
-    ) -> Result<Resources, String> {
-        let mut total = AResources::from_vec(info_resources.to_vec());
-        for c in checkpointed {
-            let mut c = c.clone();
-            mesos_allocator::resources::resource::upgrade(&mut c);
-            if !v::need_checkpointing(&c) {
-                return Err(format!(
-                    "Unexpected checkpointed resources {}",
-                    mesos_allocator::resources::resource::format_resource(&c)
-                ));
-            }
-            let one = AResources::from_vec([c.clone()]);
-            // What it came from: the volume stripped, then the reservation
-            // popped, until it is one of the agent's own resources.
-            let mut stripped = c.clone();
-            if stripped
-                .disk
-                .as_ref()
-                .is_some_and(|d| d.persistence.is_some())
-            {
-                match stripped.disk.as_mut() {
-                    Some(d) if d.source.is_some() => {
-                        d.persistence = None;
-                        d.volume = None;
-                    }
-                    _ => stripped.disk = None,
-                }
-                stripped.shared = None;
-            }
-            let mut base = AResources::from_vec([stripped]);
-            while !total.contains(&base)
-                && base.iter().next().is_some_and(|r| {
-                    mesos_allocator::resources::resource::is_dynamically_reserved(r)
-                })
-            {
-                base = base.pop_reservation();
-            }
-            if !total.contains(&base) {
-                return Err(format!(
-                    "Checkpointed resources {one} are incompatible with agent resources {total}"
-                ));
-            }
-            total = &(&total - &base) + &one;
-        }
-        Ok(from_alloc(&total))
-    }
 }
 
 /// The v1 `Operation`s of every agent (operator `GET_OPERATIONS`).
@@ -569,8 +516,12 @@ impl Master {
         if checkpointed.is_empty() {
             return;
         }
-        match Self::total_with_checkpointed(&agent.info.resources, checkpointed) {
-            Ok(total) => agent.total = total,
+        let static_total = AResources::from_vec(agent.info.resources.clone());
+        match mesos_allocator::resources::conversions::apply_checkpointed_resources(
+            &static_total,
+            checkpointed,
+        ) {
+            Ok(total) => agent.total = from_alloc(&total),
             Err(e) => tracing::warn!(
                 "Ignoring checkpointed resources of agent {}: {e}",
                 agent.describe()
