@@ -99,7 +99,7 @@ impl Slave {
         if self.info.id.is_none() {
             let m = msg::RegisterSlaveMessage {
                 slave: self.info.clone(),
-                checkpointed_resources: Vec::new(),
+                checkpointed_resources: self.checkpointed_resources.clone(),
                 version: Some(VERSION.to_string()),
                 agent_capabilities: agent_capabilities(),
                 resource_version_uuid: version_uuid,
@@ -137,6 +137,7 @@ impl Slave {
             version: Some(VERSION.to_string()),
             agent_capabilities: agent_capabilities(),
             resource_version_uuid: version_uuid,
+            checkpointed_resources: self.checkpointed_resources.clone(),
             ..Default::default()
         };
         for f in self.frameworks.values() {
