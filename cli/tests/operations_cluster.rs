@@ -239,3 +239,70 @@ fn operator_reserve_and_create_volume_on_real_agent() {
         agent_log()
     );
 }
+
+fn pymesos_python() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var("PYMESOS_PYTHON").ok().map(PathBuf::from),
+        std::env::var("MESOS_TEST_VENV")
+            .ok()
+            .map(|v| PathBuf::from(v).join("bin/python")),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| {
+        Command::new(p)
+            .args(["-c", "import pymesos"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        println!("SKIP: no Python with pymesos (run scripts/setup.sh or set PYMESOS_PYTHON)");
+    }
+    found
+}
+
+/// PersistentVolumeTest.AccessPersistentVolume with real processes: a
+/// pymesos framework RESERVEs, CREATEs a volume and LAUNCHes a task using
+/// it in one ACCEPT; the task writes through the `data` link in its
+/// sandbox and the file is found in `<work_dir>/volumes/roles/role1/<id>`.
+#[test]
+fn framework_reserve_create_launch_writes_into_volume() {
+    let Some(python) = pymesos_python() else {
+        return;
+    };
+    let dir = TempDir::new("fw");
+    let master_port = free_port();
+    let agent_port = free_port();
+    let _master = start_master(&dir.0, master_port);
+    let _agent = start_our_agent(&dir.0, master_port, agent_port, "agent.log");
+    agent_id(master_port);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymesos_volume_task.py");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(format!("127.0.0.1:{master_port}"))
+        .arg("vol2")
+        .arg("echo persisted > data/out.txt")
+        .arg("25")
+        .output()
+        .expect("run pymesos");
+    let agent_log = std::fs::read_to_string(dir.0.join("agent.log")).unwrap_or_default();
+    let master_log = std::fs::read_to_string(dir.0.join("master.log")).unwrap_or_default();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "framework output:\n{}{}\nagent log:\n{agent_log}\nmaster log:\n{master_log}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = dir.0.join("work/volumes/roles/role1/vol2/out.txt");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap_or_default(),
+        "persisted\n",
+        "the task wrote into the persistent volume"
+    );
+    // The master keeps the volume on the agent after the task ends.
+    let (_, b) = http_get(master_port, "/master/state").unwrap();
+    let v: Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(v["slaves"][0]["reserved_resources"]["role1"]["disk"], 64.0);
+}
