@@ -37,6 +37,8 @@ struct OpsAgent {
     checkpoints: Vec<CheckpointResourcesMessage>,
     op_acks: Vec<AcknowledgeOperationStatusMessage>,
     run_tasks: Vec<RunTaskMessage>,
+    /// Answer ApplyOperationMessage with OPERATION_FINISHED.
+    answer: bool,
 }
 
 impl OpsAgent {
@@ -49,6 +51,7 @@ impl OpsAgent {
             checkpoints: vec![],
             op_acks: vec![],
             run_tasks: vec![],
+            answer: true,
         }
     }
 
@@ -61,6 +64,10 @@ impl OpsAgent {
     }
 
     fn apply(&mut self, cx: &mut Cx<'_, Self>, from: Upid, m: ApplyOperationMessage) {
+        if !self.answer {
+            self.applied.push(m);
+            return;
+        }
         let mut u = [0u8; 16];
         cx.rng().fill_bytes(&mut u);
         let slave_id = SlaveId {
@@ -183,16 +190,18 @@ fn events(h: &ResponseHandle) -> Vec<Value> {
 
 impl Env {
     fn new(seed: u64, caps: &[Cap]) -> Env {
-        let (mut sim, m) = sim_with_master(seed, &[]);
+        Env::with(seed, caps, &[], "role1", true)
+    }
+
+    fn with(seed: u64, caps: &[Cap], flags: &[&str], role: &str, answer: bool) -> Env {
+        let (mut sim, m) = sim_with_master(seed, flags);
         sim.add_node(agent_addr(1));
-        let agent = sim.spawn(
-            agent_addr(1),
-            "slave(1)",
-            OpsAgent::new(m.upid.clone(), caps),
-        );
+        let mut a = OpsAgent::new(m.upid.clone(), caps);
+        a.answer = answer;
+        let agent = sim.spawn(agent_addr(1), "slave(1)", a);
         sim.settle();
         let sub = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": {
-            "user": "u", "name": "ops-fw", "roles": ["role1"], "principal": "p1",
+            "user": "u", "name": "ops-fw", "roles": [role], "principal": "p1",
             "capabilities": [{"type": "MULTI_ROLE"}, {"type": "RESERVATION_REFINEMENT"}]
         }}});
         let stream = sim.http(
@@ -662,4 +671,112 @@ fn percent(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// ReservationTest with the simple allocator (`--allocator=simple`): it
+/// follows the same operations.
+#[test]
+fn reserve_then_unreserve_with_the_simple_allocator() {
+    let mut env = Env::with(108, RP_CAPS, &["--allocator=simple"], "role1", true);
+    let offer = env.offer();
+    let res = vec![reserved("cpus", 1.0, "role1", "p1")];
+    env.accept(
+        &offer,
+        json!([op("RESERVE", "reserve", "resources", res.clone())]),
+    );
+    let offer = env.offer();
+    assert_eq!(offered(&offer, "cpus", Some("role1"), false), 1.0);
+    assert_eq!(offered(&offer, "cpus", None, false), 3.0);
+    env.accept(
+        &offer,
+        json!([op("UNRESERVE", "unreserve", "resources", res)]),
+    );
+    let offer = env.offer();
+    assert_eq!(offered(&offer, "cpus", None, false), 4.0);
+}
+
+/// Refined reservations (1.9's `reservations` stack): resources the
+/// operator reserved for `eng` are offered to a framework in `eng/dev`,
+/// which refines them; UNRESERVE pops only its own reservation.
+#[test]
+fn refined_reservation_pushes_and_pops_the_stack() {
+    let mut env = Env::with(109, RP_CAPS, &[], "eng/dev", true);
+    let agent_id = env.agent_id();
+    let _ = env.offer();
+    let eng = json!({"type": "DYNAMIC", "role": "eng", "principal": "op"});
+    let call = json!({"type": "RESERVE_RESOURCES", "reserve_resources": {
+        "agent_id": {"value": agent_id},
+        "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 2.0},
+                       "reservations": [eng]}]}});
+    let (code, body) = env.operator(call);
+    assert_eq!(
+        code,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let offer = env.offer();
+    assert_eq!(offered(&offer, "cpus", Some("eng"), false), 2.0);
+    let refined = json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0},
+        "reservations": [eng, {"type": "DYNAMIC", "role": "eng/dev", "principal": "p1"}]});
+    env.accept(
+        &offer,
+        json!([op("RESERVE", "reserve", "resources", vec![refined.clone()])]),
+    );
+    let offer = env.offer();
+    assert_eq!(offered(&offer, "cpus", Some("eng/dev"), false), 1.0);
+    assert_eq!(offered(&offer, "cpus", Some("eng"), false), 1.0);
+    let stack = offer["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["reservations"].as_array().is_some_and(|a| a.len() == 2))
+        .expect("a refined resource");
+    assert_eq!(stack["reservations"][0]["role"], "eng");
+    // /state lists it under the top of the stack.
+    let st = env.state();
+    assert_eq!(
+        st["slaves"][0]["reserved_resources"]["eng/dev"]["cpus"],
+        1.0
+    );
+    assert_eq!(st["slaves"][0]["reserved_resources"]["eng"]["cpus"], 1.0);
+    env.accept(
+        &offer,
+        json!([op("UNRESERVE", "unreserve", "resources", vec![refined])]),
+    );
+    let offer = env.offer();
+    assert_eq!(offered(&offer, "cpus", Some("eng/dev"), false), 0.0);
+    assert_eq!(offered(&offer, "cpus", Some("eng"), false), 2.0);
+}
+
+/// GET_OPERATIONS lists an operation the agent has not finished yet,
+/// PENDING, with the agent and framework IDs.
+#[test]
+fn get_operations_lists_pending_operations() {
+    let mut env = Env::with(110, RP_CAPS, &[], "role1", false);
+    let offer = env.offer();
+    env.accept(
+        &offer,
+        json!([op(
+            "RESERVE",
+            "reserve",
+            "resources",
+            vec![reserved("cpus", 1.0, "role1", "p1")]
+        )]),
+    );
+    assert_eq!(env.agent().applied.len(), 1);
+    let (code, body) = env.operator(json!({"type": "GET_OPERATIONS"}));
+    assert_eq!(code, StatusCode::OK);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    let ops = v["get_operations"]["operations"]
+        .as_array()
+        .expect("one operation");
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0]["latest_status"]["state"], "OPERATION_PENDING");
+    assert_eq!(ops[0]["info"]["type"], "RESERVE");
+    assert_eq!(ops[0]["agent_id"]["value"], env.agent_id().as_str());
+    assert_eq!(ops[0]["framework_id"]["value"], env.fid.as_str());
+    // The master already counts the reservation (speculatively applied).
+    let st = env.state();
+    assert_eq!(st["slaves"][0]["reserved_resources"]["role1"]["cpus"], 1.0);
 }

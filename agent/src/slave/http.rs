@@ -129,6 +129,7 @@ impl Slave {
             "unreserved_resources": resources_json(&unreserved),
             "reserved_resources": reserved,
             "reserved_resources_full": reserved_full,
+            "unreserved_resources_full": super::resources_ops::endpoint_json(&unreserved),
             "frameworks": self.frameworks.values().map(framework_json).collect::<Vec<_>>(),
             "completed_frameworks": self.completed_frameworks.iter().map(framework_json).collect::<Vec<_>>(),
         })

@@ -501,6 +501,17 @@ impl Slave {
     }
 }
 
+/// Resources as protobuf JSON in upstream's ENDPOINT format.
+pub fn endpoint_json(rs: &[Resource]) -> serde_json::Value {
+    serde_json::Value::Array(
+        AResources::from_vec(rs.to_vec())
+            .to_endpoint_vec()
+            .iter()
+            .filter_map(|x| mesos_proto::json::to_json_value(x).ok())
+            .collect(),
+    )
+}
+
 /// `/state`'s `reserved_resources` (by reservation role),
 /// `reserved_resources_full` (ENDPOINT-format protobuf JSON) and the
 /// unreserved rest (upstream src/slave/http.cpp `state`).
@@ -510,12 +521,7 @@ pub fn split_reserved(total: &[Resource]) -> (serde_json::Value, serde_json::Val
     let mut full = serde_json::Map::new();
     for (role, rs) in all.reservations() {
         reserved.insert(role.clone(), super::http::resources_json(&rs.to_vec()));
-        let items = rs
-            .to_endpoint_vec()
-            .iter()
-            .filter_map(|x| mesos_proto::json::to_json_value(x).ok())
-            .collect();
-        full.insert(role, serde_json::Value::Array(items));
+        full.insert(role, endpoint_json(&rs.to_vec()));
     }
     (
         serde_json::Value::Object(reserved),

@@ -341,6 +341,38 @@ impl Allocator for SimpleAllocator {
         }
     }
 
+    fn update_allocation(
+        &mut self,
+        framework_id: &str,
+        agent_id: &str,
+        _offered: &Resources,
+        conversions: &[mesos_allocator::resources::ResourceConversion],
+    ) -> Result<(), String> {
+        let stripped = strip_conversions(conversions);
+        let a = self.agents.get_mut(agent_id).ok_or("unknown agent")?;
+        let held = a.allocated.get(framework_id).cloned().unwrap_or_default();
+        let total = apply_to(&a.total, &stripped)?;
+        let held = apply_to(&held, &stripped)?;
+        a.total = total;
+        a.allocated.insert(framework_id.to_string(), held);
+        Ok(())
+    }
+
+    fn update_available(
+        &mut self,
+        agent_id: &str,
+        conversions: &[mesos_allocator::resources::ResourceConversion],
+    ) -> Result<(), String> {
+        let a = self.agents.get_mut(agent_id).ok_or("unknown agent")?;
+        let mut available = a.total.clone();
+        for r in a.allocated.values() {
+            available.subtract_all(r);
+        }
+        apply_to(&available, conversions)?;
+        a.total = apply_to(&a.total, conversions)?;
+        Ok(())
+    }
+
     fn suppress_offers(&mut self, framework_id: &str, roles: &BTreeSet<String>) {
         if let Some(f) = self.frameworks.get_mut(framework_id) {
             if roles.is_empty() {
@@ -416,6 +448,32 @@ impl Allocator for SimpleAllocator {
         }
         out
     }
+}
+
+/// Conversions without allocation info (the simple allocator keeps its
+/// totals and allocations unallocated).
+fn strip_conversions(
+    conversions: &[mesos_allocator::resources::ResourceConversion],
+) -> Vec<mesos_allocator::resources::ResourceConversion> {
+    conversions
+        .iter()
+        .map(|c| {
+            mesos_allocator::resources::ResourceConversion::new(
+                c.consumed.unallocated(),
+                c.converted.unallocated(),
+            )
+        })
+        .collect()
+}
+
+fn apply_to(
+    r: &Resources,
+    conversions: &[mesos_allocator::resources::ResourceConversion],
+) -> Result<Resources, String> {
+    mesos_allocator::Resources::from_vec(r.to_vec())
+        .apply(conversions)
+        .map(|x| Resources::from_vec(&x.to_vec()))
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -81,9 +81,10 @@ pub fn resources(rs: &Resources) -> Value {
     Value::Object(o)
 }
 
-/// The `*_full` variants: the resources themselves as protobuf JSON.
+/// The `*_full` variants: the resources themselves as protobuf JSON, in
+/// upstream's ENDPOINT format (`role`/`reservation` beside `reservations`).
 pub fn resources_full(rs: &Resources) -> Value {
-    Value::Array(rs.iter().map(proto).collect())
+    Value::Array(rs.to_endpoint_vec().iter().map(proto).collect())
 }
 
 /// Upstream `model(const Attributes&)`: name -> scalar / ranges / set / text.
