@@ -161,6 +161,18 @@ fn operator_reserve_and_create_volume_on_our_agent() {
     let (_, b) = http_get(master_port, "/master/state").unwrap();
     let v: Value = serde_json::from_str(&b).unwrap();
     assert_eq!(v["slaves"][0]["reserved_resources"]["role1"]["disk"], 256.0);
+    // `/master/slaves` prints the `_full` resources in the ENDPOINT format
+    // (deprecated `role` beside the stack), as the real master does.
+    let (_, b) = http_get(master_port, "/master/slaves").unwrap();
+    let v: Value = serde_json::from_str(&b).unwrap();
+    let full = v["slaves"][0]["reserved_resources_full"]["role1"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(full.iter().all(|r| r["role"] == "role1"), "{full:?}");
+    assert!(full
+        .iter()
+        .any(|r| r["disk"]["persistence"]["id"] == "vol1"));
 
     // Restart the agent on the same work dir: it recovers the checkpointed
     // resources and reports them when it reregisters.
@@ -305,4 +317,69 @@ fn framework_reserve_create_launch_writes_into_volume() {
     let (_, b) = http_get(master_port, "/master/state").unwrap();
     let v: Value = serde_json::from_str(&b).unwrap();
     assert_eq!(v["slaves"][0]["reserved_resources"]["role1"]["disk"], 64.0);
+}
+
+/// The real 1.9.0 master + OUR agent: the agent applies the real master's
+/// ApplyOperationMessages (its OPERATION_FINISHED is acknowledged, so the
+/// master lists no pending operation), shows the reservation and creates
+/// the volume; after a restart it reports them back and the real master
+/// keeps them.
+#[test]
+fn real_master_reserve_and_create_volume_on_our_agent() {
+    let Some(bin) = kit_bin("mesos-ref-local") else {
+        return;
+    };
+    let dir = TempDir::new("realmaster");
+    let master_port = free_port();
+    let agent_port = free_port();
+    let _master = Guard(Some(
+        Command::new(bin)
+            .arg(format!("--port={master_port}"))
+            .arg(format!("--work_dir={}", dir.0.join("master").display()))
+            .arg("0")
+            .stdout(Stdio::null())
+            .stderr(log(&dir.0, "master.log"))
+            .spawn()
+            .expect("start the reference master"),
+    ));
+    wait_until(Duration::from_secs(30), || {
+        http_get(master_port, "/health").filter(|r| r.0 == 200)
+    })
+    .expect("reference master up");
+    let mut agent = start_our_agent(&dir.0, master_port, agent_port, "agent.log");
+    let id = agent_id(master_port);
+    reserve_and_create(master_port, &id);
+    let agent_log = || std::fs::read_to_string(dir.0.join("agent.log")).unwrap_or_default();
+    agent_state_with_volume(agent_port)
+        .unwrap_or_else(|| panic!("our agent applied the operations; log:\n{}", agent_log()));
+    assert!(dir.0.join("work/volumes/roles/role1/vol1").is_dir());
+    let pending = wait_until(Duration::from_secs(10), || {
+        let r = http_post_json(master_port, "/api/v1", r#"{"type":"GET_OPERATIONS"}"#)?;
+        let v: Value = serde_json::from_str(&r.1).ok()?;
+        v["get_operations"]["operations"]
+            .as_array()
+            .is_none_or(|a| a.is_empty())
+            .then_some(())
+    });
+    assert!(
+        pending.is_some(),
+        "the real master saw the operations finish"
+    );
+
+    if let Some(mut c) = agent.0.take() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let _agent = start_our_agent(&dir.0, master_port, agent_port, "agent2.log");
+    agent_state_with_volume(agent_port).expect("recovered after restart");
+    let kept = wait_until(Duration::from_secs(20), || {
+        let (_, b) = http_get(master_port, "/master/slaves")?;
+        let v: Value = serde_json::from_str(&b).ok()?;
+        let s = &v["slaves"][0];
+        (s["active"] == true && s["reserved_resources"]["role1"]["disk"] == 256.0).then_some(())
+    });
+    assert!(
+        kept.is_some(),
+        "the real master keeps the reservation after reregistration"
+    );
 }
