@@ -18,8 +18,8 @@ use libprocess::{Actor, Cx, Pid, Request, Routes, Upid};
 use mesos_master::Master;
 use mesos_proto::mesos::internal::{
     AcknowledgeOperationStatusMessage, ApplyOperationMessage, CheckpointResourcesMessage,
-    PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, RunTaskMessage,
-    SlaveRegisteredMessage, UpdateOperationStatusMessage,
+    PingSlaveMessage, PongSlaveMessage, ReconcileOperationsMessage, RegisterSlaveMessage,
+    RunTaskMessage, SlaveRegisteredMessage, UpdateOperationStatusMessage, UpdateSlaveMessage,
 };
 use mesos_proto::mesos::slave_info::capability::Type as Cap;
 use mesos_proto::mesos::slave_info::Capability;
@@ -39,6 +39,7 @@ struct OpsAgent {
     run_tasks: Vec<RunTaskMessage>,
     /// Answer ApplyOperationMessage with OPERATION_FINISHED.
     answer: bool,
+    reconciled: usize,
 }
 
 impl OpsAgent {
@@ -52,6 +53,7 @@ impl OpsAgent {
             op_acks: vec![],
             run_tasks: vec![],
             answer: true,
+            reconciled: 0,
         }
     }
 
@@ -111,6 +113,30 @@ impl OpsAgent {
     fn run_task(&mut self, _cx: &mut Cx<'_, Self>, _from: Upid, m: RunTaskMessage) {
         self.run_tasks.push(m);
     }
+
+    /// Like a 1.9 agent that never got the operations: OPERATION_DROPPED.
+    fn reconcile(&mut self, cx: &mut Cx<'_, Self>, from: Upid, m: ReconcileOperationsMessage) {
+        for op in m.operations {
+            let status = OperationStatus {
+                state: OperationState::OperationDropped as i32,
+                slave_id: Some(SlaveId {
+                    value: self.id.clone().unwrap_or_default(),
+                }),
+                ..Default::default()
+            };
+            cx.send(
+                &from,
+                &UpdateOperationStatusMessage {
+                    framework_id: None,
+                    slave_id: status.slave_id.clone(),
+                    status: status.clone(),
+                    latest_status: Some(status),
+                    operation_uuid: op.operation_uuid,
+                },
+            );
+            self.reconciled += 1;
+        }
+    }
 }
 
 impl Actor for OpsAgent {
@@ -121,6 +147,7 @@ impl Actor for OpsAgent {
         r.message::<CheckpointResourcesMessage>(Self::checkpoint);
         r.message::<AcknowledgeOperationStatusMessage>(Self::op_ack);
         r.message::<RunTaskMessage>(Self::run_task);
+        r.message::<ReconcileOperationsMessage>(Self::reconcile);
     }
 
     fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
@@ -779,4 +806,103 @@ fn get_operations_lists_pending_operations() {
     // The master already counts the reservation (speculatively applied).
     let st = env.state();
     assert_eq!(st["slaves"][0]["reserved_resources"]["role1"]["cpus"], 1.0);
+}
+
+/// An RP-capable agent that reregisters without a reservation the master
+/// applied (the ApplyOperationMessage never reached it) is believed: the
+/// master's total and the offers follow the agent's checkpointed resources
+/// (upstream `___reregisterSlave`).
+#[test]
+fn reregistration_with_other_checkpointed_resources_updates_the_total() {
+    let mut env = Env::with(111, RP_CAPS, &[], "role1", false);
+    let offer = env.offer();
+    env.accept(
+        &offer,
+        json!([op(
+            "RESERVE",
+            "reserve",
+            "resources",
+            vec![reserved("cpus", 1.0, "role1", "p1")]
+        )]),
+    );
+    let st = env.state();
+    assert_eq!(st["slaves"][0]["reserved_resources"]["role1"]["cpus"], 1.0);
+    // The agent comes back with a different reservation checkpointed.
+    let agent_id = env.agent_id();
+    let mut mem = scalar("mem", 128.0);
+    mem.role = Some("role1".into());
+    mem.reservation = Some(mesos_proto::mesos::resource::ReservationInfo {
+        principal: Some("p1".into()),
+        ..Default::default()
+    });
+    let msg = mesos_proto::mesos::internal::ReregisterSlaveMessage {
+        slave: SlaveInfo {
+            id: Some(SlaveId { value: agent_id }),
+            hostname: "agent-host".into(),
+            port: Some(5051),
+            resources: vec![
+                scalar("cpus", 4.0),
+                scalar("mem", 2048.0),
+                scalar("disk", 1024.0),
+            ],
+            ..Default::default()
+        },
+        checkpointed_resources: vec![mem],
+        version: Some("1.9.0".into()),
+        agent_capabilities: RP_CAPS
+            .iter()
+            .map(|c| Capability {
+                r#type: Some(*c as i32),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let from = env.agent.upid.clone();
+    env.sim.send(&from, &env.m.upid, &msg);
+    env.sim.settle();
+    let st = env.state();
+    let role = &st["slaves"][0]["reserved_resources"]["role1"];
+    assert_eq!(role["cpus"], 0.0, "{st}");
+    assert_eq!(role["mem"], 128.0);
+    let offer = env.offer();
+    assert_eq!(offered(&offer, "mem", Some("role1"), false), 128.0);
+    assert_eq!(offered(&offer, "cpus", None, false), 4.0);
+}
+
+/// An operation the agent does not report in its `UpdateSlaveMessage` is
+/// reconciled explicitly; the agent's OPERATION_DROPPED ends it
+/// (upstream `Master::updateSlave`).
+#[test]
+fn unreported_operations_are_reconciled_and_dropped() {
+    let mut env = Env::with(112, RP_CAPS, &[], "role1", false);
+    let offer = env.offer();
+    env.accept(
+        &offer,
+        json!([op(
+            "RESERVE",
+            "reserve",
+            "resources",
+            vec![reserved("cpus", 1.0, "role1", "p1")]
+        )]),
+    );
+    let pending = |env: &mut Env| {
+        let (_, body) = env.operator(json!({"type": "GET_OPERATIONS"}));
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        v["get_operations"]["operations"]
+            .as_array()
+            .map_or(0, |a| a.len())
+    };
+    assert_eq!(pending(&mut env), 1);
+    let update = UpdateSlaveMessage {
+        slave_id: SlaveId {
+            value: env.agent_id(),
+        },
+        operations: Some(Default::default()),
+        ..Default::default()
+    };
+    let from = env.agent.upid.clone();
+    env.sim.send(&from, &env.m.upid, &update);
+    env.sim.settle();
+    assert_eq!(env.agent().reconciled, 1);
+    assert_eq!(pending(&mut env), 0);
 }

@@ -439,13 +439,6 @@ impl Slave {
 
     /// `ReconcileOperationsMessage`: this agent has no operations; nothing
     /// to report.
-    pub(crate) fn reconcile_operations(
-        &mut self,
-        _cx: &mut Cx<'_, Self>,
-        _from: Upid,
-        _m: msg::ReconcileOperationsMessage,
-    ) {
-    }
 
     /// The slave id as a proto.
     pub(crate) fn slave_id_proto(&self) -> SlaveId {

@@ -492,6 +492,51 @@ impl Slave {
         }
     }
 
+    /// `ReconcileOperationsMessage` from the master (upstream
+    /// `Slave::reconcileOperations`): an operation this agent does not know
+    /// (never received, or finished and acknowledged) is OPERATION_DROPPED;
+    /// an unacknowledged one is sent again.
+    pub(crate) fn reconcile_operations(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        from: Upid,
+        m: msg::ReconcileOperationsMessage,
+    ) {
+        if self.master.as_ref() != Some(&from) {
+            return;
+        }
+        for op in m.operations {
+            if op.resource_provider_id.is_some() {
+                continue;
+            }
+            let Some(op_uuid) = op.operation_uuid else {
+                continue;
+            };
+            let key = uuid::Uuid::from_slice(&op_uuid.value)
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            if let Some(update) = self.pending_operation_updates.get(&key) {
+                // Its retry timer keeps running; this only answers now.
+                cx.send(&from, update);
+                continue;
+            }
+            let status = OperationStatus {
+                operation_id: op.operation_id.clone(),
+                state: OperationState::OperationDropped as i32,
+                slave_id: self.info.id.clone(),
+                ..Default::default()
+            };
+            let update = msg::UpdateOperationStatusMessage {
+                framework_id: m.framework_id.clone(),
+                slave_id: self.info.id.clone(),
+                status: status.clone(),
+                latest_status: Some(status),
+                operation_uuid: Some(op_uuid),
+            };
+            cx.send(&from, &update);
+        }
+    }
+
     /// The persistence IDs checkpointed, for tests and `/state`.
     pub fn persistence_ids(&self) -> BTreeSet<String> {
         self.checkpointed_resources

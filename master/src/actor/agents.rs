@@ -278,6 +278,7 @@ impl Master {
                 self.allocator.activate_agent(&id.value);
             }
             self.metrics.slave_reregistrations += 1;
+            self.update_known_agent_resources(&id.value, &msg.checkpointed_resources);
             let reply = self.reconcile_known_agent(cx, &id.value, &msg, reply);
             self.resend_checkpointed_resources(cx, &id.value);
             self.send_drain_if_draining(cx, &id.value);
@@ -567,7 +568,7 @@ impl Master {
     /// resources.
     pub(crate) fn update_slave(
         &mut self,
-        _cx: &mut Cx<'_, Self>,
+        cx: &mut Cx<'_, Self>,
         from: Upid,
         msg: UpdateSlaveMessage,
     ) {
@@ -587,7 +588,10 @@ impl Master {
         }
         tracing::info!("Received update of agent {}", agent.describe());
         if msg.resource_version_uuid.is_some() {
-            agent.resource_version = msg.resource_version_uuid;
+            agent.resource_version = msg.resource_version_uuid.clone();
+        }
+        if let Some(ops) = &msg.operations {
+            self.reconcile_agent_operations(cx, &msg.slave_id.value, ops);
         }
     }
 

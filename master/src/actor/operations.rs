@@ -529,6 +529,90 @@ impl Master {
         }
     }
 
+    /// A known RESOURCE_PROVIDER-capable agent reregistered: its
+    /// checkpointed resources are the truth (an operation may never have
+    /// reached it), so the master's total and the allocator follow them
+    /// (upstream `___reregisterSlave`: `slave->update` + `updateSlave`).
+    pub(crate) fn update_known_agent_resources(
+        &mut self,
+        agent_id: &str,
+        checkpointed: &[Resource],
+    ) {
+        let Some(agent) = self.state.agents.get(agent_id) else {
+            return;
+        };
+        if !agent.has_capability(AgentCap::ResourceProvider) {
+            return;
+        }
+        let mut updated = agent.clone();
+        updated.total = Resources::from_vec(&agent.info.resources);
+        self.apply_checkpointed(&mut updated, checkpointed);
+        if updated.total == agent.total {
+            return;
+        }
+        tracing::info!(
+            "Agent {} reregistered with checkpointed resources {}; updating its total",
+            agent.describe(),
+            AResources::from_vec(checkpointed.to_vec())
+        );
+        let (info, total) = (updated.info.clone(), updated.total.clone());
+        if let Some(a) = self.state.agents.get_mut(agent_id) {
+            a.total = total.clone();
+        }
+        self.allocator.update_agent_total(agent_id, &info, &total);
+    }
+
+    /// Operations the master sent that the agent's `UpdateSlaveMessage`
+    /// does not list are reconciled explicitly; the agent answers
+    /// OPERATION_DROPPED for those it never saw (upstream
+    /// `Master::updateSlave`, master.cpp ~8680).
+    pub(crate) fn reconcile_agent_operations(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        agent_id: &str,
+        reported: &mesos_proto::mesos::internal::update_slave_message::Operations,
+    ) {
+        let Some(agent) = self.state.agents.get(agent_id) else {
+            return;
+        };
+        let known: std::collections::BTreeSet<String> = reported
+            .operations
+            .iter()
+            .map(|o| super::tasks::uuid_text(&o.uuid.value))
+            .collect();
+        let missing: Vec<mesos_proto::mesos::internal::reconcile_operations_message::Operation> =
+            agent
+                .operations
+                .iter()
+                .filter(|(k, o)| {
+                    !known.contains(*k) && !is_terminal_operation(o.latest_status.state)
+                })
+                .map(|(_, o)| {
+                    mesos_proto::mesos::internal::reconcile_operations_message::Operation {
+                        operation_uuid: Some(o.uuid.clone()),
+                        operation_id: None,
+                        resource_provider_id: None,
+                    }
+                })
+                .collect();
+        if missing.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            "Performing explicit reconciliation with agent {} for {} operations it did not report",
+            agent.describe(),
+            missing.len()
+        );
+        let pid = agent.pid.clone();
+        cx.send(
+            &pid,
+            &mesos_proto::mesos::internal::ReconcileOperationsMessage {
+                operations: missing,
+                framework_id: None,
+            },
+        );
+    }
+
     /// After a known agent without RESOURCE_PROVIDER reregisters, the
     /// master resends what it must checkpoint, in case an operation never
     /// reached it (upstream `___reregisterSlave`).

@@ -120,6 +120,14 @@ impl Allocator for Hierarchical {
             .map_err(|e| e.to_string())
     }
 
+    fn update_agent_total(&mut self, agent_id: &str, info: &SlaveInfo, total: &Resources) {
+        log(
+            "updateSlave",
+            self.inner
+                .update_slave(agent_id, info, Some(&to_alloc(total)), None),
+        );
+    }
+
     fn update_available(
         &mut self,
         agent_id: &str,

@@ -102,6 +102,10 @@ pub trait Allocator: Send {
         Err("this allocator does not support offer operations".into())
     }
 
+    /// An agent's total changed, e.g. it reregistered with other
+    /// checkpointed resources (upstream `Allocator::updateSlave`).
+    fn update_agent_total(&mut self, _agent_id: &str, _info: &SlaveInfo, _total: &Resources) {}
+
     /// Operator operations on an agent's unallocated resources (upstream
     /// `Allocator::updateAvailable`): fails, changing nothing, when the
     /// available resources do not hold what the operations consume.
@@ -356,6 +360,12 @@ impl Allocator for SimpleAllocator {
         a.total = total;
         a.allocated.insert(framework_id.to_string(), held);
         Ok(())
+    }
+
+    fn update_agent_total(&mut self, agent_id: &str, _info: &SlaveInfo, total: &Resources) {
+        if let Some(a) = self.agents.get_mut(agent_id) {
+            a.total = total.unallocated();
+        }
     }
 
     fn update_available(
