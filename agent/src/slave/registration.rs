@@ -437,9 +437,6 @@ impl Slave {
         }
     }
 
-    /// `ReconcileOperationsMessage`: this agent has no operations; nothing
-    /// to report.
-
     /// The slave id as a proto.
     pub(crate) fn slave_id_proto(&self) -> SlaveId {
         self.info.id.clone().unwrap_or_default()
