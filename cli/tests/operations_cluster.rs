@@ -383,3 +383,46 @@ fn real_master_reserve_and_create_volume_on_our_agent() {
         "the real master keeps the reservation after reregistration"
     );
 }
+
+/// Our checkpoint files are upstream's: the real 1.9.0 agent started on the
+/// work dir our agent used recovers the reservation and the volume from
+/// `meta/resources` and reregisters with them.
+#[test]
+fn real_agent_recovers_our_checkpointed_resources() {
+    let Some(bin) = kit_bin("mesos-ref-agent") else {
+        return;
+    };
+    let dir = TempDir::new("takeover");
+    let master_port = free_port();
+    let agent_port = free_port();
+    let _master = start_master(&dir.0, master_port);
+    let mut ours = start_our_agent(&dir.0, master_port, agent_port, "agent.log");
+    let id = agent_id(master_port);
+    reserve_and_create(master_port, &id);
+    agent_state_with_volume(agent_port).expect("our agent checkpointed");
+    if let Some(mut c) = ours.0.take() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let _real = Guard(Some(
+        Command::new(bin)
+            .arg(format!("127.0.0.1:{master_port}"))
+            .arg(format!("--port={agent_port}"))
+            .arg(format!("--work_dir={}", dir.0.join("work").display()))
+            .arg(format!("--resources={RESOURCES}"))
+            .stdout(Stdio::null())
+            .stderr(log(&dir.0, "real-agent.log"))
+            .spawn()
+            .expect("start mesos-ref-agent"),
+    ));
+    let real_log = || std::fs::read_to_string(dir.0.join("real-agent.log")).unwrap_or_default();
+    let st = agent_state_with_volume(agent_port)
+        .unwrap_or_else(|| panic!("the real agent recovered them; log:\n{}", real_log()));
+    assert_eq!(st["id"], id.as_str(), "same agent ID");
+    let full = st["reserved_resources_full"]["role1"].clone();
+    assert!(
+        full.as_array()
+            .is_some_and(|a| a.iter().any(|r| r["disk"]["persistence"]["id"] == "vol1")),
+        "{full}"
+    );
+}
