@@ -576,6 +576,14 @@ fn invalid_operations_are_dropped() {
     assert!(env.agent().applied.is_empty(), "nothing applied");
     let offer = env.offer();
     assert_eq!(offered(&offer, "cpus", None, false), 4.0);
+    // A shared volume is refused by this master (operations.md).
+    let mut shared = volume(64.0, "role1", "s1");
+    shared["shared"] = json!({});
+    let agent_id = env.agent_id();
+    let (code, body) = env.operator(json!({"type": "CREATE_VOLUMES", "create_volumes": {
+        "agent_id": {"value": agent_id}, "volumes": [shared]}}));
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("Shared persistent volumes"));
 }
 
 /// ReservationEndpointsTest / the v1 RESERVE_RESOURCES, CREATE_VOLUMES and

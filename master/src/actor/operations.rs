@@ -144,6 +144,18 @@ impl Master {
         // principals come from their FrameworkInfo as upstream.
         let principal = fw_info.and_then(|f| f.principal.as_deref());
         let missing = || format!("Missing '{}' in operation", op_name(op).to_lowercase());
+        // Shared persistent volumes need shared-resource accounting (offered
+        // to several tasks at once) that this master does not have yet:
+        // refused up front rather than mis-counted (operations.md).
+        let shared = op
+            .create
+            .iter()
+            .flat_map(|c| c.volumes.iter())
+            .chain(op.destroy.iter().flat_map(|d| d.volumes.iter()))
+            .any(|v| v.shared.is_some());
+        if shared {
+            return Err("Shared persistent volumes are not supported by this master".into());
+        }
         match op.r#type.and_then(|t| OpType::try_from(t).ok()) {
             Some(OpType::Reserve) => v::validate_reserve(
                 op.reserve.as_ref().ok_or_else(missing)?,
