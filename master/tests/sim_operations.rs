@@ -914,3 +914,122 @@ fn unreported_operations_are_reconciled_and_dropped() {
     assert_eq!(env.agent().reconciled, 1);
     assert_eq!(pending(&mut env), 0);
 }
+
+/// Operation feedback (1.9, HTTP frameworks): a RESERVE with an `id` gets
+/// UPDATE_OPERATION_STATUS events; the framework, not the master,
+/// acknowledges OPERATION_FINISHED; an invalid one gets OPERATION_ERROR.
+/// Mirrors OperationReconciliationTest / the feedback paths of
+/// `Master::accept` and `Master::updateOperationStatus`.
+#[test]
+fn operation_feedback_reaches_the_framework_and_its_acknowledgement_the_agent() {
+    let mut env = Env::new(
+        113,
+        &[
+            Cap::MultiRole,
+            Cap::HierarchicalRole,
+            Cap::ReservationRefinement,
+            Cap::ResourceProvider,
+            Cap::AgentOperationFeedback,
+        ],
+    );
+    let offer = env.offer();
+    let mut reserve = op(
+        "RESERVE",
+        "reserve",
+        "resources",
+        vec![reserved("cpus", 1.0, "role1", "p1")],
+    );
+    reserve["id"] = json!({"value": "op1"});
+    let mut bad = op(
+        "UNRESERVE",
+        "unreserve",
+        "resources",
+        vec![json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0}})],
+    );
+    bad["id"] = json!({"value": "op2"});
+    env.accept(&offer, json!([reserve, bad]));
+    let updates: Vec<Value> = events(&env.stream)
+        .into_iter()
+        .filter(|e| e["type"] == "UPDATE_OPERATION_STATUS")
+        .map(|e| e["update_operation_status"]["status"].clone())
+        .collect();
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    let error = updates
+        .iter()
+        .find(|s| s["operation_id"]["value"] == "op2")
+        .unwrap();
+    assert_eq!(error["state"], "OPERATION_ERROR");
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("is not dynamically reserved"));
+    let finished = updates
+        .iter()
+        .find(|s| s["operation_id"]["value"] == "op1")
+        .unwrap();
+    assert_eq!(finished["state"], "OPERATION_FINISHED");
+    assert!(
+        env.agent().op_acks.is_empty(),
+        "the framework acknowledges, not the master"
+    );
+    let (_, body) = env.operator(json!({"type": "GET_OPERATIONS"}));
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        v["get_operations"]["operations"]
+            .as_array()
+            .map(|a| a.len()),
+        Some(1)
+    );
+
+    let ack = json!({"type": "ACKNOWLEDGE_OPERATION_STATUS", "framework_id": {"value": env.fid},
+        "acknowledge_operation_status": {"agent_id": {"value": env.agent_id()},
+            "uuid": finished["uuid"]["value"], "operation_id": {"value": "op1"}}});
+    let h = env.sim.http(
+        master_addr(),
+        post(
+            "/api/v1/scheduler",
+            "application/json",
+            &ack.to_string(),
+            Some(&env.stream_id),
+        ),
+    );
+    env.sim.settle();
+    assert_eq!(h.status(), Some(StatusCode::ACCEPTED));
+    assert_eq!(
+        env.agent().op_acks.len(),
+        1,
+        "acknowledgement forwarded to the agent"
+    );
+    let (_, body) = env.operator(json!({"type": "GET_OPERATIONS"}));
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert!(v["get_operations"]["operations"]
+        .as_array()
+        .is_none_or(|a| a.is_empty()));
+}
+
+/// Without AGENT_OPERATION_FEEDBACK the agent cannot report on an
+/// operation with an `id`: dropped with OPERATION_ERROR, nothing applied.
+#[test]
+fn operation_feedback_needs_a_capable_agent() {
+    let mut env = Env::new(114, RP_CAPS);
+    let offer = env.offer();
+    let mut reserve = op(
+        "RESERVE",
+        "reserve",
+        "resources",
+        vec![reserved("cpus", 1.0, "role1", "p1")],
+    );
+    reserve["id"] = json!({"value": "op1"});
+    env.accept(&offer, json!([reserve]));
+    assert!(env.agent().applied.is_empty());
+    let e = events(&env.stream)
+        .into_iter()
+        .find(|e| e["type"] == "UPDATE_OPERATION_STATUS")
+        .expect("an operation status");
+    let status = &e["update_operation_status"]["status"];
+    assert_eq!(status["state"], "OPERATION_ERROR");
+    assert!(status["message"]
+        .as_str()
+        .unwrap()
+        .contains("AGENT_OPERATION_FEEDBACK"));
+}

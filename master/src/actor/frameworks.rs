@@ -140,7 +140,12 @@ impl Master {
             CallType::AcceptInverseOffers | CallType::DeclineInverseOffers => {
                 tracing::info!("Ignoring inverse offer call from framework {fid}: no inverse offers are outstanding");
             }
-            CallType::AcknowledgeOperationStatus | CallType::ReconcileOperations => {
+            CallType::AcknowledgeOperationStatus => {
+                if let Some(a) = call.acknowledge_operation_status {
+                    self.acknowledge_operation_status(cx, fid, a);
+                }
+            }
+            CallType::ReconcileOperations => {
                 tracing::warn!(
                     "Dropping {} call from framework {fid}: operation feedback is not supported",
                     ty.as_str_name()

@@ -192,14 +192,92 @@ impl Master {
         }
     }
 
-    /// Upstream `Master::drop(framework, operation, message)`: a logged
-    /// drop (operations with an `id` are refused earlier, so no
-    /// UPDATE_OPERATION_STATUS needs sending).
-    fn drop_operation(&self, fid: &str, op: &OfferOperation, message: &str) {
+    /// Upstream `Master::drop(framework, operation, message)`: logged, and
+    /// an operation with an `id` from an HTTP framework gets an
+    /// OPERATION_ERROR status (no agent, no UUID: nothing to acknowledge).
+    fn drop_operation(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        fid: &str,
+        op: &OfferOperation,
+        message: &str,
+    ) {
         tracing::warn!(
             "Dropping {} operation from framework {fid}: {message}",
             op_name(op)
         );
+        let http = self
+            .state
+            .frameworks
+            .get(fid)
+            .is_some_and(|f| matches!(f.conn, crate::state::Connection::Http { .. }));
+        if op.id.is_some() && http {
+            let status = OperationStatus {
+                operation_id: op.id.clone(),
+                state: OperationState::OperationError as i32,
+                message: Some(message.to_string()),
+                ..Default::default()
+            };
+            self.send_operation_status(cx, fid, status);
+        }
+    }
+
+    /// An UPDATE_OPERATION_STATUS event to an HTTP framework.
+    fn send_operation_status(&mut self, cx: &mut Cx<'_, Self>, fid: &str, status: OperationStatus) {
+        use mesos_proto::mesos::scheduler::event::{Type as EventType, UpdateOperationStatus};
+        let event = mesos_proto::mesos::scheduler::Event {
+            r#type: Some(EventType::UpdateOperationStatus as i32),
+            update_operation_status: Some(UpdateOperationStatus { status }),
+            ..Default::default()
+        };
+        self.send_event(cx, fid, &event);
+    }
+
+    /// Upstream `Master::accept` for an operation with an `id` (operation
+    /// feedback): only HTTP frameworks, only on agents with
+    /// RESOURCE_PROVIDER and AGENT_OPERATION_FEEDBACK.
+    fn check_feedback(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        fid: &str,
+        agent_id: &str,
+        op: &OfferOperation,
+    ) -> bool {
+        if op.id.is_none() {
+            return true;
+        }
+        let http = self
+            .state
+            .frameworks
+            .get(fid)
+            .is_some_and(|f| matches!(f.conn, crate::state::Connection::Http { .. }));
+        if !http {
+            let message = "The 'id' field was set in an offer operation, but operation feedback is not supported for the SchedulerDriver API";
+            tracing::warn!(
+                "Dropping {} operation from framework {fid}: {message}",
+                op_name(op)
+            );
+            self.send_framework(
+                cx,
+                fid,
+                super::ToFramework::Error(format!(
+                    "{message}; please use the HTTP scheduler API for this feature"
+                )),
+            );
+            return false;
+        }
+        let agent = &self.state.agents[agent_id];
+        if !agent.has_capability(AgentCap::ResourceProvider) {
+            let m = format!("Operation requested feedback, but agent {agent_id} does not have the required RESOURCE_PROVIDER capability");
+            self.drop_operation(cx, fid, op, &m);
+            return false;
+        }
+        if !agent.has_capability(AgentCap::AgentOperationFeedback) {
+            let m = format!("Operation on agent default resources requested feedback, but agent {agent_id} does not have the required AGENT_OPERATION_FEEDBACK and RESOURCE_PROVIDER capabilities");
+            self.drop_operation(cx, fid, op, &m);
+            return false;
+        }
+        true
     }
 
     /// One RESERVE/UNRESERVE/CREATE/DESTROY of an ACCEPT (the matching
@@ -218,33 +296,26 @@ impl Master {
         remaining: &mut Resources,
         conversions: &mut Vec<ResourceConversion>,
     ) {
-        if op.id.is_some() {
-            // Deliberate deviation (third_party_docs/operations.md): this
-            // master has no framework operation feedback.
-            self.drop_operation(
-                fid,
-                &op,
-                "Operation feedback (an operation 'id') is not supported by this master",
-            );
+        if !self.check_feedback(cx, fid, agent_id, &op) {
             return;
         }
         upgrade_operation(&mut op);
         inject_allocation_info(&mut op, role);
         if let Err(e) = self.validate_operation(agent_id, &op, Some(fid)) {
-            self.drop_operation(fid, &op, &e);
+            self.drop_operation(cx, fid, &op, &e);
             return;
         }
         let converted = match from_operation(&op) {
             Ok(c) => c,
             Err(e) => {
-                self.drop_operation(fid, &op, &e.to_string());
+                self.drop_operation(cx, fid, &op, &e.to_string());
                 return;
             }
         };
         let after = match to_alloc(remaining).apply(&converted) {
             Ok(a) => a,
             Err(e) => {
-                self.drop_operation(fid, &op, &e.to_string());
+                self.drop_operation(cx, fid, &op, &e.to_string());
                 return;
             }
         };
@@ -407,15 +478,34 @@ impl Master {
             }
             return;
         };
-        let status = msg.status.clone();
+        let mut status = msg.status.clone();
+        // Agents may leave the operation ID out; the master knows it.
+        if operation.info.id.is_some() {
+            status.operation_id = operation.info.id.clone();
+        }
         operation.latest_status = msg.latest_status.clone().unwrap_or_else(|| status.clone());
         operation.statuses.push(status.clone());
+        let feedback_to = operation
+            .framework_id
+            .as_ref()
+            .filter(|_| operation.info.id.is_some())
+            .map(|f| f.value.clone());
         tracing::info!(
             "Updating the state of operation (uuid: {key}) to {}",
             OperationState::try_from(status.state)
                 .map(|s| s.as_str_name())
                 .unwrap_or("UNKNOWN")
         );
+        let terminal = is_terminal_operation(status.state);
+        if let Some(fid) = feedback_to.filter(|f| self.state.frameworks.contains_key(f)) {
+            // The framework acknowledges (ACKNOWLEDGE_OPERATION_STATUS);
+            // an unreliable terminal status ends the operation now.
+            if terminal && status.uuid.is_none() {
+                agent.operations.remove(&key);
+            }
+            self.send_operation_status(cx, &fid, status);
+            return;
+        }
         if let Some(status_uuid) = status.uuid.clone() {
             cx.send(
                 &pid,
@@ -426,9 +516,70 @@ impl Master {
                 },
             );
         }
-        if is_terminal_operation(status.state) {
+        if terminal {
             agent.operations.remove(&key);
         }
+    }
+
+    /// ACKNOWLEDGE_OPERATION_STATUS from a framework (upstream
+    /// `Master::acknowledgeOperationStatus`): forwarded to the agent; an
+    /// acknowledged terminal status ends the operation.
+    pub(crate) fn acknowledge_operation_status(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        fid: &str,
+        ack: mesos_proto::mesos::scheduler::call::AcknowledgeOperationStatus,
+    ) {
+        let op_id = ack.operation_id.value.clone();
+        let Some(agent_id) = ack.slave_id.as_ref().map(|s| s.value.clone()) else {
+            tracing::warn!(
+                "Ignoring operation status acknowledgement for '{op_id}' without an agent ID"
+            );
+            return;
+        };
+        let Some(agent) = self.state.agents.get_mut(&agent_id) else {
+            tracing::warn!("Cannot send operation status update acknowledgement for operation '{op_id}' of framework {fid} to agent {agent_id} because agent is not registered");
+            return;
+        };
+        if !agent.connected {
+            tracing::warn!("Cannot send operation status update acknowledgement for operation '{op_id}' of framework {fid} to agent {agent_id} because agent is disconnected");
+            return;
+        }
+        let found = agent.operations.iter().find(|(_, o)| {
+            o.info.id.as_ref().is_some_and(|i| i.value == op_id)
+                && o.framework_id.as_ref().is_some_and(|f| f.value == fid)
+        });
+        let Some((key, operation)) = found else {
+            tracing::warn!("Cannot send operation status update acknowledgement for operation '{op_id}' of framework {fid} to agent {agent_id} because the operation is unknown");
+            return;
+        };
+        let Some(acked) = operation
+            .statuses
+            .iter()
+            .find(|s| s.uuid.as_ref().is_some_and(|u| u.value == ack.uuid))
+        else {
+            tracing::warn!("Ignoring operation status acknowledgement for operation '{op_id}' of framework {fid}: the operation status is unknown");
+            return;
+        };
+        let (key, op_uuid, terminal) = (
+            key.clone(),
+            operation.uuid.clone(),
+            is_terminal_operation(acked.state),
+        );
+        if terminal {
+            agent.operations.remove(&key);
+        }
+        let pid = agent.pid.clone();
+        cx.send(
+            &pid,
+            &AcknowledgeOperationStatusMessage {
+                status_uuid: Uuid {
+                    value: ack.uuid.clone(),
+                },
+                operation_uuid: op_uuid,
+                resource_provider_id: None,
+            },
+        );
     }
 
     /// Operator RESERVE/UNRESERVE/CREATE/DESTROY (upstream
