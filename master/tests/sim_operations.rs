@@ -1033,3 +1033,67 @@ fn operation_feedback_needs_a_capable_agent() {
         .unwrap()
         .contains("AGENT_OPERATION_FEEDBACK"));
 }
+
+/// The v1 operator calls in protobuf: RESERVE_RESOURCES then
+/// UNRESERVE_RESOURCES encoded as `application/x-protobuf`.
+#[test]
+fn operator_reserve_and_unreserve_in_protobuf() {
+    use mesos_proto::mesos::v1::master::call::{
+        ReserveResources, Type as V1Type, UnreserveResources,
+    };
+    use mesos_proto::mesos::v1::master::Call as V1Call;
+    use mesos_proto::mesos::v1::resource::ReservationInfo as V1Reservation;
+    use mesos_proto::mesos::v1::{value, AgentId, Resource as V1Resource};
+    use prost::Message;
+
+    let mut env = Env::new(115, RP_CAPS);
+    let agent_id = env.agent_id();
+    let resource = V1Resource {
+        name: "mem".into(),
+        r#type: value::Type::Scalar as i32,
+        scalar: Some(value::Scalar { value: 256.0 }),
+        reservations: vec![V1Reservation {
+            r#type: Some(mesos_proto::mesos::v1::resource::reservation_info::Type::Dynamic as i32),
+            role: Some("pb".into()),
+            principal: Some("op".into()),
+            labels: None,
+        }],
+        ..Default::default()
+    };
+    let send = |env: &mut Env, call: &V1Call| {
+        let mut r = Request::new(Method::POST, "/api/v1");
+        r.headers
+            .insert("content-type", "application/x-protobuf".parse().unwrap());
+        r.headers
+            .insert("accept", "application/x-protobuf".parse().unwrap());
+        r.body = Bytes::from(call.encode_to_vec());
+        let h = env.sim.http(master_addr(), r);
+        env.sim.settle();
+        h.status()
+    };
+    let reserve = V1Call {
+        r#type: Some(V1Type::ReserveResources as i32),
+        reserve_resources: Some(ReserveResources {
+            agent_id: AgentId {
+                value: agent_id.clone(),
+            },
+            resources: vec![resource.clone()],
+        }),
+        ..Default::default()
+    };
+    assert_eq!(send(&mut env, &reserve), Some(StatusCode::ACCEPTED));
+    let st = env.state();
+    assert_eq!(st["slaves"][0]["reserved_resources"]["pb"]["mem"], 256.0);
+    let unreserve = V1Call {
+        r#type: Some(V1Type::UnreserveResources as i32),
+        unreserve_resources: Some(UnreserveResources {
+            agent_id: AgentId { value: agent_id },
+            resources: vec![resource],
+        }),
+        ..Default::default()
+    };
+    assert_eq!(send(&mut env, &unreserve), Some(StatusCode::ACCEPTED));
+    let st = env.state();
+    assert!(st["slaves"][0]["reserved_resources"].get("pb").is_none());
+    assert_eq!(env.agent().applied.len(), 2);
+}
