@@ -1097,3 +1097,84 @@ fn operator_reserve_and_unreserve_in_protobuf() {
     assert!(st["slaves"][0]["reserved_resources"].get("pb").is_none());
     assert_eq!(env.agent().applied.len(), 2);
 }
+
+/// Master failover: an agent the (new) master does not know reregisters
+/// with its checkpointed reservation and volume; the master's total,
+/// `/state` and offers include them (upstream `Slave::Slave` with
+/// `applyCheckpointedResources`).
+#[test]
+fn reregistering_unknown_agent_brings_its_checkpointed_resources() {
+    let (mut sim, m) = sim_with_master(116, &[]);
+    sim.add_node(agent_addr(1));
+    let from = Upid::new("slave(1)", agent_addr(1));
+    let dynamic = |role: &str| mesos_proto::mesos::resource::ReservationInfo {
+        r#type: Some(mesos_proto::mesos::resource::reservation_info::Type::Dynamic as i32),
+        role: Some(role.into()),
+        principal: Some("op".into()),
+        labels: None,
+    };
+    let mut cpus = scalar("cpus", 1.0);
+    cpus.role = None;
+    cpus.reservations = vec![dynamic("role1")];
+    let mut vol = scalar("disk", 100.0);
+    vol.role = None;
+    vol.reservations = vec![dynamic("role1")];
+    vol.disk = Some(mesos_proto::mesos::resource::DiskInfo {
+        persistence: Some(mesos_proto::mesos::resource::disk_info::Persistence {
+            id: "v9".into(),
+            principal: None,
+        }),
+        volume: Some(mesos_proto::mesos::Volume {
+            container_path: "data".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let msg = mesos_proto::mesos::internal::ReregisterSlaveMessage {
+        slave: SlaveInfo {
+            id: Some(SlaveId {
+                value: "old-master-S3".into(),
+            }),
+            hostname: "agent-host".into(),
+            port: Some(5051),
+            resources: vec![
+                scalar("cpus", 4.0),
+                scalar("mem", 2048.0),
+                scalar("disk", 1024.0),
+            ],
+            ..Default::default()
+        },
+        checkpointed_resources: vec![cpus, vol],
+        version: Some("1.9.0".into()),
+        agent_capabilities: RP_CAPS
+            .iter()
+            .map(|c| Capability {
+                r#type: Some(*c as i32),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    sim.send(&from, &m.upid, &msg);
+    sim.settle();
+    let h = sim.http(master_addr(), Request::new(Method::GET, "/master/state"));
+    sim.settle();
+    let st: Value = serde_json::from_slice(&h.response().unwrap().body).unwrap();
+    let slave = &st["slaves"][0];
+    assert_eq!(slave["id"], "old-master-S3");
+    assert_eq!(slave["reserved_resources"]["role1"]["cpus"], 1.0);
+    assert_eq!(slave["reserved_resources"]["role1"]["disk"], 100.0);
+    assert_eq!(slave["unreserved_resources"]["disk"], 924.0);
+    assert_eq!(slave["resources"]["cpus"], 4.0);
+    // A later CREATE with the same persistence ID is refused.
+    let mut dup = volume(10.0, "role1", "v9");
+    dup["reservations"][0]["principal"] = json!("op");
+    let call = json!({"type": "CREATE_VOLUMES", "create_volumes": {
+        "agent_id": {"value": "old-master-S3"}, "volumes": [dup]}});
+    let h = sim.http(
+        master_addr(),
+        post("/api/v1", "application/json", &call.to_string(), None),
+    );
+    sim.settle();
+    assert_eq!(h.status(), Some(StatusCode::BAD_REQUEST));
+    assert!(String::from_utf8_lossy(&h.response().unwrap().body).contains("is not unique"));
+}
