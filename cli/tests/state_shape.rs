@@ -1,6 +1,7 @@
 //! The operator's view of the same scenario on the real 1.9.0 master and on
-//! ours: `/master/state` and v1 `GET_STATE` must have the same fields with the
-//! same JSON types (ids, timestamps and other values aside).
+//! ours: `/master/state`, `/master/state-summary` and the v1 `GET_STATE` and
+//! `GET_LOGGING_LEVEL` answers must have the same fields with the same JSON
+//! types (ids, timestamps and other values aside).
 //!
 //! Scenario, run once per master: the real 1.9.0 standalone agent registers,
 //! a v1 scheduler launches `sleep` and the task is TASK_RUNNING when we look.
@@ -40,8 +41,8 @@ fn shape(v: &Value, path: String, out: &mut BTreeMap<String, &'static str>) {
     out.insert(path, t);
 }
 
-/// Runs the scenario against the master on `port`; returns the two documents.
-fn scenario(port: u16, work: &Path) -> (Value, Value) {
+/// Runs the scenario against the master on `port`; returns the documents.
+fn scenario(port: u16, work: &Path) -> Vec<(&'static str, Value)> {
     let agent_port = free_port();
     let agent = Command::new(kit_bin("mesos-ref-agent").unwrap())
         .arg(format!("127.0.0.1:{port}"))
@@ -76,13 +77,20 @@ fn scenario(port: u16, work: &Path) -> (Value, Value) {
         running.then_some(v)
     })
     .expect("a running task in /master/state");
-    let get_state = http_post_json(port, "/api/v1", r#"{"type":"GET_STATE"}"#)
-        .map(|(_, b)| b)
-        .expect("GET_STATE");
-    (
-        state,
-        serde_json::from_str(&get_state).expect("GET_STATE JSON"),
-    )
+    let v1 = |call: &str| -> Value {
+        let (_, body) = http_post_json(port, "/api/v1", call).expect(call);
+        serde_json::from_str(&body).expect(call)
+    };
+    let (_, summary) = http_get(port, "/master/state-summary").expect("/master/state-summary");
+    vec![
+        ("/master/state", state),
+        ("GET_STATE", v1(r#"{"type":"GET_STATE"}"#)),
+        (
+            "/master/state-summary",
+            serde_json::from_str(&summary).expect("state-summary JSON"),
+        ),
+        ("GET_LOGGING_LEVEL", v1(r#"{"type":"GET_LOGGING_LEVEL"}"#)),
+    ]
 }
 
 fn differences(real: &Value, ours: &Value) -> Vec<String> {
@@ -130,7 +138,7 @@ fn state_has_upstreams_fields_and_types() {
     let real = Guard(Some(real));
     wait_until(Duration::from_secs(20), || http_get(real_port, "/version"))
         .expect("real master up");
-    let (real_state, real_v1) = scenario(real_port, &root.join("real-agent"));
+    let real_docs = scenario(real_port, &root.join("real-agent"));
     drop(real);
 
     let our_port = free_port();
@@ -147,15 +155,16 @@ fn state_has_upstreams_fields_and_types() {
         .unwrap();
     let _ours = Guard(Some(ours));
     wait_until(Duration::from_secs(20), || http_get(our_port, "/version")).expect("our master up");
-    let (our_state, our_v1) = scenario(our_port, &root.join("our-agent"));
+    let our_docs = scenario(our_port, &root.join("our-agent"));
 
-    let v0 = differences(&real_state, &our_state);
-    let v1 = differences(&real_v1, &our_v1);
+    let report: Vec<String> = real_docs
+        .iter()
+        .zip(&our_docs)
+        .filter_map(|((name, real), (_, ours))| {
+            let d = differences(real, ours);
+            (!d.is_empty()).then(|| format!("{name}:\n  {}", d.join("\n  ")))
+        })
+        .collect();
     let _ = std::fs::remove_dir_all(&root);
-    assert!(
-        v0.is_empty() && v1.is_empty(),
-        "/master/state:\n  {}\nGET_STATE:\n  {}",
-        v0.join("\n  "),
-        v1.join("\n  ")
-    );
+    assert!(report.is_empty(), "{}", report.join("\n"));
 }

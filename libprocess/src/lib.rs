@@ -6,6 +6,7 @@
 //! - [`actor`]: the [`Actor`] trait, its install table ([`Routes`]), the effect
 //!   context ([`Cx`]) handlers run with, and the type-erased form runtimes hold.
 //! - [`http`]: requests to endpoints, responses, responders and streams.
+//! - [`logging`]: the process-wide verbose level (`SET_LOGGING_LEVEL`).
 //! - [`time`]: the runtime clock as actors see it.
 //! - [`transport`]: the libprocess HTTP wire (message/response encoding,
 //!   request decoding, `LIBPROCESS_*` configuration).
@@ -15,6 +16,7 @@
 pub mod actor;
 pub mod filter;
 pub mod http;
+pub mod logging;
 pub mod runtime;
 pub mod time;
 pub mod tls;

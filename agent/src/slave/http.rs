@@ -271,11 +271,37 @@ impl Slave {
                 )))
             }
         };
-        let Some(t) = call.get("type").and_then(|t| t.as_str()) else {
+        // An enum name the schema does not know is dropped on parsing, as
+        // upstream's JSON-to-protobuf conversion does: the type is missing.
+        let Some(t) = call
+            .get("type")
+            .and_then(|t| t.as_str())
+            .filter(|t| mesos_proto::mesos::v1::agent::call::Type::from_str_name(t).is_some())
+        else {
             return r.respond(Response::bad_request("Expecting 'type' to be present"));
         };
         let body = match t {
             "GET_HEALTH" => json!({"type": "GET_HEALTH", "get_health": {"healthy": true}}),
+            "GET_LOGGING_LEVEL" => json!({"type": "GET_LOGGING_LEVEL",
+                "get_logging_level": {"level": libprocess::logging::level()}}),
+            // Upstream `Http::setLoggingLevel`: the level holds for the
+            // duration, then the original comes back.
+            "SET_LOGGING_LEVEL" => {
+                let l = &call["set_logging_level"];
+                let (Some(level), Some(nanos)) = (
+                    l["level"].as_u64().and_then(|v| u32::try_from(v).ok()),
+                    l["duration"]["nanoseconds"].as_i64(),
+                ) else {
+                    return r.respond(Response::bad_request(
+                        "Expecting 'set_logging_level' with 'level' and 'duration' to be present",
+                    ));
+                };
+                libprocess::logging::set_level(
+                    level,
+                    std::time::Duration::from_nanos(nanos.max(0) as u64),
+                );
+                return r.respond(Response::ok());
+            }
             "GET_VERSION" => json!({"type": "GET_VERSION", "get_version": {"version_info": {
                 "version": VERSION, "git_tag": VERSION,
             }}}),
@@ -367,6 +393,7 @@ impl Slave {
                     },
                 );
             }
+            "LIST_FILES" | "READ_FILE" => return self.files_call(cx, &call, r),
             other => {
                 return r.respond(Response::text(
                     StatusCode::NOT_IMPLEMENTED,

@@ -17,9 +17,12 @@
 //! - [`model`]: the framework / executor / task records.
 //! - [`resources_ops`]: checkpointed reservations and persistent volumes,
 //!   `CheckpointResourcesMessage` / `ApplyOperationMessage`.
+//! - [`files`]: sandboxes attached to the `files` process; v1 `LIST_FILES`
+//!   and `READ_FILE`.
 
 pub mod drain;
 pub mod executor_api;
+pub mod files;
 pub mod http;
 pub mod linux;
 pub mod model;
@@ -161,6 +164,9 @@ pub struct ContainerLaunch {
     /// The executor's `ContainerInfo`; for the command executor the task's
     /// (image, volumes, `LinuxInfo`), as upstream's `getExecutorInfo`.
     pub container_info: Option<mesos_proto::mesos::ContainerInfo>,
+    /// The task a command executor is launched for (upstream puts it in
+    /// `ContainerConfig.task_info`); `None` for other executors.
+    pub task_info: Option<mesos_proto::mesos::TaskInfo>,
 }
 
 /// The posix containerizer: posix launcher + the configured isolators.
@@ -284,6 +290,8 @@ pub struct Slave {
     pub(crate) checkpointed_resources: Vec<Resource>,
     /// Operation status updates not yet acknowledged, by operation UUID.
     pub(crate) pending_operation_updates: BTreeMap<String, msg::UpdateOperationStatusMessage>,
+    /// Sandboxes published through the `files` process.
+    pub(crate) files: mesos_files::Files,
 }
 
 /// Counters shown in `/state` and used by tests.
@@ -347,6 +355,7 @@ impl Slave {
             drain_config: None,
             checkpointed_resources: Vec::new(),
             pending_operation_updates: BTreeMap::new(),
+            files: mesos_files::Files::new(),
         }
     }
 

@@ -135,6 +135,7 @@ impl Slave {
                     command,
                 );
                 executor.forked_pid = run.forked_pid;
+                self.attach_sandbox(fid, eid, &executor.directory);
                 for (tid, ts) in &run.tasks {
                     let Some(mut task) = ts.info.clone() else {
                         continue;

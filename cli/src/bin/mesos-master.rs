@@ -101,6 +101,14 @@ fn run() -> anyhow::Result<()> {
     runtime.set_delegate(Some("master"));
     let master =
         Master::with_registrar(flags, &mesos_master::new_master_id(), &hostname, registrar);
+    mesos_cli::spawn_files(&runtime, master.files().clone());
+    mesos_cli::attach_log(
+        master.files(),
+        master.flags().get("external_log_file"),
+        master.flags().get("log_dir"),
+        "mesos-master",
+        "/master/log",
+    );
     let pid = runtime.spawn("master", master);
     if pid.id().is_empty() {
         bail!("Failed to spawn the master process");

@@ -114,3 +114,41 @@ pub fn wait_until<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Opt
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Subscribes a v1 framework (role `*`) and keeps its stream open: the
+/// stream, its `Mesos-Stream-Id` and the framework id.
+pub fn subscribe_v1(port: u16) -> (TcpStream, String, String) {
+    let body = r#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"root","name":"fuzz","roles":["*"],"capabilities":[{"type":"MULTI_ROLE"}]}}}"#;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "POST /api/v1/scheduler HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let marker = b"\"framework_id\":{\"value\":\"";
+    let fid = loop {
+        let n = s.read(&mut chunk).expect("SUBSCRIBED event");
+        assert!(n > 0, "subscription stream closed");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(marker.len()).position(|w| w == marker) {
+            let rest = &buf[i + marker.len()..];
+            if let Some(end) = rest.iter().position(|&c| c == b'"') {
+                break String::from_utf8_lossy(&rest[..end]).into_owned();
+            }
+        }
+    };
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let stream_id = text
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("mesos-stream-id")
+                .then(|| v.trim().to_string())
+        })
+        .expect("Mesos-Stream-Id header");
+    (s, stream_id, fid)
+}

@@ -84,7 +84,13 @@ impl Master {
         msg: RegisterSlaveMessage,
     ) {
         self.metrics.messages_register_slave += 1;
+        if !self.agent_may_register(&from, "registration") {
+            return;
+        }
         if !self.check_agent(cx, &from, &msg.slave, msg.version.as_deref()) {
+            return;
+        }
+        if self.refuse_agent_on_down_machine(cx, &from, &msg.slave.hostname, "registration") {
             return;
         }
         // A retried registration from an agent we already admitted: re-send
@@ -186,6 +192,7 @@ impl Master {
         self.state.agents.insert(id.clone(), agent);
         let used = self.state.used_on_agent(&id);
         self.allocator.add_agent(&id, &info, &caps, &total, &used);
+        self.maintenance_agent_added(&id);
         if deactivated {
             self.allocator.deactivate_agent(&id);
         }
@@ -204,6 +211,9 @@ impl Master {
         msg: ReregisterSlaveMessage,
     ) {
         self.metrics.messages_reregister_slave += 1;
+        if !self.agent_may_register(&from, "re-registration") {
+            return;
+        }
         let Some(id) = msg.slave.id.clone() else {
             tracing::warn!(
                 "Dropping reregistration of agent at {from} because it sent an invalid reregistration: missing agent ID"
@@ -230,6 +240,9 @@ impl Master {
             );
             return;
         }
+        if self.refuse_agent_on_down_machine(cx, &from, &msg.slave.hostname, "re-registration") {
+            return;
+        }
         tracing::info!(
             "Received reregister agent message from agent {} at {from} ({})",
             id.value,
@@ -242,6 +255,9 @@ impl Master {
             connection: Some(self.connection()),
         };
 
+        if self.moved_machines(cx, &from, &id.value, &msg.slave.hostname) {
+            return;
+        }
         if let Some(agent) = self.state.agents.get_mut(&id.value) {
             // Upstream `___reregisterSlave` for a known agent.
             let old_pid = agent.pid.clone();

@@ -83,7 +83,7 @@ impl Master {
         };
         if info.config.mark_gone.unwrap_or(false) {
             tracing::info!("Marking agent {agent_id} in the DRAINED state as gone");
-            self.mark_gone(cx, id);
+            self.mark_gone(cx, id, None);
             return;
         }
         tracing::info!("Transitioning agent {agent_id} to the DRAINED state");
@@ -101,17 +101,32 @@ impl Master {
 
     /// Upstream `Master::markGone`: the registry moves the agent to `gone`,
     /// the agent is told to shut down and removed (its tasks, if any, become
-    /// TASK_GONE_BY_OPERATOR for partition-aware frameworks).
-    pub(crate) fn mark_gone(&mut self, cx: &mut Cx<'_, Self>, id: SlaveId) {
+    /// TASK_GONE_BY_OPERATOR for partition-aware frameworks). An operator's
+    /// `MARK_AGENT_GONE` is answered once the registry change is durable.
+    pub(crate) fn mark_gone(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        id: SlaveId,
+        responder: Option<Responder>,
+    ) {
         let now = Self::now_secs(cx);
         if let Err(e) = self
             .registrar
             .apply(Operation::MarkSlaveGone(id.clone(), (now * 1e9) as i64))
         {
             tracing::error!("Failed to mark agent {} gone: {e}", id.value);
+            if let Some(r) = responder {
+                r.respond(Response::text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("Failed to mark agent gone in the registry: {e}"),
+                ));
+            }
             return;
         }
-        self.persist_registry(cx);
+        match responder {
+            Some(r) => self.respond_when_persisted(cx, r),
+            None => self.persist_registry(cx),
+        }
         self.state.gone.insert(id.value.clone(), now);
         self.state.unreachable.remove(&id.value);
         self.state.recovered.remove(&id.value);
@@ -131,7 +146,7 @@ impl Master {
 
     /// Recovered, registered or unreachable (upstream's "known agent" test
     /// of the draining calls).
-    fn known_agent(&self, id: &str) -> bool {
+    pub(crate) fn known_agent(&self, id: &str) -> bool {
         self.state.agents.contains_key(id)
             || self.state.recovered.contains_key(id)
             || self.state.unreachable.contains_key(id)

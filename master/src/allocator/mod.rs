@@ -126,6 +126,42 @@ pub trait Allocator: Send {
         mesos_allocator::resources::quantities::ResourceQuantities::new()
     }
 
+    /// An agent's maintenance window was set or cleared (upstream
+    /// `Allocator::updateUnavailability`). Allocators without maintenance
+    /// support ignore it (no inverse offers).
+    fn update_unavailability(
+        &mut self,
+        _agent_id: &str,
+        _unavailability: Option<&mesos_proto::mesos::Unavailability>,
+    ) {
+    }
+
+    /// A framework answered an inverse offer (`status`), or it timed out or
+    /// was rescinded (`None`) (upstream `Allocator::updateInverseOffer`).
+    fn update_inverse_offer(
+        &mut self,
+        _agent_id: &str,
+        _framework_id: &str,
+        _status: Option<&mesos_proto::mesos::allocator::InverseOfferStatus>,
+        _filters: Option<&mesos_proto::mesos::Filters>,
+        _now: Time,
+    ) {
+    }
+
+    /// agent -> framework -> latest inverse offer answer, for agents under
+    /// maintenance (upstream `Allocator::getInverseOfferStatuses`).
+    fn inverse_offer_statuses(
+        &self,
+    ) -> BTreeMap<String, BTreeMap<String, mesos_proto::mesos::allocator::InverseOfferStatus>> {
+        BTreeMap::new()
+    }
+
+    /// Inverse offers the allocation cycles since the last call produced
+    /// (upstream's allocator calls back `Master::inverseOffer`).
+    fn take_inverse_offers(&mut self) -> Vec<mesos_allocator::InverseOfferAllocation> {
+        Vec::new()
+    }
+
     /// The periodic allocation cycle over every agent.
     fn allocate(&mut self, now: Time) -> Vec<Allocation>;
 

@@ -38,6 +38,45 @@ pub fn install(r: &mut Routes<Master>) {
     r.http("metrics/snapshot", Master::metrics_endpoint);
     r.http("quota", Master::quota_endpoint);
     r.http("weights", Master::weights_endpoint);
+    r.http("state-summary", Master::state_summary_endpoint);
+    r.http("teardown", Master::teardown_endpoint);
+    r.http("redirect", Master::redirect_endpoint);
+}
+
+/// Upstream `TaskStateSummary`: how many tasks (live and completed) are in
+/// each state, per framework and per agent.
+#[derive(Default)]
+struct TaskCounts([u64; STATE_NAMES.len()]);
+
+/// The states `/state-summary` reports, in upstream's order.
+const STATE_NAMES: [&str; 10] = [
+    "TASK_STAGING",
+    "TASK_STARTING",
+    "TASK_RUNNING",
+    "TASK_KILLING",
+    "TASK_FINISHED",
+    "TASK_KILLED",
+    "TASK_FAILED",
+    "TASK_LOST",
+    "TASK_ERROR",
+    "TASK_UNREACHABLE",
+];
+
+impl TaskCounts {
+    fn count(&mut self, state: i32) {
+        let name = mesos_proto::mesos::TaskState::try_from(state)
+            .map(|s| s.as_str_name())
+            .unwrap_or_default();
+        if let Some(i) = STATE_NAMES.iter().position(|n| *n == name) {
+            self.0[i] += 1;
+        }
+    }
+
+    fn write(&self, o: &mut Map<String, Value>) {
+        for (name, n) in STATE_NAMES.iter().zip(self.0) {
+            o.insert((*name).into(), json!(n));
+        }
+    }
 }
 
 impl Master {
@@ -136,7 +175,7 @@ impl Master {
             let body = String::from_utf8_lossy(&req.body).into_owned();
             match mesos_proto::json::from_json::<mesos_proto::mesos::quota::QuotaRequest>(&body) {
                 Ok(q) => self.set_quota_call(cx, q, responder),
-                Err(e) => responder.respond(libprocess::Response::bad_request(format!(
+                Err(e) => responder.respond(Response::bad_request(format!(
                     "Failed to validate set quota request JSON '{body}': {e}"
                 ))),
             }
@@ -152,7 +191,7 @@ impl Master {
                 .trim_start_matches('/')
                 .to_string();
             if role.is_empty() {
-                responder.respond(libprocess::Response::bad_request(format!(
+                responder.respond(Response::bad_request(format!(
                     "Failed to parse remove quota request for path '{}': expected 3 tokens, found 2 tokens",
                     req.path
                 )));
@@ -180,13 +219,13 @@ impl Master {
             let items: Vec<Value> = match serde_json::from_str(&body) {
                 Ok(Value::Array(a)) => a,
                 Ok(_) => {
-                    responder.respond(libprocess::Response::bad_request(format!(
+                    responder.respond(Response::bad_request(format!(
                         "Failed to parse update weights request JSON '{body}': not a JSON array"
                     )));
                     return;
                 }
                 Err(e) => {
-                    responder.respond(libprocess::Response::bad_request(format!(
+                    responder.respond(Response::bad_request(format!(
                         "Failed to parse update weights request JSON '{body}': {e}"
                     )));
                     return;
@@ -197,7 +236,7 @@ impl Master {
                 match mesos_proto::json::from_json_value::<mesos_proto::mesos::WeightInfo>(&item) {
                     Ok(w) => infos.push(w),
                     Err(e) => {
-                        responder.respond(libprocess::Response::bad_request(format!(
+                        responder.respond(Response::bad_request(format!(
                             "Failed to convert weights JSON array to protobuf '{body}': {e}"
                         )));
                         return;
@@ -291,5 +330,135 @@ impl Master {
     fn metrics_endpoint(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
         let now = Self::now_secs(cx);
         responder.respond(json_response(&req, self.metrics_json(now).to_string()));
+    }
+}
+
+/// `/state-summary`, `/teardown` and `/redirect`.
+impl Master {
+    /// Upstream `ReadOnlyHandler::stateSummary`: agents as `/state` shows
+    /// them and frameworks in their summary form, each with task counts per
+    /// state and the ids of the other side.
+    fn state_summary_endpoint(
+        &mut self,
+        _cx: &mut Cx<'_, Self>,
+        req: Request,
+        responder: Responder,
+    ) {
+        use std::collections::{BTreeMap, BTreeSet};
+        let s = &self.state;
+        let usage = s.usage();
+        let mut by_framework: BTreeMap<&str, (TaskCounts, BTreeSet<&str>)> = BTreeMap::new();
+        let mut by_agent: BTreeMap<&str, (TaskCounts, BTreeSet<&str>)> = BTreeMap::new();
+        for f in s.frameworks.values() {
+            let fid = f.id();
+            let entry = by_framework.entry(fid).or_default();
+            for t in f.tasks.values().chain(f.completed_tasks.iter()) {
+                let agent = t.slave_id.value.as_str();
+                entry.0.count(t.state);
+                entry.1.insert(agent);
+                let a = by_agent.entry(agent).or_default();
+                a.0.count(t.state);
+                a.1.insert(fid);
+            }
+        }
+        let slaves: Vec<Value> = s
+            .agents
+            .values()
+            .map(|a| {
+                let mut v = model::agent(s, &usage, a, false);
+                if let Some(o) = v.as_object_mut() {
+                    let (counts, frameworks) = by_agent.remove(a.id()).unwrap_or_default();
+                    counts.write(o);
+                    o.insert("framework_ids".into(), json!(frameworks));
+                }
+                v
+            })
+            .collect();
+        let frameworks: Vec<Value> = s
+            .frameworks
+            .values()
+            .map(|f| {
+                let mut o = model::framework_summary(s, &usage, f);
+                let (counts, agents) = by_framework.remove(f.id()).unwrap_or_default();
+                counts.write(&mut o);
+                o.insert("slave_ids".into(), json!(agents));
+                Value::Object(o)
+            })
+            .collect();
+        let mut o = Map::new();
+        o.insert(
+            "hostname".into(),
+            json!(self.info.hostname.clone().unwrap_or_default()),
+        );
+        if let Some(c) = self.flags.get("cluster") {
+            o.insert("cluster".into(), json!(c));
+        }
+        o.insert("slaves".into(), Value::Array(slaves));
+        o.insert("frameworks".into(), Value::Array(frameworks));
+        responder.respond(json_response(&req, Value::Object(o).to_string()));
+    }
+
+    /// Upstream `Master::Http::teardown(Request)`: a form-encoded POST with
+    /// `frameworkId`.
+    fn teardown_endpoint(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        if req.method != http::Method::POST {
+            responder.respond(super::method_not_allowed(&["POST"], &req.method));
+            return;
+        }
+        let body = String::from_utf8_lossy(&req.body);
+        let values = match libprocess::transport::decode::parse_query(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                responder.respond(Response::bad_request(format!(
+                    "Unable to decode query string: {e}"
+                )));
+                return;
+            }
+        };
+        let Some((_, fid)) = values.iter().find(|(k, _)| k == "frameworkId") else {
+            responder.respond(Response::bad_request(
+                "Missing 'frameworkId' query parameter in the request body",
+            ));
+            return;
+        };
+        if !self.state.frameworks.contains_key(fid) {
+            responder.respond(Response::bad_request(
+                "No framework found with specified ID",
+            ));
+            return;
+        }
+        self.teardown(cx, fid);
+        responder.respond(Response::ok());
+    }
+
+    /// Upstream `Master::Http::redirect`: this master leads, so `/redirect`
+    /// points at itself (`//host:port`, protocol-relative); deeper paths
+    /// under it are 404 so clients cannot loop.
+    fn redirect_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        let host = self
+            .info
+            .hostname
+            .clone()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| {
+                self.info
+                    .address
+                    .as_ref()
+                    .and_then(|a| a.ip.clone())
+                    .unwrap_or_default()
+            });
+        if req.endpoint != "redirect" {
+            responder.respond(Response::not_found());
+            return;
+        }
+        let location = format!("//{host}:{}", self.info.port);
+        tracing::info!(
+            "Redirecting request for {} to the leading master {host}",
+            req.path
+        );
+        responder.respond(
+            Response::new(http::StatusCode::TEMPORARY_REDIRECT)
+                .header(http::header::LOCATION, &location),
+        );
     }
 }

@@ -222,19 +222,26 @@ fn framework_used(state: &MasterState, usage: &Usage, f: &Framework) -> (Resourc
     (used, offered)
 }
 
-/// Upstream `FullFrameworkWriter` (`/state`, `/frameworks`).
-pub fn framework(state: &MasterState, usage: &Usage, f: &Framework) -> Value {
+/// Upstream `json(Summary<Framework>)` (`/state-summary`), the first
+/// fields of the full model.
+pub fn framework_summary(state: &MasterState, usage: &Usage, f: &Framework) -> Map<String, Value> {
     let (used, offered) = framework_used(state, usage, f);
-    let mut total = used.clone();
-    total.add_all(&offered);
+    framework_summary_of(f, &used, &offered)
+}
+
+fn framework_summary_of(
+    f: &Framework,
+    used: &Resources,
+    offered: &Resources,
+) -> Map<String, Value> {
     let mut o = Map::new();
     o.insert("id".into(), json!(f.id()));
     o.insert("name".into(), json!(f.name()));
     if let Some(p) = f.pid() {
         o.insert("pid".into(), json!(p.to_string()));
     }
-    o.insert("used_resources".into(), resources(&used));
-    o.insert("offered_resources".into(), resources(&offered));
+    o.insert("used_resources".into(), resources(used));
+    o.insert("offered_resources".into(), resources(offered));
     o.insert(
         "capabilities".into(),
         Value::Array(
@@ -263,6 +270,15 @@ pub fn framework(state: &MasterState, usage: &Usage, f: &Framework) -> Value {
         "recovered".into(),
         json!(f.state == crate::state::FrameworkState::Recovered),
     );
+    o
+}
+
+/// Upstream `FullFrameworkWriter` (`/state`, `/frameworks`).
+pub fn framework(state: &MasterState, usage: &Usage, f: &Framework) -> Value {
+    let (used, offered) = framework_used(state, usage, f);
+    let mut o = framework_summary_of(f, &used, &offered);
+    let mut total = used;
+    total.add_all(&offered);
     o.insert("user".into(), json!(f.info.user));
     o.insert(
         "failover_timeout".into(),

@@ -30,6 +30,19 @@ fn time(secs: f64) -> TimeInfo {
     }
 }
 
+/// A response of the call's type with nothing filled in.
+fn empty_response(ty: OpType) -> OpResponse {
+    OpResponse {
+        // Call and response enums number their values differently: match by
+        // name.
+        r#type: Some(
+            response::Type::from_str_name(ty.as_str_name()).unwrap_or(response::Type::Unknown)
+                as i32,
+        ),
+        ..Default::default()
+    }
+}
+
 /// Parses a v1 operator call (JSON or protobuf) into the v0 type.
 pub fn parse_call(body: &[u8], json: bool) -> Result<mesos_proto::mesos::master::Call, String> {
     let v1: V1Call = if json {
@@ -177,6 +190,74 @@ impl Master {
                 }
                 return;
             }
+            OpType::Teardown => {
+                match call.teardown {
+                    Some(t) => self.teardown_call(cx, &t.framework_id.value, responder),
+                    None => responder.respond(missing("teardown")),
+                }
+                return;
+            }
+            OpType::MarkAgentGone => {
+                match call.mark_agent_gone {
+                    Some(m) => self.mark_agent_gone_call(cx, m.slave_id, responder),
+                    None => responder.respond(missing("mark_agent_gone")),
+                }
+                return;
+            }
+            OpType::SetLoggingLevel => {
+                // Upstream `setLoggingLevel`: the level holds for the duration,
+                // then the original level comes back.
+                match call.set_logging_level {
+                    Some(l) => {
+                        let nanos = l.duration.nanoseconds.max(0) as u64;
+                        libprocess::logging::set_level(
+                            l.level,
+                            std::time::Duration::from_nanos(nanos),
+                        );
+                        responder.respond(Response::ok());
+                    }
+                    None => responder.respond(missing("set_logging_level")),
+                }
+                return;
+            }
+            OpType::GetMetrics => {
+                let now = Self::now_secs(cx);
+                let metrics = self.metrics_json(now);
+                let mut r = empty_response(ty);
+                r.get_metrics = Some(response::GetMetrics {
+                    metrics: metrics
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| mesos_proto::mesos::Metric {
+                            name: k.clone(),
+                            value: v.as_f64(),
+                        })
+                        .collect(),
+                });
+                responder.respond(encode_response(&r, out_json));
+                return;
+            }
+            OpType::UpdateMaintenanceSchedule
+            | OpType::StartMaintenance
+            | OpType::StopMaintenance => {
+                self.maintenance_call(cx, call, responder);
+                return;
+            }
+            OpType::ListFiles => {
+                match call.list_files {
+                    Some(l) => self.list_files_call(cx, l, out_json, responder),
+                    None => responder.respond(missing("list_files")),
+                }
+                return;
+            }
+            OpType::ReadFile => {
+                match call.read_file {
+                    Some(f) => self.read_file_call(cx, f, out_json, responder),
+                    None => responder.respond(missing("read_file")),
+                }
+                return;
+            }
             OpType::ReactivateAgent => {
                 match call.reactivate_agent {
                     Some(d) => self.reactivate_agent_call(cx, d.slave_id, responder),
@@ -201,16 +282,13 @@ impl Master {
 
     /// The response for a read-only call, or `None` if not handled here.
     pub fn operator_response(&self, ty: OpType) -> Option<OpResponse> {
-        let mut r = OpResponse {
-            // Call and response enums number their values differently:
-            // match by name.
-            r#type: Some(
-                response::Type::from_str_name(ty.as_str_name()).unwrap_or(response::Type::Unknown)
-                    as i32,
-            ),
-            ..Default::default()
-        };
+        let mut r = empty_response(ty);
         match ty {
+            OpType::GetLoggingLevel => {
+                r.get_logging_level = Some(response::GetLoggingLevel {
+                    level: libprocess::logging::level(),
+                })
+            }
             OpType::GetHealth => r.get_health = Some(GetHealth { healthy: true }),
             OpType::GetVersion => {
                 r.get_version = Some(GetVersion {
@@ -255,6 +333,16 @@ impl Master {
             OpType::GetQuota => {
                 r.get_quota = Some(response::GetQuota {
                     status: crate::actor::quota::quota_status(&self.state.quotas),
+                })
+            }
+            OpType::GetMaintenanceSchedule => {
+                r.get_maintenance_schedule = Some(response::GetMaintenanceSchedule {
+                    schedule: self.maintenance_schedule(),
+                })
+            }
+            OpType::GetMaintenanceStatus => {
+                r.get_maintenance_status = Some(response::GetMaintenanceStatus {
+                    status: self.maintenance_status(),
                 })
             }
             OpType::GetState => {
@@ -338,7 +426,7 @@ impl Master {
                 reregistered_time: f.reregistered_time.map(time),
                 unregistered_time: f.unregistered_time.map(time),
                 offers,
-                inverse_offers: vec![],
+                inverse_offers: self.inverse_offers_of(f.id()),
                 allocated_resources: used.to_endpoint_vec(),
                 offered_resources: offered.to_endpoint_vec(),
             }
@@ -403,6 +491,50 @@ pub fn encode_response(resp: &OpResponse, json: bool) -> Response {
         }
     } else {
         Response::with_body(StatusCode::OK, APPLICATION_PROTOBUF, v1.encode_to_vec())
+    }
+}
+
+/// Operator calls that act on one framework or agent.
+impl Master {
+    /// `TEARDOWN` (upstream `Master::Http::_teardown`): 400 for a framework
+    /// this master does not know.
+    fn teardown_call(&mut self, cx: &mut Cx<'_, Self>, fid: &str, responder: Responder) {
+        if !self.state.frameworks.contains_key(fid) {
+            responder.respond(Response::bad_request(
+                "No framework found with specified ID",
+            ));
+            return;
+        }
+        self.teardown(cx, fid);
+        responder.respond(Response::ok());
+    }
+
+    /// `MARK_AGENT_GONE` (upstream `Master::Http::_markAgentGone`): already
+    /// gone is fine, an agent that is neither registered, recovered nor
+    /// unreachable is a 404.
+    fn mark_agent_gone_call(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        slave_id: mesos_proto::mesos::SlaveId,
+        responder: Responder,
+    ) {
+        let id = slave_id.value.clone();
+        tracing::info!("Marking agent '{id}' as gone");
+        if self.state.gone.contains_key(&id) {
+            tracing::warn!(
+                "Not marking agent '{id}' as gone because it has already transitioned to gone"
+            );
+            responder.respond(Response::ok());
+            return;
+        }
+        if !self.known_agent(&id) {
+            responder.respond(Response::text(
+                StatusCode::NOT_FOUND,
+                format!("Agent '{id}' not found"),
+            ));
+            return;
+        }
+        self.mark_gone(cx, slave_id, Some(responder));
     }
 }
 
