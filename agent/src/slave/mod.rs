@@ -15,6 +15,8 @@
 //! - [`linux`]: `--launcher=linux`, the [`Containerizer`] over the isolators'
 //!   `LinuxContainerizer`; [`PosixContainerizer`] is `--launcher=posix`.
 //! - [`model`]: the framework / executor / task records.
+//! - [`resources_ops`]: checkpointed reservations and persistent volumes,
+//!   `CheckpointResourcesMessage` / `ApplyOperationMessage`.
 //! - [`files`]: sandboxes attached to the `files` process; v1 `LIST_FILES`
 //!   and `READ_FILE`.
 
@@ -27,6 +29,7 @@ pub mod linux;
 pub mod model;
 pub mod recovery;
 pub mod registration;
+pub mod resources_ops;
 pub mod tasks;
 pub mod updates;
 
@@ -286,6 +289,11 @@ pub struct Slave {
     /// Set while draining (`DrainSlaveMessage`), checkpointed as
     /// `drain.config` until no frameworks remain.
     pub(crate) drain_config: Option<mesos_proto::mesos::DrainConfig>,
+    /// Dynamic reservations and persistent volumes checkpointed under
+    /// `meta/resources` (upgraded format).
+    pub(crate) checkpointed_resources: Vec<Resource>,
+    /// Operation status updates not yet acknowledged, by operation UUID.
+    pub(crate) pending_operation_updates: BTreeMap<String, msg::UpdateOperationStatusMessage>,
     /// Sandboxes published through the `files` process.
     pub(crate) files: mesos_files::Files,
 }
@@ -351,6 +359,8 @@ impl Slave {
             registrations: 0,
             metrics: Metrics::default(),
             drain_config: None,
+            checkpointed_resources: Vec::new(),
+            pending_operation_updates: BTreeMap::new(),
             files: mesos_files::Files::new(),
         }
     }
@@ -386,11 +396,6 @@ impl Slave {
     pub fn master(&self) -> Option<&Upid> {
         self.master.as_ref()
     }
-
-    /// Total resources of the agent.
-    pub fn total_resources(&self) -> &[Resource] {
-        &self.info.resources
-    }
 }
 
 impl Actor for Slave {
@@ -407,6 +412,8 @@ impl Actor for Slave {
         r.message::<msg::FrameworkToExecutorMessage>(Self::scheduler_message);
         r.message::<msg::UpdateFrameworkMessage>(Self::update_framework);
         r.message::<msg::CheckpointResourcesMessage>(Self::checkpoint_resources_message);
+        r.message::<msg::ApplyOperationMessage>(Self::apply_operation_message);
+        r.message::<msg::AcknowledgeOperationStatusMessage>(Self::operation_status_acknowledgement);
         r.message::<msg::StatusUpdateAcknowledgementMessage>(Self::status_update_acknowledgement);
         r.message::<msg::RegisterExecutorMessage>(Self::register_executor);
         r.message::<msg::ReregisterExecutorMessage>(Self::reregister_executor);

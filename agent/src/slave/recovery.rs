@@ -34,6 +34,7 @@ impl Slave {
             .ok()
             .flatten();
         let rebooted = matches!((&previous_boot, &self.boot_id), (Some(a), Some(b)) if a != b);
+        self.recover_checkpointed_resources();
         let recovered = match state::recover(&self.meta, self.config.strict) {
             Ok(s) => s,
             Err(e) => {

@@ -101,7 +101,7 @@ impl Slave {
         if self.info.id.is_none() {
             let m = msg::RegisterSlaveMessage {
                 slave: self.info.clone(),
-                checkpointed_resources: Vec::new(),
+                checkpointed_resources: self.checkpointed_resources.clone(),
                 version: Some(VERSION.to_string()),
                 agent_capabilities: agent_capabilities(),
                 resource_version_uuid: version_uuid,
@@ -139,6 +139,7 @@ impl Slave {
             version: Some(VERSION.to_string()),
             agent_capabilities: agent_capabilities(),
             resource_version_uuid: version_uuid,
+            checkpointed_resources: self.checkpointed_resources.clone(),
             ..Default::default()
         };
         for f in self.frameworks.values() {
@@ -436,16 +437,6 @@ impl Slave {
         if self.frameworks.is_empty() {
             cx.terminate();
         }
-    }
-
-    /// `ReconcileOperationsMessage`: this agent has no operations; nothing
-    /// to report.
-    pub(crate) fn reconcile_operations(
-        &mut self,
-        _cx: &mut Cx<'_, Self>,
-        _from: Upid,
-        _m: msg::ReconcileOperationsMessage,
-    ) {
     }
 
     /// The slave id as a proto.

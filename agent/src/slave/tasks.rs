@@ -350,6 +350,15 @@ impl Slave {
         }
         let framework = self.frameworks.get_mut(&fid).expect("added above");
         let executor = framework.executors.get_mut(&eid).expect("launched above");
+        // Persistent volumes the tasks use appear in the sandbox before the
+        // executor can start them (posix filesystem isolator).
+        for t in &tasks {
+            super::resources_ops::link_volumes(
+                &self.config.work_dir,
+                &executor.directory,
+                &t.resources,
+            );
+        }
         match executor.state {
             ExecutorState::Terminating | ExecutorState::Terminated => {
                 let state = if partition_aware {
@@ -565,6 +574,7 @@ impl Slave {
         if let Err(e) = std::fs::create_dir_all(&directory) {
             tracing::error!("Failed to create sandbox {}: {e}", directory.display());
         }
+        super::resources_ops::link_volumes(&self.config.work_dir, &directory, &info.resources);
         let _ = checkpoint::symlink_latest(
             &directory,
             &paths::executor_latest_run_path(&self.config.work_dir, &sid, fid, &eid),
@@ -1307,22 +1317,6 @@ impl Slave {
             let _ = checkpoint::checkpoint_string(
                 &paths::framework_pid_path(&meta, &sid, &f.id),
                 &f.pid.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-            );
-        }
-    }
-
-    /// `CheckpointResourcesMessage`: persistent volumes / reservations are
-    /// not supported by this agent; the message is logged.
-    pub(crate) fn checkpoint_resources_message(
-        &mut self,
-        _cx: &mut Cx<'_, Self>,
-        _from: Upid,
-        m: msg::CheckpointResourcesMessage,
-    ) {
-        if !m.resources.is_empty() {
-            tracing::warn!(
-                "Ignoring {} checkpointed resources (unsupported)",
-                m.resources.len()
             );
         }
     }

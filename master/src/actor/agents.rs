@@ -152,6 +152,7 @@ impl Master {
             now,
         );
         agent.resource_version = msg.resource_version_uuid.clone();
+        self.apply_checkpointed(&mut agent, &msg.checkpointed_resources);
         self.metrics.slave_registrations += 1;
         let total = agent.total.clone();
         let described = agent.describe();
@@ -293,7 +294,9 @@ impl Master {
                 self.allocator.activate_agent(&id.value);
             }
             self.metrics.slave_reregistrations += 1;
+            self.update_known_agent_resources(&id.value, &msg.checkpointed_resources);
             let reply = self.reconcile_known_agent(cx, &id.value, &msg, reply);
+            self.resend_checkpointed_resources(cx, &id.value);
             self.send_drain_if_draining(cx, &id.value);
             cx.send(&from, &reply);
             self.check_and_transition_draining_agent(cx, &id.value);
@@ -357,6 +360,7 @@ impl Master {
         );
         agent.reregistered_time = Some(now);
         agent.resource_version = msg.resource_version_uuid.clone();
+        self.apply_checkpointed(&mut agent, &msg.checkpointed_resources);
         for e in &msg.executor_infos {
             if let Some(fid) = &e.framework_id {
                 if self.state.frameworks.contains_key(&fid.value) {
@@ -580,7 +584,7 @@ impl Master {
     /// resources.
     pub(crate) fn update_slave(
         &mut self,
-        _cx: &mut Cx<'_, Self>,
+        cx: &mut Cx<'_, Self>,
         from: Upid,
         msg: UpdateSlaveMessage,
     ) {
@@ -600,7 +604,10 @@ impl Master {
         }
         tracing::info!("Received update of agent {}", agent.describe());
         if msg.resource_version_uuid.is_some() {
-            agent.resource_version = msg.resource_version_uuid;
+            agent.resource_version = msg.resource_version_uuid.clone();
+        }
+        if let Some(ops) = &msg.operations {
+            self.reconcile_agent_operations(cx, &msg.slave_id.value, ops);
         }
     }
 

@@ -147,7 +147,12 @@ impl Master {
                     self.decline_inverse_offers(cx, fid, d)
                 }
             }
-            CallType::AcknowledgeOperationStatus | CallType::ReconcileOperations => {
+            CallType::AcknowledgeOperationStatus => {
+                if let Some(a) = call.acknowledge_operation_status {
+                    self.acknowledge_operation_status(cx, fid, a);
+                }
+            }
+            CallType::ReconcileOperations => {
                 tracing::warn!(
                     "Dropping {} call from framework {fid}: operation feedback is not supported",
                     ty.as_str_name()

@@ -23,6 +23,7 @@ pub(crate) mod frameworks;
 pub mod maintenance;
 mod metrics;
 mod offers;
+pub mod operations;
 pub mod quota;
 mod recovery;
 pub mod subscribers;
@@ -228,6 +229,7 @@ impl Actor for Master {
         r.message::<ReregisterSlaveMessage>(Self::reregister_slave);
         r.message::<UnregisterSlaveMessage>(Self::unregister_slave);
         r.message::<UpdateSlaveMessage>(Self::update_slave);
+        r.message::<UpdateOperationStatusMessage>(Self::update_operation_status);
         r.message::<StatusUpdateMessage>(Self::status_update);
         r.message::<ExitedExecutorMessage>(Self::exited_executor);
         r.message::<ExecutorToFrameworkMessage>(Self::executor_message);

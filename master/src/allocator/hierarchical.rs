@@ -112,6 +112,36 @@ impl Allocator for Hierarchical {
         self.inner.quota_consumed(role)
     }
 
+    fn update_allocation(
+        &mut self,
+        framework_id: &str,
+        agent_id: &str,
+        offered: &Resources,
+        conversions: &[mesos_allocator::resources::ResourceConversion],
+    ) -> Result<(), String> {
+        self.inner
+            .update_allocation(framework_id, agent_id, &to_alloc(offered), conversions)
+            .map_err(|e| e.to_string())
+    }
+
+    fn update_agent_total(&mut self, agent_id: &str, info: &SlaveInfo, total: &Resources) {
+        log(
+            "updateSlave",
+            self.inner
+                .update_slave(agent_id, info, Some(&to_alloc(total)), None),
+        );
+    }
+
+    fn update_available(
+        &mut self,
+        agent_id: &str,
+        conversions: &[mesos_allocator::resources::ResourceConversion],
+    ) -> Result<(), String> {
+        self.inner
+            .update_available(agent_id, conversions)
+            .map_err(|e| e.to_string())
+    }
+
     fn add_framework(
         &mut self,
         framework_id: &str,

@@ -17,6 +17,7 @@ pub mod files;
 pub mod legacy;
 pub mod maintenance;
 pub mod model;
+pub mod operations;
 pub mod operator;
 pub mod roles;
 pub mod scheduler;
@@ -35,6 +36,7 @@ pub fn install(r: &mut Routes<Master>) {
     scheduler::install(r);
     operator::install(r);
     legacy::install(r);
+    operations::install(r);
     roles::install(r);
     maintenance::install(r);
 }

@@ -138,6 +138,11 @@ impl Master {
                 "Failed to validate master::Call: Expecting '{field}' to be present"
             ))
         };
+        // RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE/DESTROY_VOLUMES.
+        let responder = match self.operation_call(cx, ty, &call, responder) {
+            Ok(()) => return,
+            Err(r) => r,
+        };
         match ty {
             OpType::DrainAgent => {
                 match call.drain_agent {
@@ -315,6 +320,11 @@ impl Master {
             OpType::GetTasks => r.get_tasks = Some(self.get_tasks()),
             OpType::GetExecutors => r.get_executors = Some(self.get_executors()),
             OpType::GetRoles => r.get_roles = Some(self.get_roles()),
+            OpType::GetOperations => {
+                r.get_operations = Some(response::GetOperations {
+                    operations: crate::actor::operations::all_operations(&self.state),
+                })
+            }
             OpType::GetWeights => {
                 r.get_weights = Some(response::GetWeights {
                     weight_infos: self.weight_infos(),
