@@ -188,6 +188,8 @@ fn operator_seeds(agent: &str) -> Vec<String> {
         r#"{"type":"TEARDOWN","teardown":{"framework_id":{"value":"nope-0001"}}}"#.to_string(),
         r#"{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[{"machine_ids":[{"hostname":"h"}],"unavailability":{"start":{"nanoseconds":0}}}]}}}"#.to_string(),
         r#"{"type":"READ_FILE","read_file":{"path":"/master/log/../../etc/passwd","offset":0,"length":10}}"#.to_string(),
+        format!(r#"{{"type":"RESERVE_RESOURCES","reserve_resources":{{"agent_id":{{"value":"{agent}"}},"resources":[{{"name":"cpus","type":"SCALAR","scalar":{{"value":0.5}},"reservations":[{{"type":"DYNAMIC","role":"r","principal":"p"}}]}}]}}}}"#),
+        format!(r#"{{"type":"CREATE_VOLUMES","create_volumes":{{"agent_id":{{"value":"{agent}"}},"volumes":[{{"name":"disk","type":"SCALAR","scalar":{{"value":8}},"reservations":[{{"type":"DYNAMIC","role":"r"}}],"disk":{{"persistence":{{"id":"v"}},"volume":{{"container_path":"../x","mode":"RW"}}}}}}]}}}}"#),
         r#"{"type":"SET_QUOTA","set_quota":{"quota_request":{"role":"r","guarantee":[{"name":"cpus","type":"SCALAR","scalar":{"value":100000}}]}}}"#.to_string(),
     ]
 }
