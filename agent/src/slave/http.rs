@@ -256,6 +256,10 @@ impl Slave {
                     .header(http::header::ALLOW, "POST"),
             );
         }
+        // Nested container calls (JSON or protobuf) live in `nested`.
+        let Some(r) = self.container_api(cx, &req, r) else {
+            return;
+        };
         let ct = req.header("content-type").unwrap_or("");
         if !ct.starts_with("application/json") {
             return r.respond(Response::text(

@@ -1,0 +1,239 @@
+//! Carrying out the default executor's actions: one thread per HTTP call
+//! or timer, every result fed back through one channel to the state
+//! machine, which runs on the calling thread.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use mesos_proto::mesos::v1::executor as v1e;
+use prost::Message;
+
+use super::client::Agent;
+use super::{Action, Config, DefaultExecutor, Input, TERMINATION_DELAY};
+use crate::Error;
+
+const PROTOBUF: &str = "application/x-protobuf";
+/// Bound on a non-streaming call to the agent.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Reads the executor's environment (`MESOS_FRAMEWORK_ID`,
+/// `MESOS_EXECUTOR_ID`, `MESOS_SLAVE_PID`, `MESOS_SANDBOX`, ...) as
+/// upstream's `main` does.
+pub fn from_env(env: &BTreeMap<String, String>) -> Result<(Config, Agent, Settings), Error> {
+    let need = |k: &str| {
+        env.get(k)
+            .cloned()
+            .ok_or_else(|| Error::Flags(format!("Expecting '{k}' to be set in the environment")))
+    };
+    let pid = need("MESOS_SLAVE_PID")?;
+    let agent = Agent::from_pid(&pid)
+        .ok_or_else(|| Error::Flags(format!("Failed to parse MESOS_SLAVE_PID '{pid}'")))?;
+    let container_ip = agent
+        .addr
+        .rsplit_once(':')
+        .map(|(ip, _)| ip.to_string())
+        .unwrap_or_default();
+    let config = Config {
+        framework_id: need("MESOS_FRAMEWORK_ID")?,
+        executor_id: need("MESOS_EXECUTOR_ID")?,
+        sandbox: need("MESOS_SANDBOX")?.into(),
+        container_ip: env.get("LIBPROCESS_IP").cloned().unwrap_or(container_ip),
+    };
+    let checkpoint = env.get("MESOS_CHECKPOINT").is_some_and(|v| v == "1");
+    let recovery_timeout = match env.get("MESOS_RECOVERY_TIMEOUT") {
+        Some(v) => crate::config::parse_duration(v)?,
+        None => Duration::from_secs(15 * 60),
+    };
+    Ok((
+        config,
+        agent,
+        Settings {
+            checkpoint,
+            recovery_timeout,
+        },
+    ))
+}
+
+/// How the executor treats a lost agent connection (v1 executor library:
+/// a checkpointing framework's executor waits up to the recovery timeout
+/// for the agent to come back; any other ends).
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub checkpoint: bool,
+    pub recovery_timeout: Duration,
+}
+
+fn spawn_call(
+    agent: &Agent,
+    tx: &mpsc::Sender<Input>,
+    path: &'static str,
+    body: Vec<u8>,
+    timeout: Option<Duration>,
+    done: impl FnOnce(Result<(u16, Bytes), String>) -> Option<Input> + Send + 'static,
+) {
+    let (agent, tx) = (agent.clone(), tx.clone());
+    std::thread::spawn(move || {
+        let r = agent
+            .post(path, PROTOBUF, &body, timeout)
+            .map(|r| (r.status, Bytes::from(r.body)))
+            .map_err(|e| e.to_string());
+        if let Some(input) = done(r) {
+            let _ = tx.send(input);
+        }
+    });
+}
+
+/// Runs the executor until it terminates.
+pub fn run(config: Config, agent: Agent, settings: Settings) -> Result<(), Error> {
+    let sandbox = config.sandbox.clone();
+    let mut exec = DefaultExecutor::new(config);
+    let (tx, rx) = mpsc::channel::<Input>();
+    let mut pending: Vec<Action> = exec.start();
+    let mut disconnected_since: Option<Instant> = None;
+    let mut ever_subscribed = false;
+    loop {
+        for action in pending.drain(..) {
+            match action {
+                Action::Subscribe(call) => {
+                    let (agent, tx) = (agent.clone(), tx.clone());
+                    let body = call.encode_to_vec();
+                    std::thread::spawn(move || {
+                        let tx2 = tx.clone();
+                        let r = agent.post_stream("api/v1/executor", PROTOBUF, &body, |rec| {
+                            match v1e::Event::decode(rec.as_ref()) {
+                                Ok(e) => {
+                                    let _ = tx2.send(Input::Event(Box::new(e)));
+                                }
+                                Err(e) => tracing::error!("Failed to decode an event: {e}"),
+                            }
+                        });
+                        match r {
+                            Ok(r) if r.status != 200 => tracing::warn!(
+                                "SUBSCRIBE answered {}: {}",
+                                r.status,
+                                String::from_utf8_lossy(&r.body)
+                            ),
+                            Ok(_) => tracing::info!("The agent closed the event stream"),
+                            Err(e) => tracing::warn!("SUBSCRIBE failed: {e}"),
+                        }
+                        let _ = tx.send(Input::Disconnected);
+                    });
+                }
+                Action::Send(call) => {
+                    spawn_call(
+                        &agent,
+                        &tx,
+                        "api/v1/executor",
+                        call.encode_to_vec(),
+                        Some(CALL_TIMEOUT),
+                        |r| {
+                            match r {
+                                Ok((202, _)) => {}
+                                Ok((code, body)) => tracing::error!(
+                                    "The agent answered an executor call with {code}: {}",
+                                    String::from_utf8_lossy(&body)
+                                ),
+                                Err(e) => tracing::error!("Failed to send an executor call: {e}"),
+                            }
+                            None
+                        },
+                    );
+                }
+                Action::Launch { task_id, call } => spawn_call(
+                    &agent,
+                    &tx,
+                    "api/v1",
+                    call.encode_to_vec(),
+                    Some(CALL_TIMEOUT),
+                    move |result| Some(Input::Launched { task_id, result }),
+                ),
+                Action::Wait {
+                    task_id,
+                    generation,
+                    call,
+                } => spawn_call(
+                    &agent,
+                    &tx,
+                    "api/v1",
+                    call.encode_to_vec(),
+                    None,
+                    move |result| {
+                        Some(Input::Waited {
+                            task_id,
+                            generation,
+                            result,
+                        })
+                    },
+                ),
+                Action::Kill { call } => spawn_call(
+                    &agent,
+                    &tx,
+                    "api/v1",
+                    call.encode_to_vec(),
+                    Some(CALL_TIMEOUT),
+                    |r| {
+                        match r {
+                            Ok((200, _)) => {}
+                            Ok((code, body)) => tracing::warn!(
+                                "The agent failed to signal a container ({code}): {}",
+                                String::from_utf8_lossy(&body)
+                            ),
+                            Err(e) => tracing::warn!("Failed to signal a container: {e}"),
+                        }
+                        None
+                    },
+                ),
+                Action::Symlink { task_id, container } => {
+                    let tasks = sandbox.join("tasks");
+                    let link = tasks.join(&task_id);
+                    let target = sandbox.join("containers").join(&container);
+                    let r = std::fs::create_dir_all(&tasks)
+                        .and_then(|_| std::os::unix::fs::symlink(&target, &link));
+                    if let Err(e) = r {
+                        tracing::error!(
+                            "Unable to create symbolic link for container {container} of task \
+                             '{task_id}': {e}"
+                        );
+                    }
+                }
+                Action::Timer { after, input } => {
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        std::thread::sleep(after);
+                        let _ = tx.send(input);
+                    });
+                }
+                Action::Terminate => {
+                    std::thread::sleep(TERMINATION_DELAY);
+                    return Ok(());
+                }
+            }
+        }
+        let Ok(input) = rx.recv() else {
+            return Ok(());
+        };
+        match &input {
+            Input::Disconnected => {
+                let since = *disconnected_since.get_or_insert_with(Instant::now);
+                if !settings.checkpoint && ever_subscribed {
+                    tracing::info!("Disconnected from a non-checkpointing agent; shutting down");
+                    return Ok(());
+                }
+                if since.elapsed() > settings.recovery_timeout {
+                    tracing::error!(
+                        "Agent did not come back within the recovery timeout; shutting down"
+                    );
+                    return Ok(());
+                }
+            }
+            Input::Event(e) if e.r#type == Some(v1e::event::Type::Subscribed as i32) => {
+                disconnected_since = None;
+                ever_subscribed = true;
+            }
+            _ => {}
+        }
+        pending = exec.handle(input);
+    }
+}
