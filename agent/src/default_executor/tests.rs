@@ -60,7 +60,6 @@ fn task(id: &str, grace: Option<i64>) -> TaskInfo {
         }),
         kill_policy: grace.map(|g| KillPolicy {
             grace_period: Some(DurationInfo { nanoseconds: g }),
-            ..Default::default()
         }),
         ..Default::default()
     }
@@ -241,7 +240,6 @@ fn kill_escalates_after_the_grace_period_and_kills_the_group() {
                 grace_period: Some(DurationInfo {
                     nanoseconds: 500_000_000,
                 }),
-                ..Default::default()
             }),
         }),
         ..ev(v1e::event::Type::Kill)

@@ -52,8 +52,8 @@ const PROTOBUF: &str = "application/x-protobuf";
 pub enum ContainerCall {
     Launch {
         id: ContainerId,
-        command: CommandInfo,
-        container: Option<ContainerInfo>,
+        command: Box<CommandInfo>,
+        container: Option<Box<ContainerInfo>>,
     },
     /// `deprecated`: answer as `WAIT_NESTED_CONTAINER` (else `WAIT_CONTAINER`).
     Wait {
@@ -261,8 +261,8 @@ pub fn validate(call: &agent_api::Call) -> Result<ContainerCall, String> {
             check_launch(f, c.command.as_ref(), c.container.as_ref())?;
             Ok(ContainerCall::Launch {
                 id: c.container_id.clone(),
-                command: c.command.clone().unwrap_or_default(),
-                container: c.container.clone(),
+                command: Box::new(c.command.clone().unwrap_or_default()),
+                container: c.container.clone().map(Box::new),
             })
         }
         CallType::LaunchContainer => {
@@ -279,8 +279,8 @@ pub fn validate(call: &agent_api::Call) -> Result<ContainerCall, String> {
             check_launch(f, c.command.as_ref(), c.container.as_ref())?;
             Ok(ContainerCall::Launch {
                 id: c.container_id.clone(),
-                command: c.command.clone().unwrap_or_default(),
-                container: c.container.clone(),
+                command: Box::new(c.command.clone().unwrap_or_default()),
+                container: c.container.clone().map(Box::new),
             })
         }
         CallType::WaitNestedContainer => {
@@ -512,7 +512,7 @@ impl Slave {
             _ => return Some(r),
         };
         let accept = req.header("accept").unwrap_or("");
-        let json = !(accept.contains(PROTOBUF) && !accept.contains(JSON));
+        let json = !accept.contains(PROTOBUF) || accept.contains(JSON);
         self.container_call(cx, &call, json, r);
         None
     }
@@ -554,7 +554,7 @@ impl Slave {
                 id,
                 command,
                 container,
-            } => self.launch_nested(cx, id, command, container, r),
+            } => self.launch_nested(cx, id, *command, container.map(|c| *c), r),
             ContainerCall::Wait { id, deprecated } => {
                 self.wait_nested(&id, WaitFormat { deprecated, json }, r)
             }
