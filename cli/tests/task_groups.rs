@@ -52,7 +52,7 @@ if scenario == "finish":
     cmds = {"a": "echo hello-$MESOS_SANDBOX > out; sleep 1", "b": "sleep 1; exit 0"}
 elif scenario == "fail":
     cmds = {"a": "sleep 1; exit 3", "b": "sleep 1000"}
-elif scenario == "hold":
+elif scenario in ("hold", "notype", "smallexec"):
     cmds = {"a": "sleep 1000", "b": "sleep 1000"}
 else:
     cmds = {"a": "sleep 1000", "b": "trap 'echo got-term' TERM; while true; do sleep 0.1; done"}
@@ -92,6 +92,8 @@ while True:
                     call({"type": "DECLINE", "framework_id": framework_id, "decline": {"offer_ids": [o["id"]]}}); continue
                 executor = {"type": "DEFAULT", "executor_id": {"value": "default-exec"}, "framework_id": framework_id,
                             "resources": res(o, 0.1, 32, 32)}
+                if scenario == "notype": del executor["type"]
+                if scenario == "smallexec": executor["resources"] = res(o, 0.1, 16, 32)
                 tasks = []
                 for tid in ["a", "b"]:
                     task = {"name": "task-" + tid, "task_id": {"value": tid}, "agent_id": o["agent_id"],
@@ -106,6 +108,7 @@ while True:
             st = ev["update"]["status"]
             tid = st["task_id"]["value"]; state = st["state"]
             log("STATUS", tid, state, st.get("message", ""))
+            if st.get("reason"): log("REASON", tid, st["reason"])
             states[tid] = state
             if "uuid" in st:
                 call({"type": "ACKNOWLEDGE", "framework_id": framework_id, "acknowledge": {
@@ -462,8 +465,40 @@ fn killing_a_task_kills_the_group() {
     assert!(agent.contains("Sending SIGKILL"), "{d}");
 }
 
-/// Forks a stand-in executor: a command task whose executor is `sleep`,
-/// giving a live executor container to nest under.
+/// The master validates the group's executor as upstream
+/// (`validation::task::group::validate`): TASK_ERROR with
+/// REASON_TASK_GROUP_INVALID for every task of the group.
+#[test]
+fn invalid_group_executor_is_rejected_by_the_master() {
+    if !python_present() {
+        return;
+    }
+    let c = Cluster::start("invalid");
+    for (scenario, message) in [
+        ("notype", "'ExecutorInfo.type' must be set"),
+        (
+            "smallexec",
+            "Executor 'default-exec' uses less memory (16MB) than the minimum required (32MB)",
+        ),
+    ] {
+        let (code, out) = c.finish(c.scheduler(scenario, 0));
+        assert_eq!(code, Some(0), "{scenario}: {}", c.diagnostics());
+        for t in ["a", "b"] {
+            assert_eq!(
+                statuses(&out, t),
+                [("TASK_ERROR".to_string(), message.to_string())],
+                "{scenario}: {out}"
+            );
+            assert!(
+                out.contains(&format!("REASON {t} REASON_TASK_GROUP_INVALID")),
+                "{out}"
+            );
+        }
+    }
+}
+
+/// The nested container calls directly: upstream's errors first, then
+/// under a live default executor's container.
 #[test]
 fn nested_container_calls_over_the_operator_api() {
     let c = Cluster::start("api");

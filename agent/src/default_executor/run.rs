@@ -91,6 +91,26 @@ pub fn run(config: Config, agent: Agent, settings: Settings) -> Result<(), Error
     let mut exec = DefaultExecutor::new(config);
     let (tx, rx) = mpsc::channel::<Input>();
     let mut pending: Vec<Action> = exec.start();
+    // Executor calls (UPDATE) go out one after another on one thread, so
+    // the agent sees a task's updates in order (upstream sends them on
+    // one connection).
+    let (send_tx, send_rx) = mpsc::channel::<Vec<u8>>();
+    {
+        let agent = agent.clone();
+        std::thread::spawn(move || {
+            for body in send_rx {
+                match agent.post("api/v1/executor", PROTOBUF, &body, Some(CALL_TIMEOUT)) {
+                    Ok(r) if r.status == 202 => {}
+                    Ok(r) => tracing::error!(
+                        "The agent answered an executor call with {}: {}",
+                        r.status,
+                        String::from_utf8_lossy(&r.body)
+                    ),
+                    Err(e) => tracing::error!("Failed to send an executor call: {e}"),
+                }
+            }
+        });
+    }
     let mut disconnected_since: Option<Instant> = None;
     let mut ever_subscribed = false;
     loop {
@@ -122,24 +142,7 @@ pub fn run(config: Config, agent: Agent, settings: Settings) -> Result<(), Error
                     });
                 }
                 Action::Send(call) => {
-                    spawn_call(
-                        &agent,
-                        &tx,
-                        "api/v1/executor",
-                        call.encode_to_vec(),
-                        Some(CALL_TIMEOUT),
-                        |r| {
-                            match r {
-                                Ok((202, _)) => {}
-                                Ok((code, body)) => tracing::error!(
-                                    "The agent answered an executor call with {code}: {}",
-                                    String::from_utf8_lossy(&body)
-                                ),
-                                Err(e) => tracing::error!("Failed to send an executor call: {e}"),
-                            }
-                            None
-                        },
-                    );
+                    let _ = send_tx.send(call.encode_to_vec());
                 }
                 Action::Launch { task_id, call } => spawn_call(
                     &agent,
