@@ -171,6 +171,13 @@ fn pids_under(dir: &Path) -> Vec<i32> {
 
 impl Cluster {
     fn start(name: &str) -> Cluster {
+        Cluster::start_with(name, None, false)
+    }
+
+    /// With `kit` (the real 1.9.0 kit's `bin/`): the real master, and with
+    /// `real_agent` also the real agent, whose launcher dir makes it run
+    /// OUR `mesos-default-executor` (the kit's other helpers beside it).
+    fn start_with(name: &str, kit: Option<&Path>, real_agent: bool) -> Cluster {
         let dir = std::env::temp_dir().join(format!(
             "task-groups-{name}-{}-{}",
             std::process::id(),
@@ -179,16 +186,26 @@ impl Cluster {
         std::fs::create_dir_all(&dir).unwrap();
         let (master_port, agent_port) = (free_port(), free_port());
         let log = |n: &str| std::fs::File::create(dir.join(n)).unwrap();
+        let mut cmd = match kit {
+            Some(bin) => {
+                let mut c = Command::new(bin.join("mesos-ref-local"));
+                c.arg(format!("--port={master_port}")).arg("0");
+                c
+            }
+            None => {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_mesos-master"));
+                c.arg(format!("--port={master_port}"))
+                    .arg("--ip=127.0.0.1")
+                    .arg("--registry=in_memory");
+                c
+            }
+        };
         let master = Guard(Some(
-            Command::new(env!("CARGO_BIN_EXE_mesos-master"))
-                .arg(format!("--port={master_port}"))
-                .arg("--ip=127.0.0.1")
-                .arg("--registry=in_memory")
-                .arg(format!("--work_dir={}", dir.join("master").display()))
+            cmd.arg(format!("--work_dir={}", dir.join("master").display()))
                 .stdout(Stdio::null())
                 .stderr(log("master.log"))
                 .spawn()
-                .expect("start mesos-master"),
+                .expect("start the master"),
         ));
         assert!(
             wait_until(Duration::from_secs(30), || {
@@ -197,8 +214,29 @@ impl Cluster {
             .is_some(),
             "master did not come up"
         );
-        let agent = Guard(Some(
-            Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
+        let agent = match kit.filter(|_| real_agent) {
+            Some(bin) => {
+                let ld = dir.join("launcher");
+                std::fs::create_dir_all(&ld).unwrap();
+                for b in ["mesos-containerizer", "mesos-executor", "mesos-fetcher"] {
+                    std::os::unix::fs::symlink(bin.join(b), ld.join(b)).unwrap();
+                }
+                std::os::unix::fs::symlink(
+                    env!("CARGO_BIN_EXE_mesos-default-executor"),
+                    ld.join("mesos-default-executor"),
+                )
+                .unwrap();
+                Command::new(bin.join("mesos-ref-agent"))
+                    .arg(format!("127.0.0.1:{master_port}"))
+                    .arg(format!("--port={agent_port}"))
+                    .arg(format!("--work_dir={}", dir.join("work").display()))
+                    .env("MESOS_LAUNCHER_DIR", &ld)
+                    .stdout(Stdio::null())
+                    .stderr(log("agent.log"))
+                    .spawn()
+                    .expect("start mesos-ref-agent")
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
                 .arg(format!("--master=127.0.0.1:{master_port}"))
                 .arg(format!("--work_dir={}", dir.join("work").display()))
                 .arg(format!("--runtime_dir={}", dir.join("runtime").display()))
@@ -210,7 +248,8 @@ impl Cluster {
                 .stderr(log("agent.log"))
                 .spawn()
                 .expect("start mesos-agent"),
-        ));
+        };
+        let agent = Guard(Some(agent));
         let c = Cluster {
             dir,
             master_port,
@@ -410,23 +449,9 @@ fn failed_task_kills_the_rest_of_its_group() {
         return;
     }
     let c = Cluster::start("fail");
-    let (code, out) = c.finish(c.scheduler("fail", 0));
-    let d = c.diagnostics();
-    assert_eq!(code, Some(0), "{d}");
-    assert_eq!(
-        statuses(&out, "a").last().cloned(),
-        Some((
-            "TASK_FAILED".to_string(),
-            "Command exited with status 3".to_string()
-        )),
-        "{d}"
-    );
-    assert_eq!(
-        states(&out, "b").last().map(String::as_str),
-        Some("TASK_KILLED"),
-        "{d}"
-    );
+    check_fail(&c);
     // No TASK_KILLING: the framework lacks TASK_KILLING_STATE.
+    let out = c.log("scheduler.log");
     assert!(!states(&out, "b").contains(&"TASK_KILLING".to_string()));
 }
 
@@ -436,6 +461,13 @@ fn killing_a_task_kills_the_group() {
         return;
     }
     let c = Cluster::start("kill");
+    check_kill(&c);
+    let agent = c.log("agent.log");
+    assert!(agent.contains("Sending SIGTERM"), "{}", c.diagnostics());
+    assert!(agent.contains("Sending SIGKILL"), "{}", c.diagnostics());
+}
+
+fn check_kill(c: &Cluster) {
     let (code, out) = c.finish(c.scheduler("kill", 0));
     let d = c.diagnostics();
     assert_eq!(code, Some(0), "{d}");
@@ -460,9 +492,73 @@ fn killing_a_task_kills_the_group() {
         states(&out, "b").contains(&"TASK_KILLING".to_string()),
         "{d}"
     );
+}
+
+fn check_fail(c: &Cluster) {
+    let (code, out) = c.finish(c.scheduler("fail", 0));
+    let d = c.diagnostics();
+    assert_eq!(code, Some(0), "{d}");
+    assert_eq!(
+        statuses(&out, "a").last().cloned(),
+        Some((
+            "TASK_FAILED".to_string(),
+            "Command exited with status 3".to_string()
+        )),
+        "{d}"
+    );
+    assert_eq!(
+        states(&out, "b").last().map(String::as_str),
+        Some("TASK_KILLED"),
+        "{d}"
+    );
+}
+
+/// Interop: the real 1.9.0 master's RunTaskGroupMessage on OUR agent, with
+/// the kit's v1 scheduler and ours.
+#[test]
+fn real_master_runs_task_groups_on_our_agent() {
+    let Some(bin) = common::kit_dir() else { return };
+    if !python_present() {
+        return;
+    }
+    let c = Cluster::start_with("realmaster", Some(&bin), false);
+    let log = std::fs::File::create(c.dir.join("ref-scheduler.log")).unwrap();
+    let st = Command::new(bin.join("ref-v1-scheduler"))
+        .arg(format!("127.0.0.1:{}", c.master_port))
+        .arg("echo grouped")
+        .arg("60")
+        .arg("--group")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .status()
+        .expect("ref-v1-scheduler");
+    assert!(
+        st.success(),
+        "{}\n{}",
+        c.log("ref-scheduler.log"),
+        c.diagnostics()
+    );
+    check_fail(&c);
+}
+
+/// Interop: OUR default executor on the real 1.9.0 agent (its executor API
+/// and nested container calls are upstream's own code).
+#[test]
+fn our_default_executor_on_the_real_agent() {
+    let Some(bin) = common::kit_dir() else { return };
+    if !python_present() {
+        return;
+    }
+    let c = Cluster::start_with("realagent", Some(&bin), true);
+    check_fail(&c);
+    check_kill(&c);
     let agent = c.log("agent.log");
-    assert!(agent.contains("Sending SIGTERM"), "{d}");
-    assert!(agent.contains("Sending SIGKILL"), "{d}");
+    assert!(
+        agent.contains("Processing LAUNCH_NESTED_CONTAINER call")
+            && agent.contains("Processing KILL_NESTED_CONTAINER call"),
+        "{}",
+        c.diagnostics()
+    );
 }
 
 /// The master validates the group's executor as upstream
