@@ -1098,17 +1098,32 @@ impl Slave {
         };
         match executor.state {
             ExecutorState::Registering | ExecutorState::Running if executor.is_queued(tid) => {
-                let u = self.create_status_update(
-                    cx,
-                    fid,
-                    Some(eid),
-                    tid,
-                    TaskState::TaskKilled,
-                    task_status::Source::Slave,
-                    Some(task_status::Reason::TaskKilledDuringLaunch),
-                    "Killed before delivery to the executor",
-                );
-                self.status_update(cx, u, None);
+                // A queued task group is killed whole (`Slave::killTask`).
+                let targets: Vec<String> = executor
+                    .queued_task_groups
+                    .iter()
+                    .find(|g| g.tasks.iter().any(|t| t.task_id.value == tid))
+                    .map(|g| {
+                        g.tasks
+                            .iter()
+                            .map(|t| t.task_id.value.clone())
+                            .filter(|id| executor.is_queued(id))
+                            .collect()
+                    })
+                    .unwrap_or_else(|| vec![tid.to_string()]);
+                for target in targets {
+                    let u = self.create_status_update(
+                        cx,
+                        fid,
+                        Some(eid),
+                        &target,
+                        TaskState::TaskKilled,
+                        task_status::Source::Slave,
+                        Some(task_status::Reason::TaskKilledDuringLaunch),
+                        "Killed before delivery to the executor",
+                    );
+                    self.status_update(cx, u, None);
+                }
                 let idle = self
                     .frameworks
                     .get(fid)
