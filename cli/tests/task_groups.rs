@@ -50,6 +50,8 @@ def call(body):
     return r.status
 if scenario == "finish":
     cmds = {"a": "echo hello-$MESOS_SANDBOX > out; sleep 1", "b": "sleep 1; exit 0"}
+elif scenario == "command":
+    cmds = {"a": "echo from-$MESOS_EXECUTOR_ID > out; exit 0", "b": "sleep 0.5; exit 2"}
 elif scenario == "fail":
     cmds = {"a": "sleep 1; exit 3", "b": "sleep 1000"}
 elif scenario in ("hold", "notype", "smallexec"):
@@ -101,8 +103,11 @@ while True:
                     if scenario == "kill" and tid == "b":
                         task["kill_policy"] = {"grace_period": {"nanoseconds": 1500000000}}
                     tasks.append(task)
+                op = {"type": "LAUNCH_GROUP", "launch_group": {"executor": executor, "task_group": {"tasks": tasks}}}
+                if scenario == "command":
+                    op = {"type": "LAUNCH", "launch": {"task_infos": tasks}}
                 call({"type": "ACCEPT", "framework_id": framework_id, "accept": {"offer_ids": [o["id"]],
-                      "operations": [{"type": "LAUNCH_GROUP", "launch_group": {"executor": executor, "task_group": {"tasks": tasks}}}]}})
+                      "operations": [op]}})
                 launched = True
         elif t == "UPDATE":
             st = ev["update"]["status"]
@@ -171,13 +176,18 @@ fn pids_under(dir: &Path) -> Vec<i32> {
 
 impl Cluster {
     fn start(name: &str) -> Cluster {
-        Cluster::start_with(name, None, false)
+        Cluster::start_with(name, None, false, &[])
     }
 
     /// With `kit` (the real 1.9.0 kit's `bin/`): the real master, and with
     /// `real_agent` also the real agent, whose launcher dir makes it run
     /// OUR `mesos-default-executor` (the kit's other helpers beside it).
-    fn start_with(name: &str, kit: Option<&Path>, real_agent: bool) -> Cluster {
+    fn start_with(
+        name: &str,
+        kit: Option<&Path>,
+        real_agent: bool,
+        agent_args: &[&str],
+    ) -> Cluster {
         let dir = std::env::temp_dir().join(format!(
             "task-groups-{name}-{}-{}",
             std::process::id(),
@@ -243,6 +253,7 @@ impl Cluster {
                 .arg(format!("--port={agent_port}"))
                 .arg("--ip=127.0.0.1")
                 .arg("--resources=cpus:2;mem:1024;disk:1024")
+                .args(agent_args)
                 .env_remove("MESOS_WORK_DIR")
                 .stdout(Stdio::null())
                 .stderr(log("agent.log"))
@@ -521,7 +532,7 @@ fn real_master_runs_task_groups_on_our_agent() {
     if !python_present() {
         return;
     }
-    let c = Cluster::start_with("realmaster", Some(&bin), false);
+    let c = Cluster::start_with("realmaster", Some(&bin), false, &[]);
     let log = std::fs::File::create(c.dir.join("ref-scheduler.log")).unwrap();
     let st = Command::new(bin.join("ref-v1-scheduler"))
         .arg(format!("127.0.0.1:{}", c.master_port))
@@ -549,7 +560,7 @@ fn our_default_executor_on_the_real_agent() {
     if !python_present() {
         return;
     }
-    let c = Cluster::start_with("realagent", Some(&bin), true);
+    let c = Cluster::start_with("realagent", Some(&bin), true, &[]);
     check_fail(&c);
     check_kill(&c);
     let agent = c.log("agent.log");
@@ -727,4 +738,66 @@ fn nested_container_calls_over_the_operator_api() {
         serde_json::from_str::<Value>(&b).unwrap()["wait_container"]["exit_status"],
         15
     );
+}
+
+/// `--http_command_executor`: command tasks run by `mesos-executor` over
+/// the v1 executor HTTP API (upstream `MESOS_HTTP_COMMAND_EXECUTOR=1`).
+#[test]
+fn http_command_executor_runs_command_tasks() {
+    if !python_present() {
+        return;
+    }
+    let c = Cluster::start_with("httpcmd", None, false, &["--http_command_executor"]);
+    let (code, out) = c.finish(c.scheduler("command", 0));
+    let d = c.diagnostics();
+    assert_eq!(code, Some(0), "{d}");
+    assert_eq!(
+        states(&out, "a"),
+        ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"],
+        "{d}"
+    );
+    assert_eq!(
+        statuses(&out, "b").last().cloned(),
+        Some((
+            "TASK_FAILED".to_string(),
+            "Command exited with status 2".to_string()
+        )),
+        "{d}"
+    );
+    let agent = c.log("agent.log");
+    assert!(
+        agent.contains("Received SUBSCRIBE call from HTTP executor 'a'")
+            && agent.contains("Received SUBSCRIBE call from HTTP executor 'b'"),
+        "{d}"
+    );
+    // The task ran in the executor's sandbox with the executor's
+    // environment.
+    let sandbox = wait_until(Duration::from_secs(10), || {
+        let mut found = None;
+        for e in walk(&c.dir.join("work")) {
+            if e.ends_with("out") && e.to_string_lossy().contains("/executors/a/") {
+                found = Some(e);
+            }
+        }
+        found
+    })
+    .expect("task a's output file");
+    assert_eq!(std::fs::read_to_string(sandbox).unwrap().trim(), "from-a");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => todo.push(p),
+                Ok(t) if t.is_file() => out.push(p),
+                _ => {}
+            }
+        }
+    }
+    out
 }

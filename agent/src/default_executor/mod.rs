@@ -57,6 +57,13 @@ pub struct Config {
     pub sandbox: PathBuf,
     /// `MESOS_CONTAINER_IP` given to the tasks (the executor's address).
     pub container_ip: String,
+    /// Run as the command executor over the v1 HTTP API
+    /// (`--http_command_executor`, upstream src/launcher/executor.cpp):
+    /// one task from `LAUNCH`, run as a child process (the runner carries
+    /// out the container actions locally); `LAUNCH_GROUP` is refused; the
+    /// executor ends once its terminal update is acknowledged (at the
+    /// latest 60 s after the task ended).
+    pub command_mode: bool,
 }
 
 /// Something that happened.
@@ -86,6 +93,8 @@ pub enum Input {
     Escalate { task_id: String, container: String },
     /// The task's `max_completion_time` passed.
     MaxCompletion { task_id: String },
+    /// Command mode: no acknowledgement of the terminal update came in time.
+    SelfTerminate,
 }
 
 /// Something to do.
@@ -153,6 +162,8 @@ pub struct DefaultExecutor {
     unacknowledged: BTreeMap<Vec<u8>, v1e::call::Update>,
     /// Bumped on every SUBSCRIBED: waits of older subscriptions are stale.
     generation: u64,
+    /// Command mode: a task was given (only one ever is).
+    launched_once: bool,
     /// Clock and uuid source (injected for tests).
     now: Box<dyn FnMut() -> f64 + Send>,
     uuid: Box<dyn FnMut() -> [u8; 16] + Send>,
@@ -195,6 +206,7 @@ impl DefaultExecutor {
             containers: BTreeMap::new(),
             unacknowledged: BTreeMap::new(),
             generation: 0,
+            launched_once: false,
             now: Box::new(wall_clock),
             uuid: Box::new(random_uuid),
         }
@@ -311,6 +323,7 @@ impl DefaultExecutor {
                     }
                 }
             }
+            Input::SelfTerminate => self.terminate(&mut out),
             Input::MaxCompletion { task_id } => {
                 if let Some(c) = self.containers.get_mut(&task_id) {
                     if !c.killing {
@@ -356,8 +369,34 @@ impl DefaultExecutor {
                     self.wait(&id, out);
                 }
             }
+            Type::Launch if self.config.command_mode => {
+                let Some(l) = event.launch else { return };
+                if self.launched_once {
+                    // `CommandExecutor::launch`: one task only.
+                    let mut st = self.status(
+                        &l.task.task_id.value,
+                        TaskState::TaskFailed,
+                        None,
+                        Some("Attempted to run multiple tasks using a \"command\" executor".into()),
+                    );
+                    st.container_status = None;
+                    self.forward(st, out);
+                    return;
+                }
+                self.launched_once = true;
+                self.launch_group(
+                    TaskGroupInfo {
+                        tasks: vec![l.task],
+                    },
+                    out,
+                );
+            }
             Type::Launch => {
                 tracing::error!("LAUNCH event is not supported");
+                self.shutdown(out);
+            }
+            Type::LaunchGroup if self.config.command_mode => {
+                tracing::error!("LAUNCH_GROUP event is not supported");
                 self.shutdown(out);
             }
             Type::LaunchGroup => {
@@ -372,9 +411,19 @@ impl DefaultExecutor {
             }
             Type::Acknowledged => {
                 let Some(a) = event.acknowledged else { return };
-                if self.unacknowledged.remove(a.uuid.as_ref()).is_none() {
+                let Some(update) = self.unacknowledged.remove(a.uuid.as_ref()) else {
                     tracing::warn!("Received acknowledgement for unknown status update");
                     return;
+                };
+                // The command executor ends once its terminal update is
+                // acknowledged (executor.cpp `ACKNOWLEDGED`).
+                if self.config.command_mode
+                    && crate::status_update_manager::is_terminal(
+                        mesos_proto::mesos::TaskState::try_from(update.status.state)
+                            .unwrap_or(mesos_proto::mesos::TaskState::TaskStaging),
+                    )
+                {
+                    self.terminate(out);
                 }
                 if let Some(c) = self.containers.get_mut(&a.task_id.value) {
                     c.acknowledged = true;
@@ -423,21 +472,24 @@ impl DefaultExecutor {
             let st = self.status(&tid, TaskState::TaskStarting, None, None);
             self.forward(st, out);
             let mut command = task.command.clone().unwrap_or_default();
+            let command_mode = self.config.command_mode;
             let env = command.environment.get_or_insert_with(Default::default);
             let var = |name: &str, value: String| mesos_proto::mesos::v1::environment::Variable {
                 name: name.into(),
                 value: Some(value),
                 ..Default::default()
             };
-            env.variables
-                .push(var("MESOS_CONTAINER_IP", self.config.container_ip.clone()));
-            let role = task
-                .resources
-                .first()
-                .and_then(|r| r.allocation_info.as_ref())
-                .and_then(|a| a.role.clone())
-                .unwrap_or_default();
-            env.variables.push(var("MESOS_ALLOCATION_ROLE", role));
+            if !command_mode {
+                env.variables
+                    .push(var("MESOS_CONTAINER_IP", self.config.container_ip.clone()));
+                let role = task
+                    .resources
+                    .first()
+                    .and_then(|r| r.allocation_info.as_ref())
+                    .and_then(|a| a.role.clone())
+                    .unwrap_or_default();
+                env.variables.push(var("MESOS_ALLOCATION_ROLE", role));
+            }
             let call = v1a::Call {
                 r#type: Some(v1a::call::Type::LaunchNestedContainer as i32),
                 launch_nested_container: Some(v1a::call::LaunchNestedContainer {
@@ -686,7 +738,15 @@ impl DefaultExecutor {
         }
         self.containers.remove(task_id);
         if self.containers.is_empty() {
-            self.terminate(out);
+            if self.config.command_mode && !self.unacknowledged.is_empty() {
+                // Wait for the acknowledgement (`reaped` → `selfTerminate`).
+                out.push(Action::Timer {
+                    after: Duration::from_secs(60),
+                    input: Input::SelfTerminate,
+                });
+            } else {
+                self.terminate(out);
+            }
         }
     }
 
@@ -837,7 +897,11 @@ impl DefaultExecutor {
         if let Some(r) = reason {
             st.set_reason(r);
         }
-        if let Some(c) = self.containers.get(task_id) {
+        if let Some(c) = self
+            .containers
+            .get(task_id)
+            .filter(|_| !self.config.command_mode)
+        {
             st.container_status = Some(ContainerStatus {
                 container_id: Some(c.id.clone()),
                 ..Default::default()

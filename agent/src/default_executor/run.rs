@@ -3,7 +3,7 @@
 //! machine, which runs on the calling thread.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -40,6 +40,7 @@ pub fn from_env(env: &BTreeMap<String, String>) -> Result<(Config, Agent, Settin
         executor_id: need("MESOS_EXECUTOR_ID")?,
         sandbox: need("MESOS_SANDBOX")?.into(),
         container_ip: env.get("LIBPROCESS_IP").cloned().unwrap_or(container_ip),
+        command_mode: false,
     };
     let checkpoint = env.get("MESOS_CHECKPOINT").is_some_and(|v| v == "1");
     let recovery_timeout = match env.get("MESOS_RECOVERY_TIMEOUT") {
@@ -52,6 +53,7 @@ pub fn from_env(env: &BTreeMap<String, String>) -> Result<(Config, Agent, Settin
         Settings {
             checkpoint,
             recovery_timeout,
+            task_environment: env.clone(),
         },
     ))
 }
@@ -59,10 +61,128 @@ pub fn from_env(env: &BTreeMap<String, String>) -> Result<(Config, Agent, Settin
 /// How the executor treats a lost agent connection (v1 executor library:
 /// a checkpointing framework's executor waits up to the recovery timeout
 /// for the agent to come back; any other ends).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     pub checkpoint: bool,
     pub recovery_timeout: Duration,
+    /// Command mode: the task inherits the executor's environment (plus
+    /// its command's variables), as upstream's command executor does.
+    pub task_environment: BTreeMap<String, String>,
+}
+
+/// Exit statuses by task id, and the condition their waiters wait on.
+type Exits = Arc<(Mutex<BTreeMap<String, Option<i32>>>, Condvar)>;
+
+/// Command mode: the task runs as our child, not as a nested container.
+#[derive(Default)]
+struct Local {
+    /// Exit statuses by task id, set by the reaper threads.
+    exits: Exits,
+    /// Pids by (nested) container id, for kills.
+    pids: BTreeMap<String, i32>,
+}
+
+impl Local {
+    fn launch(
+        &mut self,
+        sandbox: &std::path::Path,
+        settings: &Settings,
+        task_id: String,
+        call: &mesos_proto::mesos::v1::agent::Call,
+    ) -> Input {
+        let Some(l) = &call.launch_nested_container else {
+            return Input::Launched {
+                task_id,
+                result: Err("not a launch".into()),
+            };
+        };
+        let cmd = l.command.clone().unwrap_or_default();
+        let mut environment = settings.task_environment.clone();
+        for v in cmd.environment.iter().flat_map(|e| e.variables.iter()) {
+            if let Some(value) = &v.value {
+                environment.insert(v.name.clone(), value.clone());
+            }
+        }
+        let spec = crate::launcher::LaunchSpec {
+            value: cmd.value.clone().unwrap_or_default(),
+            arguments: cmd.arguments.clone(),
+            shell: cmd.shell.unwrap_or(true),
+            environment,
+            directory: sandbox.to_path_buf(),
+            user: None,
+        };
+        tracing::info!("Running '{}' for task {task_id}", spec.value);
+        match crate::launcher::launch(&spec) {
+            Ok(child) => {
+                self.pids
+                    .insert(l.container_id.value.clone(), child.id() as i32);
+                let exits = Arc::clone(&self.exits);
+                let t = task_id.clone();
+                std::thread::spawn(move || {
+                    let status = crate::launcher::wait_child(child);
+                    let (m, cv) = &*exits;
+                    m.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(t, status);
+                    cv.notify_all();
+                });
+                Input::Launched {
+                    task_id,
+                    result: Ok((200, Bytes::new())),
+                }
+            }
+            Err(e) => Input::Launched {
+                task_id,
+                result: Ok((400, Bytes::from(e.to_string()))),
+            },
+        }
+    }
+
+    fn wait(&self, tx: &mpsc::Sender<Input>, task_id: String, generation: u64) {
+        let (exits, tx) = (Arc::clone(&self.exits), tx.clone());
+        std::thread::spawn(move || {
+            let (m, cv) = &*exits;
+            let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+            let status = loop {
+                if let Some(s) = g.get(&task_id) {
+                    break *s;
+                }
+                g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+            };
+            drop(g);
+            let r = mesos_proto::mesos::v1::agent::Response {
+                r#type: Some(
+                    mesos_proto::mesos::v1::agent::response::Type::WaitNestedContainer as i32,
+                ),
+                wait_nested_container: Some(
+                    mesos_proto::mesos::v1::agent::response::WaitNestedContainer {
+                        exit_status: status,
+                        ..Default::default()
+                    },
+                ),
+                ..Default::default()
+            };
+            let _ = tx.send(Input::Waited {
+                task_id,
+                generation,
+                result: Ok((200, Bytes::from(r.encode_to_vec()))),
+            });
+        });
+    }
+
+    fn kill(&self, call: &mesos_proto::mesos::v1::agent::Call) {
+        let Some(k) = &call.kill_nested_container else {
+            return;
+        };
+        let (Some(pid), Ok(sig)) = (
+            self.pids.get(&k.container_id.value),
+            nix::sys::signal::Signal::try_from(k.signal.unwrap_or(libc::SIGKILL)),
+        ) else {
+            return;
+        };
+        tracing::info!("Sending {} to the task's process group {pid}", sig.as_str());
+        crate::launcher::kill_tree(*pid, sig);
+    }
 }
 
 fn spawn_call(
@@ -88,6 +208,8 @@ fn spawn_call(
 /// Runs the executor until it terminates.
 pub fn run(config: Config, agent: Agent, settings: Settings) -> Result<(), Error> {
     let sandbox = config.sandbox.clone();
+    let command_mode = config.command_mode;
+    let mut local = Local::default();
     let mut exec = DefaultExecutor::new(config);
     let (tx, rx) = mpsc::channel::<Input>();
     let mut pending: Vec<Action> = exec.start();
@@ -144,6 +266,17 @@ pub fn run(config: Config, agent: Agent, settings: Settings) -> Result<(), Error
                 Action::Send(call) => {
                     let _ = send_tx.send(call.encode_to_vec());
                 }
+                Action::Launch { task_id, call } if command_mode => {
+                    let input = local.launch(&sandbox, &settings, task_id, &call);
+                    let _ = tx.send(input);
+                }
+                Action::Wait {
+                    task_id,
+                    generation,
+                    ..
+                } if command_mode => local.wait(&tx, task_id, generation),
+                Action::Kill { call } if command_mode => local.kill(&call),
+                Action::Symlink { .. } if command_mode => {}
                 Action::Launch { task_id, call } => spawn_call(
                     &agent,
                     &tx,

@@ -13,6 +13,7 @@ fn executor() -> DefaultExecutor {
         executor_id: "E".into(),
         sandbox: "/sandbox".into(),
         container_ip: "127.0.0.1".into(),
+        command_mode: false,
     })
     .with_sources(
         || 100.0,
@@ -365,4 +366,75 @@ fn launch_is_not_supported() {
     let out = e.handle(Input::Event(Box::new(ev(v1e::event::Type::Launch))));
     assert!(out.contains(&Action::Terminate));
     assert_eq!(wstringify(libc::SIGKILL), "terminated with signal Killed");
+}
+
+/// `--http_command_executor`: one task from LAUNCH, no nested-container
+/// environment, the executor ends on the terminal update's acknowledgement.
+#[test]
+fn command_mode_runs_one_task_and_ends_on_the_terminal_ack() {
+    let mut e = executor();
+    e.config.command_mode = true;
+    e.start();
+    e.handle(subscribed(false));
+    let launch = |id: &str| {
+        Input::Event(Box::new(v1e::Event {
+            launch: Some(v1e::event::Launch {
+                task: task(id, None),
+            }),
+            ..ev(v1e::event::Type::Launch)
+        }))
+    };
+    let out = e.handle(launch("t"));
+    assert_eq!(updates(&out), vec![("t".into(), TaskState::TaskStarting)]);
+    assert!(update_status(&out, "t").container_status.is_none());
+    let Some(Action::Launch { call, .. }) = out.iter().find(|a| matches!(a, Action::Launch { .. }))
+    else {
+        panic!("{out:?}")
+    };
+    let cmd = call
+        .launch_nested_container
+        .as_ref()
+        .unwrap()
+        .command
+        .as_ref()
+        .unwrap();
+    assert!(cmd.environment.as_ref().unwrap().variables.is_empty());
+    // A second task is refused.
+    let out = e.handle(launch("u"));
+    assert_eq!(updates(&out), vec![("u".into(), TaskState::TaskFailed)]);
+    assert_eq!(
+        update_status(&out, "u").message.as_deref(),
+        Some("Attempted to run multiple tasks using a \"command\" executor")
+    );
+    e.handle(Input::Launched {
+        task_id: "t".into(),
+        result: ok(),
+    });
+    let out = e.handle(exited(0, 1, "t"));
+    assert_eq!(updates(&out), vec![("t".into(), TaskState::TaskFinished)]);
+    // Not yet: the terminal update is unacknowledged.
+    assert!(!out.contains(&Action::Terminate));
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Timer {
+            input: Input::SelfTerminate,
+            ..
+        }
+    )));
+    let uuid = update_status(&out, "t").uuid.clone().unwrap();
+    let out = e.handle(Input::Event(Box::new(v1e::Event {
+        acknowledged: Some(v1e::event::Acknowledged {
+            task_id: TaskId { value: "t".into() },
+            uuid,
+        }),
+        ..ev(v1e::event::Type::Acknowledged)
+    })));
+    assert_eq!(out, vec![Action::Terminate]);
+    // LAUNCH_GROUP is not for the command executor.
+    let mut e = executor();
+    e.config.command_mode = true;
+    e.start();
+    e.handle(subscribed(false));
+    let out = e.handle(launch_group(vec![task("a", None)]));
+    assert_eq!(out, vec![Action::Terminate]);
 }
