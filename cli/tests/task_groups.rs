@@ -54,7 +54,7 @@ elif scenario == "command":
     cmds = {"a": "echo from-$MESOS_EXECUTOR_ID > out; exit 0", "b": "sleep 0.5; exit 2"}
 elif scenario == "fail":
     cmds = {"a": "sleep 1; exit 3", "b": "sleep 1000"}
-elif scenario in ("hold", "notype", "smallexec"):
+elif scenario in ("hold", "notype", "smallexec", "ckpt"):
     cmds = {"a": "sleep 1000", "b": "sleep 1000"}
 else:
     cmds = {"a": "sleep 1000", "b": "trap 'echo got-term' TERM; while true; do sleep 0.1; done"}
@@ -62,7 +62,8 @@ caps = [{"type": "MULTI_ROLE"}]
 if scenario == "kill": caps.append({"type": "TASK_KILLING_STATE"})
 conn = http.client.HTTPConnection(host, int(port))
 conn.request("POST", "/api/v1/scheduler", body=json.dumps({"type": "SUBSCRIBE", "subscribe": {
-    "framework_info": {"user": "root", "name": "task-group-test", "roles": ["*"], "capabilities": caps}}}).encode(),
+    "framework_info": {"user": "root", "name": "task-group-test", "roles": ["*"], "capabilities": caps,
+                       "checkpoint": scenario == "ckpt", "failover_timeout": 600}}}).encode(),
     headers={"Content-Type": "application/json", "Accept": "application/json"})
 resp = conn.getresponse()
 if resp.status != 200: log("SUBSCRIBE failed", resp.status); sys.exit(2)
@@ -119,6 +120,13 @@ while True:
                 call({"type": "ACKNOWLEDGE", "framework_id": framework_id, "acknowledge": {
                       "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
             if state == "TASK_RUNNING": running.add(tid)
+            if scenario == "ckpt" and not killed and running >= {"a", "b"}:
+                killed = True; log("BOTH_RUNNING")
+                def kill_on_trigger():
+                    while not os.path.exists(os.environ["TRIGGER"]): time.sleep(0.1)
+                    log("KILLING a")
+                    call({"type": "KILL", "framework_id": framework_id, "kill": {"task_id": {"value": "a"}}})
+                threading.Thread(target=kill_on_trigger, daemon=True).start()
             if scenario == "kill" and not killed and running >= {"a", "b"}:
                 time.sleep(0.5)
                 killed = True; log("KILLING a")
@@ -134,7 +142,35 @@ struct Cluster {
     master_port: u16,
     agent_port: u16,
     _master: Guard,
-    _agent: Guard,
+    agent: Guard,
+    agent_args: Vec<String>,
+}
+
+/// Our `mesos-agent`, its log appended to `agent.log`.
+fn spawn_our_agent(
+    dir: &Path,
+    master_port: u16,
+    agent_port: u16,
+    agent_args: &[&str],
+) -> std::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("agent.log"))
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
+        .arg(format!("--master=127.0.0.1:{master_port}"))
+        .arg(format!("--work_dir={}", dir.join("work").display()))
+        .arg(format!("--runtime_dir={}", dir.join("runtime").display()))
+        .arg(format!("--port={agent_port}"))
+        .arg("--ip=127.0.0.1")
+        .arg("--resources=cpus:2;mem:1024;disk:1024")
+        .args(agent_args)
+        .env_remove("MESOS_WORK_DIR")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start mesos-agent")
 }
 
 impl Drop for Cluster {
@@ -246,19 +282,7 @@ impl Cluster {
                     .spawn()
                     .expect("start mesos-ref-agent")
             }
-            None => Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
-                .arg(format!("--master=127.0.0.1:{master_port}"))
-                .arg(format!("--work_dir={}", dir.join("work").display()))
-                .arg(format!("--runtime_dir={}", dir.join("runtime").display()))
-                .arg(format!("--port={agent_port}"))
-                .arg("--ip=127.0.0.1")
-                .arg("--resources=cpus:2;mem:1024;disk:1024")
-                .args(agent_args)
-                .env_remove("MESOS_WORK_DIR")
-                .stdout(Stdio::null())
-                .stderr(log("agent.log"))
-                .spawn()
-                .expect("start mesos-agent"),
+            None => spawn_our_agent(&dir, master_port, agent_port, agent_args),
         };
         let agent = Guard(Some(agent));
         let c = Cluster {
@@ -266,7 +290,8 @@ impl Cluster {
             master_port,
             agent_port,
             _master: master,
-            _agent: agent,
+            agent,
+            agent_args: agent_args.iter().map(|a| a.to_string()).collect(),
         };
         assert!(
             wait_until(Duration::from_secs(30), || {
@@ -279,6 +304,21 @@ impl Cluster {
             c.log("agent.log")
         );
         c
+    }
+
+    /// SIGKILLs our agent and starts it again on the same work dir.
+    fn restart_agent(&mut self) {
+        if let Some(mut c) = self.agent.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let args: Vec<&str> = self.agent_args.iter().map(String::as_str).collect();
+        self.agent = Guard(Some(spawn_our_agent(
+            &self.dir,
+            self.master_port,
+            self.agent_port,
+            &args,
+        )));
     }
 
     fn log(&self, name: &str) -> String {
@@ -297,6 +337,7 @@ impl Cluster {
                 .arg(scenario)
                 .arg("60")
                 .env("LINGER", linger.to_string())
+                .env("TRIGGER", self.dir.join("trigger"))
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)
                 .spawn()
@@ -800,4 +841,64 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// `DefaultExecutorTest.ROOT_ContainerStatusForTask`-like recovery: a
+/// checkpointing framework's task group survives an agent restart (SIGKILL):
+/// the executor resubscribes, the agent re-adopts the nested containers
+/// from its checkpoints, and a KILL after the restart still kills the
+/// group (TASK_KILLED for both, no process left behind).
+#[test]
+fn task_group_survives_agent_restart() {
+    if !python_present() {
+        return;
+    }
+    let mut c = Cluster::start("restart");
+    let g = c.scheduler("ckpt", 0);
+    assert!(
+        wait_until(Duration::from_secs(30), || c
+            .log("scheduler.log")
+            .contains("BOTH_RUNNING")
+            .then_some(()))
+        .is_some(),
+        "{}",
+        c.diagnostics()
+    );
+    c.restart_agent();
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            let log = c.log("agent.log");
+            (log.matches("Received SUBSCRIBE call from HTTP executor 'default-exec'")
+                .count()
+                >= 2
+                && log.matches("Recovered nested container").count() == 2
+                && log.contains("Re-registered with master"))
+            .then_some(())
+        })
+        .is_some(),
+        "{}",
+        c.diagnostics()
+    );
+    // (A KILL while the agent is disconnected is dropped by the master, as
+    // upstream: kill once the agent is back.)
+    std::fs::write(c.dir.join("trigger"), "").unwrap();
+    let (code, out) = c.finish(g);
+    let d = c.diagnostics();
+    assert_eq!(code, Some(0), "{d}");
+    for t in ["a", "b"] {
+        assert_eq!(
+            states(&out, t).last().map(String::as_str),
+            Some("TASK_KILLED"),
+            "task {t}: {d}"
+        );
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let left = pids_under(&c.dir.join("work"));
+            left.is_empty().then_some(())
+        })
+        .is_some(),
+        "processes left in the sandboxes: {:?}",
+        pids_under(&c.dir.join("work"))
+    );
 }

@@ -19,7 +19,15 @@
 //! - once it exits, `WAIT` keeps answering with the termination until
 //!   `REMOVE` (upstream keeps it checkpointed in the runtime dir);
 //! - when the root (executor) container terminates, every nested container
-//!   under it is killed and forgotten.
+//!   under it is killed and forgotten;
+//! - under a checkpointing executor, each nested container's pid and, once
+//!   it exits, its termination (`mesos.slave.ContainerTermination`) are
+//!   checkpointed under the executor's meta run directory
+//!   (`.../runs/<root>/containers/<child>/{pid,termination}`; upstream keeps
+//!   them in the runtime dir): a restarted agent answers `WAIT` for
+//!   containers that ended, and re-adopts live ones (killable; their exit
+//!   status is then unknown, as upstream's posix launcher reports for
+//!   processes it did not fork).
 //!
 //! Bodies are JSON or protobuf (`mesos.agent.Call`); the `WAIT` answer uses
 //! the `Accept` type. Standalone containers (no parent) are not supported
@@ -371,6 +379,11 @@ pub struct NestedContainer {
     pending_kill: bool,
     /// The user the container runs as (inherited by its children).
     pub user: Option<String>,
+    /// Re-adopted after an agent restart: not our child, so its wait
+    /// status is unknown; a process that vanishes after a signal from
+    /// `KILL` is reported as killed by that signal.
+    recovered: bool,
+    last_signal: Option<i32>,
     waiters: Vec<(Responder, WaitFormat)>,
 }
 
@@ -571,6 +584,132 @@ impl Slave {
             .find(|e| e.container_id == cid && e.state != ExecutorState::Terminated)
     }
 
+    /// Where a nested container's pid / termination are checkpointed, if
+    /// its root executor checkpoints.
+    fn nested_meta_dir(&self, id: &ContainerId) -> Option<PathBuf> {
+        let root = root_container_id(id).value.clone();
+        let e = self.executor_with_container(&root)?;
+        if !e.checkpoint {
+            return None;
+        }
+        let key = crate::paths::RunKey {
+            slave_id: self.slave_id().unwrap_or_default().to_string(),
+            framework_id: e.framework_id.clone(),
+            executor_id: e.id.clone(),
+            container_id: root,
+        };
+        let mut chain = Vec::new();
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            if c.parent.is_some() {
+                chain.push(c.value.clone());
+            }
+            cur = c.parent.as_deref();
+        }
+        let mut dir = key.meta_run(&self.meta);
+        for v in chain.iter().rev() {
+            dir = dir.join("containers").join(v);
+        }
+        Some(dir)
+    }
+
+    /// Re-adopts the nested containers of the recovered executor `root`
+    /// (see the module doc); called while the agent recovers.
+    pub(crate) fn recover_nested_containers(&mut self, cx: &mut Cx<'_, Self>, root: &str) {
+        let root_id = ContainerId {
+            value: root.to_string(),
+            parent: None,
+        };
+        let Some(base) = self.nested_meta_dir(&root_id) else {
+            return;
+        };
+        let Some(sandbox) = self
+            .executor_with_container(root)
+            .map(|e| e.directory.clone())
+        else {
+            return;
+        };
+        // Breadth-first over `containers/<id>/containers/<id>...`.
+        let mut todo = vec![(base, sandbox, root_id)];
+        while let Some((meta, dir, parent)) = todo.pop() {
+            let Ok(rd) = std::fs::read_dir(meta.join("containers")) else {
+                continue;
+            };
+            for entry in rd.flatten() {
+                let value = entry.file_name().to_string_lossy().into_owned();
+                let id = ContainerId {
+                    value: value.clone(),
+                    parent: Some(Box::new(parent.clone())),
+                };
+                let key = container_id_string(&id);
+                let m = entry.path();
+                let directory = dir.join("containers").join(&value);
+                let termination = crate::checkpoint::read_message::<
+                    mesos_proto::mesos::slave::ContainerTermination,
+                >(&m.join("termination"))
+                .ok()
+                .flatten();
+                let pid = crate::checkpoint::read_string(&m.join("pid"))
+                    .ok()
+                    .flatten()
+                    .and_then(|p| p.trim().parse::<i32>().ok());
+                match (termination, pid) {
+                    (Some(t), _) => {
+                        self.nested.terminated.insert(
+                            key.clone(),
+                            NestedTermination {
+                                root: root.to_string(),
+                                directory: directory.clone(),
+                                status: t.status,
+                                message: t.message,
+                            },
+                        );
+                    }
+                    (None, Some(pid)) if crate::launcher::alive(pid) => {
+                        tracing::info!("Recovered nested container {key} (pid {pid})");
+                        self.nested.live.insert(
+                            key.clone(),
+                            NestedContainer {
+                                id: id.clone(),
+                                root: root.to_string(),
+                                directory: directory.clone(),
+                                pid: Some(pid),
+                                pending_kill: false,
+                                user: None,
+                                recovered: true,
+                                last_signal: None,
+                                waiters: Vec::new(),
+                            },
+                        );
+                        let k = key.clone();
+                        cx.blocking(
+                            move || {
+                                crate::launcher::wait_gone(
+                                    pid,
+                                    std::time::Duration::from_millis(200),
+                                )
+                            },
+                            move |s: &mut Slave, _cx, status| s.nested_terminated(&k, status, None),
+                        );
+                    }
+                    _ => {
+                        // It ended while the agent was down: status unknown.
+                        self.nested.terminated.insert(
+                            key.clone(),
+                            NestedTermination {
+                                root: root.to_string(),
+                                directory: directory.clone(),
+                                status: None,
+                                message: None,
+                            },
+                        );
+                    }
+                }
+                todo.push((m, directory, id));
+            }
+        }
+    }
+
     fn parent_of(&self, parent: &ContainerId) -> Result<Parent, String> {
         let key = container_id_string(parent);
         if parent.parent.is_none() {
@@ -677,6 +816,8 @@ impl Slave {
                 pid: None,
                 pending_kill: false,
                 user,
+                recovered: false,
+                last_signal: None,
                 waiters: Vec::new(),
             },
         );
@@ -705,6 +846,17 @@ impl Slave {
                     )));
                 };
                 n.pid = Some(pid);
+                let id = n.id.clone();
+                if let Some(dir) = self.nested_meta_dir(&id) {
+                    if let Err(e) =
+                        crate::checkpoint::checkpoint_string(&dir.join("pid"), &pid.to_string())
+                    {
+                        tracing::error!("Failed to checkpoint the pid of {key}: {e}");
+                    }
+                }
+                let Some(n) = self.nested.live.get_mut(key) else {
+                    return;
+                };
                 if n.pending_kill {
                     crate::launcher::kill_tree(pid, nix::sys::signal::Signal::SIGKILL);
                 }
@@ -739,6 +891,10 @@ impl Slave {
         let Some(n) = self.nested.live.remove(key) else {
             return;
         };
+        let status = match (status, n.recovered, n.last_signal) {
+            (None, true, Some(sig)) => Some(sig),
+            _ => status,
+        };
         tracing::info!(
             "Nested container {key} {}",
             super::tasks::describe_status(status)
@@ -751,6 +907,17 @@ impl Slave {
         };
         for (w, f) in n.waiters {
             w.respond(wait_response(&t, f));
+        }
+        if let Some(dir) = self.nested_meta_dir(&n.id) {
+            let record = mesos_proto::mesos::slave::ContainerTermination {
+                status,
+                message: t.message.clone(),
+                ..Default::default()
+            };
+            if let Err(e) = crate::checkpoint::checkpoint_message(&dir.join("termination"), &record)
+            {
+                tracing::error!("Failed to checkpoint the termination of {key}: {e}");
+            }
         }
         if self.executor_with_container(&n.root).is_some() {
             self.nested.terminated.insert(key.to_string(), t);
@@ -792,6 +959,7 @@ impl Slave {
         match n.pid {
             Some(pid) => {
                 tracing::info!("Sending {} to container {key}", sig.as_str());
+                n.last_signal = Some(signal);
                 crate::launcher::kill_tree(pid, sig);
             }
             None => {
@@ -816,6 +984,9 @@ impl Slave {
             return r.respond(server_error("Unknown root container"));
         };
         self.nested.terminated.remove(&key);
+        if let Some(meta) = self.nested_meta_dir(id) {
+            let _ = std::fs::remove_dir_all(meta);
+        }
         let mut dir = root_dir;
         let mut chain = Vec::new();
         let mut cur = Some(id);
