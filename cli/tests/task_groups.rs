@@ -692,7 +692,7 @@ fn nested_container_calls_over_the_operator_api() {
     );
     let (s, _) = post(json!({"type": "REMOVE_NESTED_CONTAINER",
         "remove_nested_container": {"container_id": {"value": "child", "parent": {"value": "nope"}}}}));
-    assert_eq!(s, 500);
+    assert_eq!(s, 400);
     // Standalone containers are refused clearly.
     let (s, _) = post(json!({"type": "LAUNCH_CONTAINER",
         "launch_container": {"container_id": {"value": "standalone"}}}));
@@ -767,7 +767,7 @@ fn nested_container_calls_over_the_operator_api() {
         "remove_nested_container": {"container_id": id("sleeper")}}));
     assert_eq!(
         (s, b.as_str()),
-        (500, "Nested container has not terminated yet")
+        (400, "Nested container has not terminated yet")
     );
     let (s, _) = post(json!({"type": "KILL_CONTAINER",
         "kill_container": {"container_id": id("sleeper"), "signal": 15}}));

@@ -502,19 +502,8 @@ impl Slave {
                 {
                     c
                 }
-                Ok(c) => {
-                    r.respond(Response::text(
-                        StatusCode::NOT_IMPLEMENTED,
-                        format!(
-                            "Call type {} is not supported in protobuf by this agent",
-                            c.r#type
-                                .and_then(|t| CallType::try_from(t).ok())
-                                .unwrap_or(CallType::Unknown)
-                                .as_str_name()
-                        ),
-                    ));
-                    return None;
-                }
+                // Other calls keep the JSON-only path (415 for protobuf).
+                Ok(_) => return Some(r),
                 Err(e) => {
                     r.respond(Response::bad_request(format!(
                         "Failed to parse body into Call: {e}"
@@ -952,7 +941,7 @@ impl Slave {
             ));
         };
         let Ok(sig) = nix::sys::signal::Signal::try_from(signal) else {
-            return r.respond(server_error(
+            return r.respond(Response::bad_request(
                 "Unable to send signal to container: Invalid argument",
             ));
         };
@@ -974,14 +963,17 @@ impl Slave {
     fn remove_nested(&mut self, id: &ContainerId, r: Responder) {
         let key = container_id_string(id);
         if self.nested.live.contains_key(&key) {
-            return r.respond(server_error("Nested container has not terminated yet"));
+            // Upstream fails the future (500); a caller's mistake is a 4xx here.
+            return r.respond(Response::bad_request(
+                "Nested container has not terminated yet",
+            ));
         }
         let root = root_container_id(id).value.clone();
         let Some(root_dir) = self
             .executor_with_container(&root)
             .map(|e| e.directory.clone())
         else {
-            return r.respond(server_error("Unknown root container"));
+            return r.respond(Response::bad_request("Unknown root container"));
         };
         self.nested.terminated.remove(&key);
         if let Some(meta) = self.nested_meta_dir(id) {
