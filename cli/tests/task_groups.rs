@@ -17,6 +17,15 @@
 //! - `nested_container_calls_over_the_operator_api`: the operator API
 //!   directly: LAUNCH/WAIT/KILL/REMOVE_NESTED_CONTAINER and the 1.9
 //!   LAUNCH_CONTAINER/WAIT_CONTAINER forms, with upstream's errors.
+//! - `invalid_group_executor_is_rejected_by_the_master`: TASK_ERROR /
+//!   REASON_TASK_GROUP_INVALID with upstream's messages.
+//! - `task_group_survives_agent_restart`: checkpointed nested containers are
+//!   re-adopted by a restarted agent and still killed as a group.
+//! - `teardown_shuts_the_default_executor_down`: SHUTDOWN kills every task.
+//! - `http_command_executor_runs_command_tasks`: `--http_command_executor`.
+//! - `real_master_runs_task_groups_on_our_agent`,
+//!   `our_default_executor_on_the_real_agent`: interop with the real 1.9.0
+//!   master and agent of the reference kit (skipped without it).
 //!
 //! Needs `python3` (stdlib only); no root.
 
@@ -54,7 +63,7 @@ elif scenario == "command":
     cmds = {"a": "echo from-$MESOS_EXECUTOR_ID > out; exit 0", "b": "sleep 0.5; exit 2"}
 elif scenario == "fail":
     cmds = {"a": "sleep 1; exit 3", "b": "sleep 1000"}
-elif scenario in ("hold", "notype", "smallexec", "ckpt"):
+elif scenario in ("hold", "notype", "smallexec", "ckpt", "teardown"):
     cmds = {"a": "sleep 1000", "b": "sleep 1000"}
 else:
     cmds = {"a": "sleep 1000", "b": "trap 'echo got-term' TERM; while true; do sleep 0.1; done"}
@@ -120,6 +129,9 @@ while True:
                 call({"type": "ACKNOWLEDGE", "framework_id": framework_id, "acknowledge": {
                       "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
             if state == "TASK_RUNNING": running.add(tid)
+            if scenario == "teardown" and running >= {"a", "b"}:
+                log("TEARDOWN", call({"type": "TEARDOWN", "framework_id": framework_id}))
+                os._exit(0)
             if scenario == "ckpt" and not killed and running >= {"a", "b"}:
                 killed = True; log("BOTH_RUNNING")
                 def kill_on_trigger():
@@ -901,4 +913,42 @@ fn task_group_survives_agent_restart() {
         "processes left in the sandboxes: {:?}",
         pids_under(&c.dir.join("work"))
     );
+}
+
+/// TEARDOWN: the agent sends SHUTDOWN to the default executor, which kills
+/// every task (SIGTERM through KILL_NESTED_CONTAINER) and exits; nothing is
+/// left running and the executor is completed. (The tasks' last updates are
+/// dropped by the agent for the terminating framework, as upstream.)
+#[test]
+fn teardown_shuts_the_default_executor_down() {
+    if !python_present() {
+        return;
+    }
+    let c = Cluster::start("teardown");
+    let (code, out) = c.finish(c.scheduler("teardown", 0));
+    let d = c.diagnostics();
+    assert_eq!(code, Some(0), "{d}");
+    assert!(out.contains("TEARDOWN 202"), "{d}");
+    wait_until(Duration::from_secs(20), || {
+        let (_, b) = http_get(c.agent_port, "/state")?;
+        let v: Value = serde_json::from_str(&b).ok()?;
+        let fw = v["completed_frameworks"].as_array()?.first()?.clone();
+        let e = fw["completed_executors"].as_array()?.first()?.clone();
+        (e["id"] == "default-exec").then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "agent state: {}\n{d}",
+            http_get(c.agent_port, "/state").unwrap_or_default().1
+        )
+    });
+    assert!(
+        wait_until(Duration::from_secs(10), || pids_under(&c.dir.join("work"))
+            .is_empty()
+            .then_some(()))
+        .is_some(),
+        "processes left: {:?}",
+        pids_under(&c.dir.join("work"))
+    );
+    assert!(c.log("agent.log").contains("Sending SIGTERM"), "{d}");
 }
