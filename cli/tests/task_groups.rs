@@ -156,6 +156,8 @@ struct Cluster {
     _master: Guard,
     agent: Guard,
     agent_args: Vec<String>,
+    /// The kit's agent keeps its runtime dir in /tmp/mesos-ref-agent-<port>.
+    real_agent: bool,
 }
 
 /// Our `mesos-agent`, its log appended to `agent.log`.
@@ -200,6 +202,11 @@ impl Drop for Cluster {
                 .status();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+        if self.real_agent {
+            let _ = std::fs::remove_dir_all(
+                std::env::temp_dir().join(format!("mesos-ref-agent-{}", self.agent_port)),
+            );
+        }
     }
 }
 
@@ -304,6 +311,7 @@ impl Cluster {
             _master: master,
             agent,
             agent_args: agent_args.iter().map(|a| a.to_string()).collect(),
+            real_agent: kit.is_some() && real_agent,
         };
         assert!(
             wait_until(Duration::from_secs(30), || {
