@@ -14,6 +14,8 @@
 //! - [`fetcher`]: `CommandInfo.uris` into the sandbox (`mesos-fetcher`).
 //! - [`executor`]: the command executor (`mesos-executor`) and the executor
 //!   driver protocol it speaks.
+//! - [`default_executor`]: the default executor (`mesos-default-executor`):
+//!   task groups in nested containers over the v1 HTTP APIs.
 
 // Upstream still sets deprecated fields (ExecutorInfo.source, RunTaskMessage.framework_id,
 // FrameworkInfo.role) for old peers; so do we.
@@ -21,6 +23,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod default_executor;
 pub mod executor;
 pub mod fetcher;
 pub mod launcher;

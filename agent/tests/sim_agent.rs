@@ -887,3 +887,82 @@ fn scenario_is_deterministic() {
         *sim = std::mem::replace(&mut w.sim, Sim::new(0));
     });
 }
+
+/// `SlaveTest.KillQueuedTaskGroup`: killing one queued task of a task group
+/// kills the whole group before delivery; the default executor's command
+/// points at `<launcher_dir>/mesos-default-executor` (here absent: a
+/// command that fails with the reason).
+#[test]
+fn kill_of_queued_task_group_kills_the_whole_group() {
+    let mut w = World::new(Sim::from_env(16));
+    w.register();
+    let (m, a) = (w.master.upid.clone(), w.agent.upid.clone());
+    let base = run_task_message(false);
+    let task = |id: &str| TaskInfo {
+        task_id: TaskId { value: id.into() },
+        command: None,
+        ..base.task.clone()
+    };
+    w.sim.send(
+        &m,
+        &a,
+        &msg::RunTaskGroupMessage {
+            framework: base.framework.clone(),
+            executor: mesos_proto::mesos::ExecutorInfo {
+                executor_id: ExecutorId {
+                    value: "default".into(),
+                },
+                r#type: Some(mesos_proto::mesos::executor_info::Type::Default as i32),
+                resources: vec![scalar("cpus", 0.1), scalar("mem", 32.0)],
+                ..Default::default()
+            },
+            task_group: mesos_proto::mesos::TaskGroupInfo {
+                tasks: vec![task("A"), task("B")],
+            },
+            ..Default::default()
+        },
+    );
+    w.sim.settle();
+    let launch = w.containerizer.launches.lock().unwrap()[0].clone();
+    assert!(launch.spec.shell, "launcher dir has no default executor");
+    assert!(
+        launch
+            .spec
+            .value
+            .starts_with("echo '/nonexistent/launcher/mesos-default-executor: "),
+        "{}",
+        launch.spec.value
+    );
+    assert_eq!(launch.spec.environment["MESOS_EXECUTOR_ID"], "default");
+    w.sim.send(
+        &m,
+        &a,
+        &msg::KillTaskMessage {
+            framework_id: FrameworkId { value: "F".into() },
+            task_id: TaskId { value: "B".into() },
+            kill_policy: None,
+        },
+    );
+    w.sim.settle();
+    let mut killed: Vec<(String, TaskState)> = w
+        .master()
+        .updates
+        .iter()
+        .map(|u| {
+            (
+                u.update.status.task_id.value.clone(),
+                u.update.status.state(),
+            )
+        })
+        .collect();
+    killed.sort();
+    assert_eq!(
+        killed,
+        vec![
+            ("A".to_string(), TaskState::TaskKilled),
+            ("B".to_string(), TaskState::TaskKilled)
+        ]
+    );
+    assert!(w.master().updates.iter().all(|u| u.update.status.reason()
+        == mesos_proto::mesos::task_status::Reason::TaskKilledDuringLaunch));
+}

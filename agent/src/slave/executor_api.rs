@@ -72,6 +72,16 @@ pub(crate) fn launch_event(task: &TaskInfo) -> v1e::Event {
     }
 }
 
+/// `LAUNCH_GROUP` for a (v0) task group.
+pub(crate) fn launch_group_event(group: &mesos_proto::mesos::TaskGroupInfo) -> v1e::Event {
+    v1e::Event {
+        launch_group: Some(v1e::event::LaunchGroup {
+            task_group: evolve(group),
+        }),
+        ..event(v1e::event::Type::LaunchGroup)
+    }
+}
+
 /// `KILL` for a task.
 pub(crate) fn kill_event(
     task_id: &str,
@@ -329,6 +339,33 @@ impl Slave {
             .as_ref()
             .map(|i| i.value.clone())
             .unwrap_or_default();
+        // Queued task groups go as one LAUNCH_GROUP each (`Slave::subscribe`
+        // sends `queuedTaskGroups`); a group that lost a task to a kill
+        // while queued is not sent.
+        for group in std::mem::take(&mut executor.queued_task_groups) {
+            let ids: Vec<&str> = group
+                .tasks
+                .iter()
+                .map(|t| t.task_id.value.as_str())
+                .collect();
+            if !ids.iter().all(|id| executor.is_queued(id)) {
+                continue;
+            }
+            tracing::info!(
+                "Sending queued task group {ids:?} to HTTP executor '{eid}' of framework {fid}"
+            );
+            for t in &group.tasks {
+                if let Some(t) = executor.dequeue_task(&t.task_id.value) {
+                    executor.add_launched_task(super::model::create_task(
+                        &t,
+                        TaskState::TaskStaging,
+                        fid,
+                        &sid,
+                    ));
+                }
+            }
+            http.send(&launch_group_event(&group));
+        }
         let queued: Vec<TaskInfo> = std::mem::take(&mut executor.queued_tasks);
         for t in queued {
             tracing::info!(

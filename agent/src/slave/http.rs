@@ -62,7 +62,10 @@ fn executor_json(e: &Executor) -> Value {
         "container": e.container_id,
         "directory": e.directory.display().to_string(),
         "resources": resources_json(&e.allocated_resources()),
-        "type": if e.command_executor { "COMMAND" } else { "CUSTOM" },
+        // `ExecutorInfo.type` by name when set (upstream `ExecutorWriter`).
+        "type": e.info.r#type.and_then(|t| mesos_proto::mesos::executor_info::Type::try_from(t).ok())
+            .map(|t| t.as_str_name())
+            .unwrap_or(if e.command_executor { "COMMAND" } else { "CUSTOM" }),
         "tasks": e.launched_tasks.values().map(task_json).collect::<Vec<_>>(),
         "queued_tasks": e.queued_tasks.iter().map(|t| json!({
             "id": t.task_id.value, "name": t.name,
@@ -256,6 +259,10 @@ impl Slave {
                     .header(http::header::ALLOW, "POST"),
             );
         }
+        // Nested container calls (JSON or protobuf) live in `nested`.
+        let Some(r) = self.container_api(cx, &req, r) else {
+            return;
+        };
         let ct = req.header("content-type").unwrap_or("");
         if !ct.starts_with("application/json") {
             return r.respond(Response::text(

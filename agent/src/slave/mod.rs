@@ -19,6 +19,8 @@
 //!   `CheckpointResourcesMessage` / `ApplyOperationMessage`.
 //! - [`files`]: sandboxes attached to the `files` process; v1 `LIST_FILES`
 //!   and `READ_FILE`.
+//! - [`nested`]: nested containers (LAUNCH/WAIT/KILL/REMOVE_NESTED_CONTAINER)
+//!   under executor containers, used by the default executor.
 
 mod authentication;
 pub mod drain;
@@ -27,6 +29,7 @@ pub mod files;
 pub mod http;
 pub mod linux;
 pub mod model;
+pub mod nested;
 pub mod recovery;
 pub mod registration;
 pub mod resources_ops;
@@ -296,6 +299,8 @@ pub struct Slave {
     pub(crate) pending_operation_updates: BTreeMap<String, msg::UpdateOperationStatusMessage>,
     /// Sandboxes published through the `files` process.
     pub(crate) files: mesos_files::Files,
+    /// Nested containers under executor containers (`/api/v1`).
+    pub(crate) nested: nested::NestedContainers,
 }
 
 /// Counters shown in `/state` and used by tests.
@@ -362,6 +367,7 @@ impl Slave {
             checkpointed_resources: Vec::new(),
             pending_operation_updates: BTreeMap::new(),
             files: mesos_files::Files::new(),
+            nested: nested::NestedContainers::default(),
         }
     }
 

@@ -129,6 +129,9 @@ pub struct Executor {
     pub command_executor: bool,
     /// Tasks waiting for the executor to register, in arrival order.
     pub queued_tasks: Vec<TaskInfo>,
+    /// Queued tasks that arrived as a task group (`queuedTaskGroups`):
+    /// they go to the executor in one `LAUNCH_GROUP` event.
+    pub queued_task_groups: Vec<mesos_proto::mesos::TaskGroupInfo>,
     pub launched_tasks: BTreeMap<String, Task>,
     /// Terminal but not yet acknowledged by the master.
     pub terminated_tasks: BTreeMap<String, Task>,
@@ -178,6 +181,7 @@ impl Executor {
             checkpoint,
             command_executor,
             queued_tasks: Vec::new(),
+            queued_task_groups: Vec::new(),
             launched_tasks: BTreeMap::new(),
             terminated_tasks: BTreeMap::new(),
             completed_tasks: VecDeque::new(),

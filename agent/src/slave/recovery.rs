@@ -237,6 +237,18 @@ impl Slave {
                 }
             }
         }
+        // Nested containers (default executor tasks) under every recovered
+        // executor; those of dead executors are killed with them below.
+        let roots: Vec<String> = self
+            .frameworks
+            .values()
+            .flat_map(|f| f.executors.values())
+            .filter(|e| e.state != ExecutorState::Terminated)
+            .map(|e| e.container_id.clone())
+            .collect();
+        for root in roots {
+            self.recover_nested_containers(cx, &root);
+        }
         for (fid, eid, cid) in dead {
             tracing::info!(
                 "Executor '{eid}' of framework {fid} is gone (container {cid} not running)"

@@ -214,7 +214,7 @@ impl Slave {
             sandbox_directory,
             self.config.switch_user,
         );
-        self.run(cx, m.framework, executor, vec![m.task], pid);
+        self.run(cx, m.framework, executor, vec![m.task], pid, false);
     }
 
     /// `RunTaskGroupMessage` from the master: the task group runs under its
@@ -232,20 +232,33 @@ impl Slave {
             return;
         }
         let mut executor = m.executor.clone();
-        if executor.command.is_none() {
-            // The default executor (`ExecutorInfo.type == DEFAULT`).
+        if executor.framework_id.is_none() {
+            executor.framework_id = m.framework.id.clone();
+        }
+        let default_type = mesos_proto::mesos::executor_info::Type::Default as i32;
+        if executor.command.is_none() && executor.r#type == Some(default_type) {
+            // The default executor (slave.cpp `defaultExecutorCommandInfo`):
+            // the real path of `<launcher_dir>/mesos-default-executor`, or a
+            // command that fails with the reason.
             let path = self.config.launcher_dir.join(MESOS_DEFAULT_EXECUTOR);
-            executor.command = Some(CommandInfo {
-                shell: Some(false),
-                value: Some(path.display().to_string()),
-                arguments: vec![
-                    MESOS_DEFAULT_EXECUTOR.to_string(),
-                    format!("--launcher_dir={}", self.config.launcher_dir.display()),
-                ],
-                ..Default::default()
+            executor.command = Some(match std::fs::canonicalize(&path) {
+                Ok(p) => CommandInfo {
+                    shell: Some(false),
+                    value: Some(p.display().to_string()),
+                    arguments: vec![
+                        MESOS_DEFAULT_EXECUTOR.to_string(),
+                        format!("--launcher_dir={}", self.config.launcher_dir.display()),
+                    ],
+                    ..Default::default()
+                },
+                Err(e) => CommandInfo {
+                    shell: Some(true),
+                    value: Some(format!("echo '{}: {e}'; exit 1", path.display())),
+                    ..Default::default()
+                },
             });
         }
-        self.run(cx, m.framework, executor, m.task_group.tasks, None);
+        self.run(cx, m.framework, executor, m.task_group.tasks, None, true);
     }
 
     /// `Slave::run` + `__run`: framework bookkeeping, then give the tasks to
@@ -257,6 +270,7 @@ impl Slave {
         executor_info: ExecutorInfo,
         tasks: Vec<TaskInfo>,
         pid: Option<Upid>,
+        group: bool,
     ) {
         let Some(fid) = framework_info.id.as_ref().map(|i| i.value.clone()) else {
             tracing::error!("Ignoring run task without a framework id");
@@ -385,6 +399,13 @@ impl Slave {
                 }
             }
             ExecutorState::Registering => {
+                if group {
+                    executor
+                        .queued_task_groups
+                        .push(mesos_proto::mesos::TaskGroupInfo {
+                            tasks: tasks.clone(),
+                        });
+                }
                 for t in tasks {
                     tracing::info!(
                         "Queued task {} for executor {eid} of framework {fid}",
@@ -411,6 +432,13 @@ impl Slave {
                 let pid = executor.pid.clone();
                 let fw_info = framework.info.clone();
                 let fw_pid = framework.pid.clone();
+                // A task group goes to an HTTP executor in one LAUNCH_GROUP
+                // event (`Slave::__run`).
+                let group_event = (group && executor.http.is_some()).then(|| {
+                    super::executor_api::launch_group_event(&mesos_proto::mesos::TaskGroupInfo {
+                        tasks: tasks.clone(),
+                    })
+                });
                 for t in tasks {
                     let task = create_task(&t, TaskState::TaskStaging, &fid, &sid);
                     if executor.checkpoint {
@@ -427,6 +455,9 @@ impl Slave {
                         }
                     }
                     executor.add_launched_task(task);
+                    if group_event.is_some() {
+                        continue;
+                    }
                     if let Some(h) = executor.http.as_mut() {
                         tracing::info!(
                             "Sending task {} to HTTP executor {eid} of framework {fid}",
@@ -454,6 +485,10 @@ impl Slave {
                             },
                         );
                     }
+                }
+                if let (Some(ev), Some(h)) = (group_event, executor.http.as_mut()) {
+                    tracing::info!("Sending task group to HTTP executor {eid} of framework {fid}");
+                    h.send(&ev);
                 }
             }
         }
@@ -1063,17 +1098,32 @@ impl Slave {
         };
         match executor.state {
             ExecutorState::Registering | ExecutorState::Running if executor.is_queued(tid) => {
-                let u = self.create_status_update(
-                    cx,
-                    fid,
-                    Some(eid),
-                    tid,
-                    TaskState::TaskKilled,
-                    task_status::Source::Slave,
-                    Some(task_status::Reason::TaskKilledDuringLaunch),
-                    "Killed before delivery to the executor",
-                );
-                self.status_update(cx, u, None);
+                // A queued task group is killed whole (`Slave::killTask`).
+                let targets: Vec<String> = executor
+                    .queued_task_groups
+                    .iter()
+                    .find(|g| g.tasks.iter().any(|t| t.task_id.value == tid))
+                    .map(|g| {
+                        g.tasks
+                            .iter()
+                            .map(|t| t.task_id.value.clone())
+                            .filter(|id| executor.is_queued(id))
+                            .collect()
+                    })
+                    .unwrap_or_else(|| vec![tid.to_string()]);
+                for target in targets {
+                    let u = self.create_status_update(
+                        cx,
+                        fid,
+                        Some(eid),
+                        &target,
+                        TaskState::TaskKilled,
+                        task_status::Source::Slave,
+                        Some(task_status::Reason::TaskKilledDuringLaunch),
+                        "Killed before delivery to the executor",
+                    );
+                    self.status_update(cx, u, None);
+                }
                 let idle = self
                     .frameworks
                     .get(fid)
@@ -1352,6 +1402,8 @@ impl Slave {
         );
         self.metrics.executors_terminated += 1;
         executor.state = ExecutorState::Terminated;
+        // Nested containers die with their root (the executor's).
+        self.nested.destroy_root(cid);
         // Dropping the stream ends the HTTP executor's SUBSCRIBE response.
         executor.http = None;
         for t in [

@@ -22,6 +22,18 @@ fn run() -> anyhow::Result<i32> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flags = CommandExecutorFlags::parse(&args).map_err(|e| anyhow::anyhow!("{e}"))?;
     let env: BTreeMap<String, String> = std::env::vars().collect();
+    // `--http_command_executor`: the v1 executor HTTP API instead of the
+    // driver (upstream executor.cpp `main`), run by the default executor's
+    // machinery in command mode.
+    if env.get("MESOS_HTTP_COMMAND_EXECUTOR").map(String::as_str) == Some("1") {
+        let (mut config, agent, settings) = mesos_agent::default_executor::run::from_env(&env)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        config.command_mode = true;
+        tracing::info!("HTTP command executor '{}' starting", config.executor_id);
+        mesos_agent::default_executor::run(config, agent, settings)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        return Ok(0);
+    }
     let exec_env = ExecutorEnv::from_env(&env).map_err(|e| anyhow::anyhow!("{e}"))?;
     let tc = TransportConfig::from_env().context("Bad LIBPROCESS_* environment")?;
     let runtime = Runtime::start(tc).context("Failed to initialize libprocess")?;

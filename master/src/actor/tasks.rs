@@ -434,11 +434,6 @@ impl Master {
         }
         let tasks = group.tasks.clone();
         let check = (|| -> Result<(), String> {
-            if executor.r#type != Some(executor_info::Type::Default as i32) {
-                return Err("'ExecutorInfo.type' must be 'DEFAULT'".into());
-            }
-            crate::validation::validate_id(&executor.executor_id.value)
-                .map_err(|e| format!("Executor has an invalid ExecutorID: {e}"))?;
             if tasks.is_empty() {
                 return Err("Task group has no tasks".into());
             }
@@ -472,7 +467,74 @@ impl Master {
                     &Resources::from_vec(remaining.iter().chain(t.resources.iter())),
                 )
                 .map_err(|e| format!("Task '{}' is invalid: {e}", t.task_id.value))?;
+                if t.container.as_ref().is_some_and(|c| {
+                    c.r#type == mesos_proto::mesos::container_info::Type::Docker as i32
+                }) {
+                    return Err(format!(
+                        "Task '{}' is invalid: Docker ContainerInfo is not supported on the task",
+                        t.task_id.value
+                    ));
+                }
                 total.add_all(&Resources::from_vec(&t.resources));
+            }
+            // The executor (validation.cpp `group::internal::validateExecutor`),
+            // after the tasks as upstream.
+            crate::validation::validate_id(&executor.executor_id.value)
+                .map_err(|e| format!("Executor has an invalid ExecutorID: {e}"))?;
+            if let Some(f) = &executor.framework_id {
+                if f.value != fid {
+                    return Err(format!(
+                        "Executor has an invalid FrameworkID '{}' while framework '{fid}' is expected",
+                        f.value
+                    ));
+                }
+            }
+            match executor.r#type.map(executor_info::Type::try_from) {
+                None => return Err("'ExecutorInfo.type' must be set".into()),
+                Some(Ok(executor_info::Type::Default)) => {}
+                Some(Ok(executor_info::Type::Custom)) if executor.command.is_some() => {}
+                Some(Ok(executor_info::Type::Custom)) => {
+                    return Err("'ExecutorInfo.command' must be set".into())
+                }
+                Some(_) => return Err("Unknown executor type".into()),
+            }
+            if executor.container.as_ref().is_some_and(|c| {
+                c.r#type == mesos_proto::mesos::container_info::Type::Docker as i32
+            }) {
+                return Err("Docker ContainerInfo is not supported on the executor".into());
+            }
+            crate::validation::validate_resources(&executor.resources)
+                .map_err(|e| format!("Executor uses invalid resources: {e}"))?;
+            let eid = &executor.executor_id.value;
+            let scalar = |name: &str| {
+                executor
+                    .resources
+                    .iter()
+                    .filter(|r| r.name == name)
+                    .filter_map(|r| r.scalar.as_ref().map(|s| s.value))
+                    .reduce(|a, b| a + b)
+            };
+            // MIN_CPUS / MIN_MEM (src/master/constants.hpp) and some disk.
+            match scalar("cpus") {
+                Some(c) if c >= 0.01 => {}
+                c => {
+                    return Err(format!(
+                        "Executor '{eid}' uses less CPUs ({}) than the minimum required (0.01)",
+                        c.map(|c| c.to_string()).unwrap_or_else(|| "None".into())
+                    ))
+                }
+            }
+            match scalar("mem") {
+                Some(m) if m >= 32.0 => {}
+                m => {
+                    return Err(format!(
+                        "Executor '{eid}' uses less memory ({}) than the minimum required (32MB)",
+                        m.map(|m| format!("{m}MB")).unwrap_or_else(|| "None".into())
+                    ))
+                }
+            }
+            if scalar("disk").is_none() {
+                return Err(format!("Executor '{eid}' uses no disk"));
             }
             let known = agent
                 .executors

@@ -1,0 +1,440 @@
+//! The default executor's state machine, input by input (mirrors the
+//! behaviours of upstream's DefaultExecutorTest: task group launch, one
+//! task failing kills the others, kill with grace period, shutdown).
+
+use super::*;
+use mesos_proto::mesos::v1::{framework_info, DurationInfo};
+use prost::Message;
+
+fn executor() -> DefaultExecutor {
+    let mut n = 0u8;
+    DefaultExecutor::new(Config {
+        framework_id: "F".into(),
+        executor_id: "E".into(),
+        sandbox: "/sandbox".into(),
+        container_ip: "127.0.0.1".into(),
+        command_mode: false,
+    })
+    .with_sources(
+        || 100.0,
+        move || {
+            n += 1;
+            [n; 16]
+        },
+    )
+}
+
+fn ev(t: v1e::event::Type) -> v1e::Event {
+    v1e::Event {
+        r#type: Some(t as i32),
+        ..Default::default()
+    }
+}
+
+fn subscribed(killing_state: bool) -> Input {
+    let mut fi = FrameworkInfo::default();
+    if killing_state {
+        fi.capabilities.push(framework_info::Capability {
+            r#type: Some(framework_info::capability::Type::TaskKillingState as i32),
+        });
+    }
+    Input::Event(Box::new(v1e::Event {
+        subscribed: Some(v1e::event::Subscribed {
+            framework_info: fi,
+            container_id: Some(ContainerId {
+                value: "exec-cid".into(),
+                parent: None,
+            }),
+            ..Default::default()
+        }),
+        ..ev(v1e::event::Type::Subscribed)
+    }))
+}
+
+fn task(id: &str, grace: Option<i64>) -> TaskInfo {
+    TaskInfo {
+        name: id.into(),
+        task_id: TaskId { value: id.into() },
+        command: Some(mesos_proto::mesos::v1::CommandInfo {
+            value: Some("sleep 1000".into()),
+            ..Default::default()
+        }),
+        kill_policy: grace.map(|g| KillPolicy {
+            grace_period: Some(DurationInfo { nanoseconds: g }),
+        }),
+        ..Default::default()
+    }
+}
+
+fn launch_group(tasks: Vec<TaskInfo>) -> Input {
+    Input::Event(Box::new(v1e::Event {
+        launch_group: Some(v1e::event::LaunchGroup {
+            task_group: TaskGroupInfo { tasks },
+        }),
+        ..ev(v1e::event::Type::LaunchGroup)
+    }))
+}
+
+/// The (task id, state) of every UPDATE among the actions.
+fn updates(actions: &[Action]) -> Vec<(String, TaskState)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(c) => c
+                .update
+                .as_ref()
+                .map(|u| (u.status.task_id.value.clone(), u.status.state())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn update_status<'a>(actions: &'a [Action], id: &str) -> &'a TaskStatus {
+    actions
+        .iter()
+        .find_map(|a| match a {
+            Action::Send(c) => c
+                .update
+                .as_ref()
+                .filter(|u| u.status.task_id.value == id)
+                .map(|u| &u.status),
+            _ => None,
+        })
+        .expect("an update")
+}
+
+fn kills(actions: &[Action]) -> Vec<i32> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Kill { call } => call.kill_nested_container.as_ref().and_then(|k| k.signal),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ok() -> Result<(u16, Bytes), String> {
+    Ok((200, Bytes::new()))
+}
+
+fn exited(code: i32, generation: u64, id: &str) -> Input {
+    let r = v1a::Response {
+        r#type: Some(v1a::response::Type::WaitNestedContainer as i32),
+        wait_nested_container: Some(v1a::response::WaitNestedContainer {
+            exit_status: Some(code),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    Input::Waited {
+        task_id: id.into(),
+        generation,
+        result: Ok((200, Bytes::from(r.encode_to_vec()))),
+    }
+}
+
+/// Subscribed, a group of `a` and `b` launched and running.
+fn running(killing_state: bool, grace: Option<i64>) -> DefaultExecutor {
+    let mut e = executor();
+    assert!(matches!(&e.start()[..], [Action::Subscribe(_)]));
+    assert!(e.handle(subscribed(killing_state)).is_empty());
+    let out = e.handle(launch_group(vec![task("a", grace), task("b", grace)]));
+    assert_eq!(
+        updates(&out),
+        vec![
+            ("a".into(), TaskState::TaskStarting),
+            ("b".into(), TaskState::TaskStarting)
+        ]
+    );
+    assert_eq!(ids(&out).len(), 2);
+    // Each task gets its own child of the executor's container, with the
+    // task's command plus MESOS_CONTAINER_IP / MESOS_ALLOCATION_ROLE.
+    for a in &out {
+        if let Action::Launch { call, .. } = a {
+            let l = call.launch_nested_container.as_ref().unwrap();
+            assert_eq!(l.container_id.parent.as_ref().unwrap().value, "exec-cid");
+            let cmd = l.command.as_ref().unwrap();
+            assert_eq!(cmd.value.as_deref(), Some("sleep 1000"));
+            let names: Vec<_> = cmd
+                .environment
+                .as_ref()
+                .unwrap()
+                .variables
+                .iter()
+                .map(|v| v.name.as_str())
+                .collect();
+            assert_eq!(names, ["MESOS_CONTAINER_IP", "MESOS_ALLOCATION_ROLE"]);
+        }
+    }
+    for id in ["a", "b"] {
+        let out = e.handle(Input::Launched {
+            task_id: id.into(),
+            result: ok(),
+        });
+        assert_eq!(updates(&out), vec![(id.into(), TaskState::TaskRunning)]);
+        assert!(out
+            .iter()
+            .any(|a| matches!(a, Action::Symlink { task_id, .. } if task_id == id)));
+        assert!(out
+            .iter()
+            .any(|a| matches!(a, Action::Wait { task_id, generation: 1, .. } if task_id == id)));
+    }
+    e
+}
+
+#[test]
+fn group_finishes_and_executor_terminates() {
+    let mut e = running(false, None);
+    let out = e.handle(exited(0, 1, "a"));
+    assert_eq!(updates(&out), vec![("a".into(), TaskState::TaskFinished)]);
+    assert_eq!(
+        update_status(&out, "a").message.as_deref(),
+        Some("Command exited with status 0")
+    );
+    assert_eq!(
+        update_status(&out, "a").source(),
+        task_status::Source::Executor
+    );
+    assert!(!out.contains(&Action::Terminate));
+    let out = e.handle(exited(0, 1, "b"));
+    assert_eq!(updates(&out), vec![("b".into(), TaskState::TaskFinished)]);
+    assert!(out.contains(&Action::Terminate));
+    // Four updates per... 2 tasks x 3 states, none acknowledged yet.
+    assert_eq!(e.unacknowledged_updates(), 6);
+}
+
+#[test]
+fn a_failed_task_kills_the_rest_of_its_group() {
+    let mut e = running(true, Some(2_000_000_000));
+    let out = e.handle(exited(1 << 8, 1, "a"));
+    assert_eq!(
+        updates(&out),
+        vec![
+            ("a".into(), TaskState::TaskFailed),
+            ("b".into(), TaskState::TaskKilling)
+        ]
+    );
+    assert_eq!(
+        update_status(&out, "a").message.as_deref(),
+        Some("Command exited with status 1")
+    );
+    assert_eq!(kills(&out), vec![libc::SIGTERM]);
+    // Killing the group uses the default grace period, not b's kill
+    // policy (upstream `kill(container)` without a grace period).
+    assert!(out.iter().any(|a| matches!(a,
+        Action::Timer { after, input: Input::Escalate { task_id, .. } }
+            if *after == DEFAULT_KILL_GRACE_PERIOD && task_id == "b")));
+    // b dies of the SIGTERM: KILLED, and the group is not killed again.
+    let out = e.handle(exited(libc::SIGTERM, 1, "b"));
+    assert_eq!(updates(&out), vec![("b".into(), TaskState::TaskKilled)]);
+    assert!(kills(&out).is_empty());
+    assert!(out.contains(&Action::Terminate));
+}
+
+#[test]
+fn kill_escalates_after_the_grace_period_and_kills_the_group() {
+    let mut e = running(false, None);
+    let kill = v1e::Event {
+        kill: Some(v1e::event::Kill {
+            task_id: TaskId { value: "a".into() },
+            kill_policy: Some(KillPolicy {
+                grace_period: Some(DurationInfo {
+                    nanoseconds: 500_000_000,
+                }),
+            }),
+        }),
+        ..ev(v1e::event::Type::Kill)
+    };
+    let out = e.handle(Input::Event(Box::new(kill.clone())));
+    // No TASK_KILLING without the capability; SIGTERM now.
+    assert!(updates(&out).is_empty());
+    assert_eq!(kills(&out), vec![libc::SIGTERM]);
+    let escalate = out
+        .iter()
+        .find_map(|a| match a {
+            Action::Timer { after, input } => {
+                assert_eq!(*after, Duration::from_millis(500));
+                Some(input.clone())
+            }
+            _ => None,
+        })
+        .unwrap();
+    // A second kill is ignored while killing.
+    assert!(e.handle(Input::Event(Box::new(kill))).is_empty());
+    assert_eq!(kills(&e.handle(escalate.clone())), vec![libc::SIGKILL]);
+    let out = e.handle(exited(libc::SIGKILL, 1, "a"));
+    assert_eq!(updates(&out), vec![("a".into(), TaskState::TaskKilled)]);
+    // The other task of the group is killed with the default 3 s.
+    assert_eq!(kills(&out), vec![libc::SIGTERM]);
+    assert!(out.iter().any(|a| matches!(a,
+        Action::Timer { after, .. } if *after == DEFAULT_KILL_GRACE_PERIOD)));
+    let out = e.handle(exited(libc::SIGTERM, 1, "b"));
+    assert_eq!(updates(&out), vec![("b".into(), TaskState::TaskKilled)]);
+    // Escalation for a task that is gone does nothing.
+    assert!(e.handle(escalate).is_empty() || e.active_tasks().is_empty());
+}
+
+#[test]
+fn launch_failure_fails_the_task_with_the_agents_reason() {
+    let mut e = executor();
+    e.start();
+    e.handle(subscribed(false));
+    e.handle(launch_group(vec![task("a", None)]));
+    let out = e.handle(Input::Launched {
+        task_id: "a".into(),
+        result: Ok((
+            400,
+            Bytes::from_static(b"Parent container x does not exist"),
+        )),
+    });
+    assert!(updates(&out).is_empty());
+    let out = e.handle(Input::Waited {
+        task_id: "a".into(),
+        generation: 1,
+        result: Ok((404, Bytes::new())),
+    });
+    assert_eq!(updates(&out), vec![("a".into(), TaskState::TaskFailed)]);
+    assert_eq!(
+        update_status(&out, "a").message.as_deref(),
+        Some("Parent container x does not exist")
+    );
+    assert!(out.contains(&Action::Terminate));
+}
+
+#[test]
+fn shutdown_kills_all_and_acknowledgements_clear_updates() {
+    let mut e = running(false, None);
+    let before = e.unacknowledged_updates();
+    // Acknowledge a's STARTING update (uuid of the first status: [1; 16]
+    // was the container id; statuses take the next uuids).
+    let out = e.handle(Input::Event(Box::new(v1e::Event {
+        acknowledged: Some(v1e::event::Acknowledged {
+            task_id: TaskId { value: "a".into() },
+            uuid: Bytes::copy_from_slice(&[2u8; 16]),
+        }),
+        ..ev(v1e::event::Type::Acknowledged)
+    })));
+    assert!(out.is_empty());
+    assert_eq!(e.unacknowledged_updates(), before - 1);
+    let out = e.handle(Input::Event(Box::new(ev(v1e::event::Type::Shutdown))));
+    assert_eq!(kills(&out), vec![libc::SIGTERM, libc::SIGTERM]);
+    // While shutting down a failed task does not trigger group kills.
+    let out = e.handle(exited(libc::SIGTERM, 1, "a"));
+    assert_eq!(updates(&out), vec![("a".into(), TaskState::TaskKilled)]);
+    assert!(kills(&out).is_empty());
+    let out = e.handle(exited(libc::SIGTERM, 1, "b"));
+    assert!(out.contains(&Action::Terminate));
+    // After Terminate nothing more happens.
+    assert!(e.handle(Input::Resubscribe).is_empty());
+}
+
+#[test]
+fn reconnection_resubscribes_and_waits_again() {
+    let mut e = running(false, None);
+    let out = e.handle(Input::Disconnected);
+    assert!(matches!(
+        &out[..],
+        [Action::Timer {
+            input: Input::Resubscribe,
+            ..
+        }]
+    ));
+    let out = e.handle(Input::Resubscribe);
+    let Action::Subscribe(call) = &out[0] else {
+        panic!("{out:?}")
+    };
+    let sub = call.subscribe.as_ref().unwrap();
+    assert_eq!(sub.unacknowledged_tasks.len(), 2);
+    assert_eq!(sub.unacknowledged_updates.len(), 4);
+    // A wait answer of the old connection is stale.
+    assert!(e.handle(exited(0, 1, "a")).is_empty());
+    let out = e.handle(subscribed(false));
+    let waits = out
+        .iter()
+        .filter(|a| matches!(a, Action::Wait { generation: 3, .. }))
+        .count();
+    assert_eq!(waits, 2);
+    let out = e.handle(exited(0, 3, "a"));
+    assert_eq!(updates(&out), vec![("a".into(), TaskState::TaskFinished)]);
+}
+
+#[test]
+fn launch_is_not_supported() {
+    let mut e = executor();
+    e.start();
+    e.handle(subscribed(false));
+    let out = e.handle(Input::Event(Box::new(ev(v1e::event::Type::Launch))));
+    assert!(out.contains(&Action::Terminate));
+    assert_eq!(wstringify(libc::SIGKILL), "terminated with signal Killed");
+}
+
+/// `--http_command_executor`: one task from LAUNCH, no nested-container
+/// environment, the executor ends on the terminal update's acknowledgement.
+#[test]
+fn command_mode_runs_one_task_and_ends_on_the_terminal_ack() {
+    let mut e = executor();
+    e.config.command_mode = true;
+    e.start();
+    e.handle(subscribed(false));
+    let launch = |id: &str| {
+        Input::Event(Box::new(v1e::Event {
+            launch: Some(v1e::event::Launch {
+                task: task(id, None),
+            }),
+            ..ev(v1e::event::Type::Launch)
+        }))
+    };
+    let out = e.handle(launch("t"));
+    assert_eq!(updates(&out), vec![("t".into(), TaskState::TaskStarting)]);
+    assert!(update_status(&out, "t").container_status.is_none());
+    let Some(Action::Launch { call, .. }) = out.iter().find(|a| matches!(a, Action::Launch { .. }))
+    else {
+        panic!("{out:?}")
+    };
+    let cmd = call
+        .launch_nested_container
+        .as_ref()
+        .unwrap()
+        .command
+        .as_ref()
+        .unwrap();
+    assert!(cmd.environment.as_ref().unwrap().variables.is_empty());
+    // A second task is refused.
+    let out = e.handle(launch("u"));
+    assert_eq!(updates(&out), vec![("u".into(), TaskState::TaskFailed)]);
+    assert_eq!(
+        update_status(&out, "u").message.as_deref(),
+        Some("Attempted to run multiple tasks using a \"command\" executor")
+    );
+    e.handle(Input::Launched {
+        task_id: "t".into(),
+        result: ok(),
+    });
+    let out = e.handle(exited(0, 1, "t"));
+    assert_eq!(updates(&out), vec![("t".into(), TaskState::TaskFinished)]);
+    // Not yet: the terminal update is unacknowledged.
+    assert!(!out.contains(&Action::Terminate));
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Timer {
+            input: Input::SelfTerminate,
+            ..
+        }
+    )));
+    let uuid = update_status(&out, "t").uuid.clone().unwrap();
+    let out = e.handle(Input::Event(Box::new(v1e::Event {
+        acknowledged: Some(v1e::event::Acknowledged {
+            task_id: TaskId { value: "t".into() },
+            uuid,
+        }),
+        ..ev(v1e::event::Type::Acknowledged)
+    })));
+    assert_eq!(out, vec![Action::Terminate]);
+    // LAUNCH_GROUP is not for the command executor.
+    let mut e = executor();
+    e.config.command_mode = true;
+    e.start();
+    e.handle(subscribed(false));
+    let out = e.handle(launch_group(vec![task("a", None)]));
+    assert_eq!(out, vec![Action::Terminate]);
+}
