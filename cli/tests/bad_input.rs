@@ -200,6 +200,9 @@ fn agent_seeds() -> Vec<String> {
         r#"{"type":"GET_CONTAINERS","get_containers":{"show_nested":true,"show_standalone":true}}"#.to_string(),
         r#"{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":0,"duration":{"nanoseconds":1}}}"#.to_string(),
         r#"{"type":"READ_FILE","read_file":{"path":"/../../etc/passwd","offset":0,"length":10}}"#.to_string(),
+        r#"{"type":"KILL_NESTED_CONTAINER","kill_nested_container":{"container_id":{"value":"c","parent":{"value":"p"}},"signal":9}}"#.to_string(),
+        r#"{"type":"LAUNCH_NESTED_CONTAINER","launch_nested_container":{"container_id":{"value":"c","parent":{"value":"p"}},"command":{"value":"true"}}}"#.to_string(),
+        r#"{"type":"WAIT_CONTAINER","wait_container":{"container_id":{"value":"../c","parent":{"value":"p"}}}}"#.to_string(),
         r#"{"type":"LIST_FILES","list_files":{"path":"/slave/log/%2e%2e"}}"#.to_string(),
     ]
 }
