@@ -139,6 +139,10 @@ pub struct AgentConfig {
     pub authentication_backoff_factor: Duration,
     pub authentication_timeout_min: Duration,
     pub authentication_timeout_max: Duration,
+    /// Realms (`mesos-agent-readonly`, `mesos-agent-readwrite`) whose
+    /// endpoints ask for HTTP Basic credentials from `--http_credentials`.
+    pub http_realms: Vec<&'static str>,
+    pub http_secrets: BTreeMap<String, String>,
     pub recover: String,
     pub recovery_timeout: Duration,
     pub strict: bool,
@@ -152,6 +156,27 @@ pub struct AgentConfig {
     pub switch_user: bool,
     /// Every flag as given (for `/flags`), name -> value.
     pub given: BTreeMap<String, String>,
+}
+
+/// The agent's HTTP authentication realms (src/slave/constants.hpp).
+pub const READONLY_REALM: &str = "mesos-agent-readonly";
+pub const READWRITE_REALM: &str = "mesos-agent-readwrite";
+
+/// The realm of an agent endpoint, as upstream's `route(...)` calls in
+/// `Slave::initialize` put them (`/metrics/snapshot` and `/files` are
+/// served by other processes).
+pub fn realm_of(endpoint: &str) -> Option<&'static str> {
+    match endpoint {
+        "api/v1" => Some(READWRITE_REALM),
+        "state"
+        | "state.json"
+        | "flags"
+        | "monitor/statistics"
+        | "monitor/statistics.json"
+        | "containers"
+        | "containerizer/debug" => Some(READONLY_REALM),
+        _ => None,
+    }
 }
 
 impl AgentConfig {
@@ -180,6 +205,8 @@ impl AgentConfig {
             authentication_backoff_factor: Duration::from_secs(1),
             authentication_timeout_min: Duration::from_secs(5),
             authentication_timeout_max: Duration::from_secs(60),
+            http_realms: Vec::new(),
+            http_secrets: BTreeMap::new(),
             recover: "reconnect".into(),
             recovery_timeout: Duration::from_secs(15 * 60),
             strict: true,
@@ -294,6 +321,37 @@ impl AgentConfig {
         c.authentication_backoff_factor = d(flags.authentication_backoff_factor());
         c.authentication_timeout_min = d(flags.authentication_timeout_min());
         c.authentication_timeout_max = d(flags.authentication_timeout_max());
+        // Upstream `Slave::initialize` + `initializeHttpAuthenticators`:
+        // only the built-in `basic` authenticator, and it needs credentials.
+        c.http_realms = [
+            (flags.authenticate_http_readonly(), READONLY_REALM),
+            (flags.authenticate_http_readwrite(), READWRITE_REALM),
+        ]
+        .into_iter()
+        .filter_map(|(on, realm)| on.then_some(realm))
+        .collect();
+        if let Some(path) = opt("http_credentials") {
+            c.http_secrets = stout::parsers::read_credentials(&path)
+                .map_err(|e| Error::Flags(format!("{e} (see --http_credentials flag)")))?
+                .unwrap_or_default()
+                .credentials
+                .into_iter()
+                .map(|c| (c.principal, c.secret.unwrap_or_default()))
+                .collect();
+        }
+        if let Some(realm) = c.http_realms.first() {
+            let authenticators = opt("http_authenticators").unwrap_or_else(|| "basic".into());
+            if authenticators != "basic" {
+                return Err(Error::Flags(format!(
+                    "HTTP authenticator '{authenticators}' is not supported: only 'basic' is built in"
+                )));
+            }
+            if opt("http_credentials").is_none() {
+                return Err(Error::Flags(format!(
+                    "No credentials provided for the default 'basic' HTTP authenticator for realm '{realm}'"
+                )));
+            }
+        }
         c.recover = flags.recover().to_string();
         if c.recover != "reconnect" && c.recover != "cleanup" {
             return Err(Error::Flags(format!(

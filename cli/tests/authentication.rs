@@ -6,7 +6,8 @@
 //!   ours;
 //! - HTTP Basic on the read-only, read-write and scheduler realms: the same
 //!   requests (no, wrong and right credentials) get the same status codes and
-//!   `WWW-Authenticate` challenges from the real 1.9.0 master and from ours.
+//!   `WWW-Authenticate` challenges from the real 1.9.0 master and from ours,
+//!   and likewise from the real 1.9.0 agent and ours.
 
 mod common;
 
@@ -293,18 +294,7 @@ fn http_authentication_matches_the_real_master() {
         ("POST", "/master/api/v1/scheduler", Some(GOOD), "{}"),
         ("GET", "/version", None, ""),
     ];
-    let run = |port: u16| -> Vec<String> {
-        cases
-            .iter()
-            .map(|(method, path, auth, body)| {
-                let answer = request(port, method, path, *auth, body);
-                format!(
-                    "{method} {path} {auth:?}: {:?}",
-                    answer.map(|(s, c, _)| (s, c))
-                )
-            })
-            .collect()
-    };
+    let run = |port: u16| matrix(port, &cases);
 
     let real_port = free_port();
     let real = Guard(Some(
@@ -327,6 +317,7 @@ fn http_authentication_matches_the_real_master() {
     .expect("real master up");
     let upstream = run(real_port);
     drop(real);
+    assert!(upstream[0].contains("Some((401"), "{}", upstream[0]);
 
     let our_port = free_port();
     let _ours = Guard(Some(
@@ -349,13 +340,107 @@ fn http_authentication_matches_the_real_master() {
     .expect("our master up");
     let ours = run(our_port);
     let _ = std::fs::remove_dir_all(&dir);
-    let differences: Vec<String> = upstream
+    let d = differences(&upstream, &ours);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+}
+
+/// Answers to the same requests, one line each, for comparison.
+fn matrix(port: u16, cases: &[(&str, &str, Option<&str>, &str)]) -> Vec<String> {
+    cases
         .iter()
-        .zip(&ours)
+        .map(|(method, path, auth, body)| {
+            let answer = request(port, method, path, *auth, body);
+            format!(
+                "{method} {path} {auth:?}: {:?}",
+                answer.map(|(s, c, _)| (s, c))
+            )
+        })
+        .collect()
+}
+
+fn differences(upstream: &[String], ours: &[String]) -> Vec<String> {
+    upstream
+        .iter()
+        .zip(ours)
         .filter(|(a, b)| a != b)
         .map(|(a, b)| format!("upstream {a}\n    ours {b}"))
-        .collect();
-    assert!(differences.is_empty(), "{}", differences.join("\n"));
+        .collect()
+}
+
+#[test]
+fn agent_http_authentication_matches_the_real_agent() {
+    let Some(real_agent) = kit_bin("mesos-ref-agent") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("mesos-authn-agent-http-{}", free_port()));
+    let _ = std::fs::remove_dir_all(&dir);
+    write_files(&dir);
+    let flags = [
+        "--authenticate_http_readonly=true".to_string(),
+        "--authenticate_http_readwrite=true".to_string(),
+        format!("--http_credentials={}", dir.join("credentials").display()),
+        "--resources=cpus:1;mem:256;disk:256".to_string(),
+    ];
+    let cases: Vec<(&str, &str, Option<&str>, &str)> = vec![
+        ("GET", "/slave(1)/state", None, ""),
+        ("GET", "/slave(1)/state", Some(BAD), ""),
+        ("GET", "/slave(1)/state", Some(GOOD), ""),
+        ("GET", "/slave(1)/flags", None, ""),
+        ("GET", "/slave(1)/health", None, ""),
+        ("GET", "/slave(1)/containers", None, ""),
+        ("GET", "/slave(1)/monitor/statistics", None, ""),
+        ("POST", "/slave(1)/api/v1", None, r#"{"type":"GET_HEALTH"}"#),
+        (
+            "POST",
+            "/slave(1)/api/v1",
+            Some(GOOD),
+            r#"{"type":"GET_HEALTH"}"#,
+        ),
+    ];
+    // Neither agent needs its master for these endpoints.
+    let nowhere = free_port();
+    let real_port = free_port();
+    let real = Guard(Some(
+        Command::new(real_agent)
+            .arg(format!("127.0.0.1:{nowhere}"))
+            .arg(format!("--port={real_port}"))
+            .arg(format!("--work_dir={}", dir.join("real").display()))
+            .args(&flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    wait_until(Duration::from_secs(20), || {
+        request(real_port, "GET", "/slave(1)/health", None, "")
+    })
+    .expect("real agent up");
+    let upstream = matrix(real_port, &cases);
+    drop(real);
+    assert!(upstream[0].contains("Some((401"), "{}", upstream[0]);
+
+    let our_port = free_port();
+    let _ours = Guard(Some(
+        Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
+            .arg(format!("--master=127.0.0.1:{nowhere}"))
+            .arg(format!("--port={our_port}"))
+            .arg("--ip=127.0.0.1")
+            .arg(format!("--work_dir={}", dir.join("ours").display()))
+            .args(&flags)
+            .env_remove("MESOS_WORK_DIR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    wait_until(Duration::from_secs(20), || {
+        request(our_port, "GET", "/slave(1)/health", None, "")
+    })
+    .expect("our agent up");
+    let ours = matrix(our_port, &cases);
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = differences(&upstream, &ours);
+    assert!(d.is_empty(), "{}", d.join("\n"));
 }
 
 #[test]

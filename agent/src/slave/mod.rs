@@ -405,6 +405,23 @@ impl Slave {
 }
 
 impl Actor for Slave {
+    /// HTTP Basic on the realms `--authenticate_http_readonly` and
+    /// `--authenticate_http_readwrite` turn on (libprocess's
+    /// `BasicAuthenticator`, as upstream's agent installs it).
+    fn authenticate(
+        &self,
+        endpoint: &str,
+        request: &libprocess::Request,
+    ) -> Result<Option<String>, Box<libprocess::Response>> {
+        match crate::config::realm_of(endpoint).filter(|r| self.config.http_realms.contains(r)) {
+            Some(realm) => {
+                libprocess::authentication::basic(realm, &self.config.http_secrets, request)
+                    .map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
     fn install(r: &mut Routes<Self>) {
         r.message::<msg::SlaveRegisteredMessage>(Self::registered);
         r.message::<msg::SlaveReregisteredMessage>(Self::reregistered);

@@ -18,7 +18,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use http::StatusCode;
 use libprocess::authentication::{cram_md5_digest, CRAM_MD5 as MECHANISM};
 use libprocess::{Cx, Request, Response, Upid};
 use mesos_proto::mesos::internal::{
@@ -125,32 +124,9 @@ impl Authentication {
         let Some(realm) = realm_of(endpoint).filter(|r| self.realms.contains(r)) else {
             return Ok(None);
         };
-        let unauthorized = || {
-            Box::new(Response::new(StatusCode::UNAUTHORIZED).header(
-                http::header::WWW_AUTHENTICATE,
-                &format!("Basic realm=\"{realm}\""),
-            ))
-        };
-        let header = request.header("authorization").ok_or_else(unauthorized)?;
-        let parts: Vec<&str> = header.split(' ').collect();
-        let [scheme, encoded] = parts[..] else {
-            return Err(unauthorized());
-        };
-        if scheme != "Basic" {
-            return Err(unauthorized());
-        }
-        let decoded = openssl::base64::decode_block(encoded).map_err(|_| unauthorized())?;
-        let decoded = String::from_utf8(decoded).map_err(|_| unauthorized())?;
-        // Upstream splits on every ':', so a secret with one never matches.
-        let pair: Vec<&str> = decoded.split(':').collect();
-        match (&pair[..], &self.secrets) {
-            ([principal, secret], Some(secrets))
-                if secrets.get(*principal).map(String::as_str) == Some(*secret) =>
-            {
-                Ok(Some(principal.to_string()))
-            }
-            _ => Err(unauthorized()),
-        }
+        let none = BTreeMap::new();
+        let secrets = self.secrets.as_ref().unwrap_or(&none);
+        libprocess::authentication::basic(realm, secrets, request).map(Some)
     }
 
     /// An exchange for this client pid is in progress.
