@@ -121,3 +121,115 @@ mod tests {
         assert_eq!(master_pid(&got).as_deref(), Some("master@127.0.0.1:5050"));
     }
 }
+
+/// What the master's ZooKeeper glue reports to the master actor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MasterEvent {
+    /// The detected leader (None: no leader).
+    Leader(Option<Box<MasterInfo>>),
+    /// The leader's data could not be decoded (upstream fails detection
+    /// and the master exits).
+    DetectionFailed(String),
+    /// Our candidacy ended (its znode or session is gone).
+    CandidacyLost,
+}
+
+/// Follows the leading master of the group at `url`, sending each change
+/// as a [`MasterEvent::Leader`] (upstream `ZooKeeperMasterDetector`).
+/// Runs until `tx`'s receiver is gone.
+pub fn spawn_master_detector(
+    url: crate::ZkUrl,
+    session_timeout: std::time::Duration,
+    client: Option<crate::ZkClient>,
+    tx: std::sync::mpsc::Sender<MasterEvent>,
+) {
+    let detector = crate::group::Detector::spawn(url, session_timeout, client);
+    let mut rx = detector.watch();
+    tokio::spawn(async move {
+        let _detector = detector;
+        let mut last: Option<Box<MasterInfo>> = None;
+        let mut first = true;
+        loop {
+            let leader = rx.borrow_and_update().clone();
+            let event = match leader.as_ref().map(master_info_of) {
+                None => Some(MasterEvent::Leader(None)),
+                Some(Ok(info)) => Some(MasterEvent::Leader(Some(Box::new(info)))),
+                Some(Err(e)) => Some(MasterEvent::DetectionFailed(e)),
+            };
+            if let Some(ev) = event {
+                let changed = match &ev {
+                    MasterEvent::Leader(l) => first || *l != last,
+                    _ => true,
+                };
+                if changed {
+                    if let MasterEvent::Leader(l) = &ev {
+                        last = l.clone();
+                    }
+                    first = false;
+                    if tx.send(ev).is_err() {
+                        return;
+                    }
+                }
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Contends for leadership with `info` (upstream
+/// `ZooKeeperMasterContender`) and detects the leader on the same session.
+/// When the candidacy is lost, [`MasterEvent::CandidacyLost`] is sent and,
+/// unless the receiver is gone, the master joins again with a new session
+/// (a leader exits on that event, a follower contends again).
+pub fn spawn_master_contender(
+    url: crate::ZkUrl,
+    session_timeout: std::time::Duration,
+    info: MasterInfo,
+    tx: std::sync::mpsc::Sender<MasterEvent>,
+) -> Result<(), String> {
+    let data = master_info_json(&info)?;
+    tokio::spawn(async move {
+        let mut detecting = false;
+        loop {
+            let client = match crate::ZkClient::connect_url(&url, session_timeout).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!("Failed to connect to {url}: {e}; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let mut candidacy = match crate::group::Candidacy::join(
+                &client,
+                &url.path,
+                MASTER_INFO_JSON_LABEL,
+                data.as_bytes(),
+            )
+            .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!("Failed to join {url}: {e}; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if !detecting {
+                detecting = true;
+                spawn_master_detector(
+                    url.clone(),
+                    session_timeout,
+                    Some(client.clone()),
+                    tx.clone(),
+                );
+            }
+            candidacy.lost().await;
+            if tx.send(MasterEvent::CandidacyLost).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
