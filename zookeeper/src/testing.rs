@@ -73,6 +73,9 @@ impl ZkServer {
                 .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
                 .arg(port.to_string())
                 .arg(&dir)
+                // A 500 ms tick lets sessions be as short as 1 s (the
+                // server's minimum is two ticks), so expiry tests are fast.
+                .arg("500")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
