@@ -246,3 +246,23 @@ fn real_agent_and_driver_detect_our_leader() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A leader that loses ZooKeeper for longer than `--zk_session_timeout`
+/// can no longer know it leads: it exits (upstream "Lost leadership...
+/// committing suicide!"), so two masters never act at once.
+#[test]
+fn leader_exits_when_its_session_expires() {
+    let Some(zk) = ZkServer::start() else { return };
+    let dir = temp_dir("expiry");
+    let p = free_port();
+    let mut m = start_master(&zk.url("/mesos"), p, &dir);
+    wait_until(WAIT, || (elected(p)? == 1.0).then_some(())).expect("master never led");
+    drop(zk);
+    let child = m.0.as_mut().unwrap();
+    let status = wait_until(WAIT, || child.try_wait().ok().flatten())
+        .expect("the leader kept running without ZooKeeper");
+    assert!(!status.success(), "{status:?}");
+    let log = std::fs::read_to_string(dir.join(format!("master-{p}.log"))).unwrap();
+    assert!(log.contains("committing suicide"), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

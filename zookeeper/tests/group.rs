@@ -169,3 +169,38 @@ async fn server_restart_keeps_or_expires_sessions() {
     let e = c.get_children("/m", false).await.unwrap_err();
     assert!(e.is_fatal(), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_credentials_protect_created_nodes() {
+    let Some(zk) = ZkServer::start() else { return };
+    let url = ZkUrl::parse(&format!("zk://jo:secret@{}/sec", zk.servers())).unwrap();
+    let owner = ZkClient::connect_url(&url, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let c = Candidacy::join(&owner, &url.path, MASTER_INFO_JSON_LABEL, b"{}")
+        .await
+        .unwrap();
+    // Everyone may read (detectors need no credentials)...
+    let anon = ZkClient::connect(&[zk.servers()], Duration::from_secs(10), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        anon.get_data(&c.path, false)
+            .await
+            .unwrap()
+            .unwrap()
+            .as_ref(),
+        b"{}"
+    );
+    // ...but only the creator may change the group.
+    let e = anon.create("/sec/x", b"", false, false).await.unwrap_err();
+    assert!(e.is_code(code::NO_AUTH), "{e}");
+    let other = ZkClient::connect(
+        &[zk.servers()],
+        Duration::from_secs(10),
+        Some(("jo".into(), "secret".into())),
+    )
+    .await
+    .unwrap();
+    other.create("/sec/x", b"", false, false).await.unwrap();
+}
