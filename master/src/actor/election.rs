@@ -113,7 +113,6 @@ impl Master {
                 tracing::info!("Re-elected as the leading master");
             } else {
                 tracing::info!("Elected as the leading master!");
-                self.start_time = Self::now_secs(cx);
                 self.recover_and_start(cx);
             }
             return;
