@@ -194,9 +194,10 @@ fn no_leader_means_503() {
 }
 
 /// The real 1.9.0 agent and scheduler driver given `zk://` find our
-/// leading master through the `json.info_` znode it wrote.
+/// leading master through the `json.info_` znode it wrote, and the agent
+/// follows a failover to our other master.
 #[test]
-fn real_agent_and_driver_detect_our_leader() {
+fn real_agent_and_driver_detect_our_leader_and_follow_failover() {
     let (Some(ref_agent), Some(framework)) =
         (kit_bin("mesos-ref-agent"), kit_bin("mesos-ref-framework"))
     else {
@@ -232,6 +233,25 @@ fn real_agent_and_driver_detect_our_leader() {
         )
     });
 
+    // A second master follows; when ours dies the real agent finds the new
+    // leader through ZooKeeper and re-registers under the same id.
+    let pm2 = free_port();
+    let m2 = start_master(&url, pm2, &dir);
+    wait_until(WAIT, || {
+        (location(pm2, "GET", "/master/redirect", "")?.0 == 307).then_some(())
+    })
+    .expect("second master never followed");
+    let ids = active_agents(pm);
+    drop(_m);
+    wait_until(WAIT, || (elected(pm2)? == 1.0).then_some(()))
+        .expect("the second master never took over");
+    let ids2 = wait_until(Duration::from_secs(40), || {
+        let ids = active_agents(pm2);
+        (!ids.is_empty()).then_some(ids)
+    })
+    .expect("the real agent never re-registered with the new leader");
+    assert_eq!(ids2, ids);
+
     let out = Command::new(&framework)
         .arg(&url)
         .arg("echo hello")
@@ -244,6 +264,7 @@ fn real_agent_and_driver_detect_our_leader() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    drop(m2);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
