@@ -496,7 +496,9 @@ impl ZkClient {
         let r = self.call(OP_GET_CHILDREN, b).await?;
         let mut rd = Rd::new(&r);
         let n = rd.i32()?;
-        let mut out = Vec::with_capacity(n.max(0) as usize);
+        // Each name takes at least its 4-byte length: a lying count cannot
+        // make us allocate more than the reply could hold.
+        let mut out = Vec::with_capacity((n.max(0) as usize).min(r.len() / 4));
         for _ in 0..n.max(0) {
             out.push(rd.string()?);
         }
