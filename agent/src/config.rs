@@ -134,6 +134,11 @@ pub struct AgentConfig {
     pub executor_reregistration_timeout: Duration,
     pub executor_shutdown_grace_period: Duration,
     pub registration_backoff_factor: Duration,
+    /// `--credential`: (principal, secret) to authenticate with the master.
+    pub credential: Option<(String, String)>,
+    pub authentication_backoff_factor: Duration,
+    pub authentication_timeout_min: Duration,
+    pub authentication_timeout_max: Duration,
     pub recover: String,
     pub recovery_timeout: Duration,
     pub strict: bool,
@@ -171,6 +176,10 @@ impl AgentConfig {
             executor_reregistration_timeout: Duration::from_secs(2),
             executor_shutdown_grace_period: Duration::from_secs(5),
             registration_backoff_factor: Duration::from_secs(1),
+            credential: None,
+            authentication_backoff_factor: Duration::from_secs(1),
+            authentication_timeout_min: Duration::from_secs(5),
+            authentication_timeout_max: Duration::from_secs(60),
             recover: "reconnect".into(),
             recovery_timeout: Duration::from_secs(15 * 60),
             strict: true,
@@ -278,6 +287,13 @@ impl AgentConfig {
         c.executor_reregistration_timeout = d(flags.executor_reregistration_timeout());
         c.executor_shutdown_grace_period = d(flags.executor_shutdown_grace_period());
         c.registration_backoff_factor = d(flags.registration_backoff_factor());
+        c.credential = flags
+            .read_credential()
+            .map_err(|e| Error::Flags(format!("{e} (see --credential flag)")))?
+            .map(|c| (c.principal, c.secret.unwrap_or_default()));
+        c.authentication_backoff_factor = d(flags.authentication_backoff_factor());
+        c.authentication_timeout_min = d(flags.authentication_timeout_min());
+        c.authentication_timeout_max = d(flags.authentication_timeout_max());
         c.recover = flags.recover().to_string();
         if c.recover != "reconnect" && c.recover != "cleanup" {
             return Err(Error::Flags(format!(

@@ -11,6 +11,7 @@
 //! - [`launcher`]: the posix launcher (fork/exec in a new session).
 //! - [`slave`]: the agent actor (`slave(1)`): registration, tasks, executors,
 //!   status updates, recovery, HTTP endpoints.
+//! - [`fetcher`]: `CommandInfo.uris` into the sandbox (`mesos-fetcher`).
 //! - [`executor`]: the command executor (`mesos-executor`) and the executor
 //!   driver protocol it speaks.
 
@@ -21,6 +22,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod executor;
+pub mod fetcher;
 pub mod launcher;
 pub mod paths;
 pub mod resources;
@@ -49,6 +51,9 @@ pub enum Error {
     /// Launching a container failed.
     #[error("launch failed: {0}")]
     Launch(String),
+    /// Fetching the executor's URIs failed (upstream's message as is).
+    #[error("{0}")]
+    Fetch(String),
     /// Recovery of checkpointed state failed.
     #[error("recovery failed: {0}")]
     Recovery(String),

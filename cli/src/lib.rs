@@ -6,6 +6,8 @@
 //! - [`agent_slave`]: builds an agent actor (`SlaveInfo`, resources,
 //!   containerizer) from loaded agent flags, for `mesos-agent` and `mesos-local`.
 //! - [`wait_for_signal`]: runs until SIGTERM/SIGINT or until a process ends.
+//! - [`spawn_files`], [`attach_log`]: the `files` process and the daemon's
+//!   log in it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -110,6 +112,39 @@ pub fn agent_slave(
     };
     let slave = Slave::new(config.clone(), info, containerizer);
     Ok((config, slave))
+}
+
+/// Spawns the `files` process (`/files/browse`, ...) over `files`, as
+/// upstream's `Files` constructor does in each daemon's main.
+pub fn spawn_files(runtime: &Runtime, files: mesos_files::Files) {
+    runtime.spawn(
+        mesos_files::FilesProcess::ID,
+        mesos_files::FilesProcess::new(files),
+    );
+}
+
+/// Exposes the daemon's log at `virtual_path` (`/master/log`, `/slave/log`):
+/// `--external_log_file`, else the glog-style `<log_dir>/<program>.INFO`
+/// if present (upstream `Master::initialize` / `Slave::initialize`).
+pub fn attach_log(
+    files: &mesos_files::Files,
+    external_log_file: Option<&str>,
+    log_dir: Option<&str>,
+    program: &str,
+    virtual_path: &str,
+) {
+    let path = match (external_log_file, log_dir) {
+        (Some(f), _) if !f.is_empty() => PathBuf::from(f),
+        (_, Some(d)) if !d.is_empty() => PathBuf::from(d).join(format!("{program}.INFO")),
+        _ => return,
+    };
+    match files.attach(&path, virtual_path) {
+        Ok(()) => tracing::info!(
+            "Attached '{}' to virtual path '{virtual_path}'",
+            path.display()
+        ),
+        Err(e) => tracing::error!("Failed to attach log file '{}': {e}", path.display()),
+    }
 }
 
 /// Blocks until SIGTERM/SIGINT (returns `true`) or until `pid` is no longer

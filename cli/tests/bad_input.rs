@@ -186,6 +186,8 @@ fn operator_seeds(agent: &str) -> Vec<String> {
         r#"{"type":"REACTIVATE_AGENT","reactivate_agent":{"agent_id":{"value":"nope-S9"}}}"#.to_string(),
         r#"{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"nope-S9"}}}"#.to_string(),
         r#"{"type":"TEARDOWN","teardown":{"framework_id":{"value":"nope-0001"}}}"#.to_string(),
+        r#"{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[{"machine_ids":[{"hostname":"h"}],"unavailability":{"start":{"nanoseconds":0}}}]}}}"#.to_string(),
+        r#"{"type":"READ_FILE","read_file":{"path":"/master/log/../../etc/passwd","offset":0,"length":10}}"#.to_string(),
         r#"{"type":"SET_QUOTA","set_quota":{"quota_request":{"role":"r","guarantee":[{"name":"cpus","type":"SCALAR","scalar":{"value":100000}}]}}}"#.to_string(),
     ]
 }
@@ -195,6 +197,8 @@ fn agent_seeds() -> Vec<String> {
         r#"{"type":"GET_STATE"}"#.to_string(),
         r#"{"type":"GET_CONTAINERS","get_containers":{"show_nested":true,"show_standalone":true}}"#.to_string(),
         r#"{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":0,"duration":{"nanoseconds":1}}}"#.to_string(),
+        r#"{"type":"READ_FILE","read_file":{"path":"/../../etc/passwd","offset":0,"length":10}}"#.to_string(),
+        r#"{"type":"LIST_FILES","list_files":{"path":"/slave/log/%2e%2e"}}"#.to_string(),
     ]
 }
 

@@ -409,3 +409,86 @@ fn disk_du_measures_the_sandbox_and_enforces_only_when_asked() {
         "{r:?}"
     );
 }
+
+/// A command task's container (`task_info` set, upstream's
+/// `ContainerConfig.task_info` for the command executor): the executor
+/// itself runs in the HOST filesystem, in the host sandbox, as root, with
+/// the image's rootfs prepared in its mount namespace (sandbox bound at
+/// `/mnt/mesos/sandbox` inside it) and gets upstream's arguments appended
+/// after its own: `--working_directory`, `--task_command` (docker/runtime),
+/// `--task_environment`, `--rootfs` (containerizer.cpp `_launch`).
+#[test]
+fn command_task_executor_stays_on_the_host_with_rootfs_flags() {
+    if !require_root() || !have_busybox() {
+        return;
+    }
+    let (t, _reg) = image_fixture("filesystem/linux,docker/runtime", "copy", |_| {});
+    let helper = helper();
+    let script = format!(
+        "for a in \"$@\"; do echo \"arg:$a\"; done; \
+         echo \"sandbox=$MESOS_SANDBOX pwd=$(pwd) uid=$(id -u)\"; \
+         test -x {} && echo on-the-host; \
+         for a in \"$@\"; do case $a in --rootfs=*) r=${{a#--rootfs=}};; esac; done; \
+         cat $r/etc/keep; echo; cat $r/mnt/mesos/sandbox/marker; test -e $r/proc/self && echo proc-mounted",
+        helper.display()
+    );
+    let sandbox = t.sandbox("cmdtask");
+    std::fs::write(sandbox.join("marker"), "sandbox-bound\n").unwrap();
+    let r = t.run("cmdtask", "", |c| {
+        with_image(c);
+        c.user = Some("nobody".into());
+        c.command_info = CommandInfo {
+            shell: Some(false),
+            value: Some("/bin/sh".into()),
+            arguments: vec!["sh".into(), "-c".into(), script.clone(), "executor".into()],
+            ..Default::default()
+        };
+        c.task_info = Some(mesos_proto::mesos::TaskInfo {
+            name: "t".into(),
+            command: Some(CommandInfo {
+                shell: Some(false),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    });
+    assert!(r.ok(), "{r:?}");
+    let args: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("arg:"))
+        .collect();
+    assert_eq!(args.len(), 4, "{r:?}");
+    assert_eq!(args[0], "--working_directory=/data");
+    assert!(args[1].starts_with("--task_command={"), "{args:?}");
+    assert!(args[1].contains("/bin/sh"), "{args:?}");
+    assert!(args[2].starts_with("--task_environment={"), "{args:?}");
+    assert!(args[2].contains("IMG_VAR"), "{args:?}");
+    assert!(args[3].starts_with("--rootfs=/"), "{args:?}");
+    // MESOS_SANDBOX follows the image; the executor itself is on the host,
+    // in the host sandbox, as root (it must enter the rootfs).
+    assert!(
+        r.stdout.contains(&format!(
+            "sandbox=/mnt/mesos/sandbox pwd={} uid=0",
+            sandbox.display()
+        )),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("on-the-host"), "{r:?}");
+    assert!(r.stdout.contains("k\nsandbox-bound"), "{r:?}");
+    assert!(r.stdout.contains("proc-mounted"), "{r:?}");
+    t.assert_clean("cmdtask");
+}
+
+/// Without `--image_providers=docker` an image cannot be provisioned:
+/// upstream's `Unsupported container image type: DOCKER`.
+#[test]
+fn image_without_a_provider_is_an_unsupported_type() {
+    if !require_root() {
+        return;
+    }
+    let t = Fixture::new("filesystem/linux", |_| {});
+    let e = t.try_run("noprov", "true", with_image).unwrap_err();
+    assert_eq!(e, "Unsupported container image type: DOCKER");
+    t.assert_clean("noprov");
+}

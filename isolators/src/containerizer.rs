@@ -48,6 +48,17 @@ pub struct LaunchRequest {
 }
 
 impl LaunchRequest {
+    /// Marks the container as a command task's executor container
+    /// (`ContainerConfig.task_info`, as `Slave::launchExecutor` fills it for
+    /// the command executor): with an image, the executor stays in the host
+    /// filesystem and gets `--rootfs=` to launch the task inside it.
+    pub fn with_task_info(mut self, task: Option<mesos_proto::mesos::TaskInfo>) -> LaunchRequest {
+        self.config.task_info = task;
+        self
+    }
+}
+
+impl LaunchRequest {
     /// A request from the pieces the agent's posix launch spec has: a shell
     /// command line (`shell`) or a program with argv, the environment, the
     /// sandbox, the user and the resources; `container_info` carries the
@@ -86,6 +97,13 @@ impl LaunchRequest {
             io: None,
         }
     }
+}
+
+/// The protobuf name of an `Image.Type` (stringified as upstream does).
+fn image_type_name(t: i32) -> &'static str {
+    mesos_proto::mesos::image::Type::try_from(t)
+        .map(|t| t.as_str_name())
+        .unwrap_or("UNKNOWN")
 }
 
 /// `<launcher_dir>/mesos-containerizer`, where the agent finds the helper
@@ -146,6 +164,8 @@ pub fn merge_launch_info(
     into.masked_paths.extend(from.masked_paths);
     into.file_operations.extend(from.file_operations);
     into.supplementary_groups.extend(from.supplementary_groups);
+    into.task_supplementary_groups
+        .extend(from.task_supplementary_groups);
     if from.command.is_some() {
         if into.command.is_some() {
             return Err(Error::Invalid(format!(
@@ -242,9 +262,18 @@ impl LinuxContainerizer {
                     i.recover(states, orphans)
                 })?;
         }
+        // Recovered containers keep their rootfs until they are waited
+        // for; rootfses of containers no longer known are destroyed.
+        let keys: Vec<String> = states.iter().map(|s| id_string(&s.container_id)).collect();
+        let provisioned = self
+            .provisioner
+            .as_ref()
+            .map(|p| p.recover(&keys))
+            .unwrap_or_default();
         for s in states {
+            let key = id_string(&s.container_id);
             lock(&self.containers).insert(
-                id_string(&s.container_id),
+                key.clone(),
                 Container {
                     id: s.container_id.clone(),
                     pid: Some(s.pid as i32),
@@ -253,7 +282,7 @@ impl LinuxContainerizer {
                         ..Default::default()
                     },
                     limitation: None,
-                    provisioned: false,
+                    provisioned: provisioned.contains(&key),
                 },
             );
         }
@@ -314,8 +343,13 @@ impl LinuxContainerizer {
             .and_then(|ci| ci.mesos.as_ref())
             .and_then(|m| m.image.clone());
         if let Some(image) = image {
+            // Upstream `ProvisionerProcess::provision` without a store
+            // for the image's type (`--image_providers`).
             let p = self.provisioner.as_ref().ok_or_else(|| {
-                Error::Invalid("container has an image but no image provider is enabled".into())
+                Error::Provision(format!(
+                    "Unsupported container image type: {}",
+                    image_type_name(image.r#type)
+                ))
             })?;
             let info = self.tracker.run("provisioner::provision", &id_arg(), || {
                 p.provision(id, &image)
@@ -346,16 +380,43 @@ impl LinuxContainerizer {
             }
         }
 
-        // Environment: agent's < isolators' < the command's own.
+        // Upstream `_launch`: a command task (`task_info` set) keeps its
+        // command executor in the host filesystem even when the task has an
+        // image; the executor gets the rootfs as `--rootfs=` and launches
+        // only the task inside it (src/launcher/executor.cpp).
+        let command_task = config.task_info.is_some();
+        let debug =
+            config.container_class == Some(mesos_proto::mesos::slave::ContainerClass::Debug as i32);
+
+        // Environment: agent's < MESOS_SANDBOX < isolators' < the command's
+        // own. MESOS_SANDBOX follows the image rootfs even for the command
+        // executor, which itself does not use it (its task inherits it).
         let mut env = req.environment.clone();
+        if !debug {
+            env.insert(
+                "MESOS_SANDBOX".into(),
+                if config.rootfs.is_some() {
+                    self.flags.sandbox_directory.clone()
+                } else {
+                    config.directory.clone()
+                },
+            );
+        }
         if let Some(e) = li.environment.take() {
             for v in e.variables {
                 env.insert(v.name, v.value.unwrap_or_default());
             }
         }
-        // An isolator's argument-only command (docker/runtime for command
-        // tasks) extends the executor's command.
-        let command = match li.command.take() {
+        let mut command = match li.command.take() {
+            // Command task: the isolators' arguments (docker/runtime's
+            // `--working_directory=`, `--task_command=`) follow the
+            // executor's own (MESOS-7909 ordering).
+            Some(c) if command_task => {
+                let mut base = config.command_info.clone();
+                base.arguments.extend(c.arguments);
+                base
+            }
+            // An argument-only command extends the container's command.
             Some(c) if c.value.is_none() && !c.arguments.is_empty() => {
                 let mut base = config.command_info.clone();
                 base.arguments.extend(c.arguments);
@@ -364,11 +425,58 @@ impl LinuxContainerizer {
             Some(c) => c,
             None => config.command_info.clone(),
         };
+        if command_task {
+            if let Some(te) = li.task_environment.take() {
+                // Later values win; one entry per name.
+                let vars: BTreeMap<String, String> = te
+                    .variables
+                    .into_iter()
+                    .map(|v| (v.name, v.value.unwrap_or_default()))
+                    .collect();
+                if !vars.is_empty() {
+                    let te = Environment {
+                        variables: vars
+                            .into_iter()
+                            .map(|(name, value)| environment::Variable {
+                                name,
+                                value: Some(value),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    };
+                    let json = mesos_proto::json::to_json(&te)
+                        .map_err(|e| Error::Invalid(format!("task environment: {e}")))?;
+                    command.arguments.push(format!("--task_environment={json}"));
+                }
+            }
+            let mut groups = std::mem::take(&mut li.task_supplementary_groups);
+            groups.sort_unstable();
+            groups.dedup();
+            if !groups.is_empty() {
+                let list: Vec<String> = groups.iter().map(u32::to_string).collect();
+                command
+                    .arguments
+                    .push(format!("--task_supplementary_groups={}", list.join(",")));
+            }
+            if let Some(rootfs) = &config.rootfs {
+                command.arguments.push(format!("--rootfs={rootfs}"));
+            }
+        }
+        if let Some(e) = &config.command_info.environment {
+            for v in &e.variables {
+                env.insert(v.name.clone(), v.value.clone().unwrap_or_default());
+            }
+        }
         if let Some(e) = &command.environment {
             for v in &e.variables {
                 env.insert(v.name.clone(), v.value.clone().unwrap_or_default());
             }
         }
+        // `uris`, `environment` and `user` of the command are not the
+        // helper's business (upstream clears them too).
+        command.uris.clear();
+        command.environment = None;
+        command.user = None;
         li.environment = Some(Environment {
             variables: env
                 .into_iter()
@@ -380,16 +488,36 @@ impl LinuxContainerizer {
                 .collect(),
         });
         li.command = Some(command);
-        li.rootfs = config.rootfs.clone();
-        if li.working_directory.is_none() {
-            li.working_directory = Some(if config.rootfs.is_some() {
-                self.flags.sandbox_directory.clone()
-            } else {
-                config.directory.clone()
-            });
+        // The command executor runs in the host filesystem.
+        li.rootfs = if command_task {
+            None
+        } else {
+            config.rootfs.clone()
+        };
+        if debug {
+            if li.working_directory.is_none() {
+                li.working_directory = Some(config.directory.clone());
+            }
+        } else if li.rootfs.is_some() {
+            if li.working_directory.is_none() {
+                li.working_directory = Some(self.flags.sandbox_directory.clone());
+            }
+        } else {
+            // A container in the host filesystem may not `cd` elsewhere.
+            if let Some(wd) = &li.working_directory {
+                tracing::warn!(
+                    "Ignoring the working directory '{wd}' of container {key}: it uses the host filesystem"
+                );
+            }
+            li.working_directory = Some(config.directory.clone());
         }
         if li.user.is_none() {
             li.user = config.user.clone();
+        }
+        if command_task && config.rootfs.is_some() {
+            // The executor needs root to enter the task's rootfs (even
+            // with `--switch_user=false`); the task gets `--user=`.
+            li.user = Some("root".into());
         }
 
         let io = req

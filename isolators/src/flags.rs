@@ -38,7 +38,9 @@ pub struct IsolatorFlags {
     pub image_providers: Vec<String>,
     /// `--image_provisioner_backend` (`copy` or `overlay`).
     pub image_provisioner_backend: Option<String>,
-    /// `--docker_registry`: here a local directory of `docker save` tarballs.
+    /// `--docker_registry`: a local directory of `docker save` tarballs to pull
+    /// from; a remote registry is accepted but never pulled from (images must
+    /// then already be in the store).
     pub docker_registry: String,
     /// `--docker_store_dir`.
     pub docker_store_dir: PathBuf,

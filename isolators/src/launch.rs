@@ -433,13 +433,34 @@ fn which(program: &str, path: &str, cwd: Option<&str>) -> Option<String> {
 /// failure (the caller prints the error and exits non-zero, as upstream's
 /// helper does with `EXIT_FAILURE`).
 pub fn execute(info: &ContainerLaunchInfo) -> Error {
-    match execute_inner(info) {
+    execute_with(info, false)
+}
+
+/// [`execute`] with upstream's `--unshare_namespace_mnt`: the helper first
+/// moves into a mount namespace of its own, so that entering the task's
+/// rootfs does not change the caller's (the command executor launches its
+/// task this way, src/launcher/executor.cpp).
+pub fn execute_with(info: &ContainerLaunchInfo, unshare_namespace_mnt: bool) -> Error {
+    match execute_inner(info, unshare_namespace_mnt) {
         Ok(never) => match never {},
         Err(e) => e,
     }
 }
 
-fn execute_inner(info: &ContainerLaunchInfo) -> Result<std::convert::Infallible, Error> {
+fn execute_inner(
+    info: &ContainerLaunchInfo,
+    unshare_namespace_mnt: bool,
+) -> Result<std::convert::Infallible, Error> {
+    if unshare_namespace_mnt {
+        // SAFETY: unshare with a plain flag.
+        if unsafe { libc::unshare(libc::CLONE_NEWNS) } != 0 {
+            return Err(os_err("Failed to unshare mount namespace".into()));
+        }
+        // The copied mounts keep their propagation: make them slaves so
+        // nothing done here reaches the executor and pivot_root accepts
+        // the (then non-shared) root (as `fs::chroot::enter` does).
+        mount(None, "/", None, libc::MS_SLAVE | libc::MS_REC, None)?;
+    }
     let command = info
         .command
         .as_ref()

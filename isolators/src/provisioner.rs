@@ -237,12 +237,8 @@ fn remove_any(p: &Path) -> std::io::Result<()> {
 
 impl Provisioner {
     pub fn new(flags: &IsolatorFlags) -> Result<Provisioner, Error> {
-        if flags.docker_registry.contains("://") {
-            return Err(perr(format!(
-                "Only a local --docker_registry directory is supported, not '{}'",
-                flags.docker_registry
-            )));
-        }
+        // A remote `--docker_registry` (the default) is accepted: images
+        // already in `--docker_store_dir` work, pulling them is refused.
         let backend = match flags.image_provisioner_backend.as_deref() {
             Some("copy") => Backend::Copy,
             Some("overlay") => {
@@ -280,20 +276,77 @@ impl Provisioner {
         self.store.join("layers").join(id)
     }
 
+    /// `paths::getImageLayerRootfsPath`: `rootfs.overlay` (whiteouts in
+    /// overlayfs form) for the overlay backend, `rootfs` otherwise.
+    fn layer_rootfs(&self, id: &str) -> PathBuf {
+        self.layer_dir(id).join(match self.backend {
+            Backend::Overlay => "rootfs.overlay",
+            Backend::Copy => "rootfs",
+        })
+    }
+
+    /// The images recorded in `storedImages`, keyed by reference.
+    fn stored_images(&self) -> BTreeMap<String, Vec<String>> {
+        stored_images(&self.store)
+    }
+
+    /// An image already in the store (`MetadataManager::get` with
+    /// `Image.cached`), when every layer is still present.
+    fn cached(&self, name: &str) -> Option<(Vec<String>, ImageManifest)> {
+        let layers = self.stored_images().remove(name)?;
+        if layers.is_empty() || layers.iter().any(|l| !self.layer_rootfs(l).is_dir()) {
+            return None;
+        }
+        let top = layers.last()?;
+        let manifest = std::fs::read_to_string(self.layer_dir(top).join("json"))
+            .ok()
+            .and_then(|t| parse_v1_manifest(&t).ok())?;
+        Some((layers, manifest))
+    }
+
     /// Pulls `name` from the local registry into the store (once); returns
     /// its layer ids bottom-up and the top layer's manifest.
     pub fn pull(&self, name: &str) -> Result<(Vec<String>, ImageManifest), Error> {
+        self.get(name, true)
+    }
+
+    /// `Store::get`: the image from `storedImages` when `cached` and all its
+    /// layers are there, else pulled (local registry only) and recorded.
+    pub fn get(&self, name: &str, cached: bool) -> Result<(Vec<String>, ImageManifest), Error> {
         let _g = self.pull_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if cached {
+            if let Some(found) = self.cached(name) {
+                return Ok(found);
+            }
+        }
+        if self.registry.display().to_string().contains("://") {
+            return Err(perr(format!(
+                "Failed to pull image '{name}': pulling from the remote registry '{}' is not \
+                 supported; put the image into --docker_store_dir or use a local --docker_registry",
+                self.registry.display()
+            )));
+        }
+        let (layers, manifest) = self.pull_locked(name)?;
+        if let Err(e) = record_stored_image(&self.store, name, &layers) {
+            tracing::warn!("Failed to record image '{name}' in the docker store: {e}");
+        }
+        Ok((layers, manifest))
+    }
+
+    fn pull_locked(&self, name: &str) -> Result<(Vec<String>, ImageManifest), Error> {
         let (repo, tag) = parse_reference(name);
         let candidates = [
             self.registry.join(format!("{name}.tar")),
             self.registry.join(format!("{repo}:{tag}.tar")),
             self.registry.join(format!("{repo}.tar")),
         ];
-        let tarball = candidates
-            .iter()
-            .find(|p| p.exists())
-            .ok_or_else(|| perr(format!("Image '{name}' not found in the local registry")))?;
+        let tarball = candidates.iter().find(|p| p.exists()).ok_or_else(|| {
+            // `ImageTarPullerProcess::pull`'s message.
+            perr(format!(
+                "Failed to find archive for image '{name}' at '{}'",
+                candidates[0].display()
+            ))
+        })?;
         let staging = self
             .store
             .join("staging")
@@ -337,7 +390,8 @@ impl Provisioner {
                     return Err(perr(format!("invalid layer id '{id}'")));
                 }
                 let dst = self.layer_dir(id);
-                if dst.join("rootfs").exists() {
+                let dst_rootfs = self.layer_rootfs(id);
+                if dst_rootfs.exists() {
                     continue;
                 }
                 let tmp = self
@@ -349,8 +403,13 @@ impl Provisioner {
                     convert_whiteouts_for_overlay(&tmp.join("rootfs"))?;
                 }
                 std::fs::copy(staging.join(id).join("json"), tmp.join("json"))?;
-                std::fs::create_dir_all(self.store.join("layers"))?;
-                std::fs::rename(&tmp, &dst)?;
+                std::fs::create_dir_all(&dst)?;
+                if !dst.join("json").exists() {
+                    std::fs::rename(tmp.join("json"), dst.join("json"))?;
+                }
+                // The layer of the other backend may already be there.
+                std::fs::rename(tmp.join("rootfs"), &dst_rootfs)?;
+                let _ = std::fs::remove_dir_all(&tmp);
             }
             let top_manifest = parse_v1_manifest(&std::fs::read_to_string(
                 self.layer_dir(ids.last().map(String::as_str).unwrap_or(""))
@@ -369,14 +428,19 @@ impl Provisioner {
     /// Builds the container's rootfs from `image` (docker only).
     pub fn provision(&self, id: &ContainerId, img: &Image) -> Result<ProvisionInfo, Error> {
         if img.r#type != image::Type::Docker as i32 {
-            return Err(perr("Unsupported container image type".into()));
+            return Err(perr(format!(
+                "Unsupported container image type: {}",
+                image::Type::try_from(img.r#type)
+                    .map(|t| t.as_str_name())
+                    .unwrap_or("UNKNOWN")
+            )));
         }
         let name = img
             .docker
             .as_ref()
             .map(|d| d.name.clone())
             .ok_or_else(|| perr("Docker image without a name".into()))?;
-        let (layers, manifest) = self.pull(&name)?;
+        let (layers, manifest) = self.get(&name, img.cached.unwrap_or(true))?;
         let rootfs_id = uuid::Uuid::new_v4().to_string();
         let cdir = self.container_dir(id);
         let mut ephemeral = Vec::new();
@@ -385,7 +449,7 @@ impl Provisioner {
                 let rootfs = cdir.join("backends/copy/rootfses").join(&rootfs_id);
                 std::fs::create_dir_all(&rootfs)?;
                 for l in &layers {
-                    let src = self.layer_dir(l).join("rootfs");
+                    let src = self.layer_rootfs(l);
                     // Whiteouts first delete what lower layers put there.
                     for wh in whiteouts(&src) {
                         let rel = wh.strip_prefix(&src).unwrap_or(&wh);
@@ -423,7 +487,7 @@ impl Provisioner {
                 let lower: Vec<String> = layers
                     .iter()
                     .rev()
-                    .map(|l| self.layer_dir(l).join("rootfs").display().to_string())
+                    .map(|l| self.layer_rootfs(l).display().to_string())
                     .collect();
                 let opts = format!(
                     "lowerdir={},upperdir={},workdir={}",
@@ -452,6 +516,29 @@ impl Provisioner {
         })
     }
 
+    /// `ProvisionerProcess::recover`: which of the `known` containers (keys
+    /// as [`id_string`]) still have a provisioned rootfs; the rootfses of
+    /// containers nobody knows any more are destroyed.
+    pub fn recover(&self, known: &[String]) -> Vec<String> {
+        let mut have = Vec::new();
+        let dir = self.root.join("containers");
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if known.contains(&name) {
+                have.push(name);
+                continue;
+            }
+            tracing::info!("Destroying the rootfs of orphan container {name}");
+            let p = e.path();
+            let r = crate::launch::unmount_all_below(&p.display().to_string())
+                .and_then(|_| std::fs::remove_dir_all(&p).map_err(Error::from));
+            if let Err(err) = r {
+                tracing::warn!("Failed to destroy the rootfs of orphan container {name}: {err}");
+            }
+        }
+        have
+    }
+
     /// Removes the container's rootfs (unmounting the overlay first).
     pub fn destroy(&self, id: &ContainerId) -> Result<(), Error> {
         let cdir = self.container_dir(id);
@@ -462,6 +549,107 @@ impl Provisioner {
         }
         Ok(())
     }
+}
+
+use mesos_proto::docker::spec::ImageReference;
+use mesos_proto::mesos::internal::slave::docker::{Image as StoredImage, Images as StoredImages};
+
+/// `stringify(spec::ImageReference)`: `[registry/]repository[:tag][@digest]`.
+pub fn stringify_reference(r: &ImageReference) -> String {
+    let mut s = String::new();
+    if let Some(reg) = r.registry.as_deref().filter(|r| !r.is_empty()) {
+        s.push_str(reg);
+        s.push('/');
+    }
+    s.push_str(&r.repository);
+    if let Some(t) = r.tag.as_deref().filter(|t| !t.is_empty()) {
+        s.push(':');
+        s.push_str(t);
+    }
+    if let Some(d) = r.digest.as_deref().filter(|d| !d.is_empty()) {
+        s.push('@');
+        s.push_str(d);
+    }
+    s
+}
+
+/// An `ImageReference` whose stringification is `name` (repository plus an
+/// optional tag; the registry stays in the repository).
+fn reference_of(name: &str) -> ImageReference {
+    let (repo, tag) = match name.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r.to_string(), Some(t.to_string())),
+        _ => (name.to_string(), None),
+    };
+    ImageReference {
+        repository: repo,
+        tag,
+        ..Default::default()
+    }
+}
+
+/// The images recorded in `<store>/storedImages` (a checkpointed
+/// `mesos.internal.slave.docker.Images`, upstream's metadata manager),
+/// keyed by their stringified reference, with layer ids bottom-up.
+pub fn stored_images(store: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let Ok(bytes) = std::fs::read(store.join("storedImages")) else {
+        return out;
+    };
+    match read_images(&bytes) {
+        Ok(images) => {
+            for i in images.images {
+                out.insert(stringify_reference(&i.reference), i.layer_ids);
+            }
+        }
+        Err(e) => tracing::warn!("Ignoring unreadable docker store metadata: {e}"),
+    }
+    out
+}
+
+/// Records `name` -> `layers` (bottom-up) in `<store>/storedImages`,
+/// replacing the file atomically, as the metadata manager's `put`.
+pub fn record_stored_image(store: &Path, name: &str, layers: &[String]) -> Result<(), Error> {
+    use prost::Message;
+    let mut images = stored_images(store);
+    images.insert(name.to_string(), layers.to_vec());
+    let msg = StoredImages {
+        images: images
+            .into_iter()
+            .map(|(n, l)| StoredImage {
+                reference: reference_of(&n),
+                layer_ids: l,
+                config_digest: None,
+            })
+            .collect(),
+    };
+    let body = msg.encode_to_vec();
+    let mut record = (body.len() as u32).to_ne_bytes().to_vec();
+    record.extend_from_slice(&body);
+    std::fs::create_dir_all(store)?;
+    let tmp = store.join(format!(".storedImages.{}", uuid::Uuid::new_v4()));
+    std::fs::write(&tmp, &record)?;
+    std::fs::rename(&tmp, store.join("storedImages"))?;
+    Ok(())
+}
+
+/// Reads a checkpointed `Images`: `[u32 length, host order][bytes]`
+/// records, the last complete one wins.
+fn read_images(bytes: &[u8]) -> Result<StoredImages, Error> {
+    use prost::Message;
+    let mut rest = bytes;
+    let mut last = None;
+    while rest.len() >= 4 {
+        let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if rest.len() < 4 + len {
+            break;
+        }
+        last = Some(
+            StoredImages::decode(&rest[4..4 + len])
+                .map_err(|e| perr(format!("bad storedImages record: {e}")))?,
+        );
+        rest = &rest[4 + len..];
+    }
+    last.ok_or_else(|| perr("empty storedImages".into()))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -485,6 +673,47 @@ mod tests {
         assert_eq!(
             parse_reference("localhost:5000/busybox"),
             ("localhost:5000/busybox".into(), "latest".into())
+        );
+    }
+
+    #[test]
+    fn stored_images_round_trip_in_upstream_format() {
+        use prost::Message;
+        let dir = std::env::temp_dir().join(format!("stored-images-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(stored_images(&dir).is_empty());
+        record_stored_image(&dir, "library/busybox:1.0", &["a".into(), "b".into()]).unwrap();
+        record_stored_image(&dir, "img", &["c".into()]).unwrap();
+        let m = stored_images(&dir);
+        assert_eq!(m["library/busybox:1.0"], vec!["a", "b"]);
+        assert_eq!(m["img"], vec!["c"]);
+        // One record: [u32 length, host order][Images].
+        let bytes = std::fs::read(dir.join("storedImages")).unwrap();
+        let len = u32::from_ne_bytes(bytes[..4].try_into().unwrap()) as usize;
+        assert_eq!(bytes.len(), 4 + len);
+        let images = StoredImages::decode(&bytes[4..]).unwrap();
+        let busybox = images
+            .images
+            .iter()
+            .find(|i| i.reference.repository == "library/busybox")
+            .unwrap();
+        assert_eq!(busybox.reference.tag.as_deref(), Some("1.0"));
+        // Garbage is ignored, not fatal.
+        std::fs::write(
+            dir.join("storedImages"),
+            b"\x05\x00\x00\x00\xff\xff\xff\xff\xff",
+        )
+        .unwrap();
+        assert!(stored_images(&dir).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            stringify_reference(&ImageReference {
+                registry: Some("reg:5000".into()),
+                repository: "r".into(),
+                tag: Some("t".into()),
+                digest: None,
+            }),
+            "reg:5000/r:t"
         );
     }
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use rand::RngCore;
 
-use crate::http::{Request, Responder, ResponseHead, StreamSender};
+use crate::http::{Request, Responder, Response, ResponseHead, StreamSender};
 use crate::time::Time;
 use crate::Upid;
 
@@ -46,6 +46,19 @@ pub trait Actor: Send + Sized + 'static {
 
     /// Runs once when the actor is terminated.
     fn finalize(&mut self, _cx: &mut Cx<'_, Self>) {}
+
+    /// Authenticates an HTTP request for `endpoint` (the installed route
+    /// name) before its handler runs, as upstream libprocess does with the
+    /// authenticator of the route's realm: `Ok(principal)` lets it through
+    /// (the principal lands in [`Request::principal`]), `Err(response)` is
+    /// the answer instead (a 401). By default nothing is asked.
+    fn authenticate(
+        &self,
+        _endpoint: &str,
+        _request: &Request,
+    ) -> Result<Option<String>, Box<Response>> {
+        Ok(None)
+    }
 }
 
 type MessageFn<A> = Box<dyn Fn(&mut A, &mut Cx<'_, A>, Upid, Bytes) + Send + Sync>;
@@ -574,7 +587,14 @@ impl<A: Actor> ErasedActor for Holder<A> {
                 mut request,
                 responder,
             } => match self.routes.find(&request.endpoint) {
-                Some((_, _, h)) => {
+                Some((name, _, h)) => {
+                    match self.actor.authenticate(name, &request) {
+                        Ok(principal) => request.principal = principal,
+                        Err(response) => {
+                            responder.respond(*response);
+                            return Handled::Yes;
+                        }
+                    }
                     request.endpoint = request.endpoint.trim_matches('/').to_string();
                     h(&mut self.actor, &mut cx, request, responder);
                     Handled::Yes

@@ -26,6 +26,8 @@ pub struct Request {
     pub body: Bytes,
     /// The client's address, where the transport knows it.
     pub peer: Option<SocketAddr>,
+    /// The principal the actor's [`crate::Actor::authenticate`] found, if any.
+    pub principal: Option<String>,
 }
 
 impl Request {
@@ -38,6 +40,7 @@ impl Request {
             headers: HeaderMap::new(),
             body: Bytes::new(),
             peer: None,
+            principal: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! - [`upid`]: `id@ip:port` process identifiers.
 //! - [`actor`]: the [`Actor`] trait, its install table ([`Routes`]), the effect
 //!   context ([`Cx`]) handlers run with, and the type-erased form runtimes hold.
+//! - [`authentication`]: the CRAM-MD5 digest of agent/framework authentication.
 //! - [`http`]: requests to endpoints, responses, responders and streams.
 //! - [`logging`]: the process-wide verbose level (`SET_LOGGING_LEVEL`).
 //! - [`time`]: the runtime clock as actors see it.
@@ -14,6 +15,7 @@
 //!   out the effects; both deliver events through [`actor::ErasedActor`].
 
 pub mod actor;
+pub mod authentication;
 pub mod filter;
 pub mod http;
 pub mod logging;

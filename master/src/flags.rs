@@ -286,6 +286,7 @@ impl MasterFlags {
         }
         self.port()?;
         self.max_agent_ping_timeouts()?;
+        crate::actor::authentication::check_flags(self).map_err(Error::Flag)?;
         Ok(())
     }
 

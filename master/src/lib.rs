@@ -30,6 +30,7 @@ pub mod error;
 pub mod flags;
 pub mod http;
 pub mod observer;
+pub mod operation_validation;
 pub mod registrar;
 pub mod resources;
 pub mod state;

@@ -59,6 +59,10 @@ pub enum Operation {
     /// Upstream `ReactivateAgent`: clears draining and deactivation; the
     /// last reactivation drops the AGENT_DRAINING minimum capability.
     ReactivateAgent(SlaveId),
+    /// Upstream `maintenance::UpdateSchedule`, `StartMaintenance` and
+    /// `StopMaintenance` (src/master/maintenance.cpp); see
+    /// [`crate::actor::maintenance::apply_to_registry`].
+    Maintenance(crate::actor::maintenance::MaintenanceOp),
 }
 
 /// Stores the registry.
@@ -311,6 +315,9 @@ fn apply_to(registry: &mut Registry, op: Operation) -> Result<bool> {
                     )));
                 }
                 Ok(found)
+            }
+            Operation::Maintenance(op) => {
+                Ok(crate::actor::maintenance::apply_to_registry(registry, op))
             }
             Operation::ReactivateAgent(id) => {
                 let found = set_agent_flags(slaves, unreachable, &id, |d, deact| {

@@ -92,6 +92,181 @@ impl ExecutorEnv {
     }
 }
 
+/// The command executor's own flags (upstream `Flags` of
+/// src/launcher/executor.cpp). The agent passes `--launcher_dir` always and,
+/// for a task with an image, `--sandbox_directory` and `--user`; the Mesos
+/// containerizer appends `--working_directory`, `--task_command`,
+/// `--task_environment`, `--task_supplementary_groups` and `--rootfs`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CommandExecutorFlags {
+    /// Where `mesos-containerizer` lives.
+    pub launcher_dir: Option<PathBuf>,
+    /// The task's provisioned root filesystem (host path).
+    pub rootfs: Option<String>,
+    /// Where the sandbox is mounted inside the rootfs.
+    pub sandbox_directory: Option<String>,
+    /// The task's working directory inside the rootfs (image `WORKDIR`).
+    pub working_directory: Option<String>,
+    /// The user the task runs as.
+    pub user: Option<String>,
+    /// JSON `CommandInfo` replacing the task's command (image
+    /// `ENTRYPOINT`/`CMD`).
+    pub task_command: Option<mesos_proto::mesos::CommandInfo>,
+    /// JSON `Environment` for the task (image `ENV`).
+    pub task_environment: Option<mesos_proto::mesos::Environment>,
+    /// JSON `ContainerLaunchInfo` whose mounts, file operations, pre-exec
+    /// commands and clone namespaces apply to the task.
+    pub task_launch_info: Option<mesos_proto::mesos::slave::ContainerLaunchInfo>,
+    /// Supplementary groups of the task.
+    pub task_supplementary_groups: Vec<u32>,
+}
+
+/// Flags upstream's command executor knows but this one does not act on
+/// (logging, capabilities, tty); accepted so an agent passing them works.
+const IGNORED_EXECUTOR_FLAGS: &[&str] = &[
+    "effective_capabilities",
+    "bounding_capabilities",
+    "tty_slave_path",
+    "quiet",
+    "logging_level",
+    "log_dir",
+    "logbufsecs",
+    "initialize_driver_logging",
+    "external_log_file",
+];
+
+fn flag_value(name: &str, value: &str) -> Result<String, Error> {
+    // stout reads `file://<path>` values from the file.
+    match value.strip_prefix("file://") {
+        Some(path) => std::fs::read_to_string(path)
+            .map(|t| t.trim_end_matches('\n').to_string())
+            .map_err(|e| Error::Flags(format!("Failed to read flag '{name}' from '{path}': {e}"))),
+        None => Ok(value.to_string()),
+    }
+}
+
+fn json_flag<M: prost::Message + prost::Name + Default>(name: &str, v: &str) -> Result<M, Error> {
+    mesos_proto::json::from_json::<M>(v)
+        .map_err(|e| Error::Flags(format!("Failed to load flag '{name}': {e}")))
+}
+
+impl CommandExecutorFlags {
+    /// Parses `--name=value` arguments (program name excluded). Unknown
+    /// flags are an error, as for upstream's executor.
+    pub fn parse(args: &[String]) -> Result<CommandExecutorFlags, Error> {
+        let mut f = CommandExecutorFlags::default();
+        for a in args {
+            let Some(flag) = a.strip_prefix("--") else {
+                return Err(Error::Flags(format!("Unexpected argument '{a}'")));
+            };
+            let (name, value) = flag.split_once('=').unwrap_or((flag, "true"));
+            let value = flag_value(name, value)?;
+            match name {
+                "launcher_dir" => f.launcher_dir = Some(PathBuf::from(value)),
+                "rootfs" => f.rootfs = Some(value),
+                "sandbox_directory" => f.sandbox_directory = Some(value),
+                "working_directory" => f.working_directory = Some(value),
+                "user" => f.user = Some(value),
+                "task_command" => f.task_command = Some(json_flag(name, &value)?),
+                "task_environment" => f.task_environment = Some(json_flag(name, &value)?),
+                "task_launch_info" => f.task_launch_info = Some(json_flag(name, &value)?),
+                "task_supplementary_groups" => {
+                    f.task_supplementary_groups = value
+                        .split(',')
+                        .filter(|g| !g.trim().is_empty())
+                        .map(|g| {
+                            g.trim().parse::<u32>().map_err(|_| {
+                                Error::Flags(format!(
+                                    "Failed to load flag 'task_supplementary_groups': bad gid '{g}'"
+                                ))
+                            })
+                        })
+                        .collect::<Result<_, _>>()?
+                }
+                n if IGNORED_EXECUTOR_FLAGS.contains(&n) => {
+                    tracing::warn!("Ignoring command executor flag '--{n}'");
+                }
+                n => return Err(Error::Flags(format!("Failed to load unknown flag '{n}'"))),
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// The helper the command executor launches a task with an image through:
+/// `<launcher_dir>/mesos-containerizer launch --unshare_namespace_mnt
+/// --launch_info=<JSON>` (`launchTaskSubprocess` in
+/// src/launcher/executor.cpp). The helper leaves the executor's mount
+/// namespace, pivots into `rootfs` (whose special mounts and sandbox bind
+/// the executor's container already has), changes to the working directory
+/// (`--working_directory`, else `--sandbox_directory`), switches to `user`
+/// and execs the command with exactly `environment`.
+pub fn rootfs_launch_spec(
+    flags: &CommandExecutorFlags,
+    launcher_dir: &std::path::Path,
+    command: &mesos_proto::mesos::CommandInfo,
+    environment: &BTreeMap<String, String>,
+    directory: &std::path::Path,
+) -> Result<LaunchSpec, Error> {
+    use mesos_proto::mesos::slave::ContainerLaunchInfo;
+    let rootfs = flags
+        .rootfs
+        .clone()
+        .ok_or_else(|| Error::Launch("no rootfs".into()))?;
+    let sandbox = flags.sandbox_directory.clone().ok_or_else(|| {
+        Error::Launch("Flag --sandbox_directory is required with --rootfs".into())
+    })?;
+    let mut info = ContainerLaunchInfo {
+        command: Some(mesos_proto::mesos::CommandInfo {
+            shell: Some(command.shell.unwrap_or(true)),
+            ..command.clone()
+        }),
+        rootfs: Some(rootfs),
+        working_directory: Some(flags.working_directory.clone().unwrap_or(sandbox)),
+        user: flags.user.clone(),
+        environment: Some(mesos_proto::mesos::Environment {
+            variables: environment
+                .iter()
+                .map(|(k, v)| mesos_proto::mesos::environment::Variable {
+                    name: k.clone(),
+                    value: Some(v.clone()),
+                    ..Default::default()
+                })
+                .collect(),
+        }),
+        supplementary_groups: flags.task_supplementary_groups.clone(),
+        ..Default::default()
+    };
+    if let Some(t) = &flags.task_launch_info {
+        info.mounts = t.mounts.clone();
+        info.file_operations = t.file_operations.clone();
+        #[allow(deprecated)]
+        {
+            info.pre_exec_commands = t.pre_exec_commands.clone();
+        }
+        info.clone_namespaces = t.clone_namespaces.clone();
+    }
+    let json = mesos_proto::json::to_json(&info)
+        .map_err(|e| Error::Launch(format!("Failed to serialize the launch info: {e}")))?;
+    Ok(LaunchSpec {
+        value: launcher_dir.join(MESOS_CONTAINERIZER).display().to_string(),
+        arguments: vec![
+            MESOS_CONTAINERIZER.to_string(),
+            "launch".to_string(),
+            "--unshare_namespace_mnt".to_string(),
+            format!("--launch_info={json}"),
+        ],
+        shell: false,
+        environment: environment.clone(),
+        directory: directory.to_path_buf(),
+        // The helper switches user after entering the rootfs.
+        user: None,
+    })
+}
+
+/// The containerizer helper's binary name (`MESOS_CONTAINERIZER`).
+pub const MESOS_CONTAINERIZER: &str = "mesos-containerizer";
+
 /// `WSTRINGIFY` of a wait status, prefixed "Command " as the executor does.
 pub fn command_status_message(status: Option<i32>) -> String {
     match status {
@@ -119,6 +294,7 @@ pub fn terminal_state(status: Option<i32>, killed: bool) -> TaskState {
 /// The command executor actor (`executor(1)`).
 pub struct CommandExecutor {
     env: ExecutorEnv,
+    flags: CommandExecutorFlags,
     slave: Upid,
     connected: bool,
     /// Bumped on every (re)connection; stale recovery timers compare it.
@@ -140,9 +316,15 @@ pub struct CommandExecutor {
 
 impl CommandExecutor {
     pub fn new(env: ExecutorEnv) -> CommandExecutor {
+        CommandExecutor::with_flags(env, CommandExecutorFlags::default())
+    }
+
+    /// With the executor's command-line flags (`--rootfs`, ...).
+    pub fn with_flags(env: ExecutorEnv, flags: CommandExecutorFlags) -> CommandExecutor {
         CommandExecutor {
             slave: env.slave_pid.clone(),
             env,
+            flags,
             connected: false,
             connection: 0,
             aborted: false,
@@ -298,22 +480,88 @@ impl CommandExecutor {
         }
         let s = self.status(cx, &task.task_id, TaskState::TaskStarting, None);
         self.send_status(cx, s);
-        let cmd = task.command.clone().unwrap_or_default();
+        // The image's ENTRYPOINT/CMD (`--task_command`) replaces the task's.
+        let cmd = self
+            .flags
+            .task_command
+            .clone()
+            .or_else(|| task.command.clone())
+            .unwrap_or_default();
+        // Environment: the executor's < `--task_environment` (image ENV) <
+        // the command's own, plus MESOS_ALLOCATION_ROLE.
         let mut environment = self.env.task_environment.clone();
-        if let Some(vars) = &cmd.environment {
+        let overlays = [
+            self.flags.task_environment.as_ref(),
+            cmd.environment.as_ref(),
+        ];
+        for vars in overlays.into_iter().flatten() {
             for v in &vars.variables {
+                if v.r#type == Some(mesos_proto::mesos::environment::variable::Type::Secret as i32)
+                {
+                    continue;
+                }
                 if let Some(value) = &v.value {
                     environment.insert(v.name.clone(), value.clone());
                 }
             }
         }
-        let spec = LaunchSpec {
-            value: cmd.value.clone().unwrap_or_default(),
-            arguments: cmd.arguments.clone(),
-            shell: cmd.shell.unwrap_or(true),
-            environment,
-            directory: self.env.directory.clone(),
-            user: None,
+        if let Some(role) = task
+            .resources
+            .first()
+            .and_then(|r| r.allocation_info.as_ref())
+            .and_then(|a| a.role.clone())
+        {
+            environment.insert("MESOS_ALLOCATION_ROLE".into(), role);
+        }
+        let spec = if self.flags.rootfs.is_some() {
+            let launcher_dir = self.flags.launcher_dir.clone().unwrap_or_else(|| {
+                std::env::current_exe()
+                    .ok()
+                    .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+                    .unwrap_or_default()
+            });
+            let spec = if !nix::unistd::geteuid().is_root() {
+                Err(Error::Launch(
+                    "The command executor requires root with rootfs".into(),
+                ))
+            } else {
+                rootfs_launch_spec(
+                    &self.flags,
+                    &launcher_dir,
+                    &cmd,
+                    &environment,
+                    &self.env.directory,
+                )
+            };
+            // The task runs as `user` but the sandbox was made by root:
+            // hand the sandbox directory itself (not its content) over.
+            if let (Ok(_), Some(user)) = (&spec, &self.flags.user) {
+                if let Err(e) = chown_dir(&self.env.directory, user) {
+                    tracing::error!("Failed to chown sandbox to user {user}: {e}");
+                }
+            }
+            match spec {
+                Ok(s) => s,
+                Err(e) => {
+                    self.task = Some(task);
+                    self.launched(cx, Err(e));
+                    return;
+                }
+            }
+        } else {
+            LaunchSpec {
+                value: cmd.value.clone().unwrap_or_default(),
+                arguments: cmd.arguments.clone(),
+                shell: cmd.shell.unwrap_or(true),
+                environment,
+                directory: self.env.directory.clone(),
+                user: self.flags.user.clone().filter(|u| {
+                    nix::unistd::User::from_uid(nix::unistd::geteuid())
+                        .ok()
+                        .flatten()
+                        .is_none_or(|me| &me.name != u)
+                }),
+            }
         };
         tracing::info!("Running '{}' for task {}", spec.value, task.task_id.value);
         self.task = Some(task);
@@ -520,6 +768,15 @@ impl CommandExecutor {
     }
 }
 
+/// `os::chown(user, dir, recursive = false)`.
+fn chown_dir(dir: &std::path::Path, user: &str) -> Result<(), Error> {
+    let u = nix::unistd::User::from_name(user)
+        .map_err(|e| Error::Launch(format!("failed to look up user '{user}': {e}")))?
+        .ok_or_else(|| Error::Launch(format!("no such user '{user}'")))?;
+    nix::unistd::chown(dir, Some(u.uid), Some(u.gid))
+        .map_err(|e| Error::Launch(format!("{}: {e}", dir.display())))
+}
+
 impl Actor for CommandExecutor {
     fn install(r: &mut Routes<Self>) {
         r.message::<msg::ExecutorRegisteredMessage>(Self::registered);
@@ -599,6 +856,138 @@ mod tests {
         assert_eq!(e.shutdown_grace_period, Duration::from_secs(5));
         env.insert("MESOS_SLAVE_PID".into(), "garbage".into());
         assert!(ExecutorEnv::from_env(&env).is_err());
+    }
+
+    #[test]
+    fn executor_flags_parse_like_upstream() {
+        let args: Vec<String> = [
+            "--launcher_dir=/usr/libexec/mesos",
+            "--sandbox_directory=/mnt/mesos/sandbox",
+            "--user=nobody",
+            "--working_directory=/data",
+            r#"--task_command={"shell":false,"value":"/bin/ep","arguments":["/bin/ep","x"]}"#,
+            r#"--task_environment={"variables":[{"name":"A","value":"1"}]}"#,
+            "--task_supplementary_groups=5,7",
+            "--rootfs=/r/rootfs",
+            "--tty_slave_path=/dev/pts/3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let f = CommandExecutorFlags::parse(&args).unwrap();
+        assert_eq!(
+            f.launcher_dir.as_deref(),
+            Some(std::path::Path::new("/usr/libexec/mesos"))
+        );
+        assert_eq!(f.rootfs.as_deref(), Some("/r/rootfs"));
+        assert_eq!(f.user.as_deref(), Some("nobody"));
+        assert_eq!(f.working_directory.as_deref(), Some("/data"));
+        let cmd = f.task_command.clone().unwrap();
+        assert_eq!(cmd.value.as_deref(), Some("/bin/ep"));
+        assert_eq!(cmd.arguments, vec!["/bin/ep", "x"]);
+        assert_eq!(f.task_environment.as_ref().unwrap().variables[0].name, "A");
+        assert_eq!(f.task_supplementary_groups, vec![5, 7]);
+        // Unknown flags and bad values are refused, as upstream's executor
+        // exits on them.
+        for bad in [
+            "--bogus=1",
+            "--task_command={",
+            "--task_supplementary_groups=x",
+            "plain",
+        ] {
+            assert!(
+                CommandExecutorFlags::parse(&[bad.to_string()]).is_err(),
+                "{bad} accepted"
+            );
+        }
+        // file:// values are read from the file.
+        let dir = std::env::temp_dir().join(format!("exec-flags-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("env.json"),
+            r#"{"variables":[{"name":"B","value":"2"}]}"#,
+        )
+        .unwrap();
+        let f = CommandExecutorFlags::parse(&[format!(
+            "--task_environment=file://{}",
+            dir.join("env.json").display()
+        )])
+        .unwrap();
+        assert_eq!(f.task_environment.unwrap().variables[0].name, "B");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn rootfs_task_launches_through_the_helper() {
+        let mut flags = CommandExecutorFlags {
+            rootfs: Some("/r/rootfs".into()),
+            sandbox_directory: Some("/mnt/mesos/sandbox".into()),
+            user: Some("nobody".into()),
+            task_supplementary_groups: vec![9],
+            ..Default::default()
+        };
+        let cmd = mesos_proto::mesos::CommandInfo {
+            value: Some("echo hi".into()),
+            ..Default::default()
+        };
+        let env: BTreeMap<String, String> = [(
+            "MESOS_SANDBOX".to_string(),
+            "/mnt/mesos/sandbox".to_string(),
+        )]
+        .into();
+        let spec = rootfs_launch_spec(
+            &flags,
+            std::path::Path::new("/libexec"),
+            &cmd,
+            &env,
+            std::path::Path::new("/host/sandbox"),
+        )
+        .unwrap();
+        assert_eq!(spec.value, "/libexec/mesos-containerizer");
+        assert_eq!(
+            &spec.arguments[..3],
+            &["mesos-containerizer", "launch", "--unshare_namespace_mnt"]
+        );
+        assert!(!spec.shell);
+        assert_eq!(spec.directory, std::path::Path::new("/host/sandbox"));
+        assert!(
+            spec.user.is_none(),
+            "the helper switches user, not the fork"
+        );
+        let json = spec.arguments[3].strip_prefix("--launch_info=").unwrap();
+        let info =
+            mesos_proto::json::from_json::<mesos_proto::mesos::slave::ContainerLaunchInfo>(json)
+                .unwrap();
+        assert_eq!(info.rootfs.as_deref(), Some("/r/rootfs"));
+        // No --working_directory: the sandbox inside the rootfs.
+        assert_eq!(
+            info.working_directory.as_deref(),
+            Some("/mnt/mesos/sandbox")
+        );
+        assert_eq!(info.user.as_deref(), Some("nobody"));
+        assert_eq!(info.supplementary_groups, vec![9]);
+        assert_eq!(info.command.unwrap().shell, Some(true));
+        assert_eq!(info.environment.unwrap().variables[0].name, "MESOS_SANDBOX");
+        // The image's WORKDIR wins; --sandbox_directory is required.
+        flags.working_directory = Some("/data".into());
+        let spec = rootfs_launch_spec(
+            &flags,
+            std::path::Path::new("/libexec"),
+            &cmd,
+            &env,
+            std::path::Path::new("/s"),
+        )
+        .unwrap();
+        assert!(spec.arguments[3].contains(r#""working_directory":"/data""#));
+        flags.sandbox_directory = None;
+        assert!(rootfs_launch_spec(
+            &flags,
+            std::path::Path::new("/libexec"),
+            &cmd,
+            &env,
+            std::path::Path::new("/s")
+        )
+        .is_err());
     }
 
     #[test]

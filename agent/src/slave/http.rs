@@ -98,6 +98,10 @@ impl Slave {
             })
             .map(|t| t.as_str_name())
             .collect();
+        // Upstream `/state`: the total with checkpointed reservations and
+        // volumes, split by reservation role (src/slave/http.cpp).
+        let total = self.total_resources();
+        let (reserved, reserved_full, unreserved) = super::resources_ops::split_reserved(&total);
         let mut attributes = Map::new();
         for a in &self.info.attributes {
             let v = if let Some(s) = &a.scalar {
@@ -117,13 +121,15 @@ impl Slave {
             "pid": pid,
             "hostname": self.info.hostname,
             "capabilities": capabilities,
-            "resources": resources_json(&self.info.resources),
+            "resources": resources_json(&total),
             "attributes": attributes,
             "master_hostname": self.master.as_ref().map(|m| m.ip().to_string()),
             "state": self.state.as_str(),
             "flags": self.config.flags_map(),
-            "unreserved_resources": resources_json(&self.info.resources),
-            "reserved_resources": {},
+            "unreserved_resources": resources_json(&unreserved),
+            "reserved_resources": reserved,
+            "reserved_resources_full": reserved_full,
+            "unreserved_resources_full": super::resources_ops::endpoint_json(&unreserved),
             "frameworks": self.frameworks.values().map(framework_json).collect::<Vec<_>>(),
             "completed_frameworks": self.completed_frameworks.iter().map(framework_json).collect::<Vec<_>>(),
         })
@@ -387,6 +393,7 @@ impl Slave {
                     },
                 );
             }
+            "LIST_FILES" | "READ_FILE" => return self.files_call(cx, &call, r),
             other => {
                 return r.respond(Response::text(
                     StatusCode::NOT_IMPLEMENTED,

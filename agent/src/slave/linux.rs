@@ -4,7 +4,9 @@
 //! (src/slave/containerizer/mesos/containerizer.cpp). The executor is the
 //! container's init process; its `ContainerInfo` (for the command executor,
 //! the task's: image, volumes, `LinuxInfo` ipc mode and shm size) goes to
-//! the isolators; a limitation an isolator reports destroys the container
+//! the isolators, and its task goes along as `ContainerConfig.task_info`
+//! so that with an image only the task enters the rootfs (the executor
+//! gets `--rootfs=`); a limitation an isolator reports destroys the container
 //! and becomes the tasks' `TASK_FAILED` reason, as `MesosContainerizer::wait`
 //! returns it in the `ContainerTermination`.
 
@@ -66,7 +68,8 @@ impl Containerizer for LinuxAgentContainerizer {
             l.spec.user.clone(),
             l.resources.clone(),
             l.container_info.clone(),
-        );
+        )
+        .with_task_info(l.task_info.clone());
         let pid = self
             .inner
             .launch(&req)

@@ -15,14 +15,21 @@
 //! - [`linux`]: `--launcher=linux`, the [`Containerizer`] over the isolators'
 //!   `LinuxContainerizer`; [`PosixContainerizer`] is `--launcher=posix`.
 //! - [`model`]: the framework / executor / task records.
+//! - [`resources_ops`]: checkpointed reservations and persistent volumes,
+//!   `CheckpointResourcesMessage` / `ApplyOperationMessage`.
+//! - [`files`]: sandboxes attached to the `files` process; v1 `LIST_FILES`
+//!   and `READ_FILE`.
 
+mod authentication;
 pub mod drain;
 pub mod executor_api;
+pub mod files;
 pub mod http;
 pub mod linux;
 pub mod model;
 pub mod recovery;
 pub mod registration;
+pub mod resources_ops;
 pub mod tasks;
 pub mod updates;
 
@@ -158,6 +165,9 @@ pub struct ContainerLaunch {
     /// The executor's `ContainerInfo`; for the command executor the task's
     /// (image, volumes, `LinuxInfo`), as upstream's `getExecutorInfo`.
     pub container_info: Option<mesos_proto::mesos::ContainerInfo>,
+    /// The task a command executor is launched for (upstream puts it in
+    /// `ContainerConfig.task_info`); `None` for other executors.
+    pub task_info: Option<mesos_proto::mesos::TaskInfo>,
 }
 
 /// The posix containerizer: posix launcher + the configured isolators.
@@ -260,6 +270,9 @@ pub struct Slave {
     pub(crate) master_ping_timeout: Duration,
     pub(crate) ping_timer: Option<TimerId>,
     pub(crate) registration_timer: Option<TimerId>,
+    /// The CRAM-MD5 exchange with the master in progress, by attempt number.
+    pub(crate) authenticating: Option<u64>,
+    pub(crate) authentication_attempts: u64,
     pub(crate) resource_version: bytes::Bytes,
     pub(crate) frameworks: BTreeMap<String, Framework>,
     pub(crate) completed_frameworks: VecDeque<Framework>,
@@ -276,6 +289,13 @@ pub struct Slave {
     /// Set while draining (`DrainSlaveMessage`), checkpointed as
     /// `drain.config` until no frameworks remain.
     pub(crate) drain_config: Option<mesos_proto::mesos::DrainConfig>,
+    /// Dynamic reservations and persistent volumes checkpointed under
+    /// `meta/resources` (upgraded format).
+    pub(crate) checkpointed_resources: Vec<Resource>,
+    /// Operation status updates not yet acknowledged, by operation UUID.
+    pub(crate) pending_operation_updates: BTreeMap<String, msg::UpdateOperationStatusMessage>,
+    /// Sandboxes published through the `files` process.
+    pub(crate) files: mesos_files::Files,
 }
 
 /// Counters shown in `/state` and used by tests.
@@ -325,6 +345,8 @@ impl Slave {
             master_ping_timeout: DEFAULT_MASTER_PING_TIMEOUT,
             ping_timer: None,
             registration_timer: None,
+            authenticating: None,
+            authentication_attempts: 0,
             resource_version: bytes::Bytes::new(),
             frameworks: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
@@ -337,6 +359,9 @@ impl Slave {
             registrations: 0,
             metrics: Metrics::default(),
             drain_config: None,
+            checkpointed_resources: Vec::new(),
+            pending_operation_updates: BTreeMap::new(),
+            files: mesos_files::Files::new(),
         }
     }
 
@@ -371,11 +396,6 @@ impl Slave {
     pub fn master(&self) -> Option<&Upid> {
         self.master.as_ref()
     }
-
-    /// Total resources of the agent.
-    pub fn total_resources(&self) -> &[Resource] {
-        &self.info.resources
-    }
 }
 
 impl Actor for Slave {
@@ -383,6 +403,7 @@ impl Actor for Slave {
         r.message::<msg::SlaveRegisteredMessage>(Self::registered);
         r.message::<msg::SlaveReregisteredMessage>(Self::reregistered);
         r.message::<msg::PingSlaveMessage>(Self::ping);
+        authentication::install(r);
         r.message::<msg::RunTaskMessage>(Self::handle_run_task_message);
         r.message::<msg::RunTaskGroupMessage>(Self::handle_run_task_group_message);
         r.message::<msg::KillTaskMessage>(Self::kill_task);
@@ -391,6 +412,8 @@ impl Actor for Slave {
         r.message::<msg::FrameworkToExecutorMessage>(Self::scheduler_message);
         r.message::<msg::UpdateFrameworkMessage>(Self::update_framework);
         r.message::<msg::CheckpointResourcesMessage>(Self::checkpoint_resources_message);
+        r.message::<msg::ApplyOperationMessage>(Self::apply_operation_message);
+        r.message::<msg::AcknowledgeOperationStatusMessage>(Self::operation_status_acknowledgement);
         r.message::<msg::StatusUpdateAcknowledgementMessage>(Self::status_update_acknowledgement);
         r.message::<msg::RegisterExecutorMessage>(Self::register_executor);
         r.message::<msg::ReregisterExecutorMessage>(Self::reregister_executor);

@@ -34,6 +34,7 @@ impl Slave {
             .ok()
             .flatten();
         let rebooted = matches!((&previous_boot, &self.boot_id), (Some(a), Some(b)) if a != b);
+        self.recover_checkpointed_resources();
         let recovered = match state::recover(&self.meta, self.config.strict) {
             Ok(s) => s,
             Err(e) => {
@@ -134,6 +135,7 @@ impl Slave {
                     command,
                 );
                 executor.forked_pid = run.forked_pid;
+                self.attach_sandbox(fid, eid, &executor.directory);
                 for (tid, ts) in &run.tasks {
                     let Some(mut task) = ts.info.clone() else {
                         continue;

@@ -96,9 +96,11 @@ impl Slave {
         let factor = self.config.registration_backoff_factor;
         let delay = random_fraction(cx, factor);
         tracing::debug!("Will (re)register in {delay:?}");
+        // A new master means a new authentication, if any.
+        self.authenticating = None;
         let t = cx.delay(delay, move |s: &mut Slave, cx| {
             s.registration_timer = None;
-            s.do_reliable_registration(cx, factor * 2);
+            s.authenticate_or_register(cx, factor * 2);
         });
         self.registration_timer = Some(t);
     }
@@ -127,7 +129,7 @@ impl Slave {
         if self.info.id.is_none() {
             let m = msg::RegisterSlaveMessage {
                 slave: self.info.clone(),
-                checkpointed_resources: Vec::new(),
+                checkpointed_resources: self.checkpointed_resources.clone(),
                 version: Some(VERSION.to_string()),
                 agent_capabilities: agent_capabilities(),
                 resource_version_uuid: version_uuid,
@@ -165,6 +167,7 @@ impl Slave {
             version: Some(VERSION.to_string()),
             agent_capabilities: agent_capabilities(),
             resource_version_uuid: version_uuid,
+            checkpointed_resources: self.checkpointed_resources.clone(),
             ..Default::default()
         };
         for f in self.frameworks.values() {
@@ -464,16 +467,6 @@ impl Slave {
         }
     }
 
-    /// `ReconcileOperationsMessage`: this agent has no operations; nothing
-    /// to report.
-    pub(crate) fn reconcile_operations(
-        &mut self,
-        _cx: &mut Cx<'_, Self>,
-        _from: Upid,
-        _m: msg::ReconcileOperationsMessage,
-    ) {
-    }
-
     /// The slave id as a proto.
     pub(crate) fn slave_id_proto(&self) -> SlaveId {
         self.info.id.clone().unwrap_or_default()
@@ -481,7 +474,7 @@ impl Slave {
 }
 
 /// A uniformly random duration in `[0, max]`, from the actor's rng.
-fn random_fraction(cx: &mut Cx<'_, Slave>, max: Duration) -> Duration {
+pub(crate) fn random_fraction(cx: &mut Cx<'_, Slave>, max: Duration) -> Duration {
     let r = (cx.rng().next_u64() >> 11) as f64 / (1u64 << 53) as f64;
     max.mul_f64(r)
 }

@@ -140,6 +140,43 @@ pub fn executor_info_for(
     info
 }
 
+/// Default of `--sandbox_directory`, where an image's sandbox is mounted.
+pub const DEFAULT_SANDBOX_DIRECTORY: &str = "/mnt/mesos/sandbox";
+
+/// `Slave::getExecutorInfo` for a command task with an image (`MESOS`
+/// container with `mesos.image`): the generated `mesos-executor` command also
+/// gets `--sandbox_directory=<flag>` and, with `--switch_user`,
+/// `--user=<task or framework user>`; the executor then launches the task in
+/// the image (src/slave/slave.cpp).
+pub fn add_rootfs_arguments(
+    info: &mut ExecutorInfo,
+    framework: &FrameworkInfo,
+    task: &TaskInfo,
+    sandbox_directory: &str,
+    switch_user: bool,
+) {
+    let has_rootfs = task.container.as_ref().is_some_and(|c| {
+        c.r#type == mesos_proto::mesos::container_info::Type::Mesos as i32
+            && c.mesos.as_ref().is_some_and(|m| m.image.is_some())
+    });
+    if task.executor.is_some() || !has_rootfs {
+        return;
+    }
+    let Some(cmd) = info.command.as_mut().filter(|c| c.shell == Some(false)) else {
+        return;
+    };
+    cmd.arguments
+        .push(format!("--sandbox_directory={sandbox_directory}"));
+    if switch_user {
+        let user = task
+            .command
+            .as_ref()
+            .and_then(|c| c.user.clone())
+            .unwrap_or_else(|| framework.user.clone());
+        cmd.arguments.push(format!("--user={user}"));
+    }
+}
+
 impl Slave {
     fn is_master(&self, from: &Upid) -> bool {
         self.master.as_ref().map(|m| m.to_string()) == Some(from.to_string())
@@ -163,7 +200,20 @@ impl Slave {
             .as_deref()
             .filter(|p| !p.is_empty())
             .and_then(|p| Upid::parse(p).ok());
-        let executor = executor_info_for(&m.framework, &m.task, &self.config.launcher_dir);
+        let mut executor = executor_info_for(&m.framework, &m.task, &self.config.launcher_dir);
+        let sandbox_directory = self
+            .config
+            .given
+            .get("sandbox_directory")
+            .map(String::as_str)
+            .unwrap_or(DEFAULT_SANDBOX_DIRECTORY);
+        add_rootfs_arguments(
+            &mut executor,
+            &m.framework,
+            &m.task,
+            sandbox_directory,
+            self.config.switch_user,
+        );
         self.run(cx, m.framework, executor, vec![m.task], pid);
     }
 
@@ -291,10 +341,24 @@ impl Slave {
             if let Some(old) = framework.executors.remove(&eid) {
                 framework.completed_executors.push_back(old);
             }
-            self.launch_executor(cx, &fid, executor_info);
+            // A command executor's container carries its task
+            // (`ContainerConfig.task_info`).
+            let task = is_command_executor(&executor_info)
+                .then(|| tasks.first().cloned())
+                .flatten();
+            self.launch_executor(cx, &fid, executor_info, task);
         }
         let framework = self.frameworks.get_mut(&fid).expect("added above");
         let executor = framework.executors.get_mut(&eid).expect("launched above");
+        // Persistent volumes the tasks use appear in the sandbox before the
+        // executor can start them (posix filesystem isolator).
+        for t in &tasks {
+            super::resources_ops::link_volumes(
+                &self.config.work_dir,
+                &executor.directory,
+                &t.resources,
+            );
+        }
         match executor.state {
             ExecutorState::Terminating | ExecutorState::Terminated => {
                 let state = if partition_aware {
@@ -481,7 +545,13 @@ impl Slave {
     }
 
     /// `Slave::launchExecutor`: sandbox, checkpoints, then fork (blocking).
-    fn launch_executor(&mut self, cx: &mut Cx<'_, Self>, fid: &str, info: ExecutorInfo) {
+    fn launch_executor(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        fid: &str,
+        info: ExecutorInfo,
+        task_info: Option<TaskInfo>,
+    ) {
         let sid = self.slave_id().unwrap_or_default().to_string();
         let framework = self.frameworks.get(fid).expect("caller added it");
         let checkpoint = framework.checkpoint();
@@ -504,10 +574,12 @@ impl Slave {
         if let Err(e) = std::fs::create_dir_all(&directory) {
             tracing::error!("Failed to create sandbox {}: {e}", directory.display());
         }
+        super::resources_ops::link_volumes(&self.config.work_dir, &directory, &info.resources);
         let _ = checkpoint::symlink_latest(
             &directory,
             &paths::executor_latest_run_path(&self.config.work_dir, &sid, fid, &eid),
         );
+        self.attach_sandbox(fid, &eid, &directory);
         if checkpoint {
             let r = checkpoint::checkpoint_message(
                 &paths::executor_info_path(&self.meta, &sid, fid, &eid),
@@ -553,6 +625,7 @@ impl Slave {
             resources: executor.allocated_resources(),
             forked_pid_path: checkpoint.then(|| key.forked_pid(&self.meta)),
             container_info: executor.info.container.clone(),
+            task_info,
         };
         // Executor registration timeout (`registerExecutorTimeout`).
         let (f2, e2, c2) = (fid.to_string(), eid.clone(), container_id.clone());
@@ -565,10 +638,29 @@ impl Slave {
             .expect("present")
             .executors
             .insert(eid.clone(), executor);
+        // The URIs are fetched into the sandbox before the executor runs
+        // (upstream fetches between isolating and exec'ing; see
+        // third_party_docs/files.md).
+        let fetch = crate::fetcher::FetchRequest::from_flags(
+            &self.config.given,
+            &self.config.launcher_dir,
+            &container_id,
+            self.frameworks[fid].executors[&eid]
+                .info
+                .command
+                .as_ref()
+                .map(|c| c.uris.clone())
+                .unwrap_or_default(),
+            &launch.spec.directory,
+            launch.spec.user.clone(),
+        );
         let containerizer = Arc::clone(&self.containerizer);
         let (f2, e2, c2) = (fid.to_string(), eid, container_id);
         cx.blocking(
-            move || containerizer.launch(&launch),
+            move || {
+                crate::fetcher::fetch(&fetch).map_err(crate::Error::Fetch)?;
+                containerizer.launch(&launch)
+            },
             move |s: &mut Slave, cx, r| s.executor_launched(cx, &f2, &e2, &c2, r),
         );
     }
@@ -606,7 +698,12 @@ impl Slave {
                     None,
                     Some((
                         task_status::Reason::ContainerLaunchFailed,
-                        format!("Failed to launch container: {e}"),
+                        // Upstream's text is the containerizer's failure
+                        // as is (`Slave::executorLaunched`).
+                        match &e {
+                            crate::Error::Launch(m) => format!("Failed to launch container: {m}"),
+                            other => format!("Failed to launch container: {other}"),
+                        },
                     )),
                 );
             }
@@ -1224,22 +1321,6 @@ impl Slave {
         }
     }
 
-    /// `CheckpointResourcesMessage`: persistent volumes / reservations are
-    /// not supported by this agent; the message is logged.
-    pub(crate) fn checkpoint_resources_message(
-        &mut self,
-        _cx: &mut Cx<'_, Self>,
-        _from: Upid,
-        m: msg::CheckpointResourcesMessage,
-    ) {
-        if !m.resources.is_empty() {
-            tracing::warn!(
-                "Ignoring {} checkpointed resources (unsupported)",
-                m.resources.len()
-            );
-        }
-    }
-
     /// The executor's container exited (`Slave::executorTerminated`).
     pub(crate) fn executor_terminated(
         &mut self,
@@ -1394,8 +1475,10 @@ impl Slave {
                 &e.container_id,
             ));
         }
+        let directory = e.directory.clone();
         f.completed_executors.push_back(e);
         self.garbage_collect(cx, gc);
+        self.detach_sandbox_later(cx, fid, eid, directory);
         let Some(f) = self.frameworks.get_mut(fid) else {
             return;
         };
@@ -1566,6 +1649,52 @@ mod tests {
         // Missing binary: the executor fails visibly.
         let e = executor_info_for(&fw, &task("echo hi"), std::path::Path::new("/nonexistent"));
         assert!(e.command.unwrap().value.unwrap().contains("exit 1"));
+    }
+
+    #[test]
+    fn image_tasks_get_sandbox_directory_and_user_arguments() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join(MESOS_EXECUTOR), b"").unwrap();
+        let dir = tmp.path().to_path_buf();
+        let fw = FrameworkInfo {
+            user: "fwuser".into(),
+            ..Default::default()
+        };
+        let mut t = task("echo hello");
+        let base = executor_info_for(&fw, &t, &dir);
+        let args = |t: &TaskInfo, switch_user: bool| {
+            let mut info = executor_info_for(&fw, t, &dir);
+            add_rootfs_arguments(&mut info, &fw, t, "/mnt/mesos/sandbox", switch_user);
+            info.command.unwrap().arguments
+        };
+        // No image: unchanged.
+        assert_eq!(args(&t, true), base.command.clone().unwrap().arguments);
+        t.container = Some(mesos_proto::mesos::ContainerInfo {
+            r#type: mesos_proto::mesos::container_info::Type::Mesos as i32,
+            mesos: Some(mesos_proto::mesos::container_info::MesosInfo {
+                image: Some(mesos_proto::mesos::Image {
+                    r#type: mesos_proto::mesos::image::Type::Docker as i32,
+                    ..Default::default()
+                }),
+            }),
+            ..Default::default()
+        });
+        let a = args(&t, true);
+        assert_eq!(
+            &a[a.len() - 2..],
+            &["--sandbox_directory=/mnt/mesos/sandbox", "--user=fwuser"]
+        );
+        // The task's own user wins; no --user without --switch_user.
+        t.command.as_mut().unwrap().user = Some("taskuser".into());
+        assert_eq!(args(&t, true).last().unwrap(), "--user=taskuser");
+        assert_eq!(
+            args(&t, false).last().unwrap(),
+            "--sandbox_directory=/mnt/mesos/sandbox"
+        );
+        // A task with its own executor is not touched.
+        let mut custom = t.clone();
+        custom.executor = Some(base.clone());
+        assert_eq!(args(&custom, true), base.command.clone().unwrap().arguments);
     }
 
     #[test]

@@ -153,6 +153,52 @@ pub fn from_operation(op: &Operation) -> Result<Vec<ResourceConversion>> {
     Ok(out)
 }
 
+/// What an agent checkpoints: dynamic reservations and persistent volumes
+/// of its default resources (mirrors `needCheckpointing` in
+/// src/common/resources_utils.cpp).
+pub fn need_checkpointing(res: &Resource) -> bool {
+    res.provider_id.is_none() && (r::is_dynamically_reserved(res) || r::is_persistent_volume(res))
+}
+
+/// An agent's `--resources` with its checkpointed reservations and volumes
+/// applied (mirrors `applyCheckpointedResources` in resources_utils.cpp):
+/// each checkpointed resource replaces what it was made from (the volume
+/// stripped, then dynamic reservations popped) in `total`.
+pub fn apply_checkpointed_resources(
+    total: &Resources,
+    checkpointed: &[Resource],
+) -> Result<Resources> {
+    let mut total = total.clone();
+    for c in checkpointed {
+        let mut c = c.clone();
+        r::upgrade(&mut c);
+        if !need_checkpointing(&c) {
+            return Err(Error::InvalidOperation(format!(
+                "Unexpected checkpointed resources {}",
+                r::format_resource(&c)
+            )));
+        }
+        let one = Resources::from_vec([c.clone()]);
+        let mut base = if r::is_persistent_volume(&c) {
+            Resources::from_vec([strip_persistent_volume(&c)])
+        } else {
+            one.clone()
+        };
+        while !total.contains(&base) && base.iter().next().is_some_and(r::is_dynamically_reserved) {
+            base = base.pop_reservation();
+        }
+        if !total.contains(&base) {
+            return Err(Error::NotContained {
+                have: total.to_string(),
+                want: one.to_string(),
+            });
+        }
+        total -= &base;
+        total += &one;
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +293,47 @@ mod tests {
         };
         assert!(two.apply(&from_operation(&destroy).unwrap()).is_err());
         assert!(sv.apply(&from_operation(&destroy).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn checkpointed_resources_apply_to_the_agent_total() {
+        let total = Resources::parse("cpus:4;disk:20", "*").unwrap();
+        let reserved = dynamic("role1");
+        let out = apply_checkpointed_resources(&total, &reserved.to_vec()).unwrap();
+        assert_eq!(out.reserved(Some("role1")), reserved);
+        assert_eq!(
+            out.unreserved(),
+            Resources::parse("cpus:2;disk:10", "*").unwrap()
+        );
+        // A volume on top of the reservation: both checkpointed.
+        let mut v = reserved.get("disk").iter().next().unwrap().clone();
+        v.disk = Some(DiskInfo {
+            persistence: Some(Persistence {
+                id: "v1".into(),
+                principal: None,
+            }),
+            ..Default::default()
+        });
+        let mut cp = reserved.get("cpus").to_vec();
+        cp.push(v);
+        let out = apply_checkpointed_resources(&total, &cp).unwrap();
+        assert_eq!(out.persistent_volumes().len(), 1);
+        assert_eq!(
+            out.unreserved(),
+            Resources::parse("cpus:2;disk:10", "*").unwrap()
+        );
+        // More than the agent has.
+        let big = Resources::parse("cpus:8", "*")
+            .unwrap()
+            .push_reservation(&ReservationInfo {
+                r#type: Some(RType::Dynamic as i32),
+                role: Some("r".into()),
+                principal: None,
+                labels: None,
+            });
+        assert!(apply_checkpointed_resources(&total, &big.to_vec()).is_err());
+        // Unreserved resources are never checkpointed.
+        assert!(apply_checkpointed_resources(&total, &total.to_vec()).is_err());
     }
 
     #[test]

@@ -103,6 +103,14 @@ fn run() -> anyhow::Result<()> {
     let addr = runtime.addr();
 
     let (_, slave) = mesos_cli::agent_slave(&flags, addr)?;
+    mesos_cli::spawn_files(&runtime, slave.files().clone());
+    mesos_cli::attach_log(
+        slave.files(),
+        flags.base().get_str("external_log_file"),
+        flags.base().get_str("log_dir"),
+        "mesos-agent",
+        "/slave/log",
+    );
 
     let id = runtime.node().generate_id("slave");
     let pid = runtime.spawn(&id, slave);

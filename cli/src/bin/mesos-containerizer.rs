@@ -7,7 +7,8 @@
 
 const USAGE: &str = "Usage: mesos-containerizer <subcommand> [OPTIONS]\n\n\
 Available subcommands:\n    help\n    launch\n\n\
-launch options:\n  --launch_info=VALUE   JSON of mesos.slave.ContainerLaunchInfo (or file://path)\n";
+launch options:\n  --launch_info=VALUE   JSON of mesos.slave.ContainerLaunchInfo (or file://path)\n  \
+--unshare_namespace_mnt   enter a new mount namespace first\n";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -25,9 +26,14 @@ fn main() {
 
 fn launch(args: &[String]) {
     let mut launch_info: Option<String> = None;
+    let mut unshare_namespace_mnt = false;
     for a in args {
         if let Some(v) = a.strip_prefix("--launch_info=") {
             launch_info = Some(v.to_string());
+        } else if a == "--unshare_namespace_mnt" || a == "--unshare_namespace_mnt=true" {
+            unshare_namespace_mnt = true;
+        } else if a == "--no-unshare_namespace_mnt" || a == "--unshare_namespace_mnt=false" {
+            unshare_namespace_mnt = false;
         } else if a == "--help" {
             print!("{USAGE}");
             return;
@@ -35,7 +41,6 @@ fn launch(args: &[String]) {
             || a.starts_with("--pipe_write=")
             || a.starts_with("--runtime_directory=")
             || a.starts_with("--namespace_mnt_target=")
-            || a.starts_with("--unshare_namespace_mnt")
         {
             // Upstream flags we accept; synchronisation happens in the
             // launcher before exec here.
@@ -64,7 +69,7 @@ fn launch(args: &[String]) {
             std::process::exit(1);
         }
     };
-    let err = mesos_isolators::launch::execute(&info);
+    let err = mesos_isolators::launch::execute_with(&info, unshare_namespace_mnt);
     eprintln!("{err}");
     std::process::exit(1);
 }

@@ -2,7 +2,10 @@
 //! speaking the libprocess executor driver protocol to the agent. Reads the
 //! `MESOS_*` environment the agent sets, binds libprocess on
 //! `LIBPROCESS_IP`/`LIBPROCESS_PORT` (0 = ephemeral), runs as `executor(1)`
-//! until the task is done and its terminal update acknowledged.
+//! until the task is done and its terminal update acknowledged. With
+//! `--rootfs` (a task with an image) the executor stays in the host
+//! filesystem and launches only the task inside the image through
+//! `mesos-containerizer launch`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,15 +13,19 @@ use std::time::Duration;
 use anyhow::Context;
 use libprocess::runtime::tokio::Runtime;
 use libprocess::transport::TransportConfig;
-use mesos_agent::executor::{CommandExecutor, ExecutorEnv};
+use mesos_agent::executor::{CommandExecutor, CommandExecutorFlags, ExecutorEnv};
 
 fn run() -> anyhow::Result<i32> {
-    // Flags (`--launcher_dir`, ...) are accepted and not needed here.
+    // `--launcher_dir`, and for a task with an image `--rootfs`,
+    // `--sandbox_directory`, `--user`, `--working_directory`,
+    // `--task_command`, `--task_environment` (upstream's executor flags).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flags = CommandExecutorFlags::parse(&args).map_err(|e| anyhow::anyhow!("{e}"))?;
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let exec_env = ExecutorEnv::from_env(&env).map_err(|e| anyhow::anyhow!("{e}"))?;
     let tc = TransportConfig::from_env().context("Bad LIBPROCESS_* environment")?;
     let runtime = Runtime::start(tc).context("Failed to initialize libprocess")?;
-    let pid = runtime.spawn_generated("executor", CommandExecutor::new(exec_env));
+    let pid = runtime.spawn_generated("executor", CommandExecutor::with_flags(exec_env, flags));
     tracing::info!("Command executor started as {pid}");
     let mut code = 0;
     loop {

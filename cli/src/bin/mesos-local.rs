@@ -118,7 +118,11 @@ fn run() -> anyhow::Result<()> {
     let master_flags =
         MasterFlags::from_listing(mflags.flags()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let hostname = mesos_master::local_hostname().unwrap_or_else(|| addr.ip().to_string());
-    let master = Master::new(master_flags, &mesos_master::new_master_id(), &hostname);
+    // One `files` process for the master and every agent (upstream local.cpp).
+    let files = mesos_files::Files::new();
+    mesos_cli::spawn_files(&runtime, files.clone());
+    let master = Master::new(master_flags, &mesos_master::new_master_id(), &hostname)
+        .with_files(files.clone());
     let master_pid = runtime.spawn("master", master);
     if master_pid.id().is_empty() {
         bail!("Failed to spawn the master process");
@@ -137,6 +141,7 @@ fn run() -> anyhow::Result<()> {
         ];
         aflags.load_with(Some("MESOS_"), &env, &argv, unknowns)?;
         let (_, slave) = mesos_cli::agent_slave(&aflags, addr)?;
+        let slave = slave.with_files(files.clone());
         let id = runtime.node().generate_id("slave");
         runtime.spawn(&id, slave);
     }

@@ -159,6 +159,14 @@ fn run() -> anyhow::Result<()> {
     if zk.is_some() {
         master = master.contending();
     }
+    mesos_cli::spawn_files(&runtime, master.files().clone());
+    mesos_cli::attach_log(
+        master.files(),
+        master.flags().get("external_log_file"),
+        master.flags().get("log_dir"),
+        "mesos-master",
+        "/master/log",
+    );
     let pid = runtime.spawn("master", master);
     if pid.id().is_empty() {
         bail!("Failed to spawn the master process");

@@ -4,8 +4,10 @@ with a ContainerInfo (MESOS type) given as JSON.
 Usage: pymesos_container_task.py HOST:PORT COMMAND CONTAINER_JSON [TIMEOUT] [RESOURCES_JSON]
 Prints every status update as "[pymesos] status <state> <reason> <message>".
 With EXECUTOR_JSON in the environment the task runs on that ExecutorInfo
-(a custom executor) instead of a command; CHECKPOINT=1 makes the framework
-checkpointing (its executors survive an agent restart); framework messages are printed
+(a custom executor) instead of a command; with COMMAND_JSON the task's
+CommandInfo is that JSON instead of a shell COMMAND; CHECKPOINT=1 makes the framework
+checkpointing (its executors survive an agent restart); KILL_ON_RUNNING=1
+kills the task once it runs and then counts TASK_KILLED as success; framework messages are printed
 as "[pymesos] message <data>".
 Exit codes: 0 = TASK_FINISHED, 1 = task failed or driver error, 3 = timeout.
 """
@@ -50,6 +52,8 @@ class OneTask(Scheduler):
             task.name = "container-task"
             if os.environ.get("EXECUTOR_JSON"):
                 task.executor = json.loads(os.environ["EXECUTOR_JSON"])
+            elif os.environ.get("COMMAND_JSON"):
+                task.command = json.loads(os.environ["COMMAND_JSON"])
             else:
                 task.command.value = command
             if container:
@@ -60,7 +64,13 @@ class OneTask(Scheduler):
 
     def statusUpdate(self, driver, update):
         log("status", update.state, update.get("reason", ""), update.get("message", ""))
-        if update.state == "TASK_FINISHED":
+        if update.state == "TASK_RUNNING" and os.environ.get("KILL_ON_RUNNING"):
+            log("killing", update.task_id.value)
+            driver.killTask(update.task_id)
+        if update.state == "TASK_KILLED" and os.environ.get("KILL_ON_RUNNING"):
+            result["code"] = 0
+            done.set()
+        elif update.state == "TASK_FINISHED":
             result["code"] = 0
             done.set()
         elif update.state in ("TASK_FAILED", "TASK_LOST", "TASK_KILLED", "TASK_ERROR", "TASK_DROPPED"):

@@ -84,7 +84,13 @@ impl Master {
         msg: RegisterSlaveMessage,
     ) {
         self.metrics.messages_register_slave += 1;
+        if !self.agent_may_register(&from, "registration") {
+            return;
+        }
         if !self.check_agent(cx, &from, &msg.slave, msg.version.as_deref()) {
+            return;
+        }
+        if self.refuse_agent_on_down_machine(cx, &from, &msg.slave.hostname, "registration") {
             return;
         }
         // A retried registration from an agent we already admitted: re-send
@@ -146,6 +152,7 @@ impl Master {
             now,
         );
         agent.resource_version = msg.resource_version_uuid.clone();
+        self.apply_checkpointed(&mut agent, &msg.checkpointed_resources);
         self.metrics.slave_registrations += 1;
         let total = agent.total.clone();
         let described = agent.describe();
@@ -185,6 +192,7 @@ impl Master {
         self.state.agents.insert(id.clone(), agent);
         let used = self.state.used_on_agent(&id);
         self.allocator.add_agent(&id, &info, &caps, &total, &used);
+        self.maintenance_agent_added(&id);
         if deactivated {
             self.allocator.deactivate_agent(&id);
         }
@@ -203,6 +211,9 @@ impl Master {
         msg: ReregisterSlaveMessage,
     ) {
         self.metrics.messages_reregister_slave += 1;
+        if !self.agent_may_register(&from, "re-registration") {
+            return;
+        }
         let Some(id) = msg.slave.id.clone() else {
             tracing::warn!(
                 "Dropping reregistration of agent at {from} because it sent an invalid reregistration: missing agent ID"
@@ -229,6 +240,9 @@ impl Master {
             );
             return;
         }
+        if self.refuse_agent_on_down_machine(cx, &from, &msg.slave.hostname, "re-registration") {
+            return;
+        }
         tracing::info!(
             "Received reregister agent message from agent {} at {from} ({})",
             id.value,
@@ -241,6 +255,9 @@ impl Master {
             connection: Some(self.connection()),
         };
 
+        if self.moved_machines(cx, &from, &id.value, &msg.slave.hostname) {
+            return;
+        }
         if let Some(agent) = self.state.agents.get_mut(&id.value) {
             // Upstream `___reregisterSlave` for a known agent.
             let old_pid = agent.pid.clone();
@@ -277,7 +294,9 @@ impl Master {
                 self.allocator.activate_agent(&id.value);
             }
             self.metrics.slave_reregistrations += 1;
+            self.update_known_agent_resources(&id.value, &msg.checkpointed_resources);
             let reply = self.reconcile_known_agent(cx, &id.value, &msg, reply);
+            self.resend_checkpointed_resources(cx, &id.value);
             self.send_drain_if_draining(cx, &id.value);
             cx.send(&from, &reply);
             self.check_and_transition_draining_agent(cx, &id.value);
@@ -341,6 +360,7 @@ impl Master {
         );
         agent.reregistered_time = Some(now);
         agent.resource_version = msg.resource_version_uuid.clone();
+        self.apply_checkpointed(&mut agent, &msg.checkpointed_resources);
         for e in &msg.executor_infos {
             if let Some(fid) = &e.framework_id {
                 if self.state.frameworks.contains_key(&fid.value) {
@@ -564,7 +584,7 @@ impl Master {
     /// resources.
     pub(crate) fn update_slave(
         &mut self,
-        _cx: &mut Cx<'_, Self>,
+        cx: &mut Cx<'_, Self>,
         from: Upid,
         msg: UpdateSlaveMessage,
     ) {
@@ -584,7 +604,10 @@ impl Master {
         }
         tracing::info!("Received update of agent {}", agent.describe());
         if msg.resource_version_uuid.is_some() {
-            agent.resource_version = msg.resource_version_uuid;
+            agent.resource_version = msg.resource_version_uuid.clone();
+        }
+        if let Some(ops) = &msg.operations {
+            self.reconcile_agent_operations(cx, &msg.slave_id.value, ops);
         }
     }
 

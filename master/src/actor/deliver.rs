@@ -7,8 +7,9 @@ use bytes::Bytes;
 use libprocess::Cx;
 use mesos_proto::mesos::internal::{
     ExecutorToFrameworkMessage, ExitedExecutorMessage, FrameworkErrorMessage,
-    FrameworkRegisteredMessage, FrameworkReregisteredMessage, LostSlaveMessage,
-    RescindResourceOfferMessage, ResourceOffersMessage, StatusUpdateMessage,
+    FrameworkRegisteredMessage, FrameworkReregisteredMessage, InverseOffersMessage,
+    LostSlaveMessage, RescindInverseOfferMessage, RescindResourceOfferMessage,
+    ResourceOffersMessage, StatusUpdateMessage,
 };
 use mesos_proto::mesos::scheduler::event::{self, Type as EventType};
 use mesos_proto::mesos::scheduler::Event;
@@ -30,6 +31,9 @@ pub enum ToFramework {
     LostSlave(SlaveId),
     ExitedExecutor(ExitedExecutorMessage),
     Message(ExecutorToFrameworkMessage),
+    /// Maintenance inverse offers (v1 event INVERSE_OFFERS).
+    InverseOffers(InverseOffersMessage),
+    RescindInverseOffer(OfferId),
 }
 
 /// The v0 scheduler event for a message (upstream `evolve(...)` overloads,
@@ -82,6 +86,18 @@ pub fn event_for(msg: &ToFramework) -> Option<Event> {
                 data: m.data.clone(),
             }),
             ..ev(EventType::Message)
+        },
+        ToFramework::InverseOffers(m) => Event {
+            inverse_offers: Some(event::InverseOffers {
+                inverse_offers: m.inverse_offers.clone(),
+            }),
+            ..ev(EventType::InverseOffers)
+        },
+        ToFramework::RescindInverseOffer(id) => Event {
+            rescind_inverse_offer: Some(event::RescindInverseOffer {
+                inverse_offer_id: id.clone(),
+            }),
+            ..ev(EventType::RescindInverseOffer)
         },
     })
 }
@@ -142,6 +158,10 @@ impl Master {
                     }
                     ToFramework::ExitedExecutor(m) => cx.send(&pid, &m),
                     ToFramework::Message(m) => cx.send(&pid, &m),
+                    ToFramework::InverseOffers(m) => cx.send(&pid, &m),
+                    ToFramework::RescindInverseOffer(inverse_offer_id) => {
+                        cx.send(&pid, &RescindInverseOfferMessage { inverse_offer_id })
+                    }
                 }
             }
             Connection::Http { .. } => {

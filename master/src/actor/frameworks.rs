@@ -137,10 +137,22 @@ impl Master {
             CallType::Request => {
                 tracing::info!("Requesting resources for framework {fid}");
             }
-            CallType::AcceptInverseOffers | CallType::DeclineInverseOffers => {
-                tracing::info!("Ignoring inverse offer call from framework {fid}: no inverse offers are outstanding");
+            CallType::AcceptInverseOffers => {
+                if let Some(a) = call.accept_inverse_offers {
+                    self.accept_inverse_offers(cx, fid, a)
+                }
             }
-            CallType::AcknowledgeOperationStatus | CallType::ReconcileOperations => {
+            CallType::DeclineInverseOffers => {
+                if let Some(d) = call.decline_inverse_offers {
+                    self.decline_inverse_offers(cx, fid, d)
+                }
+            }
+            CallType::AcknowledgeOperationStatus => {
+                if let Some(a) = call.acknowledge_operation_status {
+                    self.acknowledge_operation_status(cx, fid, a);
+                }
+            }
+            CallType::ReconcileOperations => {
                 tracing::warn!(
                     "Dropping {} call from framework {fid}: operation feedback is not supported",
                     ty.as_str_name()
@@ -227,7 +239,11 @@ impl Master {
 
     fn subscribe_pid(&mut self, cx: &mut Cx<'_, Self>, from: Upid, sub: Subscribe) {
         let name = sub.framework_info.name.clone();
-        if let Err(e) = self.subscribe(cx, NewConnection::Pid(from.clone()), sub) {
+        let principal = sub.framework_info.principal.as_deref();
+        let result = self
+            .validate_framework_authentication(principal, &from)
+            .and_then(|()| self.subscribe(cx, NewConnection::Pid(from.clone()), sub));
+        if let Err(e) = result {
             tracing::info!("Refusing subscription of framework '{name}' at {from}: {e}");
             cx.send(&from, &FrameworkErrorMessage { message: e });
         }

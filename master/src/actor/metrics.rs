@@ -12,6 +12,7 @@ use crate::state::{is_terminal, state_name, MasterState};
 #[derive(Clone, Debug, Default)]
 pub struct Metrics {
     pub messages_register_slave: u64,
+    pub messages_authenticate: u64,
     pub messages_reregister_slave: u64,
     pub messages_unregister_slave: u64,
     pub messages_register_framework: u64,
@@ -133,6 +134,7 @@ impl Metrics {
 
         for (k, v) in [
             ("messages_register_slave", self.messages_register_slave),
+            ("messages_authenticate", self.messages_authenticate),
             ("messages_reregister_slave", self.messages_reregister_slave),
             ("messages_unregister_slave", self.messages_unregister_slave),
             (

@@ -5,6 +5,7 @@
 //! - [`agents`]: register/reregister/unregister, pings, exits, unreachable.
 //! - [`draining`]: DRAIN/DEACTIVATE/REACTIVATE_AGENT, DRAINING -> DRAINED.
 //! - [`frameworks`]: subscribe (driver and HTTP), teardown, deactivate, failover.
+//! - [`maintenance`]: schedules, machine modes, inverse offers.
 //! - [`offers`]: allocation cycles, offers, decline/revive/suppress, rescind.
 //! - [`quota`]: UPDATE_QUOTA / GET_QUOTA and quota validation.
 //! - [`recovery`]: registry recovery, persistence, recovered-agent timeout.
@@ -15,12 +16,15 @@
 //!   messages or v1 events on an HTTP stream).
 
 mod agents;
+pub mod authentication;
 pub(crate) mod deliver;
 mod draining;
 pub(crate) mod election;
 pub(crate) mod frameworks;
+pub mod maintenance;
 mod metrics;
 mod offers;
+pub mod operations;
 pub mod quota;
 mod recovery;
 pub mod subscribers;
@@ -61,6 +65,8 @@ pub struct Master {
     pub(crate) state: MasterState,
     pub(crate) allocator: Box<dyn Allocator>,
     pub(crate) registrar: Box<dyn Registrar>,
+    /// CRAM-MD5 and HTTP Basic authentication state.
+    pub(crate) authn: authentication::Authentication,
     /// Open HTTP scheduler streams by framework ID.
     pub(crate) streams: BTreeMap<String, HttpStream>,
     pub(crate) offer_timers: BTreeMap<String, TimerId>,
@@ -74,6 +80,10 @@ pub struct Master {
     pub(crate) heartbeat_armed: bool,
     pub(crate) start_time: f64,
     hostname: String,
+    /// Maintenance schedules, machines and inverse offers.
+    pub(crate) maintenance: maintenance::MaintenanceState,
+    /// Files published through the `files` process (the master's log).
+    pub(crate) files: mesos_files::Files,
     /// Leader election (`--zk`); standalone masters always lead.
     pub(crate) election: election::Election,
 }
@@ -160,6 +170,7 @@ impl Master {
         let mut state = MasterState::new(id);
         state.max_completed_frameworks = flags.max_completed_frameworks();
         state.max_completed_tasks = flags.max_completed_tasks_per_framework();
+        let authn = authentication::Authentication::from_flags(&flags);
         Master {
             flags,
             info: MasterInfo {
@@ -169,6 +180,7 @@ impl Master {
             state,
             allocator,
             registrar,
+            authn,
             streams: BTreeMap::new(),
             offer_timers: BTreeMap::new(),
             registering: BTreeSet::new(),
@@ -178,6 +190,8 @@ impl Master {
             heartbeat_armed: false,
             start_time: 0.0,
             hostname: hostname.to_string(),
+            maintenance: Default::default(),
+            files: mesos_files::Files::new(),
             election: election::Election::default(),
         }
     }
@@ -239,6 +253,7 @@ impl Master {
         self.recover_agents(cx, &registry);
         self.recover_quotas(&registry);
         self.recover_weights(&registry);
+        self.recover_maintenance(&registry);
         self.schedule_allocation(cx);
     }
 }
@@ -250,6 +265,9 @@ impl Actor for Master {
         r.message::<ReregisterSlaveMessage>(election::leading!(Self::reregister_slave));
         r.message::<UnregisterSlaveMessage>(election::leading!(Self::unregister_slave));
         r.message::<UpdateSlaveMessage>(election::leading!(Self::update_slave));
+        r.message::<UpdateOperationStatusMessage>(election::leading!(
+            Self::update_operation_status
+        ));
         r.message::<StatusUpdateMessage>(election::leading!(Self::status_update));
         r.message::<ExitedExecutorMessage>(election::leading!(Self::exited_executor));
         r.message::<ExecutorToFrameworkMessage>(election::leading!(Self::executor_message));
@@ -267,7 +285,25 @@ impl Actor for Master {
         ));
         r.message::<ReconcileTasksMessage>(election::leading!(Self::reconcile_tasks));
         r.message::<FrameworkToExecutorMessage>(election::leading!(Self::scheduler_message));
+        // CRAM-MD5 authentication of agents and driver frameworks.
+        r.message::<mesos_proto::mesos::internal::AuthenticateMessage>(election::leading!(
+            Self::authenticate_message
+        ));
+        r.message::<mesos_proto::mesos::internal::AuthenticationStartMessage>(election::leading!(
+            Self::authentication_start
+        ));
+        r.message::<mesos_proto::mesos::internal::AuthenticationStepMessage>(election::leading!(
+            Self::authentication_step
+        ));
         crate::http::install(r);
+    }
+
+    fn authenticate(
+        &self,
+        endpoint: &str,
+        request: &libprocess::Request,
+    ) -> Result<Option<String>, Box<libprocess::Response>> {
+        self.authn.authenticate_http(endpoint, request)
     }
 
     fn initialize(&mut self, cx: &mut Cx<'_, Self>) {

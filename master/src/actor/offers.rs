@@ -60,6 +60,7 @@ impl Master {
         for (fid, allocs) in per_framework {
             self.offer(cx, &fid, allocs);
         }
+        self.send_inverse_offers(cx);
     }
 
     /// Upstream `Master::offer`: one `ResourceOffersMessage` per framework.
@@ -125,7 +126,8 @@ impl Master {
                 resources: a.resources.allocated_to(&a.role),
                 attributes: agent.info.attributes.clone(),
                 executor_ids,
-                unavailability: None,
+                // Upstream `Master::offer`: the machine's maintenance window.
+                unavailability: self.agent_unavailability(&a.agent_id),
                 allocation_info: Some(resource::AllocationInfo {
                     role: Some(a.role.clone()),
                 }),
@@ -190,6 +192,7 @@ impl Master {
         for o in self.state.offers_on_agent(agent_id) {
             self.remove_offer(cx, &o, true);
         }
+        self.rescind_inverse_offers_on_agent(cx, agent_id);
     }
 
     /// `--offer_timeout` expired for an offer (upstream `offerTimeout`).

@@ -169,8 +169,9 @@ impl Master {
         self.forward(cx, update, None, fid);
     }
 
-    /// ACCEPT (upstream `Master::accept` / `_accept`): LAUNCH and
-    /// LAUNCH_GROUP are carried out; other operations are dropped.
+    /// ACCEPT (upstream `Master::accept` / `_accept`): LAUNCH, LAUNCH_GROUP
+    /// and the speculative RESERVE/UNRESERVE/CREATE/DESTROY (see
+    /// `operations.rs`) are carried out in order; others are dropped.
     pub(crate) fn accept(&mut self, cx: &mut Cx<'_, Self>, fid: &str, accept: Accept) {
         for op in &accept.operations {
             if op.r#type == Some(OpType::Launch as i32) {
@@ -260,6 +261,8 @@ impl Master {
         }
 
         let mut remaining = offered.clone();
+        // Conversions of the speculative operations, for the allocator.
+        let mut conversions = Vec::new();
         for op in accept.operations {
             match op.r#type.and_then(|t| OpType::try_from(t).ok()) {
                 Some(OpType::Launch) => {
@@ -273,6 +276,17 @@ impl Master {
                         self.launch_group(cx, fid, &agent_id, &role, lg, &mut remaining);
                     }
                 }
+                Some(OpType::Reserve | OpType::Unreserve | OpType::Create | OpType::Destroy) => {
+                    self.accept_speculative(
+                        cx,
+                        fid,
+                        &agent_id,
+                        &role,
+                        op,
+                        &mut remaining,
+                        &mut conversions,
+                    );
+                }
                 other => {
                     tracing::warn!(
                         "Dropping {} operation from framework {fid}: not supported by this master",
@@ -281,10 +295,29 @@ impl Master {
                 }
             }
         }
-        if !remaining.is_empty() {
+        if !conversions.is_empty() {
+            if let Err(e) = self
+                .allocator
+                .update_allocation(fid, &agent_id, &offered, &conversions)
+            {
+                tracing::error!("Allocator refused updateAllocation: {e}");
+            }
+        }
+        // Upstream `_accept`: what the operations converted is recovered
+        // without a filter (so it is offered again at once), the rest of
+        // the unused offer is declined with the framework's filter.
+        let mut converted = remaining.clone();
+        converted.subtract_all(&offered);
+        let mut declined = remaining;
+        declined.subtract_all(&converted);
+        if !converted.is_empty() {
+            self.allocator
+                .recover_resources(fid, &agent_id, &converted, None, cx.now());
+        }
+        if !declined.is_empty() {
             let refuse = super::offers::refuse_duration(accept.filters.as_ref());
             self.allocator
-                .recover_resources(fid, &agent_id, &remaining, Some(refuse), cx.now());
+                .recover_resources(fid, &agent_id, &declined, Some(refuse), cx.now());
         }
     }
 

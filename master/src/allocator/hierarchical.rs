@@ -59,16 +59,20 @@ pub fn options_from_flags(flags: &MasterFlags) -> AllocatorOptions {
 #[derive(Debug)]
 pub struct Hierarchical {
     inner: HierarchicalAllocator,
+    /// Inverse offers of the cycles run since the master last took them.
+    inverse_offers: Vec<mesos_allocator::InverseOfferAllocation>,
 }
 
 impl Hierarchical {
     pub fn new(options: AllocatorOptions) -> Hierarchical {
         Hierarchical {
             inner: HierarchicalAllocator::new(options),
+            inverse_offers: Vec::new(),
         }
     }
 
-    fn flatten(result: AllocationResult) -> Vec<Allocation> {
+    fn flatten(&mut self, result: AllocationResult) -> Vec<Allocation> {
+        self.inverse_offers.extend(result.inverse_offers);
         let mut out = Vec::new();
         for a in result.offers {
             for (role, agents) in a.resources {
@@ -106,6 +110,36 @@ impl Allocator for Hierarchical {
         role: &str,
     ) -> mesos_allocator::resources::quantities::ResourceQuantities {
         self.inner.quota_consumed(role)
+    }
+
+    fn update_allocation(
+        &mut self,
+        framework_id: &str,
+        agent_id: &str,
+        offered: &Resources,
+        conversions: &[mesos_allocator::resources::ResourceConversion],
+    ) -> Result<(), String> {
+        self.inner
+            .update_allocation(framework_id, agent_id, &to_alloc(offered), conversions)
+            .map_err(|e| e.to_string())
+    }
+
+    fn update_agent_total(&mut self, agent_id: &str, info: &SlaveInfo, total: &Resources) {
+        log(
+            "updateSlave",
+            self.inner
+                .update_slave(agent_id, info, Some(&to_alloc(total)), None),
+        );
+    }
+
+    fn update_available(
+        &mut self,
+        agent_id: &str,
+        conversions: &[mesos_allocator::resources::ResourceConversion],
+    ) -> Result<(), String> {
+        self.inner
+            .update_available(agent_id, conversions)
+            .map_err(|e| e.to_string())
     }
 
     fn add_framework(
@@ -247,12 +281,50 @@ impl Allocator for Hierarchical {
         );
     }
 
+    fn update_unavailability(
+        &mut self,
+        agent_id: &str,
+        unavailability: Option<&mesos_proto::mesos::Unavailability>,
+    ) {
+        log(
+            "updateUnavailability",
+            self.inner.update_unavailability(agent_id, unavailability),
+        );
+    }
+
+    fn update_inverse_offer(
+        &mut self,
+        agent_id: &str,
+        framework_id: &str,
+        status: Option<&mesos_proto::mesos::allocator::InverseOfferStatus>,
+        filters: Option<&Filters>,
+        now: Time,
+    ) {
+        log(
+            "updateInverseOffer",
+            self.inner
+                .update_inverse_offer(agent_id, framework_id, status, filters, now.0),
+        );
+    }
+
+    fn inverse_offer_statuses(
+        &self,
+    ) -> BTreeMap<String, BTreeMap<String, mesos_proto::mesos::allocator::InverseOfferStatus>> {
+        self.inner.inverse_offer_statuses()
+    }
+
+    fn take_inverse_offers(&mut self) -> Vec<mesos_allocator::InverseOfferAllocation> {
+        std::mem::take(&mut self.inverse_offers)
+    }
+
     fn allocate(&mut self, now: Time) -> Vec<Allocation> {
-        Self::flatten(self.inner.allocate(now.0))
+        let result = self.inner.allocate(now.0);
+        self.flatten(result)
     }
 
     fn allocate_pending(&mut self, now: Time) -> Vec<Allocation> {
-        Self::flatten(self.inner.allocate_pending(now.0))
+        let result = self.inner.allocate_pending(now.0);
+        self.flatten(result)
     }
 }
 

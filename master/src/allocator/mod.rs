@@ -88,6 +88,35 @@ pub trait Allocator: Send {
     /// Role weights changed (upstream `Allocator::updateWeights`).
     fn update_weights(&mut self, _weights: &[mesos_proto::mesos::WeightInfo]) {}
 
+    /// Operations (RESERVE, CREATE, ...) a framework applied to resources
+    /// offered to it (upstream `Allocator::updateAllocation`): its
+    /// allocation and the agent's total change accordingly. `offered`
+    /// carries the allocation role.
+    fn update_allocation(
+        &mut self,
+        _framework_id: &str,
+        _agent_id: &str,
+        _offered: &Resources,
+        _conversions: &[mesos_allocator::resources::ResourceConversion],
+    ) -> Result<(), String> {
+        Err("this allocator does not support offer operations".into())
+    }
+
+    /// An agent's total changed, e.g. it reregistered with other
+    /// checkpointed resources (upstream `Allocator::updateSlave`).
+    fn update_agent_total(&mut self, _agent_id: &str, _info: &SlaveInfo, _total: &Resources) {}
+
+    /// Operator operations on an agent's unallocated resources (upstream
+    /// `Allocator::updateAvailable`): fails, changing nothing, when the
+    /// available resources do not hold what the operations consume.
+    fn update_available(
+        &mut self,
+        _agent_id: &str,
+        _conversions: &[mesos_allocator::resources::ResourceConversion],
+    ) -> Result<(), String> {
+        Err("this allocator does not support offer operations".into())
+    }
+
     /// What a role's subtree consumes against its quota: allocated
     /// non-revocable scalars plus unallocated reservations.
     fn quota_consumed(
@@ -95,6 +124,42 @@ pub trait Allocator: Send {
         _role: &str,
     ) -> mesos_allocator::resources::quantities::ResourceQuantities {
         mesos_allocator::resources::quantities::ResourceQuantities::new()
+    }
+
+    /// An agent's maintenance window was set or cleared (upstream
+    /// `Allocator::updateUnavailability`). Allocators without maintenance
+    /// support ignore it (no inverse offers).
+    fn update_unavailability(
+        &mut self,
+        _agent_id: &str,
+        _unavailability: Option<&mesos_proto::mesos::Unavailability>,
+    ) {
+    }
+
+    /// A framework answered an inverse offer (`status`), or it timed out or
+    /// was rescinded (`None`) (upstream `Allocator::updateInverseOffer`).
+    fn update_inverse_offer(
+        &mut self,
+        _agent_id: &str,
+        _framework_id: &str,
+        _status: Option<&mesos_proto::mesos::allocator::InverseOfferStatus>,
+        _filters: Option<&mesos_proto::mesos::Filters>,
+        _now: Time,
+    ) {
+    }
+
+    /// agent -> framework -> latest inverse offer answer, for agents under
+    /// maintenance (upstream `Allocator::getInverseOfferStatuses`).
+    fn inverse_offer_statuses(
+        &self,
+    ) -> BTreeMap<String, BTreeMap<String, mesos_proto::mesos::allocator::InverseOfferStatus>> {
+        BTreeMap::new()
+    }
+
+    /// Inverse offers the allocation cycles since the last call produced
+    /// (upstream's allocator calls back `Master::inverseOffer`).
+    fn take_inverse_offers(&mut self) -> Vec<mesos_allocator::InverseOfferAllocation> {
+        Vec::new()
     }
 
     /// The periodic allocation cycle over every agent.
@@ -316,6 +381,44 @@ impl Allocator for SimpleAllocator {
         }
     }
 
+    fn update_allocation(
+        &mut self,
+        framework_id: &str,
+        agent_id: &str,
+        _offered: &Resources,
+        conversions: &[mesos_allocator::resources::ResourceConversion],
+    ) -> Result<(), String> {
+        let stripped = strip_conversions(conversions);
+        let a = self.agents.get_mut(agent_id).ok_or("unknown agent")?;
+        let held = a.allocated.get(framework_id).cloned().unwrap_or_default();
+        let total = apply_to(&a.total, &stripped)?;
+        let held = apply_to(&held, &stripped)?;
+        a.total = total;
+        a.allocated.insert(framework_id.to_string(), held);
+        Ok(())
+    }
+
+    fn update_agent_total(&mut self, agent_id: &str, _info: &SlaveInfo, total: &Resources) {
+        if let Some(a) = self.agents.get_mut(agent_id) {
+            a.total = total.unallocated();
+        }
+    }
+
+    fn update_available(
+        &mut self,
+        agent_id: &str,
+        conversions: &[mesos_allocator::resources::ResourceConversion],
+    ) -> Result<(), String> {
+        let a = self.agents.get_mut(agent_id).ok_or("unknown agent")?;
+        let mut available = a.total.clone();
+        for r in a.allocated.values() {
+            available.subtract_all(r);
+        }
+        apply_to(&available, conversions)?;
+        a.total = apply_to(&a.total, conversions)?;
+        Ok(())
+    }
+
     fn suppress_offers(&mut self, framework_id: &str, roles: &BTreeSet<String>) {
         if let Some(f) = self.frameworks.get_mut(framework_id) {
             if roles.is_empty() {
@@ -391,6 +494,32 @@ impl Allocator for SimpleAllocator {
         }
         out
     }
+}
+
+/// Conversions without allocation info (the simple allocator keeps its
+/// totals and allocations unallocated).
+fn strip_conversions(
+    conversions: &[mesos_allocator::resources::ResourceConversion],
+) -> Vec<mesos_allocator::resources::ResourceConversion> {
+    conversions
+        .iter()
+        .map(|c| {
+            mesos_allocator::resources::ResourceConversion::new(
+                c.consumed.unallocated(),
+                c.converted.unallocated(),
+            )
+        })
+        .collect()
+}
+
+fn apply_to(
+    r: &Resources,
+    conversions: &[mesos_allocator::resources::ResourceConversion],
+) -> Result<Resources, String> {
+    mesos_allocator::Resources::from_vec(r.to_vec())
+        .apply(conversions)
+        .map(|x| Resources::from_vec(&x.to_vec()))
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

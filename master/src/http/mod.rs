@@ -6,13 +6,18 @@
 //! - [`legacy`]: v0 JSON endpoints (`/state`, `/slaves`, `/frameworks`,
 //!   `/health`, `/flags`, `/version`, `/metrics/snapshot`, ...).
 //! - [`roles`]: `GET /roles` and `GET_ROLES` (weights, quota, consumption).
+//! - [`maintenance`]: `/maintenance/*`, `/machine/*` and the maintenance calls.
+//! - [`files`]: `LIST_FILES` / `READ_FILE` over the `files` attach table.
 //! - [`model`]: the hand-written v0 JSON shapes (`src/common/http.cpp`).
 //!
 //! Endpoint handlers are methods of [`Master`] so they see its state; each
 //! module installs its own routes, so more can be added beside them.
 
+pub mod files;
 pub mod legacy;
+pub mod maintenance;
 pub mod model;
+pub mod operations;
 pub mod operator;
 pub mod roles;
 pub mod scheduler;
@@ -31,7 +36,9 @@ pub fn install(r: &mut Routes<Master>) {
     scheduler::install(r);
     operator::install(r);
     legacy::install(r);
+    operations::install(r);
     roles::install(r);
+    maintenance::install(r);
 }
 
 /// The media type of a request body (parameters stripped).

@@ -81,9 +81,10 @@ pub fn resources(rs: &Resources) -> Value {
     Value::Object(o)
 }
 
-/// The `*_full` variants: the resources themselves as protobuf JSON.
+/// The `*_full` variants: the resources themselves as protobuf JSON, in
+/// upstream's ENDPOINT format (`role`/`reservation` beside `reservations`).
 pub fn resources_full(rs: &Resources) -> Value {
-    Value::Array(rs.iter().map(proto).collect())
+    Value::Array(rs.to_endpoint_vec().iter().map(proto).collect())
 }
 
 /// Upstream `model(const Attributes&)`: name -> scalar / ranges / set / text.
@@ -363,6 +364,7 @@ pub fn framework(state: &MasterState, usage: &Usage, f: &Framework) -> Value {
 pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value {
     let used = usage.used_on(a.id());
     let offered = usage.offered_on(a.id());
+    let mut reserved_full = Map::new();
     let reserved_by_role = {
         let mut m = Map::new();
         let mut roles: Vec<String> = a
@@ -379,6 +381,7 @@ pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value
                     .iter()
                     .filter(|r| crate::resources::reservation_role(r) == role),
             );
+            reserved_full.insert(role.clone(), resources_full(&rs));
             m.insert(role, resources(&rs));
         }
         Value::Object(m)
@@ -428,7 +431,10 @@ pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value
         ),
     );
     if full {
-        o.insert("reserved_resources_full".into(), json!({}));
+        o.insert(
+            "reserved_resources_full".into(),
+            Value::Object(reserved_full),
+        );
         o.insert(
             "unreserved_resources_full".into(),
             resources_full(&unreserved),

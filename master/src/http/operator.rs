@@ -141,6 +141,11 @@ impl Master {
                 "Failed to validate master::Call: Expecting '{field}' to be present"
             ))
         };
+        // RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE/DESTROY_VOLUMES.
+        let responder = match self.operation_call(cx, ty, &call, responder) {
+            Ok(()) => return,
+            Err(r) => r,
+        };
         match ty {
             OpType::DrainAgent => {
                 match call.drain_agent {
@@ -236,6 +241,26 @@ impl Master {
                 responder.respond(encode_response(&r, out_json));
                 return;
             }
+            OpType::UpdateMaintenanceSchedule
+            | OpType::StartMaintenance
+            | OpType::StopMaintenance => {
+                self.maintenance_call(cx, call, responder);
+                return;
+            }
+            OpType::ListFiles => {
+                match call.list_files {
+                    Some(l) => self.list_files_call(cx, l, out_json, responder),
+                    None => responder.respond(missing("list_files")),
+                }
+                return;
+            }
+            OpType::ReadFile => {
+                match call.read_file {
+                    Some(f) => self.read_file_call(cx, f, out_json, responder),
+                    None => responder.respond(missing("read_file")),
+                }
+                return;
+            }
             OpType::ReactivateAgent => {
                 match call.reactivate_agent {
                     Some(d) => self.reactivate_agent_call(cx, d.slave_id, responder),
@@ -298,6 +323,11 @@ impl Master {
             OpType::GetTasks => r.get_tasks = Some(self.get_tasks()),
             OpType::GetExecutors => r.get_executors = Some(self.get_executors()),
             OpType::GetRoles => r.get_roles = Some(self.get_roles()),
+            OpType::GetOperations => {
+                r.get_operations = Some(response::GetOperations {
+                    operations: crate::actor::operations::all_operations(&self.state),
+                })
+            }
             OpType::GetWeights => {
                 r.get_weights = Some(response::GetWeights {
                     weight_infos: self.weight_infos(),
@@ -306,6 +336,16 @@ impl Master {
             OpType::GetQuota => {
                 r.get_quota = Some(response::GetQuota {
                     status: crate::actor::quota::quota_status(&self.state.quotas),
+                })
+            }
+            OpType::GetMaintenanceSchedule => {
+                r.get_maintenance_schedule = Some(response::GetMaintenanceSchedule {
+                    schedule: self.maintenance_schedule(),
+                })
+            }
+            OpType::GetMaintenanceStatus => {
+                r.get_maintenance_status = Some(response::GetMaintenanceStatus {
+                    status: self.maintenance_status(),
                 })
             }
             OpType::GetState => {
@@ -389,7 +429,7 @@ impl Master {
                 reregistered_time: f.reregistered_time.map(time),
                 unregistered_time: f.unregistered_time.map(time),
                 offers,
-                inverse_offers: vec![],
+                inverse_offers: self.inverse_offers_of(f.id()),
                 allocated_resources: used.to_endpoint_vec(),
                 offered_resources: offered.to_endpoint_vec(),
             }

@@ -32,6 +32,9 @@ pub struct Agent {
     pub executors: BTreeMap<String, BTreeMap<String, ExecutorInfo>>,
     /// Offer IDs outstanding on this agent.
     pub offers: BTreeSet<String>,
+    /// Offer operations sent to the agent and not yet terminal (or not yet
+    /// acknowledged), by operation UUID text (upstream `Slave::operations`).
+    pub operations: BTreeMap<String, mesos_proto::mesos::Operation>,
     /// Bumped on every (re)registration / disconnection, so stale timers
     /// (reregister timeout) can tell.
     pub epoch: u64,
@@ -60,6 +63,7 @@ impl Agent {
             observer: None,
             executors: BTreeMap::new(),
             offers: BTreeSet::new(),
+            operations: BTreeMap::new(),
             epoch: 0,
         }
     }

@@ -283,6 +283,7 @@ impl Shared {
             headers: req.headers,
             body: req.body,
             peer: Some(peer),
+            principal: None,
         };
         let (tx, rx) = oneshot::channel();
         let responder = Responder::new(Box::new(ConnResponder {

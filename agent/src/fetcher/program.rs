@@ -1,0 +1,422 @@
+//! What `mesos-fetcher` does with its `FetcherInfo` (upstream
+//! `src/launcher/fetcher.cpp`): each item is fetched straight into the
+//! sandbox, then made executable or extracted. The first failure stops the
+//! program (exit status 1).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use mesos_proto::mesos::command_info::Uri;
+use mesos_proto::mesos::fetcher::{fetcher_info, FetcherInfo};
+
+use super::{basename, download, validate_output_file};
+
+/// Archives handed to `tar` (which recognizes the compression itself).
+const TAR_SUFFIXES: [&str; 7] = [
+    ".tar", ".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz",
+];
+
+/// Runs every item of `info`; returns what was fetched (for logging).
+pub fn run(info: &FetcherInfo) -> Result<Vec<(String, PathBuf)>, String> {
+    if info.sandbox_directory.is_empty() {
+        return Err("Missing sandbox directory".into());
+    }
+    if let Some(user) = &info.user {
+        su(user)
+            .map_err(|e| format!("Fetcher could not execute `os::su()` for user '{user}': {e}"))?;
+    }
+    let sandbox = Path::new(&info.sandbox_directory);
+    let stall = info
+        .stall_timeout
+        .as_ref()
+        .map(|d| Duration::from_nanos(d.nanoseconds.max(0) as u64));
+    let mut fetched = Vec::new();
+    for item in &info.items {
+        tracing::info!("Fetching URI '{}'", item.uri.value);
+        let r = fetch_item(item, info, sandbox, stall)
+            .map_err(|e| format!("Failed to fetch '{}': {e}", item.uri.value))?;
+        tracing::info!("Fetched '{}' to '{}'", item.uri.value, r.display());
+        fetched.push((item.uri.value.clone(), r));
+    }
+    Ok(fetched)
+}
+
+/// `os::su`: the task's groups, group and user (only when we are root and
+/// someone else).
+fn su(user: &str) -> Result<(), String> {
+    let u = nix::unistd::User::from_name(user)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no such user '{user}'"))?;
+    if nix::unistd::geteuid() == u.uid {
+        return Ok(());
+    }
+    let name = std::ffi::CString::new(user).map_err(|e| e.to_string())?;
+    nix::unistd::setgid(u.gid).map_err(|e| format!("setgid: {e}"))?;
+    nix::unistd::initgroups(&name, u.gid).map_err(|e| format!("initgroups: {e}"))?;
+    nix::unistd::setuid(u.uid).map_err(|e| format!("setuid: {e}"))?;
+    Ok(())
+}
+
+fn fetch_item(
+    item: &fetcher_info::Item,
+    info: &FetcherInfo,
+    sandbox: &Path,
+    stall: Option<Duration>,
+) -> Result<PathBuf, String> {
+    if item.action() != fetcher_info::item::Action::BypassCache {
+        // The cache is not implemented; the agent never asks for it.
+        if info.cache_directory.as_deref().unwrap_or("").is_empty() {
+            return Err("Cache directory not specified".into());
+        }
+        return Err("The fetcher cache is not supported".into());
+    }
+    fetch_bypassing_cache(&item.uri, sandbox, info.frameworks_home.as_deref(), stall)
+}
+
+/// `fetchBypassingCache`.
+fn fetch_bypassing_cache(
+    uri: &Uri,
+    sandbox: &Path,
+    frameworks_home: Option<&str>,
+    stall: Option<Duration>,
+) -> Result<PathBuf, String> {
+    let output = match &uri.output_file {
+        Some(o) => {
+            // Checked again here: the program may be run by hand.
+            validate_output_file(o)?;
+            if let Some(dir) = Path::new(o).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(sandbox.join(dir)).map_err(|e| {
+                    format!(
+                        "Unable to create subdirectory {} in sandbox: {e}",
+                        dir.display()
+                    )
+                })?;
+            }
+            o.clone()
+        }
+        None => basename(uri.value.trim_start())?,
+    };
+    let path = sandbox.join(&output);
+    fetch_to(&uri.value, &path, frameworks_home, stall)?;
+    if uri.executable() {
+        chmod_executable(&path)?;
+    } else if uri.extract() && !extract(&path, sandbox)? {
+        tracing::warn!(
+            "Copying instead of extracting resource from URI with 'extract' flag, \
+             because it does not seem to be an archive: {}",
+            uri.value
+        );
+    }
+    Ok(path)
+}
+
+/// `Fetcher::uriToLocalPath`: `file://` URIs and plain paths are local;
+/// `None` for other schemes.
+pub fn uri_to_local_path(
+    uri: &str,
+    frameworks_home: Option<&str>,
+) -> Result<Option<PathBuf>, String> {
+    let file_uri = uri.starts_with("file://");
+    if !file_uri && uri.contains("://") {
+        return Ok(None);
+    }
+    let path = uri.strip_prefix("file://").unwrap_or(uri);
+    let path = path.strip_prefix("localhost").unwrap_or(path);
+    if path.starts_with('/') {
+        return Ok(Some(PathBuf::from(path)));
+    }
+    if file_uri {
+        return Err("File URI only supports absolute paths".into());
+    }
+    match frameworks_home.filter(|h| !h.is_empty()) {
+        Some(home) => Ok(Some(Path::new(home).join(path))),
+        None => Err("A relative path was passed for the resource but the \
+                     Mesos framework home was not specified. \
+                     Please either provide this config option \
+                     or avoid using a relative path"
+            .into()),
+    }
+}
+
+/// `Fetcher::isNetUri`.
+pub fn is_net_uri(uri: &str) -> bool {
+    ["http://", "https://", "ftp://", "ftps://"]
+        .iter()
+        .any(|p| uri.starts_with(p))
+}
+
+/// `download`: a local copy, a network download, or (upstream) the Hadoop
+/// client for any other scheme.
+fn fetch_to(
+    raw: &str,
+    dest: &Path,
+    frameworks_home: Option<&str>,
+    stall: Option<Duration>,
+) -> Result<(), String> {
+    let uri = raw.trim_start();
+    basename(uri)?;
+    if let Some(src) = uri_to_local_path(uri, frameworks_home)? {
+        tracing::info!(
+            "Copying resource with command:cp '{}' '{}'",
+            src.display(),
+            dest.display()
+        );
+        if src.is_dir() {
+            return Err(format!(
+                "Failed to copy '{}': is a directory",
+                src.display()
+            ));
+        }
+        std::fs::copy(&src, dest).map_err(|e| {
+            format!(
+                "Failed to copy '{}' to '{}': {e}",
+                src.display(),
+                dest.display()
+            )
+        })?;
+        return Ok(());
+    }
+    if uri.starts_with("http://") || uri.starts_with("https://") {
+        tracing::info!("Downloading resource from '{uri}' to '{}'", dest.display());
+        let code = download::download(uri, dest, stall)
+            .map_err(|e| format!("Error downloading resource: {e}"))?;
+        if code != 200 {
+            let _ = std::fs::remove_file(dest);
+            return Err(format!(
+                "Error downloading resource, received HTTP return code {code}"
+            ));
+        }
+        return Ok(());
+    }
+    if is_net_uri(uri) {
+        return Err("Error downloading resource: FTP is not supported by this fetcher".into());
+    }
+    Err("HDFS copyToLocal failed: the Hadoop client is not supported by this fetcher".into())
+}
+
+/// `chmodExecutable`: rwxr-xr-x.
+fn chmod_executable(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("Failed to chmod executable '{}': {e}", path.display()))
+}
+
+/// `extract`: archives by name with `tar` / `unzip`, a bare `.gz` with
+/// `gunzip`; `Ok(false)` when the name is no archive's.
+pub fn extract(source: &Path, dest: &Path) -> Result<bool, String> {
+    let name = source.to_string_lossy().into_owned();
+    let mut cmd = if TAR_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+        let mut c = Command::new("tar");
+        c.arg("-C").arg(dest).arg("-xf").arg(source);
+        c
+    } else if name.ends_with(".zip") {
+        let mut c = Command::new("unzip");
+        c.arg("-o").arg("-q").arg(source).arg("-d").arg(dest);
+        c
+    } else if let Some(stem) = name.strip_suffix(".gz") {
+        let file = Path::new(stem)
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let out = std::fs::File::create(dest.join(&file))
+            .map_err(|e| format!("Failed to extract '{name}': {e}"))?;
+        let input =
+            std::fs::File::open(source).map_err(|e| format!("Failed to extract '{name}': {e}"))?;
+        let mut c = Command::new("gunzip");
+        c.arg("-d").arg("-c").stdin(input).stdout(out);
+        c
+    } else {
+        return Ok(false);
+    };
+    let status = cmd.stderr(Stdio::inherit()).status().map_err(|e| {
+        format!(
+            "Failed to extract archive '{name}' to '{}': {e}",
+            dest.display()
+        )
+    })?;
+    if !status.success() {
+        use std::os::unix::process::ExitStatusExt;
+        return Err(format!(
+            "Failed to extract archive '{name}' to '{}': {:?} {}",
+            dest.display(),
+            cmd.get_program(),
+            crate::slave::tasks::describe_status(Some(status.into_raw()))
+        ));
+    }
+    tracing::info!("Extracted '{name}' into '{}'", dest.display());
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(uri: &str, f: impl FnOnce(&mut Uri)) -> fetcher_info::Item {
+        let mut u = Uri {
+            value: uri.into(),
+            ..Default::default()
+        };
+        f(&mut u);
+        fetcher_info::Item {
+            uri: u,
+            action: 0,
+            cache_filename: None,
+        }
+    }
+
+    fn info(sandbox: &Path, items: Vec<fetcher_info::Item>) -> FetcherInfo {
+        FetcherInfo {
+            sandbox_directory: sandbox.display().to_string(),
+            items,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn local_paths_and_file_uris() {
+        assert_eq!(
+            uri_to_local_path("file:///a/b", None).unwrap(),
+            Some(PathBuf::from("/a/b"))
+        );
+        assert_eq!(
+            uri_to_local_path("file://localhost/a/b", None).unwrap(),
+            Some(PathBuf::from("/a/b"))
+        );
+        assert!(uri_to_local_path("file://a/b", None).is_err());
+        assert!(uri_to_local_path("rel/x", None).is_err());
+        assert_eq!(
+            uri_to_local_path("rel/x", Some("/home")).unwrap(),
+            Some(PathBuf::from("/home/rel/x"))
+        );
+        assert_eq!(uri_to_local_path("http://h/x", None).unwrap(), None);
+    }
+
+    #[test]
+    fn copies_chmods_extracts_and_renames() {
+        let src = tempfile::tempdir().unwrap();
+        let sandbox = tempfile::tempdir().unwrap();
+        std::fs::write(src.path().join("run.sh"), b"#!/bin/sh\n").unwrap();
+        std::fs::create_dir_all(src.path().join("tree/d")).unwrap();
+        std::fs::write(src.path().join("tree/d/f.txt"), b"in archive").unwrap();
+        let tgz = src.path().join("a.tar.gz");
+        let ok = Command::new("tar")
+            .arg("-C")
+            .arg(src.path().join("tree"))
+            .arg("-czf")
+            .arg(&tgz)
+            .arg("d")
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let items = vec![
+            item(&src.path().join("run.sh").display().to_string(), |u| {
+                u.executable = Some(true)
+            }),
+            item(&format!("file://{}", tgz.display()), |u| {
+                u.extract = Some(true)
+            }),
+            item(&src.path().join("run.sh").display().to_string(), |u| {
+                u.output_file = Some("sub/dir/renamed.sh".into())
+            }),
+        ];
+        run(&info(sandbox.path(), items)).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(sandbox.path().join("run.sh"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+        assert_eq!(
+            std::fs::read(sandbox.path().join("d/f.txt")).unwrap(),
+            b"in archive"
+        );
+        assert!(sandbox.path().join("a.tar.gz").exists());
+        assert!(sandbox.path().join("sub/dir/renamed.sh").exists());
+    }
+
+    fn have(tool: &str) -> bool {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    #[test]
+    fn extracts_every_archive_kind() {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(src.path().join("d")).unwrap();
+        std::fs::write(src.path().join("d/f.txt"), b"payload").unwrap();
+        let sh = |cmd: &str| {
+            let ok = Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .current_dir(src.path())
+                .status()
+                .unwrap();
+            assert!(ok.success(), "{cmd}");
+        };
+        let mut cases = vec![("a.tar", "tar -cf a.tar d"), ("a.tgz", "tar -czf a.tgz d")];
+        if have("bzip2") {
+            cases.push(("a.tar.bz2", "tar -cjf a.tar.bz2 d"));
+        }
+        if have("xz") {
+            cases.push(("a.txz", "tar -cJf a.txz d"));
+        }
+        if have("zip") && have("unzip") {
+            cases.push(("a.zip", "zip -q -r a.zip d"));
+        } else {
+            println!("SKIP: zip/unzip absent, .zip extraction not checked");
+        }
+        for (name, cmd) in cases {
+            sh(cmd);
+            let out = tempfile::tempdir().unwrap();
+            assert!(
+                extract(&src.path().join(name), out.path()).unwrap(),
+                "{name}"
+            );
+            assert_eq!(
+                std::fs::read(out.path().join("d/f.txt")).unwrap(),
+                b"payload",
+                "{name}"
+            );
+        }
+        // A bare .gz becomes the file without the suffix.
+        sh("gzip -c d/f.txt > f.txt.gz");
+        let out = tempfile::tempdir().unwrap();
+        assert!(extract(&src.path().join("f.txt.gz"), out.path()).unwrap());
+        assert_eq!(std::fs::read(out.path().join("f.txt")).unwrap(), b"payload");
+        // Not an archive's name: not extracted.
+        assert!(!extract(&src.path().join("d/f.txt"), out.path()).unwrap());
+        // A corrupt archive is an error naming it.
+        std::fs::write(src.path().join("bad.tar.gz"), b"not gzip").unwrap();
+        let e = extract(&src.path().join("bad.tar.gz"), out.path()).unwrap_err();
+        assert!(
+            e.contains("Failed to extract archive") && e.contains("bad.tar.gz"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn failures_name_the_uri() {
+        let sandbox = tempfile::tempdir().unwrap();
+        let e = run(&info(sandbox.path(), vec![item("/no/such/file", |_| {})])).unwrap_err();
+        assert!(e.starts_with("Failed to fetch '/no/such/file'"), "{e}");
+        let e = run(&info(sandbox.path(), vec![item("hdfs://nn/x", |_| {})])).unwrap_err();
+        assert!(e.contains("HDFS"), "{e}");
+        let e = run(&info(
+            sandbox.path(),
+            vec![item("/etc/hostname", |u| {
+                u.output_file = Some("../escape".into())
+            })],
+        ))
+        .unwrap_err();
+        assert!(e.contains("within the sandbox"), "{e}");
+        let mut cached = item("/etc/hostname", |_| {});
+        cached.action = fetcher_info::item::Action::DownloadAndCache as i32;
+        let e = run(&info(sandbox.path(), vec![cached])).unwrap_err();
+        assert!(e.contains("Cache directory not specified"), "{e}");
+    }
+}

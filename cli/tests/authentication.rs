@@ -1,0 +1,378 @@
+//! Authentication as upstream 1.9 does it, against the real thing:
+//! - a real 1.9.0 agent with `--credential` authenticates to our master over
+//!   CRAM-MD5 and registers under `--authenticate_agents`; one with a wrong
+//!   secret never registers;
+//! - our agent authenticates the same way to the real 1.9.0 master and to
+//!   ours;
+//! - HTTP Basic on the read-only, read-write and scheduler realms: the same
+//!   requests (no, wrong and right credentials) get the same status codes and
+//!   `WWW-Authenticate` challenges from the real 1.9.0 master and from ours.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{free_port, kit_bin, wait_until, Guard};
+use serde_json::Value;
+
+const GOOD: &str = "Basic dGVzdC1wcmluY2lwYWw6dGVzdC1zZWNyZXQ="; // test-principal:test-secret
+const BAD: &str = "Basic dGVzdC1wcmluY2lwYWw6bm9wZQ=="; // test-principal:nope
+
+/// One request; the status, the `WWW-Authenticate` header and the body.
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+    body: &str,
+) -> Option<(u16, Option<String>, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let challenge = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("www-authenticate")
+            .then(|| v.trim().to_string())
+    });
+    Some((status, challenge, body.to_string()))
+}
+
+fn write_files(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("credentials"),
+        r#"{"credentials":[{"principal":"test-principal","secret":"test-secret"},{"principal":"other","secret":"s2"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("good-credential"),
+        r#"{"principal":"test-principal","secret":"test-secret"}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("bad-credential"), "test-principal wrong-secret\n").unwrap();
+}
+
+/// The flags both masters run with.
+fn auth_flags(dir: &Path) -> Vec<String> {
+    vec![
+        "--authenticate_agents=true".into(),
+        "--authenticate_http_readonly=true".into(),
+        "--authenticate_http_readwrite=true".into(),
+        "--authenticate_http_frameworks=true".into(),
+        "--http_framework_authenticators=basic".into(),
+        format!("--credentials={}", dir.join("credentials").display()),
+    ]
+}
+
+fn agents(port: u16) -> Vec<Value> {
+    request(port, "GET", "/master/slaves", Some(GOOD), "")
+        .and_then(|(_, _, b)| serde_json::from_str::<Value>(&b).ok())
+        .and_then(|v| v["slaves"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+fn metric(port: u16, name: &str) -> f64 {
+    request(port, "GET", "/metrics/snapshot", Some(GOOD), "")
+        .and_then(|(_, _, b)| serde_json::from_str::<Value>(&b).ok())
+        .and_then(|v| v[name].as_f64())
+        .unwrap_or(0.0)
+}
+
+fn start_real_agent(master_port: u16, dir: &Path, name: &str, credential: &str) -> Guard {
+    let port = free_port();
+    Guard(Some(
+        Command::new(kit_bin("mesos-ref-agent").unwrap())
+            .arg(format!("127.0.0.1:{master_port}"))
+            .arg(format!("--port={port}"))
+            .arg(format!("--work_dir={}", dir.join(name).display()))
+            .arg(format!("--credential={}", dir.join(credential).display()))
+            .arg("--resources=cpus:1;mem:256;disk:256")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ))
+}
+
+#[test]
+fn real_agents_authenticate_with_crammd5_to_our_master() {
+    if kit_bin("mesos-ref-agent").is_none() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("mesos-authn-agents-{}", free_port()));
+    let _ = std::fs::remove_dir_all(&dir);
+    write_files(&dir);
+    let port = free_port();
+    let _master = Guard(Some(
+        Command::new(env!("CARGO_BIN_EXE_mesos-master"))
+            .args([
+                "--ip=127.0.0.1".to_string(),
+                format!("--port={port}"),
+                "--registry=in_memory".to_string(),
+                format!("--work_dir={}", dir.join("master").display()),
+            ])
+            .args(auth_flags(&dir))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    wait_until(Duration::from_secs(20), || {
+        request(port, "GET", "/health", None, "")
+    })
+    .expect("our master up");
+
+    let _good = start_real_agent(port, &dir, "good", "good-credential");
+    let registered = wait_until(Duration::from_secs(30), || {
+        let a = agents(port);
+        (a.len() == 1).then_some(a)
+    })
+    .expect("the agent with the right secret registers");
+    assert_eq!(registered[0]["resources"]["cpus"], 1.0);
+
+    // The wrong secret: the agent tries (the master counts the request) but
+    // is refused registration.
+    let _bad = start_real_agent(port, &dir, "bad", "bad-credential");
+    wait_until(Duration::from_secs(30), || {
+        (metric(port, "master/messages_authenticate") >= 2.0).then_some(())
+    })
+    .expect("the second agent tries to authenticate");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        agents(port).len(),
+        1,
+        "an agent with a wrong secret registered"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn start_our_agent(master_port: u16, dir: &Path, name: &str, credential: &str) -> Guard {
+    Guard(Some(
+        Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
+            .arg(format!("--master=127.0.0.1:{master_port}"))
+            .arg(format!("--work_dir={}", dir.join(name).display()))
+            .arg(format!("--port={}", free_port()))
+            .arg("--ip=127.0.0.1")
+            .arg(format!("--credential={}", dir.join(credential).display()))
+            .arg("--resources=cpus:1;mem:256;disk:256")
+            .arg("--authentication_timeout_min=2secs")
+            .env_remove("MESOS_WORK_DIR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mesos-agent"),
+    ))
+}
+
+#[test]
+fn our_agent_authenticates_with_the_real_master_and_ours() {
+    let Some(local) = kit_bin("mesos-ref-local") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("mesos-authn-ours-{}", free_port()));
+    let _ = std::fs::remove_dir_all(&dir);
+    write_files(&dir);
+
+    // The real 1.9.0 master (no agents of its own) takes our agent.
+    let real_port = free_port();
+    let _real = Guard(Some(
+        Command::new(local)
+            .args([
+                format!("--port={real_port}"),
+                "--ip=127.0.0.1".to_string(),
+                "0".into(),
+            ])
+            .args(auth_flags(&dir))
+            .env("MESOS_WORK_DIR", dir.join("real-master"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    wait_until(Duration::from_secs(20), || {
+        request(real_port, "GET", "/version", None, "")
+    })
+    .expect("real master up");
+    let _a = start_our_agent(real_port, &dir, "agent-real", "good-credential");
+    wait_until(Duration::from_secs(30), || {
+        (agents(real_port).len() == 1).then_some(())
+    })
+    .expect("our agent registers with the real master after CRAM-MD5");
+
+    // Ours: the right secret registers, the wrong one does not.
+    let port = free_port();
+    let _master = Guard(Some(
+        Command::new(env!("CARGO_BIN_EXE_mesos-master"))
+            .args([
+                "--ip=127.0.0.1".to_string(),
+                format!("--port={port}"),
+                "--registry=in_memory".to_string(),
+                format!("--work_dir={}", dir.join("master").display()),
+            ])
+            .args(auth_flags(&dir))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    wait_until(Duration::from_secs(20), || {
+        request(port, "GET", "/health", None, "")
+    })
+    .expect("our master up");
+    let _b = start_our_agent(port, &dir, "agent-ours", "good-credential");
+    wait_until(Duration::from_secs(30), || {
+        (agents(port).len() == 1).then_some(())
+    })
+    .expect("our agent registers with our master after CRAM-MD5");
+    let _c = start_our_agent(port, &dir, "agent-bad", "bad-credential");
+    wait_until(Duration::from_secs(30), || {
+        (metric(port, "master/messages_authenticate") >= 2.0).then_some(())
+    })
+    .expect("the agent with the wrong secret tries");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        agents(port).len(),
+        1,
+        "an agent with a wrong secret registered"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn http_authentication_matches_the_real_master() {
+    let Some(local) = kit_bin("mesos-ref-local") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("mesos-authn-http-{}", free_port()));
+    let _ = std::fs::remove_dir_all(&dir);
+    write_files(&dir);
+    let cases: Vec<(&str, &str, Option<&str>, &str)> = vec![
+        ("GET", "/master/state", None, ""),
+        ("GET", "/master/state", Some(BAD), ""),
+        ("GET", "/master/state", Some(GOOD), ""),
+        ("GET", "/master/state", Some("Bearer abc"), ""),
+        ("GET", "/master/state", Some("Basic !!!"), ""),
+        ("GET", "/master/health", None, ""),
+        ("GET", "/metrics/snapshot", None, ""),
+        ("GET", "/metrics/snapshot", Some(GOOD), ""),
+        ("GET", "/master/flags", None, ""),
+        ("GET", "/master/roles", Some(GOOD), ""),
+        ("POST", "/master/api/v1", None, r#"{"type":"GET_HEALTH"}"#),
+        (
+            "POST",
+            "/master/api/v1",
+            Some(BAD),
+            r#"{"type":"GET_HEALTH"}"#,
+        ),
+        (
+            "POST",
+            "/master/api/v1",
+            Some(GOOD),
+            r#"{"type":"GET_HEALTH"}"#,
+        ),
+        ("POST", "/master/teardown", None, "frameworkId=x"),
+        ("GET", "/master/weights", None, ""),
+        ("POST", "/master/api/v1/scheduler", None, "{}"),
+        ("POST", "/master/api/v1/scheduler", Some(GOOD), "{}"),
+        ("GET", "/version", None, ""),
+    ];
+    let run = |port: u16| -> Vec<String> {
+        cases
+            .iter()
+            .map(|(method, path, auth, body)| {
+                let answer = request(port, method, path, *auth, body);
+                format!(
+                    "{method} {path} {auth:?}: {:?}",
+                    answer.map(|(s, c, _)| (s, c))
+                )
+            })
+            .collect()
+    };
+
+    let real_port = free_port();
+    let real = Guard(Some(
+        Command::new(local)
+            .args([
+                format!("--port={real_port}"),
+                "--ip=127.0.0.1".to_string(),
+                "0".into(),
+            ])
+            .args(auth_flags(&dir))
+            .env("MESOS_WORK_DIR", dir.join("real-master"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    wait_until(Duration::from_secs(20), || {
+        request(real_port, "GET", "/version", None, "")
+    })
+    .expect("real master up");
+    let upstream = run(real_port);
+    drop(real);
+
+    let our_port = free_port();
+    let _ours = Guard(Some(
+        Command::new(env!("CARGO_BIN_EXE_mesos-master"))
+            .args([
+                "--ip=127.0.0.1".to_string(),
+                format!("--port={our_port}"),
+                "--registry=in_memory".to_string(),
+                format!("--work_dir={}", dir.join("our-master").display()),
+            ])
+            .args(auth_flags(&dir))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    wait_until(Duration::from_secs(20), || {
+        request(our_port, "GET", "/version", None, "")
+    })
+    .expect("our master up");
+    let ours = run(our_port);
+    let _ = std::fs::remove_dir_all(&dir);
+    let differences: Vec<String> = upstream
+        .iter()
+        .zip(&ours)
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("upstream {a}\n    ours {b}"))
+        .collect();
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+#[test]
+fn a_master_refuses_to_start_with_authentication_but_no_credentials() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mesos-master"))
+        .args([
+            "--ip=127.0.0.1",
+            "--registry=in_memory",
+            "--work_dir=/nonexistent-unused",
+            "--authenticate_http_readonly",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("No credentials provided for the default 'basic' HTTP authenticator for realm 'mesos-master-readonly'"),
+        "{stderr}"
+    );
+}
