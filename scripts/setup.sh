@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in pkg-config libssl-dev python3-venv curl ca-certificates procps iproute2 busybox-static unzip zip bzip2 xz-utils; do
+for pkg in pkg-config libssl-dev python3-venv curl ca-certificates procps iproute2 busybox-static unzip zip bzip2 xz-utils zookeeper; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

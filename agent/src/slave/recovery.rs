@@ -313,10 +313,18 @@ impl Slave {
         }
         tracing::info!("Finished recovery");
         self.state = State::Disconnected;
+        let zk = self
+            .config
+            .master
+            .as_deref()
+            .and_then(super::registration::zk_master_url);
+        // With ZooKeeper the detector reports the leader (it may already
+        // have, while we were recovering).
         self.detected_master = match self
             .config
             .master
             .as_deref()
+            .filter(|_| zk.is_none())
             .map(super::registration::parse_master)
         {
             Some(Ok(m)) => Some(m),
@@ -324,7 +332,7 @@ impl Slave {
                 tracing::error!("{e}");
                 None
             }
-            None => None,
+            None => self.detected_master.take(),
         };
         self.detected(cx);
     }

@@ -16,9 +16,23 @@ use crate::checkpoint;
 use crate::paths;
 use crate::Error;
 
+/// The `zk://` URL when `--master` names a ZooKeeper group, directly or
+/// through a `file://` holding it (upstream `MasterDetector::create`). The
+/// leader is then detected outside the actor and reported through
+/// [`Slave::master_detected`].
+pub fn zk_master_url(value: &str) -> Option<String> {
+    let value = value.trim();
+    let value = match value.strip_prefix("file://") {
+        Some(path) => std::fs::read_to_string(path).ok()?.trim().to_string(),
+        None => value.to_string(),
+    };
+    value.starts_with("zk://").then_some(value)
+}
+
 /// Resolves `--master` to the master's pid: `host:port`,
 /// `master@host:port` or `file:///path` holding either
-/// (src/master/detector/detector.cpp). ZooKeeper URLs are not supported.
+/// (src/master/detector/detector.cpp). ZooKeeper URLs are detected
+/// elsewhere (see [`zk_master_url`]).
 pub fn parse_master(value: &str) -> Result<Upid, Error> {
     let value = value.trim();
     if let Some(path) = value.strip_prefix("file://") {
@@ -28,7 +42,7 @@ pub fn parse_master(value: &str) -> Result<Upid, Error> {
     }
     if value.starts_with("zk://") {
         return Err(Error::Flags(
-            "ZooKeeper master detection is not supported by this agent".into(),
+            "A ZooKeeper master URL needs a leader detector".into(),
         ));
     }
     let pid = if value.contains('@') {
@@ -40,6 +54,20 @@ pub fn parse_master(value: &str) -> Result<Upid, Error> {
 }
 
 impl Slave {
+    /// The ZooKeeper detector saw a new leading master, or none (upstream
+    /// `Slave::detected` on a `ZooKeeperMasterDetector` result). Before
+    /// recovery ends this is only remembered; `finish_recovery` uses it.
+    pub fn master_detected(&mut self, cx: &mut Cx<'_, Self>, master: Option<Upid>) {
+        if self.detected_master == master && self.master == master {
+            return;
+        }
+        self.detected_master = master;
+        if self.state == State::Recovering {
+            return;
+        }
+        self.detected(cx);
+    }
+
     /// A master was (re)detected (`Slave::detected`): pause status updates
     /// and start (re)registering after a random backoff.
     pub(crate) fn detected(&mut self, cx: &mut Cx<'_, Self>) {
@@ -468,6 +496,17 @@ mod tests {
         let m = parse_master(&format!("file://{}", p.display())).unwrap();
         assert_eq!(m.to_string(), "master@10.0.0.1:6060");
         assert!(parse_master("zk://localhost:2181/mesos").is_err());
+        assert_eq!(
+            zk_master_url(" zk://h:2181/mesos ").as_deref(),
+            Some("zk://h:2181/mesos")
+        );
+        let zk = dir.path().join("zk");
+        std::fs::write(&zk, "zk://a:1,b:2/m\n").unwrap();
+        assert_eq!(
+            zk_master_url(&format!("file://{}", zk.display())).as_deref(),
+            Some("zk://a:1,b:2/m")
+        );
+        assert_eq!(zk_master_url("127.0.0.1:5050"), None);
         assert!(parse_master("nonsense").is_err());
     }
 }

@@ -8,11 +8,51 @@
 
 use std::io::Write;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use libprocess::runtime::tokio::Runtime;
 use libprocess::transport::TransportConfig;
-use mesos_agent::AgentConfig;
+use mesos_agent::slave::registration::zk_master_url;
+use mesos_agent::{AgentConfig, Slave};
+use mesos_zookeeper::master::{master_pid, spawn_master_detector, MasterEvent};
+use mesos_zookeeper::ZkUrl;
+
+/// Runs the ZooKeeper detector's verdicts on the agent until `stop`
+/// (upstream `Slave::detected` after `MasterDetector::detect`).
+fn forward_detection(
+    runtime: &Runtime,
+    pid: &libprocess::Upid,
+    rx: std::sync::mpsc::Receiver<MasterEvent>,
+    stop: &AtomicBool,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let event = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(e) => e,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        let master = match event {
+            MasterEvent::Leader(Some(info)) => {
+                match master_pid(&info).map(|p| libprocess::Upid::parse(&p)) {
+                    Some(Ok(pid)) => Some(pid),
+                    _ => {
+                        tracing::warn!("Leading master {} has no usable pid", info.id);
+                        None
+                    }
+                }
+            }
+            MasterEvent::Leader(None) => None,
+            MasterEvent::DetectionFailed(e) => {
+                tracing::error!("Failed to detect a master: {e}");
+                std::process::exit(1);
+            }
+            MasterEvent::CandidacyLost => continue,
+        };
+        runtime.dispatch::<Slave>(pid, move |s, cx| s.master_detected(cx, master));
+    }
+}
 
 fn run() -> anyhow::Result<()> {
     // Flags as `src/slave/main.cpp`: `MESOS_*` environment, then the
@@ -77,8 +117,34 @@ fn run() -> anyhow::Result<()> {
     runtime.set_delegate(Some(&id));
     tracing::info!("Agent started as {pid}");
 
+    // `--master=zk://...`: follow the leader the group elects.
+    let zk = match config.master.as_deref().and_then(zk_master_url) {
+        Some(url) => {
+            Some(ZkUrl::parse(&url).map_err(|e| anyhow::anyhow!("Failed to parse --master: {e}"))?)
+        }
+        None => None,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Some(zk) = zk {
+        tracing::info!("Detecting the leading master at {zk}");
+        let _guard = runtime.handle().enter();
+        let timeout = flags
+            .zk_session_timeout()
+            .to_std()
+            .unwrap_or(Duration::from_secs(10));
+        spawn_master_detector(zk, timeout, None, tx);
+    } else {
+        drop(tx);
+    }
+    let stop = AtomicBool::new(false);
     // Run until SIGTERM/SIGINT or until the agent terminates (ShutdownMessage).
-    if mesos_cli::wait_for_signal(&runtime, &pid) {
+    let signalled = std::thread::scope(|s| {
+        s.spawn(|| forward_detection(&runtime, &pid, rx, &stop));
+        let signalled = mesos_cli::wait_for_signal(&runtime, &pid);
+        stop.store(true, Ordering::SeqCst);
+        signalled
+    });
+    if signalled {
         // Executors of checkpointing frameworks keep running for recovery.
         std::process::exit(0);
     }

@@ -15,12 +15,57 @@ use mesos_master::registrar::{
     check_minimum_capabilities, InMemoryRegistrar, Registrar, ReplicatedLogRegistrar,
 };
 use mesos_master::{Master, MasterFlags};
+use mesos_zookeeper::master::{spawn_master_contender, MasterEvent};
+use mesos_zookeeper::ZkUrl;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 const USAGE: &str = "Usage: mesos-master [options]\n\n  --ip=VALUE  --port=VALUE (default: 5050)  --advertise_ip=VALUE  --advertise_port=VALUE\n  --hostname=VALUE  --work_dir=VALUE  --registry=in_memory|replicated_log  --cluster=VALUE\n  --roles=VALUE  --weights=VALUE  --agent_ping_timeout=VALUE (15secs)  --max_agent_ping_timeouts=VALUE (5)\n  --offer_timeout=VALUE  --allocation_interval=VALUE (1secs)  --version  --help\n\nEvery flag may also be given as MESOS_<NAME> in the environment.";
 
 fn parse_ip(name: &str, v: &str) -> anyhow::Result<IpAddr> {
     v.parse()
         .with_context(|| format!("Failed to load flag '{name}': invalid IP address '{v}'"))
+}
+
+/// `--zk`: a `zk://` URL, or `file://` naming a file that holds one
+/// (upstream main.cpp reads the file).
+fn zk_url(value: &str) -> anyhow::Result<ZkUrl> {
+    let value = value.trim();
+    let text = match value.strip_prefix("file://") {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("Failed to read --zk file '{path}'"))?,
+        None => value.to_string(),
+    };
+    ZkUrl::parse(text.trim()).map_err(|e| anyhow::anyhow!("Failed to parse --zk: {e}"))
+}
+
+/// Runs the master's events from ZooKeeper on the master actor until
+/// `stop` (upstream `Master::detected` / `Master::lostCandidacy`).
+fn forward_election(
+    runtime: &Runtime,
+    pid: &libprocess::Upid,
+    rx: std::sync::mpsc::Receiver<MasterEvent>,
+    stop: &AtomicBool,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let event = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(e) => e,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        match event {
+            MasterEvent::Leader(leader) => {
+                runtime.dispatch::<Master>(pid, move |m, cx| m.detected(cx, leader.map(|l| *l)));
+            }
+            MasterEvent::CandidacyLost => {
+                runtime.dispatch::<Master>(pid, |m, cx| m.lost_candidacy(cx));
+            }
+            MasterEvent::DetectionFailed(e) => {
+                tracing::error!("Failed to detect the leading master: {e}; committing suicide!");
+                std::process::exit(1);
+            }
+        }
+    }
 }
 
 fn run() -> anyhow::Result<()> {
@@ -69,6 +114,16 @@ fn run() -> anyhow::Result<()> {
         tc.advertise_port = Some(p);
     }
 
+    // Upstream main.cpp: `--zk` elects the leader among masters; the
+    // replicated log then needs `--quorum`.
+    let zk = flags.get("zk").map(zk_url).transpose()?;
+    let zk_session_timeout =
+        mesos_master::flags::parse_duration(flags.get("zk_session_timeout").unwrap_or("10secs"))
+            .map_err(|e| anyhow::anyhow!("Failed to load flag 'zk_session_timeout': {e}"))?;
+    if zk.is_some() && flags.registry() == "replicated_log" && flags.get("quorum").is_none() {
+        bail!("Need to specify --quorum for replicated log based registry when using ZooKeeper");
+    }
+
     // Upstream main.cpp: the replicated log lives in
     // `<work_dir>/replicated_log`; opening it (and reading the registry) is
     // blocking, so it happens here, before the master actor starts.
@@ -99,8 +154,11 @@ fn run() -> anyhow::Result<()> {
     };
     tracing::info!("Build: mesos-master {} (Rust)", mesos_master::MESOS_VERSION);
     runtime.set_delegate(Some("master"));
-    let master =
+    let mut master =
         Master::with_registrar(flags, &mesos_master::new_master_id(), &hostname, registrar);
+    if zk.is_some() {
+        master = master.contending();
+    }
     mesos_cli::spawn_files(&runtime, master.files().clone());
     mesos_cli::attach_log(
         master.files(),
@@ -114,7 +172,26 @@ fn run() -> anyhow::Result<()> {
         bail!("Failed to spawn the master process");
     }
 
-    mesos_cli::wait_for_signal(&runtime, &pid);
+    let Some(zk) = zk else {
+        mesos_cli::wait_for_signal(&runtime, &pid);
+        runtime.shutdown();
+        return Ok(());
+    };
+    let info = runtime
+        .call::<Master, _>(&pid, |m, _| m.info().clone())
+        .context("The master process did not start")?;
+    tracing::info!("Contending for leadership at {zk}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let _guard = runtime.handle().enter();
+        spawn_master_contender(zk, zk_session_timeout, info, tx).map_err(|e| anyhow::anyhow!(e))?;
+    }
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| forward_election(&runtime, &pid, rx, &stop));
+        mesos_cli::wait_for_signal(&runtime, &pid);
+        stop.store(true, Ordering::SeqCst);
+    });
     runtime.shutdown();
     Ok(())
 }

@@ -19,6 +19,7 @@ mod agents;
 pub mod authentication;
 pub(crate) mod deliver;
 mod draining;
+pub(crate) mod election;
 pub(crate) mod frameworks;
 pub mod maintenance;
 mod metrics;
@@ -83,6 +84,8 @@ pub struct Master {
     pub(crate) maintenance: maintenance::MaintenanceState,
     /// Files published through the `files` process (the master's log).
     pub(crate) files: mesos_files::Files,
+    /// Leader election (`--zk`); standalone masters always lead.
+    pub(crate) election: election::Election,
 }
 
 /// Upstream `MASTER_CAPABILITIES()` in 1.9 (`src/master/constants.cpp`).
@@ -189,6 +192,7 @@ impl Master {
             hostname: hostname.to_string(),
             maintenance: Default::default(),
             files: mesos_files::Files::new(),
+            election: election::Election::default(),
         }
     }
 
@@ -222,60 +226,13 @@ impl Master {
     }
 }
 
-impl Actor for Master {
-    fn install(r: &mut Routes<Self>) {
-        // Agents.
-        r.message::<RegisterSlaveMessage>(Self::register_slave);
-        r.message::<ReregisterSlaveMessage>(Self::reregister_slave);
-        r.message::<UnregisterSlaveMessage>(Self::unregister_slave);
-        r.message::<UpdateSlaveMessage>(Self::update_slave);
-        r.message::<UpdateOperationStatusMessage>(Self::update_operation_status);
-        r.message::<StatusUpdateMessage>(Self::status_update);
-        r.message::<ExitedExecutorMessage>(Self::exited_executor);
-        r.message::<ExecutorToFrameworkMessage>(Self::executor_message);
-        // Schedulers: the driver's v0 Call, and the pre-Call messages.
-        r.message::<scheduler::Call>(Self::receive);
-        r.message::<RegisterFrameworkMessage>(Self::register_framework);
-        r.message::<ReregisterFrameworkMessage>(Self::reregister_framework);
-        r.message::<UnregisterFrameworkMessage>(Self::unregister_framework);
-        r.message::<DeactivateFrameworkMessage>(Self::deactivate_framework);
-        r.message::<LaunchTasksMessage>(Self::launch_tasks);
-        r.message::<ReviveOffersMessage>(Self::revive_offers);
-        r.message::<KillTaskMessage>(Self::kill_task);
-        r.message::<StatusUpdateAcknowledgementMessage>(Self::status_update_acknowledgement);
-        r.message::<ReconcileTasksMessage>(Self::reconcile_tasks);
-        r.message::<FrameworkToExecutorMessage>(Self::scheduler_message);
-        // CRAM-MD5 authentication of agents and driver frameworks.
-        r.message::<mesos_proto::mesos::internal::AuthenticateMessage>(Self::authenticate_message);
-        r.message::<mesos_proto::mesos::internal::AuthenticationStartMessage>(
-            Self::authentication_start,
-        );
-        r.message::<mesos_proto::mesos::internal::AuthenticationStepMessage>(
-            Self::authentication_step,
-        );
-        crate::http::install(r);
-    }
-
-    fn authenticate(
-        &self,
-        endpoint: &str,
-        request: &libprocess::Request,
-    ) -> Result<Option<String>, Box<libprocess::Response>> {
-        self.authn.authenticate_http(endpoint, request)
-    }
-
-    fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
-        let me = cx.me().clone();
-        self.info = make_master_info(&self.state.master_id, me.addr(), &self.hostname);
-        self.start_time = Self::now_secs(cx);
-        tracing::info!(
-            "Master {} ({}) started on {}",
-            self.info.id,
-            self.hostname,
-            me.addr()
-        );
-        tracing::info!("Using default 'crammd5' authenticator");
-        tracing::info!("Elected as the leading master!");
+impl Master {
+    /// Registry recovery and the allocation loop, once this master leads
+    /// (upstream `Master::recover` / `_recover`).
+    pub(crate) fn recover_and_start(&mut self, cx: &mut Cx<'_, Self>) {
+        if std::mem::replace(&mut self.election.recovered, true) {
+            return;
+        }
         // Upstream `Master::_recover`: read the registry, refuse one that
         // needs capabilities this master lacks, store our MasterInfo in it,
         // then wait for the recovered agents.
@@ -298,6 +255,76 @@ impl Actor for Master {
         self.recover_weights(&registry);
         self.recover_maintenance(&registry);
         self.schedule_allocation(cx);
+    }
+}
+
+impl Actor for Master {
+    fn install(r: &mut Routes<Self>) {
+        // Agents.
+        r.message::<RegisterSlaveMessage>(election::leading!(Self::register_slave));
+        r.message::<ReregisterSlaveMessage>(election::leading!(Self::reregister_slave));
+        r.message::<UnregisterSlaveMessage>(election::leading!(Self::unregister_slave));
+        r.message::<UpdateSlaveMessage>(election::leading!(Self::update_slave));
+        r.message::<UpdateOperationStatusMessage>(election::leading!(
+            Self::update_operation_status
+        ));
+        r.message::<StatusUpdateMessage>(election::leading!(Self::status_update));
+        r.message::<ExitedExecutorMessage>(election::leading!(Self::exited_executor));
+        r.message::<ExecutorToFrameworkMessage>(election::leading!(Self::executor_message));
+        // Schedulers: the driver's v0 Call, and the pre-Call messages.
+        r.message::<scheduler::Call>(election::leading!(Self::receive));
+        r.message::<RegisterFrameworkMessage>(election::leading!(Self::register_framework));
+        r.message::<ReregisterFrameworkMessage>(election::leading!(Self::reregister_framework));
+        r.message::<UnregisterFrameworkMessage>(election::leading!(Self::unregister_framework));
+        r.message::<DeactivateFrameworkMessage>(election::leading!(Self::deactivate_framework));
+        r.message::<LaunchTasksMessage>(election::leading!(Self::launch_tasks));
+        r.message::<ReviveOffersMessage>(election::leading!(Self::revive_offers));
+        r.message::<KillTaskMessage>(election::leading!(Self::kill_task));
+        r.message::<StatusUpdateAcknowledgementMessage>(election::leading!(
+            Self::status_update_acknowledgement
+        ));
+        r.message::<ReconcileTasksMessage>(election::leading!(Self::reconcile_tasks));
+        r.message::<FrameworkToExecutorMessage>(election::leading!(Self::scheduler_message));
+        // CRAM-MD5 authentication of agents and driver frameworks.
+        r.message::<mesos_proto::mesos::internal::AuthenticateMessage>(election::leading!(
+            Self::authenticate_message
+        ));
+        r.message::<mesos_proto::mesos::internal::AuthenticationStartMessage>(election::leading!(
+            Self::authentication_start
+        ));
+        r.message::<mesos_proto::mesos::internal::AuthenticationStepMessage>(election::leading!(
+            Self::authentication_step
+        ));
+        crate::http::install(r);
+    }
+
+    fn authenticate(
+        &self,
+        endpoint: &str,
+        request: &libprocess::Request,
+    ) -> Result<Option<String>, Box<libprocess::Response>> {
+        self.authn.authenticate_http(endpoint, request)
+    }
+
+    fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
+        let me = cx.me().clone();
+        self.info = make_master_info(&self.state.master_id, me.addr(), &self.hostname);
+        self.start_time = Self::now_secs(cx);
+        tracing::info!(
+            "Master {} ({}) started on {}",
+            self.info.id,
+            self.hostname,
+            me.addr()
+        );
+        tracing::info!("Using default 'crammd5' authenticator");
+        if self.election.contending {
+            // Upstream `Master::initialize` ends by contending and detecting;
+            // recovery waits for `detected` to name this master.
+            tracing::info!("Waiting to be elected as the leading master");
+            return;
+        }
+        tracing::info!("Elected as the leading master!");
+        self.recover_and_start(cx);
     }
 
     /// A linked pid went away: an agent or a driver framework

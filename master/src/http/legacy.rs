@@ -28,18 +28,42 @@ pub fn version_json() -> Value {
 }
 
 pub fn install(r: &mut Routes<Master>) {
-    r.http("state", Master::state_endpoint);
-    r.http("slaves", Master::slaves_endpoint);
-    r.http("frameworks", Master::frameworks_endpoint);
-    r.http("tasks", Master::tasks_endpoint);
+    r.http(
+        "state",
+        crate::actor::election::leading_http!(Master::state_endpoint),
+    );
+    r.http(
+        "slaves",
+        crate::actor::election::leading_http!(Master::slaves_endpoint),
+    );
+    r.http(
+        "frameworks",
+        crate::actor::election::leading_http!(Master::frameworks_endpoint),
+    );
+    r.http(
+        "tasks",
+        crate::actor::election::leading_http!(Master::tasks_endpoint),
+    );
     r.http("health", Master::health_endpoint);
     r.http("flags", Master::flags_endpoint);
     r.http("version", Master::version_endpoint);
     r.http("metrics/snapshot", Master::metrics_endpoint);
-    r.http("quota", Master::quota_endpoint);
-    r.http("weights", Master::weights_endpoint);
-    r.http("state-summary", Master::state_summary_endpoint);
-    r.http("teardown", Master::teardown_endpoint);
+    r.http(
+        "quota",
+        crate::actor::election::leading_http!(Master::quota_endpoint),
+    );
+    r.http(
+        "weights",
+        crate::actor::election::leading_http!(Master::weights_endpoint),
+    );
+    r.http(
+        "state-summary",
+        crate::actor::election::leading_http!(Master::state_summary_endpoint),
+    );
+    r.http(
+        "teardown",
+        crate::actor::election::leading_http!(Master::teardown_endpoint),
+    );
     r.http("redirect", Master::redirect_endpoint);
 }
 
@@ -321,10 +345,16 @@ impl Master {
 
     /// The master's part of `/metrics/snapshot`.
     pub fn metrics_json(&self, now: f64) -> Value {
-        Value::Object(
-            self.metrics
-                .snapshot(&self.state, (now - self.start_time).max(0.0)),
-        )
+        Value::Object({
+            let mut m = self
+                .metrics
+                .snapshot(&self.state, (now - self.start_time).max(0.0));
+            m.insert(
+                "master/elected".into(),
+                (self.elected() as u8 as f64).into(),
+            );
+            m
+        })
     }
 
     fn metrics_endpoint(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
@@ -431,34 +461,9 @@ impl Master {
         responder.respond(Response::ok());
     }
 
-    /// Upstream `Master::Http::redirect`: this master leads, so `/redirect`
-    /// points at itself (`//host:port`, protocol-relative); deeper paths
-    /// under it are 404 so clients cannot loop.
+    /// Upstream `Master::Http::redirect`: to the leader (itself when
+    /// leading), see [`Master::redirect_to_leader`].
     fn redirect_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
-        let host = self
-            .info
-            .hostname
-            .clone()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| {
-                self.info
-                    .address
-                    .as_ref()
-                    .and_then(|a| a.ip.clone())
-                    .unwrap_or_default()
-            });
-        if req.endpoint != "redirect" {
-            responder.respond(Response::not_found());
-            return;
-        }
-        let location = format!("//{host}:{}", self.info.port);
-        tracing::info!(
-            "Redirecting request for {} to the leading master {host}",
-            req.path
-        );
-        responder.respond(
-            Response::new(http::StatusCode::TEMPORARY_REDIRECT)
-                .header(http::header::LOCATION, &location),
-        );
+        responder.respond(self.redirect_to_leader(&req));
     }
 }

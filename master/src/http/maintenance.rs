@@ -16,11 +16,20 @@ use crate::actor::Master;
 pub fn install(r: &mut Routes<Master>) {
     r.http(
         "maintenance/schedule",
-        Master::maintenance_schedule_endpoint,
+        crate::actor::election::leading_http!(Master::maintenance_schedule_endpoint),
     );
-    r.http("maintenance/status", Master::maintenance_status_endpoint);
-    r.http("machine/down", Master::machine_down_endpoint);
-    r.http("machine/up", Master::machine_up_endpoint);
+    r.http(
+        "maintenance/status",
+        crate::actor::election::leading_http!(Master::maintenance_status_endpoint),
+    );
+    r.http(
+        "machine/down",
+        crate::actor::election::leading_http!(Master::machine_down_endpoint),
+    );
+    r.http(
+        "machine/up",
+        crate::actor::election::leading_http!(Master::machine_up_endpoint),
+    );
 }
 
 /// A JSON body as a protobuf (upstream `JSON::parse` + `protobuf::parse`).

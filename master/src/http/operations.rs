@@ -18,10 +18,22 @@ use super::method_not_allowed;
 use crate::actor::Master;
 
 pub fn install(r: &mut Routes<Master>) {
-    r.http("reserve", Master::reserve_endpoint);
-    r.http("unreserve", Master::unreserve_endpoint);
-    r.http("create-volumes", Master::create_volumes_endpoint);
-    r.http("destroy-volumes", Master::destroy_volumes_endpoint);
+    r.http(
+        "reserve",
+        crate::actor::election::leading_http!(Master::reserve_endpoint),
+    );
+    r.http(
+        "unreserve",
+        crate::actor::election::leading_http!(Master::unreserve_endpoint),
+    );
+    r.http(
+        "create-volumes",
+        crate::actor::election::leading_http!(Master::create_volumes_endpoint),
+    );
+    r.http(
+        "destroy-volumes",
+        crate::actor::election::leading_http!(Master::destroy_volumes_endpoint),
+    );
 }
 
 /// The operation a legacy endpoint or a v1 call asks for.

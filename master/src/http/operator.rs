@@ -21,7 +21,10 @@ use crate::resources::Resources;
 use crate::state::FrameworkState;
 
 pub fn install(r: &mut Routes<Master>) {
-    r.http("api/v1", Master::api_operator);
+    r.http(
+        "api/v1",
+        crate::actor::election::leading_http!(Master::api_operator),
+    );
 }
 
 fn time(secs: f64) -> TimeInfo {

@@ -12,7 +12,10 @@ use super::json_response;
 use crate::actor::Master;
 
 pub fn install(r: &mut Routes<Master>) {
-    r.http("roles", Master::roles_endpoint);
+    r.http(
+        "roles",
+        crate::actor::election::leading_http!(Master::roles_endpoint),
+    );
 }
 
 /// Scalar quantities by name.

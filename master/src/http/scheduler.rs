@@ -18,7 +18,10 @@ use crate::actor::{HttpStream, Master};
 const STREAM_CAPACITY: usize = 4096;
 
 pub fn install(r: &mut Routes<Master>) {
-    r.http("api/v1/scheduler", Master::api_scheduler);
+    r.http(
+        "api/v1/scheduler",
+        crate::actor::election::leading_http!(Master::api_scheduler),
+    );
 }
 
 /// Decodes a v1 scheduler call from a JSON or protobuf body into the v0
