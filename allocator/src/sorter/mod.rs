@@ -18,6 +18,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use crate::fast_hash::FastMap;
+
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -68,9 +70,33 @@ impl Ord for Key {
         self.share
             .total_cmp(&o.share)
             .then(self.count.cmp(&o.count))
-            .then_with(|| self.path.cmp(&o.path))
+            .then_with(|| path_cmp(self.path.as_bytes(), o.path.as_bytes()))
             .then(self.idx.cmp(&o.idx))
     }
+}
+
+/// Lexicographic byte order (same as `str::cmp`), eight bytes at a time and
+/// inlined: ties on share and count are common (equal clients), and the path
+/// comparison then dominates every sorter update.
+#[inline]
+fn path_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_be_bytes(a[i..i + 8].try_into().expect("8 bytes"));
+        let y = u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        if x != y {
+            return x.cmp(&y);
+        }
+        i += 8;
+    }
+    while i < n {
+        if a[i] != b[i] {
+            return a[i].cmp(&b[i]);
+        }
+        i += 1;
+    }
+    a.len().cmp(&b.len())
 }
 
 #[derive(Debug)]
@@ -101,12 +127,14 @@ pub struct Sorter {
     kind: SorterKind,
     nodes: Vec<Node>,
     free: Vec<usize>,
-    clients: HashMap<String, usize>,
+    clients: FastMap<String, usize>,
     names: Vec<String>,
+    /// Reused buffer for allocation deltas (no allocation per update).
+    scratch: Vec<i64>,
     total: Vec<i64>,
     excluded: Vec<bool>,
     exclude_names: BTreeSet<String>,
-    weights: HashMap<String, f64>,
+    weights: FastMap<String, f64>,
     dirty: bool,
     rng: SmallRng,
 }
@@ -134,12 +162,13 @@ impl Sorter {
             kind,
             nodes: vec![root],
             free: Vec::new(),
-            clients: HashMap::new(),
+            clients: FastMap::default(),
             names: Vec::new(),
+            scratch: Vec::new(),
             total: Vec::new(),
             excluded: Vec::new(),
             exclude_names: BTreeSet::new(),
-            weights: HashMap::new(),
+            weights: FastMap::default(),
             dirty: false,
             rng: SmallRng::seed_from_u64(seed),
         }
@@ -173,6 +202,22 @@ impl Sorter {
     /// Number of clients.
     pub fn count(&self) -> usize {
         self.clients.len()
+    }
+
+    /// Every client (active or not), in path order.
+    pub fn clients(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.clients.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The weighted dominant share of `client` now (what upstream's
+    /// `allocator/mesos/roles/<role>/shares/dominant` gauge reports through
+    /// `DRFSorter::calculateShare`).
+    pub fn share(&self, client: &str) -> Option<f64> {
+        self.clients
+            .get(client)
+            .map(|&leaf| self.calculate_share(leaf))
     }
 
     fn new_node(&mut self, path: Arc<str>, parent: usize, leaf: bool) -> usize {
@@ -337,6 +382,9 @@ impl Sorter {
     }
 
     fn weight(&self, path: &str) -> f64 {
+        if self.weights.is_empty() {
+            return 1.0;
+        }
         self.weights.get(path).copied().unwrap_or(1.0)
     }
 
@@ -372,8 +420,15 @@ impl Sorter {
         let Some(&leaf) = self.clients.get(client) else {
             return;
         };
+        self.allocated_leaf(leaf, q);
+    }
+
+    /// [`Sorter::allocated`] by the leaf index [`Sorter::sort_with_leaf`]
+    /// reported (valid until a client is added or removed).
+    pub(crate) fn allocated_leaf(&mut self, leaf: usize, q: &ResourceQuantities) {
         let delta = self.delta_vec(q, 1);
         self.apply_delta(leaf, &delta, 1);
+        self.scratch = delta;
     }
 
     /// Records that `q` is no longer allocated to `client`.
@@ -383,6 +438,7 @@ impl Sorter {
         };
         let delta = self.delta_vec(q, -1);
         self.apply_delta(leaf, &delta, 0);
+        self.scratch = delta;
     }
 
     /// A DRF sorter over just the given top-level clients, with the same
@@ -424,8 +480,12 @@ impl Sorter {
         out
     }
 
+    /// The per-name delta of `q`, in the reused scratch buffer (the caller
+    /// puts it back).
     fn delta_vec(&mut self, q: &ResourceQuantities, sign: i64) -> Vec<i64> {
-        let mut d = vec![0; self.names.len()];
+        let mut d = std::mem::take(&mut self.scratch);
+        d.clear();
+        d.resize(self.names.len(), 0);
         for (n, v) in q.iter() {
             let i = self.name_idx(n);
             if d.len() <= i {
@@ -538,6 +598,12 @@ impl Sorter {
     /// returns `false`. No allocation-order snapshot is built, which is what
     /// keeps a 10k-agent cycle cheap.
     pub fn sort_with(&mut self, mut f: impl FnMut(&str) -> bool) {
+        self.sort_with_leaf(|_, path| f(path))
+    }
+
+    /// [`Sorter::sort_with`] that also passes each client's leaf index, for
+    /// [`Sorter::allocated_leaf`] (saves a lookup by name per allocation).
+    pub(crate) fn sort_with_leaf(&mut self, mut f: impl FnMut(usize, &str) -> bool) {
         if self.dirty {
             self.resort();
         }
@@ -553,7 +619,7 @@ impl Sorter {
                         Some(k) => {
                             let n = &self.nodes[k.idx];
                             if n.leaf {
-                                if !f(&n.path) {
+                                if !f(k.idx, &n.path) {
                                     return;
                                 }
                             } else {
@@ -565,8 +631,8 @@ impl Sorter {
             }
             SorterKind::Random => {
                 let order = self.random_order(ROOT);
-                for p in order {
-                    if !f(&p) {
+                for (leaf, p) in order {
+                    if !f(leaf, &p) {
                         return;
                     }
                 }
@@ -574,7 +640,7 @@ impl Sorter {
         }
     }
 
-    fn random_order(&mut self, node: usize) -> Vec<Arc<str>> {
+    fn random_order(&mut self, node: usize) -> Vec<(usize, Arc<str>)> {
         let children: Vec<usize> = self.nodes[node].sorted.iter().map(|k| k.idx).collect();
         let mut keyed: Vec<(f64, usize)> = children
             .into_iter()
@@ -588,7 +654,7 @@ impl Sorter {
         let mut out = Vec::new();
         for (_, c) in keyed {
             if self.nodes[c].leaf {
-                out.push(self.nodes[c].path.clone());
+                out.push((c, self.nodes[c].path.clone()));
             } else {
                 out.extend(self.random_order(c));
             }
@@ -603,6 +669,31 @@ mod tests {
 
     fn q(s: &str) -> ResourceQuantities {
         ResourceQuantities::parse(s).unwrap()
+    }
+
+    #[test]
+    fn path_cmp_is_str_order() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefgg",
+            "framework-00001",
+            "framework-00010",
+            "framework-0001",
+            "b",
+            "a/b",
+            "a/.",
+            "zzzzzzzzzzzzzzzzz",
+        ];
+        for x in words {
+            for y in words {
+                assert_eq!(path_cmp(x.as_bytes(), y.as_bytes()), x.cmp(y), "{x} vs {y}");
+            }
+        }
     }
 
     #[test]
