@@ -113,8 +113,11 @@ impl HierarchicalAllocator {
             self.pending_all = false;
             return AllocationResult::default();
         }
-        // Upstream counts every run that is not paused (`_allocate`).
-        self.metrics.allocation_runs += 1;
+        // Upstream counts every run that is not paused (`_allocate`); a call
+        // with nothing recorded is not a run (upstream would not dispatch one).
+        if self.pending_all || !self.pending.is_empty() {
+            self.metrics.allocation_runs += 1;
+        }
         self.expire_filters(now);
         let candidates: Vec<usize> = if self.pending_all {
             self.slave_index.values().copied().collect()

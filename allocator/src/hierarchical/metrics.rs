@@ -56,16 +56,13 @@ impl Timer {
     /// Adds `name` (the last value, absent before the first sample, as
     /// upstream's failed `value()` future) and, with at least two samples in
     /// the window, the statistics keys of `MetricsProcess::__snapshot`.
-    fn snapshot(&self, name: &str, now: Time, out: &mut BTreeMap<String, f64>) {
+    /// The window ends at the latest sample (runs come every
+    /// `--allocation_interval`), so no clock is read here.
+    fn snapshot(&self, name: &str, out: &mut BTreeMap<String, f64>) {
         if let Some(v) = self.last {
             out.insert(name.to_string(), v);
         }
-        let mut values: Vec<f64> = self
-            .samples
-            .iter()
-            .filter(|(t, _)| now.saturating_sub(*t) <= TIMER_WINDOW)
-            .map(|(_, v)| *v)
-            .collect();
+        let mut values: Vec<f64> = self.samples.iter().map(|(_, v)| *v).collect();
         if values.len() < 2 {
             return;
         }
@@ -116,8 +113,9 @@ const RESOURCE_GAUGES: [&str; 3] = ["cpus", "mem", "disk"];
 impl HierarchicalAllocator {
     /// Records how long one cycle took and how long it waited to start
     /// (upstream's `allocation_run` and `allocation_run_latency` timers).
-    /// `now` is the time the cycle ran at, which places the sample in the
-    /// one-hour window.
+    /// `now` is the time the cycle ran at (the allocator's clock, as passed
+    /// to [`HierarchicalAllocator::allocate`]), which places the sample in
+    /// the one-hour window. The caller measures: the allocator reads no clock.
     pub fn record_allocation_run(&mut self, run: Duration, latency: Duration, now: Time) {
         self.metrics.allocation_run.push(run, now);
         self.metrics.allocation_run_latency.push(latency, now);
@@ -129,7 +127,7 @@ impl HierarchicalAllocator {
     }
 
     /// The allocator's keys of `/metrics/snapshot`, with upstream's names.
-    pub fn metrics_snapshot(&self, now: Time) -> BTreeMap<String, f64> {
+    pub fn metrics_snapshot(&self) -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
         let p = "allocator/mesos";
         out.insert(
@@ -142,12 +140,10 @@ impl HierarchicalAllocator {
         out.insert("allocator/event_queue_dispatches".to_string(), 0.0);
         self.metrics
             .allocation_run
-            .snapshot(&format!("{p}/allocation_run_ms"), now, &mut out);
-        self.metrics.allocation_run_latency.snapshot(
-            &format!("{p}/allocation_run_latency_ms"),
-            now,
-            &mut out,
-        );
+            .snapshot(&format!("{p}/allocation_run_ms"), &mut out);
+        self.metrics
+            .allocation_run_latency
+            .snapshot(&format!("{p}/allocation_run_latency_ms"), &mut out);
 
         let total = self.role_sorter.total();
         let mut allocated = [0i64; RESOURCE_GAUGES.len()];
@@ -199,10 +195,21 @@ impl HierarchicalAllocator {
             }
         }
 
-        // Upstream registers the gauge for every role of its role tree,
-        // ancestors included.
+        // Upstream registers the gauge for every role of its role tree:
+        // roles with frameworks, reservations, a non-default quota or weight
+        // (`Role::isEmpty` in hierarchical.hpp), and their ancestors.
         let mut tree: BTreeSet<&str> = BTreeSet::new();
-        for role in self.roles.keys() {
+        let quota_roles = self
+            .quotas
+            .iter()
+            .filter(|(_, q)| !q.guarantees.is_empty() || !q.limits.is_empty())
+            .map(|(r, _)| r);
+        let weighted = self
+            .weights
+            .iter()
+            .filter(|(_, w)| **w != 1.0)
+            .map(|(r, _)| r);
+        for role in self.roles.keys().chain(quota_roles).chain(weighted) {
             tree.insert(role);
             tree.extend(roles::ancestors(role));
         }
@@ -229,16 +236,16 @@ mod tests {
     fn timer_statistics_follow_upstream() {
         let mut t = Timer::default();
         let mut out = BTreeMap::new();
-        t.snapshot("x_ms", Duration::ZERO, &mut out);
+        t.snapshot("x_ms", &mut out);
         assert!(out.is_empty(), "no value before the first sample");
         t.push(Duration::from_millis(10), Duration::from_secs(1));
-        t.snapshot("x_ms", Duration::from_secs(1), &mut out);
+        t.snapshot("x_ms", &mut out);
         assert_eq!(out.len(), 1, "one sample: value only, no statistics");
         for ms in [20, 30, 40] {
             t.push(Duration::from_millis(ms), Duration::from_secs(2));
         }
         out.clear();
-        t.snapshot("x_ms", Duration::from_secs(2), &mut out);
+        t.snapshot("x_ms", &mut out);
         assert_eq!(out["x_ms"], 40.0);
         assert_eq!(out["x_ms/count"], 4.0);
         assert_eq!(out["x_ms/min"], 10.0);
@@ -248,7 +255,7 @@ mod tests {
         // Samples older than the one-hour window leave the statistics.
         out.clear();
         t.push(Duration::from_millis(50), Duration::from_secs(2 + 3600));
-        t.snapshot("x_ms", Duration::from_secs(2 + 3600), &mut out);
+        t.snapshot("x_ms", &mut out);
         assert_eq!(out["x_ms/count"], 4.0);
         assert_eq!(out["x_ms/min"], 20.0);
     }

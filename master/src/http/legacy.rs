@@ -282,10 +282,11 @@ impl Master {
 
     /// The master's part of `/metrics/snapshot`.
     pub fn metrics_json(&self, now: f64) -> Value {
-        Value::Object(
-            self.metrics
-                .snapshot(&self.state, (now - self.start_time).max(0.0)),
-        )
+        Value::Object(self.metrics.snapshot_with_allocator(
+            &self.state,
+            (now - self.start_time).max(0.0),
+            self.allocator.as_ref(),
+        ))
     }
 
     fn metrics_endpoint(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {

@@ -172,6 +172,28 @@ impl Master {
                 }
                 return;
             }
+            OpType::GetMetrics => {
+                // Upstream `Master::Http::getMetrics`: the /metrics/snapshot
+                // keys as `Metric` name/value pairs.
+                let now = Self::now_secs(cx);
+                let metrics = match self.metrics_json(now) {
+                    serde_json::Value::Object(m) => m
+                        .into_iter()
+                        .map(|(name, v)| mesos_proto::mesos::Metric {
+                            name,
+                            value: v.as_f64(),
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let resp = OpResponse {
+                    r#type: Some(response::Type::GetMetrics as i32),
+                    get_metrics: Some(response::GetMetrics { metrics }),
+                    ..Default::default()
+                };
+                responder.respond(encode_response(&resp, out_json));
+                return;
+            }
             OpType::ReactivateAgent => {
                 match call.reactivate_agent {
                     Some(d) => self.reactivate_agent_call(cx, d.slave_id, responder),
