@@ -306,6 +306,9 @@ impl HierarchicalAllocator {
         // is the stage-1 subset and the main role sorter needs it too).
         let mut role_updates: Vec<(usize, Option<String>, ResourceQuantities)> = Vec::new();
         let walking_subset = order.is_some();
+        // (framework leaf, index of the matching role update, quantities
+        // when they differ from the role's: shared resources).
+        let mut fw_updates: Vec<(usize, usize, Option<ResourceQuantities>)> = Vec::new();
         let guarantees_stage = unsatisfied_roles.is_some();
         // Stage 1 stops walking roles once every unsatisfied role was seen.
         let mut to_visit = unsatisfied_roles.as_ref().map_or(0, |s| s.len());
@@ -344,7 +347,7 @@ impl HierarchicalAllocator {
             let Some(fsorter) = framework_sorters.get_mut(role) else {
                 return true;
             };
-            let mut fw_updates: Vec<(usize, ResourceQuantities)> = Vec::new();
+            fw_updates.clear();
             // What the role may use on this agent; recomputed only after an
             // allocation changes the agent (upstream recomputes it per framework).
             let mut role_available: Option<Resources> = None;
@@ -507,14 +510,13 @@ impl HierarchicalAllocator {
                         .as_ref()
                         .and_then(|f| f.allocated.get(&slave.id));
                     (
-                        super::shared::added_quantities(fw_held, &to_allocate),
+                        Some(super::shared::added_quantities(fw_held, &to_allocate)),
                         super::shared::added_quantities(Some(&role_held), &to_allocate),
                     )
                 } else {
-                    let q = to_allocate.scalar_quantities();
-                    (q.clone(), q)
+                    (None, to_allocate.scalar_quantities())
                 };
-                fw_updates.push((fw_leaf, fq));
+                fw_updates.push((fw_leaf, role_updates.len(), fq));
                 role_updates.push((role_leaf, walking_subset.then(|| role.to_string()), rq));
                 match role_states.get_mut(role) {
                     Some(state) => state.allocated_quota.add_assign(&quota_q),
@@ -528,8 +530,8 @@ impl HierarchicalAllocator {
                 *fw_mut.allocated.entry(slave.id.clone()).or_default() += &to_allocate;
                 true
             });
-            for (leaf, q) in fw_updates {
-                fsorter.allocated_leaf(leaf, &q);
+            for (leaf, ri, fq) in fw_updates.drain(..) {
+                fsorter.allocated_leaf(leaf, fq.as_ref().unwrap_or(&role_updates[ri].2));
             }
             if guarantees_stage && unsatisfied.is_empty() {
                 if let Some(set) = unsatisfied_roles.as_mut() {

@@ -81,14 +81,20 @@ impl Ord for Key {
 #[inline]
 fn path_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     let n = a.len().min(b.len());
+    let word = |s: &[u8], at: usize| u64::from_be_bytes(s[at..at + 8].try_into().expect("8 bytes"));
     let mut i = 0;
     while i + 8 <= n {
-        let x = u64::from_be_bytes(a[i..i + 8].try_into().expect("8 bytes"));
-        let y = u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let (x, y) = (word(a, i), word(b, i));
         if x != y {
             return x.cmp(&y);
         }
         i += 8;
+    }
+    if i < n && n >= 8 {
+        // The last eight common bytes overlap bytes already known equal, so
+        // their first difference is the first difference overall.
+        let (x, y) = (word(a, n - 8), word(b, n - 8));
+        return x.cmp(&y).then(a.len().cmp(&b.len()));
     }
     while i < n {
         if a[i] != b[i] {
@@ -688,6 +694,12 @@ mod tests {
             "a/b",
             "a/.",
             "zzzzzzzzzzzzzzzzz",
+            "zzzzzzzzzzzzzzzzy",
+            "framework-00042",
+            "framework-00041",
+            "framework-000421",
+            "abcdefghijklmnopq",
+            "abcdefghijklmnopp",
         ];
         for x in words {
             for y in words {
