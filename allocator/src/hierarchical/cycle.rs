@@ -452,8 +452,8 @@ impl HierarchicalAllocator {
 
                 // Unreserved non-revocable scalars: what quota and headroom
                 // count (computed once for both).
-                let quota_q = to_allocate
-                    .scalar_quantities_where(|x| r::is_unreserved(x) && !r::is_revocable(x));
+                let (all_q, quota_q) = to_allocate
+                    .scalar_quantities_and_where(|x| r::is_unreserved(x) && !r::is_revocable(x));
                 // A copy without allocation info is only needed for the
                 // shared-resource book-keeping below.
                 let unallocated = to_allocate.any(r::is_shared).then(|| to_allocate.clone());
@@ -514,7 +514,7 @@ impl HierarchicalAllocator {
                         super::shared::added_quantities(Some(&role_held), &to_allocate),
                     )
                 } else {
-                    (None, to_allocate.scalar_quantities())
+                    (None, all_q)
                 };
                 fw_updates.push((fw_leaf, role_updates.len(), fq));
                 role_updates.push((role_leaf, walking_subset.then(|| role.to_string()), rq));

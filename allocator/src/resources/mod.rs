@@ -388,7 +388,7 @@ impl Resources {
         &self,
         mut pred: impl FnMut(&Resource) -> bool,
     ) -> ResourceQuantities {
-        let mut out = ResourceQuantities::new();
+        let mut out = ResourceQuantities::with_capacity(self.items.len());
         for i in self
             .items
             .iter()
@@ -397,6 +397,28 @@ impl Resources {
             out.add_fixed_value(&i.res.name, values::to_fixed(r::scalar(&i.res)));
         }
         out
+    }
+
+    /// `(self.scalar_quantities(), self.scalar_quantities_where(pred))` in
+    /// one pass (the allocation cycle needs both for every offer).
+    pub(crate) fn scalar_quantities_and_where(
+        &self,
+        mut pred: impl FnMut(&Resource) -> bool,
+    ) -> (ResourceQuantities, ResourceQuantities) {
+        let mut all = ResourceQuantities::with_capacity(self.items.len());
+        let mut matching = ResourceQuantities::with_capacity(self.items.len());
+        let mut every = true;
+        for i in self.items.iter().filter(|i| r::is_scalar(&i.res)) {
+            let v = values::to_fixed(r::scalar(&i.res));
+            all.add_fixed_value(&i.res.name, v);
+            if pred(&i.res) {
+                matching.add_fixed_value(&i.res.name, v);
+            } else {
+                every = false;
+            }
+        }
+        debug_assert!(!every || matching == all);
+        (all, matching)
     }
 
     /// Reserved resources; with `Some(role)` only those reserved to exactly `role`.

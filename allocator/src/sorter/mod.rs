@@ -15,7 +15,7 @@
 //! stale; the next sort recomputes them (one full re-sort, like upstream's
 //! `dirty` flag).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::fast_hash::FastMap;
@@ -46,11 +46,13 @@ impl std::str::FromStr for SorterKind {
     }
 }
 
+/// Where a node sits in its parent's order. `rank` orders siblings exactly
+/// as their paths do (upstream's tie-break), as one integer comparison.
 #[derive(Clone, Debug)]
 struct Key {
     share: f64,
     count: u64,
-    path: Arc<str>,
+    rank: u64,
     idx: usize,
 }
 
@@ -70,39 +72,9 @@ impl Ord for Key {
         self.share
             .total_cmp(&o.share)
             .then(self.count.cmp(&o.count))
-            .then_with(|| path_cmp(self.path.as_bytes(), o.path.as_bytes()))
+            .then(self.rank.cmp(&o.rank))
             .then(self.idx.cmp(&o.idx))
     }
-}
-
-/// Lexicographic byte order (same as `str::cmp`), eight bytes at a time and
-/// inlined: ties on share and count are common (equal clients), and the path
-/// comparison then dominates every sorter update.
-#[inline]
-fn path_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    let n = a.len().min(b.len());
-    let word = |s: &[u8], at: usize| u64::from_be_bytes(s[at..at + 8].try_into().expect("8 bytes"));
-    let mut i = 0;
-    while i + 8 <= n {
-        let (x, y) = (word(a, i), word(b, i));
-        if x != y {
-            return x.cmp(&y);
-        }
-        i += 8;
-    }
-    if i < n && n >= 8 {
-        // The last eight common bytes overlap bytes already known equal, so
-        // their first difference is the first difference overall.
-        let (x, y) = (word(a, n - 8), word(b, n - 8));
-        return x.cmp(&y).then(a.len().cmp(&b.len()));
-    }
-    while i < n {
-        if a[i] != b[i] {
-            return a[i].cmp(&b[i]);
-        }
-        i += 1;
-    }
-    a.len().cmp(&b.len())
 }
 
 #[derive(Debug)]
@@ -124,6 +96,10 @@ struct Node {
     share: f64,
     /// Key under which this node currently sits in its parent's `sorted`.
     key: Option<Key>,
+    /// Position among siblings in path order (see [`Key`]).
+    rank: u64,
+    /// Children by path, to place a new child's rank between its neighbours.
+    by_path: BTreeMap<Arc<str>, usize>,
     live: bool,
 }
 
@@ -162,6 +138,8 @@ impl Sorter {
             count: 0,
             share: 0.0,
             key: None,
+            rank: 0,
+            by_path: BTreeMap::new(),
             live: true,
         };
         Sorter {
@@ -245,14 +223,66 @@ impl Sorter {
             count: 0,
             share: 0.0,
             key: None,
+            rank: 0,
+            by_path: BTreeMap::new(),
             live: true,
         };
-        if let Some(i) = self.free.pop() {
+        let i = if let Some(i) = self.free.pop() {
             self.nodes[i] = n;
             i
         } else {
             self.nodes.push(n);
             self.nodes.len() - 1
+        };
+        self.assign_rank(parent, i);
+        i
+    }
+
+    /// Gives a new child a rank between its path neighbours (appending, the
+    /// usual case for generated ids, leaves a wide gap); without room, the
+    /// siblings are renumbered, which keeps their relative order.
+    fn assign_rank(&mut self, parent: usize, child: usize) {
+        use std::ops::Bound::{Excluded, Unbounded};
+        const STEP: u64 = 1 << 32;
+        let path = self.nodes[child].path.clone();
+        let p = &mut self.nodes[parent];
+        p.by_path.insert(path.clone(), child);
+        let prev = p.by_path.range(..path.clone()).next_back().map(|(_, &i)| i);
+        let next = p
+            .by_path
+            .range((Excluded(path), Unbounded))
+            .next()
+            .map(|(_, &i)| i);
+        let lo = prev.map(|i| self.nodes[i].rank);
+        let hi = next.map(|i| self.nodes[i].rank);
+        let rank = match (lo, hi) {
+            (lo, None) => lo.unwrap_or(1 << 62).checked_add(STEP),
+            (lo, Some(hi)) => {
+                let lo = lo.unwrap_or(0);
+                (hi.saturating_sub(lo) >= 2).then(|| lo + (hi - lo) / 2)
+            }
+        };
+        match rank {
+            Some(r) => self.nodes[child].rank = r,
+            None => self.renumber(parent),
+        }
+    }
+
+    fn renumber(&mut self, parent: usize) {
+        let kids: Vec<usize> = self.nodes[parent].by_path.values().copied().collect();
+        let keyed: Vec<usize> = kids
+            .iter()
+            .copied()
+            .filter(|&k| self.nodes[k].key.is_some())
+            .collect();
+        for &k in &keyed {
+            self.remove_sorted(k);
+        }
+        for (n, &k) in kids.iter().enumerate() {
+            self.nodes[k].rank = (n as u64 + 1) << 32;
+        }
+        for k in keyed {
+            self.insert_sorted(k);
         }
     }
 
@@ -344,6 +374,8 @@ impl Sorter {
             if let Some(k) = comp {
                 self.nodes[parent].children.remove(&k);
             }
+            let path = self.nodes[cur].path.clone();
+            self.nodes[parent].by_path.remove(&path);
             self.remove_sorted(cur);
             self.nodes[cur].live = false;
             self.free.push(cur);
@@ -556,7 +588,7 @@ impl Sorter {
         let key = Key {
             share,
             count: n.count,
-            path: n.path.clone(),
+            rank: n.rank,
             idx: node,
         };
         n.key = Some(key.clone());
@@ -677,35 +709,30 @@ mod tests {
         ResourceQuantities::parse(s).unwrap()
     }
 
+    /// Ties on share and count fall back to path order, whatever the order
+    /// clients were added in (ranks are placed between neighbours and
+    /// renumbered when no gap is left).
     #[test]
-    fn path_cmp_is_str_order() {
-        let words = [
-            "",
-            "a",
-            "ab",
-            "abc",
-            "abcdefgh",
-            "abcdefghi",
-            "abcdefgg",
-            "framework-00001",
-            "framework-00010",
-            "framework-0001",
-            "b",
-            "a/b",
-            "a/.",
-            "zzzzzzzzzzzzzzzzz",
-            "zzzzzzzzzzzzzzzzy",
-            "framework-00042",
-            "framework-00041",
-            "framework-000421",
-            "abcdefghijklmnopq",
-            "abcdefghijklmnopp",
-        ];
-        for x in words {
-            for y in words {
-                assert_eq!(path_cmp(x.as_bytes(), y.as_bytes()), x.cmp(y), "{x} vs {y}");
-            }
+    fn ties_break_by_path_for_any_insertion_order() {
+        let mut s = Sorter::new(SorterKind::Drf, 0);
+        s.add_total(&q("cpus:10"));
+        let mut names: Vec<String> = (0..200).map(|i| format!("c{}", (i * 7919) % 200)).collect();
+        // Force repeated halving between two neighbours (renumbering).
+        names.extend((0..80).map(|i| format!("c1{}", "0".repeat(i))));
+        names.extend(["a/b", "a", "a/a", "b/c/d", "b"].map(String::from));
+        for n in &names {
+            s.add(n);
+            s.activate(n);
         }
+        let mut expected: Vec<String> = s.sort();
+        expected.sort();
+        // Equal shares: the walk is in path order, subtrees kept together.
+        let got = s.sort();
+        let flat: Vec<&String> = got.iter().filter(|c| !c.contains('/')).collect();
+        let mut sorted_flat = flat.clone();
+        sorted_flat.sort();
+        assert_eq!(flat, sorted_flat);
+        assert_eq!(got.len(), expected.len());
     }
 
     #[test]
