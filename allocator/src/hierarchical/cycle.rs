@@ -386,8 +386,10 @@ impl HierarchicalAllocator {
                 let mut available = role_available.take().unwrap_or_default();
                 strip_incapable(&mut available, fw);
 
-                let (quota_resources, rest) = available
-                    .partition(|x| r::is_scalar(x) && r::is_unreserved(x) && !r::is_revocable(x));
+                let quota_resources = available.split_off_where(|x| {
+                    r::is_scalar(x) && r::is_unreserved(x) && !r::is_revocable(x)
+                });
+                let rest = available;
                 let mut to_allocate;
                 let mut additional;
                 let mut guarantee_alloc = Resources::new();

@@ -376,6 +376,15 @@ impl Resources {
         (Resources { items: a }, Resources { items: b })
     }
 
+    /// Moves the entries matching `pred` out into the returned set; both
+    /// keep their order (the first half of [`Resources::partition`], in
+    /// place: one allocation instead of two).
+    pub(crate) fn split_off_where(&mut self, mut pred: impl FnMut(&Resource) -> bool) -> Resources {
+        Resources {
+            items: self.items.extract_if(.., |i| pred(i.view())).collect(),
+        }
+    }
+
     /// True if any entry matches `pred`.
     pub fn any(&self, mut pred: impl FnMut(&Resource) -> bool) -> bool {
         self.items.iter().any(|i| pred(i.view()))
