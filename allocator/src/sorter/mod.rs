@@ -15,6 +15,7 @@
 //! stale; the next sort recomputes them (one full re-sort, like upstream's
 //! `dirty` flag).
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -88,7 +89,12 @@ struct Node {
     leaf: bool,
     active: bool,
     /// Children that take part in sorting (active leaves, internal nodes).
-    sorted: BTreeSet<Key>,
+    /// Stored in *descending* order (walked in reverse): an allocation
+    /// usually takes the lowest key out and puts it back as the highest, and
+    /// `BTreeSet` searches each node from its low end, so the highest key
+    /// is the cheap end to insert at, and the lowest is taken with
+    /// `pop_last` without a search.
+    sorted: BTreeSet<Reverse<Key>>,
     /// All children by component name ("." for the virtual leaf).
     children: HashMap<String, usize>,
     alloc: Vec<i64>,
@@ -593,13 +599,18 @@ impl Sorter {
         };
         n.key = Some(key.clone());
         let parent = n.parent;
-        self.nodes[parent].sorted.insert(key);
+        self.nodes[parent].sorted.insert(Reverse(key));
     }
 
     fn remove_sorted(&mut self, node: usize) {
         if let Some(key) = self.nodes[node].key.take() {
             let parent = self.nodes[node].parent;
-            self.nodes[parent].sorted.remove(&key);
+            let set = &mut self.nodes[parent].sorted;
+            if set.last().is_some_and(|k| k.0.idx == key.idx) {
+                set.pop_last();
+            } else {
+                set.remove(&Reverse(key));
+            }
         }
     }
 
@@ -647,21 +658,21 @@ impl Sorter {
         }
         match self.kind {
             SorterKind::Drf => {
-                let mut stack: Vec<std::collections::btree_set::Iter<'_, Key>> =
-                    vec![self.nodes[ROOT].sorted.iter()];
+                type Walk<'a> = std::iter::Rev<std::collections::btree_set::Iter<'a, Reverse<Key>>>;
+                let mut stack: Vec<Walk<'_>> = vec![self.nodes[ROOT].sorted.iter().rev()];
                 while let Some(top) = stack.last_mut() {
                     match top.next() {
                         None => {
                             stack.pop();
                         }
-                        Some(k) => {
+                        Some(Reverse(k)) => {
                             let n = &self.nodes[k.idx];
                             if n.leaf {
                                 if !f(k.idx, &n.path) {
                                     return;
                                 }
                             } else {
-                                stack.push(n.sorted.iter());
+                                stack.push(n.sorted.iter().rev());
                             }
                         }
                     }
@@ -679,7 +690,12 @@ impl Sorter {
     }
 
     fn random_order(&mut self, node: usize) -> Vec<(usize, Arc<str>)> {
-        let children: Vec<usize> = self.nodes[node].sorted.iter().map(|k| k.idx).collect();
+        let children: Vec<usize> = self.nodes[node]
+            .sorted
+            .iter()
+            .rev()
+            .map(|k| k.0.idx)
+            .collect();
         let mut keyed: Vec<(f64, usize)> = children
             .into_iter()
             .map(|c| {
