@@ -320,7 +320,7 @@ fn allocator_metric_names_match_real_master() {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).expect("work dir");
     let log = std::fs::File::create(work.join("master.log")).expect("log file");
-    let _guard = Guard(
+    let guard = Guard(
         Command::new(bin.join("mesos-ref-local"))
             .arg(format!("--port={port}"))
             .arg(format!("--work_dir={}", work.join("w").display()))
@@ -364,4 +364,7 @@ fn allocator_metric_names_match_real_master() {
     ] {
         assert_eq!(real[k], ours[k], "{k}");
     }
+    // Kept on failure: the real master's log is in there.
+    drop(guard);
+    let _ = std::fs::remove_dir_all(&work);
 }
