@@ -17,6 +17,7 @@
 #[doc(hidden)]
 pub mod bench_support;
 pub mod error;
+mod fast_hash;
 pub mod hierarchical;
 pub mod resources;
 pub mod sorter;

@@ -5,7 +5,8 @@
 //! Times are thread CPU time (robust on a shared machine).
 //!
 //! Scenarios: `cycle` (default: a cold cycle and a steady-state cycle after
-//! 1% of offers come back), `decline` (upstream DeclineOffers), `suppress`
+//! 1% of offers come back), `cold` (only cold cycles, `REPS` times: min and
+//! median), `decline` (upstream DeclineOffers), `suppress`
 //! (SuppressOffers), `add` (AddAndUpdateSlave), `quota` (LargeAndSmallQuota).
 
 use std::time::Duration;
@@ -77,6 +78,29 @@ fn main() -> anyhow::Result<()> {
                 "idle cycle: {} ({} offers)",
                 ms(t.elapsed()),
                 offers(&r).len()
+            );
+        }
+        "cold" => {
+            // Cold cycles only, repeated on fresh clusters: min and median
+            // of the cycle's CPU time (the result is dropped untimed).
+            let reps: usize = std::env::var("REPS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(11);
+            let mut times = Vec::with_capacity(reps);
+            for _ in 0..reps {
+                let mut a = cluster(agents, frameworks, res, false);
+                let t = Instant::now();
+                let r = a.allocate(now);
+                times.push(t.elapsed());
+                assert_eq!(offers(&r).len(), agents, "every agent offered");
+            }
+            times.sort();
+            println!(
+                "cold cycle over {reps} runs: min {}, median {}, max {}",
+                ms(times[0]),
+                ms(times[reps / 2]),
+                ms(times[reps - 1])
             );
         }
         "decline" => {

@@ -12,11 +12,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use std::sync::Arc;
+
+use mesos_proto::mesos::resource::AllocationInfo;
 use rand::seq::SliceRandom;
 
 use super::state::{Framework, Slave};
 use super::types::*;
 use super::HierarchicalAllocator;
+use crate::fast_hash::FastMap;
 use crate::resources::quantities::{shrink_to_limits, shrink_to_quantities};
 use crate::resources::{resource as r, roles, ResourceLimits, ResourceQuantities, Resources};
 
@@ -30,6 +34,8 @@ struct CycleState {
     offerable: Offerable,
     /// Shared resources already offered on an agent in this cycle.
     offered_shared: BTreeMap<usize, Resources>,
+    /// One allocation info per role for the whole cycle (shared handles).
+    alloc_infos: FastMap<String, Arc<AllocationInfo>>,
     now: Time,
 }
 
@@ -107,6 +113,11 @@ impl HierarchicalAllocator {
             self.pending_all = false;
             return AllocationResult::default();
         }
+        // Upstream counts every run that is not paused (`_allocate`); a call
+        // with nothing recorded is not a run (upstream would not dispatch one).
+        if self.pending_all || !self.pending.is_empty() {
+            self.metrics.allocation_runs += 1;
+        }
         self.expire_filters(now);
         let candidates: Vec<usize> = if self.pending_all {
             self.slave_index.values().copied().collect()
@@ -167,6 +178,7 @@ impl HierarchicalAllocator {
             quota: self.quota_state(),
             offerable: HashMap::new(),
             offered_shared: BTreeMap::new(),
+            alloc_infos: FastMap::default(),
             now,
         };
 
@@ -255,6 +267,7 @@ impl HierarchicalAllocator {
             quota,
             offerable,
             offered_shared,
+            alloc_infos,
             now,
         } = cycle;
         let now = *now;
@@ -289,7 +302,13 @@ impl HierarchicalAllocator {
             }
         }
         let remote = is_remote(options, slave);
-        let mut role_updates: Vec<(String, ResourceQuantities)> = Vec::new();
+        // (leaf index in the walked sorter, role name when the walked sorter
+        // is the stage-1 subset and the main role sorter needs it too).
+        let mut role_updates: Vec<(usize, Option<String>, ResourceQuantities)> = Vec::new();
+        let walking_subset = order.is_some();
+        // (framework leaf, index of the matching role update, quantities
+        // when they differ from the role's: shared resources).
+        let mut fw_updates: Vec<(usize, usize, Option<ResourceQuantities>)> = Vec::new();
         let guarantees_stage = unsatisfied_roles.is_some();
         // Stage 1 stops walking roles once every unsatisfied role was seen.
         let mut to_visit = unsatisfied_roles.as_ref().map_or(0, |s| s.len());
@@ -299,7 +318,7 @@ impl HierarchicalAllocator {
             Some(sub) => sub,
             None => role_sorter,
         };
-        walker.sort_with(|role| {
+        walker.sort_with_leaf(|role_leaf, role| {
             if slave.available.is_empty() {
                 return false;
             }
@@ -328,11 +347,11 @@ impl HierarchicalAllocator {
             let Some(fsorter) = framework_sorters.get_mut(role) else {
                 return true;
             };
-            let mut fw_updates: Vec<(String, ResourceQuantities)> = Vec::new();
+            fw_updates.clear();
             // What the role may use on this agent; recomputed only after an
             // allocation changes the agent (upstream recomputes it per framework).
             let mut role_available: Option<Resources> = None;
-            fsorter.sort_with(|fw_id| {
+            fsorter.sort_with_leaf(|fw_leaf, fw_id| {
                 if guarantees_stage && unsatisfied.is_empty() {
                     return false;
                 }
@@ -367,8 +386,10 @@ impl HierarchicalAllocator {
                 let mut available = role_available.take().unwrap_or_default();
                 strip_incapable(&mut available, fw);
 
-                let (quota_resources, rest) = available
-                    .partition(|x| r::is_scalar(x) && r::is_unreserved(x) && !r::is_revocable(x));
+                let quota_resources = available.split_off_where(|x| {
+                    r::is_scalar(x) && r::is_unreserved(x) && !r::is_revocable(x)
+                });
+                let rest = available;
                 let mut to_allocate;
                 let mut additional;
                 let mut guarantee_alloc = Resources::new();
@@ -389,6 +410,7 @@ impl HierarchicalAllocator {
                     to_allocate = rest;
                     additional = quota_resources;
                 }
+                let guarantee_part = guarantees_stage;
                 // Limits of the role and of every ancestor (see `effective_limits`).
                 let limits = quota.effective_limits(quotas, role);
                 if !limits.is_empty() && !additional.is_empty() {
@@ -407,7 +429,22 @@ impl HierarchicalAllocator {
                     let target = quota.available_headroom.sub(&quota.required_headroom);
                     additional = shrink_to_quantities(&additional, &target);
                 }
-                to_allocate += &additional;
+                // What this allocation adds to quota consumption (only
+                // tracked while some quota exists).
+                let increased = (!quotas.is_empty()).then(|| {
+                    if guarantees_stage {
+                        ResourceQuantities::from_scalar_resources(&(&guarantee_alloc + &additional))
+                    } else {
+                        ResourceQuantities::from_scalar_resources(&additional)
+                    }
+                });
+                if guarantee_part {
+                    // `additional` may merge with the guarantee part.
+                    to_allocate += &additional;
+                } else {
+                    // The two sides of one partition, each only shrunk.
+                    to_allocate.append_disjoint(additional);
+                }
 
                 if !allocatable(options, &to_allocate, role, fw)
                     || is_filtered(fw, role, sidx, slave, &to_allocate, now)
@@ -415,10 +452,27 @@ impl HierarchicalAllocator {
                     return true;
                 }
 
-                let unallocated = to_allocate.clone();
-                to_allocate.allocate(role);
+                // Unreserved non-revocable scalars: what quota and headroom
+                // count (computed once for both).
+                let (all_q, quota_q) = to_allocate
+                    .scalar_quantities_and_where(|x| r::is_unreserved(x) && !r::is_revocable(x));
+                // A copy without allocation info is only needed for the
+                // shared-resource book-keeping below.
+                let unallocated = to_allocate.any(r::is_shared).then(|| to_allocate.clone());
+                slave.take_available(&to_allocate, &quota_q);
+                let info = match alloc_infos.get(role) {
+                    Some(i) => i.clone(),
+                    None => {
+                        let i = Arc::new(AllocationInfo {
+                            role: Some(role.to_string()),
+                        });
+                        alloc_infos.insert(role.to_string(), i.clone());
+                        i
+                    }
+                };
+                to_allocate.allocate_shared(&info);
                 role_available = None;
-                slave.allocate_split(&to_allocate, &unallocated);
+                slave.add_allocated(&to_allocate);
                 // Look up before inserting: the framework and role keys usually
                 // exist already, so their strings need not be copied.
                 let by_role = offerable.entry(fidx).or_default();
@@ -428,18 +482,13 @@ impl HierarchicalAllocator {
                 };
                 *by_agent.entry(slave.id.clone()).or_default() += &to_allocate;
                 // Upstream records the *allocated* shared resources here.
-                let shared = unallocated.shared();
-                if !shared.is_empty() {
+                if let Some(unallocated) = &unallocated {
+                    let shared = unallocated.shared();
                     *offered_shared.entry(sidx).or_default() += shared.allocated_to(role);
                 }
 
                 // Quota book-keeping only matters while some quota exists.
-                if !quotas.is_empty() {
-                    let increased = if guarantees_stage {
-                        ResourceQuantities::from_scalar_resources(&(&guarantee_alloc + &additional))
-                    } else {
-                        ResourceQuantities::from_scalar_resources(&additional)
-                    };
+                if let Some(increased) = increased {
                     if guarantees_stage {
                         unsatisfied.sub_assign(&increased);
                         quota.required_headroom.sub_assign(
@@ -451,7 +500,7 @@ impl HierarchicalAllocator {
                 }
 
                 // Book-keeping of `trackAllocatedResources`, sorters deferred.
-                let (fq, rq) = if unallocated.any(r::is_shared) {
+                let (fq, rq) = if unallocated.is_some() {
                     let role_held = super::shared::role_shared_held(
                         role,
                         &slave.id,
@@ -463,24 +512,14 @@ impl HierarchicalAllocator {
                         .as_ref()
                         .and_then(|f| f.allocated.get(&slave.id));
                     (
-                        super::shared::added_quantities(fw_held, &to_allocate),
+                        Some(super::shared::added_quantities(fw_held, &to_allocate)),
                         super::shared::added_quantities(Some(&role_held), &to_allocate),
                     )
                 } else {
-                    let q = to_allocate.scalar_quantities();
-                    (q.clone(), q)
+                    (None, all_q)
                 };
-                fw_updates.push((
-                    frameworks[fidx]
-                        .as_ref()
-                        .expect("live framework")
-                        .id
-                        .clone(),
-                    fq,
-                ));
-                role_updates.push((role.to_string(), rq));
-                let quota_q = to_allocate
-                    .scalar_quantities_where(|x| r::is_unreserved(x) && !r::is_revocable(x));
+                fw_updates.push((fw_leaf, role_updates.len(), fq));
+                role_updates.push((role_leaf, walking_subset.then(|| role.to_string()), rq));
                 match role_states.get_mut(role) {
                     Some(state) => state.allocated_quota.add_assign(&quota_q),
                     None => role_states
@@ -493,8 +532,8 @@ impl HierarchicalAllocator {
                 *fw_mut.allocated.entry(slave.id.clone()).or_default() += &to_allocate;
                 true
             });
-            for (id, q) in fw_updates {
-                fsorter.allocated(&id, &q);
+            for (leaf, ri, fq) in fw_updates.drain(..) {
+                fsorter.allocated_leaf(leaf, fq.as_ref().unwrap_or(&role_updates[ri].2));
             }
             if guarantees_stage && unsatisfied.is_empty() {
                 if let Some(set) = unsatisfied_roles.as_mut() {
@@ -504,10 +543,13 @@ impl HierarchicalAllocator {
             }
             true
         });
-        for (role, q) in role_updates {
-            role_sorter.allocated(&role, &q);
-            if let Some(sub) = order.as_deref_mut() {
-                sub.allocated(&role, &q);
+        for (leaf, name, q) in role_updates {
+            match (order.as_deref_mut(), name) {
+                (Some(sub), Some(role)) => {
+                    sub.allocated_leaf(leaf, &q);
+                    role_sorter.allocated(&role, &q);
+                }
+                _ => role_sorter.allocated_leaf(leaf, &q),
             }
         }
         if let Some(sub) = order {

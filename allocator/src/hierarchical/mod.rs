@@ -37,6 +37,7 @@
 //! ```
 
 mod cycle;
+mod metrics;
 mod shared;
 pub(crate) mod state;
 pub mod types;
@@ -49,6 +50,7 @@ use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
 use crate::error::{Error, Result};
+use crate::fast_hash::FastMap;
 use crate::resources::{resource as r, roles, ResourceConversion, ResourceQuantities, Resources};
 use crate::sorter::Sorter;
 use state::{min_allocatable_from_info, Framework, Maintenance, OfferFilter, RoleState, Slave};
@@ -64,7 +66,7 @@ const MAX_REFUSE_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 pub struct HierarchicalAllocator {
     options: AllocatorOptions,
     frameworks: Vec<Option<Framework>>,
-    framework_index: HashMap<String, usize>,
+    framework_index: FastMap<String, usize>,
     free_frameworks: Vec<usize>,
     slaves: Vec<Option<Slave>>,
     /// Agent id -> index, ordered so that "all agents" is deterministic.
@@ -84,6 +86,7 @@ pub struct HierarchicalAllocator {
     next_filter_expiry: Option<Time>,
     rng: SmallRng,
     sorter_seed: u64,
+    metrics: metrics::Metrics,
 }
 
 /// Converts `Filters.refuse_seconds` to a duration as upstream does
@@ -107,7 +110,7 @@ impl HierarchicalAllocator {
         HierarchicalAllocator {
             options,
             frameworks: Vec::new(),
-            framework_index: HashMap::new(),
+            framework_index: FastMap::default(),
             free_frameworks: Vec::new(),
             slaves: Vec::new(),
             slave_index: BTreeMap::new(),
@@ -124,6 +127,7 @@ impl HierarchicalAllocator {
             next_filter_expiry: None,
             rng: SmallRng::seed_from_u64(seed),
             sorter_seed: seed,
+            metrics: metrics::Metrics::default(),
         }
     }
 
@@ -377,7 +381,7 @@ impl HierarchicalAllocator {
             suppressed_roles: suppressed_roles.clone(),
             capabilities: FrameworkCapabilities::from_info(info),
             active,
-            offer_filters: HashMap::new(),
+            offer_filters: FastMap::default(),
             inverse_offer_filters: HashMap::new(),
             min_allocatable_resources: min_allocatable_from_info(info),
             tracked_roles: BTreeSet::new(),

@@ -2,8 +2,6 @@
 //! `DRFSorter::Allocation::add/subtract`): a client holding several copies of
 //! a shared resource on one agent is charged for it once.
 
-use std::collections::HashMap;
-
 use super::state::{Framework, RoleState};
 use crate::resources::{resource as r, ResourceQuantities, Resources};
 
@@ -37,7 +35,7 @@ pub(crate) fn role_shared_held(
     agent: &str,
     roles: &std::collections::BTreeMap<String, RoleState>,
     frameworks: &[Option<Framework>],
-    index: &HashMap<String, usize>,
+    index: &crate::fast_hash::FastMap<String, usize>,
 ) -> Resources {
     let mut out = Resources::new();
     let Some(state) = roles.get(role) else {

@@ -7,6 +7,7 @@ use mesos_proto::mesos::allocator::InverseOfferStatus;
 use mesos_proto::mesos::{FrameworkInfo, SlaveInfo, Unavailability};
 
 use super::types::{AgentCapabilities, FrameworkCapabilities, Time};
+use crate::fast_hash::FastMap;
 use crate::resources::{resource as r, ResourceQuantities, Resources};
 
 /// A refusal: `resources` on one agent are not offered again to the framework
@@ -33,7 +34,7 @@ pub(crate) struct Framework {
     pub capabilities: FrameworkCapabilities,
     pub active: bool,
     /// role -> agent index -> filters.
-    pub offer_filters: HashMap<String, HashMap<usize, Vec<OfferFilter>>>,
+    pub offer_filters: FastMap<String, FastMap<usize, Vec<OfferFilter>>>,
     /// agent index -> expiry times of inverse offer refusals.
     pub inverse_offer_filters: HashMap<usize, Vec<Time>>,
     /// role -> alternatives from `FrameworkInfo.offer_filters`.
@@ -137,18 +138,25 @@ impl Slave {
             .scalar_quantities_where(|x| r::is_unreserved(x) && !r::is_revocable(x));
     }
 
-    /// Allocates `unallocated` (the same resources as `allocated`, without
-    /// allocation info). Without shared resources `available` is updated
-    /// incrementally, which is exact because `allocated ⊆ total`.
-    pub fn allocate_split(&mut self, allocated: &Resources, unallocated: &Resources) {
-        self.allocated += allocated;
-        if self.shared.is_empty() && self.available.contains(unallocated) {
+    /// First half of an allocation: removes `unallocated` (resources
+    /// without allocation info; `headroom_q` their unreserved non-revocable
+    /// scalar quantities) from `available`. The cycle only ever offers a
+    /// subset of `available` (carved out of a copy of it), so without shared
+    /// resources this incremental update is exact. With shared resources
+    /// [`Slave::add_allocated`] recomputes `available` instead.
+    pub fn take_available(&mut self, unallocated: &Resources, headroom_q: &ResourceQuantities) {
+        if self.shared.is_empty() {
+            debug_assert!(self.available.contains(unallocated));
             self.available -= unallocated;
-            self.headroom.sub_assign(
-                &unallocated
-                    .scalar_quantities_where(|x| r::is_unreserved(x) && !r::is_revocable(x)),
-            );
-        } else {
+            self.headroom.sub_assign(headroom_q);
+        }
+    }
+
+    /// Second half of an allocation: records `allocated` (with allocation
+    /// info) as allocated.
+    pub fn add_allocated(&mut self, allocated: &Resources) {
+        self.allocated += allocated;
+        if !self.shared.is_empty() {
             self.update_available();
         }
     }

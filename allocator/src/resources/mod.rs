@@ -74,22 +74,41 @@ impl Item {
     }
 
     fn set_alloc(&mut self, alloc: Option<Arc<AllocationInfo>>) {
-        if self.alloc != alloc {
+        let same = match (&self.alloc, &alloc) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        if !same {
             self.alloc = alloc;
             self.full = OnceLock::new();
         }
     }
 
+    /// Allocation infos are shared `Arc`s along the allocation path: compare
+    /// pointers before contents.
+    fn same_alloc(&self, that: &Item) -> bool {
+        match (&self.alloc, &that.alloc) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+            _ => false,
+        }
+    }
+
     fn addable(&self, that: &Item) -> bool {
-        self.alloc == that.alloc && r::addable(&self.res, &that.res)
+        // Names differ for most pairs tried: reject those before the full
+        // metadata comparison.
+        self.res.name == that.res.name && self.same_alloc(that) && r::addable(&self.res, &that.res)
     }
 
     fn subtractable(&self, that: &Item) -> bool {
-        self.alloc == that.alloc && r::subtractable(&self.res, &that.res)
+        self.res.name == that.res.name
+            && self.same_alloc(that)
+            && r::subtractable(&self.res, &that.res)
     }
 
     fn same(&self, that: &Item) -> bool {
-        self.alloc == that.alloc && r::resource_eq(&self.res, &that.res)
+        self.same_alloc(that) && r::resource_eq(&self.res, &that.res)
     }
 }
 
@@ -207,6 +226,18 @@ impl Resources {
         if Self::item_is_empty(that) {
             return;
         }
+        // The allocation path subtracts entries that are handles to the very
+        // entries held here: `x - x` is empty, whatever the value type.
+        if that.res.shared.is_none() && that.res.disk.is_none() {
+            if let Some(idx) = self
+                .items
+                .iter()
+                .position(|i| Arc::ptr_eq(&i.res, &that.res) && i.same_alloc(that))
+            {
+                self.items.swap_remove(idx);
+                return;
+            }
+        }
         for idx in 0..self.items.len() {
             let i = &mut self.items[idx];
             if i.subtractable(that) {
@@ -253,12 +284,21 @@ impl Resources {
 
     fn contains_item(&self, that: &Item) -> bool {
         self.items.iter().any(|i| {
-            if i.res.shared.is_some() != that.res.shared.is_some() {
+            if i.res.name != that.res.name {
+                false
+            } else if i.res.shared.is_none()
+                && i.res.disk.is_none()
+                && Arc::ptr_eq(&i.res, &that.res)
+                && i.same_alloc(that)
+            {
+                // The very same (non-shared) resource: contained.
+                true
+            } else if i.res.shared.is_some() != that.res.shared.is_some() {
                 false
             } else if i.res.shared.is_some() {
                 i.count >= that.count && i.same(that)
             } else {
-                i.alloc == that.alloc && r::contains(&i.res, &that.res)
+                i.same_alloc(that) && r::contains(&i.res, &that.res)
             }
         })
     }
@@ -336,6 +376,15 @@ impl Resources {
         (Resources { items: a }, Resources { items: b })
     }
 
+    /// Moves the entries matching `pred` out into the returned set; both
+    /// keep their order (the first half of [`Resources::partition`], in
+    /// place: one allocation instead of two).
+    pub(crate) fn split_off_where(&mut self, mut pred: impl FnMut(&Resource) -> bool) -> Resources {
+        Resources {
+            items: self.items.extract_if(.., |i| pred(i.view())).collect(),
+        }
+    }
+
     /// True if any entry matches `pred`.
     pub fn any(&self, mut pred: impl FnMut(&Resource) -> bool) -> bool {
         self.items.iter().any(|i| pred(i.view()))
@@ -348,7 +397,7 @@ impl Resources {
         &self,
         mut pred: impl FnMut(&Resource) -> bool,
     ) -> ResourceQuantities {
-        let mut out = ResourceQuantities::new();
+        let mut out = ResourceQuantities::with_capacity(self.items.len());
         for i in self
             .items
             .iter()
@@ -357,6 +406,28 @@ impl Resources {
             out.add_fixed_value(&i.res.name, values::to_fixed(r::scalar(&i.res)));
         }
         out
+    }
+
+    /// `(self.scalar_quantities(), self.scalar_quantities_where(pred))` in
+    /// one pass (the allocation cycle needs both for every offer).
+    pub(crate) fn scalar_quantities_and_where(
+        &self,
+        mut pred: impl FnMut(&Resource) -> bool,
+    ) -> (ResourceQuantities, ResourceQuantities) {
+        let mut all = ResourceQuantities::with_capacity(self.items.len());
+        let mut matching = ResourceQuantities::with_capacity(self.items.len());
+        let mut every = true;
+        for i in self.items.iter().filter(|i| r::is_scalar(&i.res)) {
+            let v = values::to_fixed(r::scalar(&i.res));
+            all.add_fixed_value(&i.res.name, v);
+            if pred(&i.res) {
+                matching.add_fixed_value(&i.res.name, v);
+            } else {
+                every = false;
+            }
+        }
+        debug_assert!(!every || matching == all);
+        (all, matching)
     }
 
     /// Reserved resources; with `Some(role)` only those reserved to exactly `role`.
@@ -515,11 +586,28 @@ impl Resources {
         self.set_allocation_info(Some(Arc::new(info)));
     }
 
+    /// [`Resources::allocate`] with a shared allocation info (the cycle
+    /// makes one per role, so equal infos are also pointer-equal).
+    pub(crate) fn allocate_shared(&mut self, info: &Arc<AllocationInfo>) {
+        self.set_allocation_info(Some(info.clone()));
+    }
+
+    /// Appends entries known to be distinct from (not mergeable with) every
+    /// entry here: the two sides of a [`Resources::partition`], each possibly
+    /// shrunk. Skips the pairwise merge checks of `+=`.
+    pub(crate) fn append_disjoint(&mut self, other: Resources) {
+        debug_assert!(other
+            .items
+            .iter()
+            .all(|o| !self.items.iter().any(|i| i.addable(o))));
+        self.items.extend(other.items);
+    }
+
     /// Sets the allocation info of every entry. When all entries agreed on it
     /// before, entries stay distinct (they differ elsewhere), so no merging is
     /// needed; otherwise the set is re-normalized.
     fn set_allocation_info(&mut self, info: Option<Arc<AllocationInfo>>) {
-        let uniform = self.items.windows(2).all(|w| w[0].alloc == w[1].alloc);
+        let uniform = self.items.windows(2).all(|w| w[0].same_alloc(&w[1]));
         if uniform {
             for i in &mut self.items {
                 i.set_alloc(info.clone());

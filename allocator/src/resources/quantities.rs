@@ -40,9 +40,17 @@ impl ResourceQuantities {
         Self::default()
     }
 
+    /// Empty quantities with room for `n` names (no regrowth on the
+    /// allocation path).
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        ResourceQuantities {
+            q: Vec::with_capacity(n),
+        }
+    }
+
     /// Sums the scalar entries of `res` by name; shared resources count once.
     pub fn from_scalar_resources(res: &Resources) -> Self {
-        let mut out = Self::new();
+        let mut out = Self::with_capacity(res.len());
         for x in res.iter_unallocated().filter(|x| r::is_scalar(x)) {
             out.add_fixed(&x.name, to_fixed(r::scalar(x)));
         }

@@ -15,8 +15,11 @@
 //! stale; the next sort recomputes them (one full re-sort, like upstream's
 //! `dirty` flag).
 
-use std::collections::{BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+
+use crate::fast_hash::FastMap;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -44,11 +47,13 @@ impl std::str::FromStr for SorterKind {
     }
 }
 
+/// Where a node sits in its parent's order. `rank` orders siblings exactly
+/// as their paths do (upstream's tie-break), as one integer comparison.
 #[derive(Clone, Debug)]
 struct Key {
     share: f64,
     count: u64,
-    path: Arc<str>,
+    rank: u64,
     idx: usize,
 }
 
@@ -68,7 +73,7 @@ impl Ord for Key {
         self.share
             .total_cmp(&o.share)
             .then(self.count.cmp(&o.count))
-            .then_with(|| self.path.cmp(&o.path))
+            .then(self.rank.cmp(&o.rank))
             .then(self.idx.cmp(&o.idx))
     }
 }
@@ -84,7 +89,12 @@ struct Node {
     leaf: bool,
     active: bool,
     /// Children that take part in sorting (active leaves, internal nodes).
-    sorted: BTreeSet<Key>,
+    /// Stored in *descending* order (walked in reverse): an allocation
+    /// usually takes the lowest key out and puts it back as the highest, and
+    /// `BTreeSet` searches each node from its low end, so the highest key
+    /// is the cheap end to insert at, and the lowest is taken with
+    /// `pop_last` without a search.
+    sorted: BTreeSet<Reverse<Key>>,
     /// All children by component name ("." for the virtual leaf).
     children: HashMap<String, usize>,
     alloc: Vec<i64>,
@@ -92,6 +102,10 @@ struct Node {
     share: f64,
     /// Key under which this node currently sits in its parent's `sorted`.
     key: Option<Key>,
+    /// Position among siblings in path order (see [`Key`]).
+    rank: u64,
+    /// Children by path, to place a new child's rank between its neighbours.
+    by_path: BTreeMap<Arc<str>, usize>,
     live: bool,
 }
 
@@ -101,12 +115,14 @@ pub struct Sorter {
     kind: SorterKind,
     nodes: Vec<Node>,
     free: Vec<usize>,
-    clients: HashMap<String, usize>,
+    clients: FastMap<String, usize>,
     names: Vec<String>,
+    /// Reused buffer for allocation deltas (no allocation per update).
+    scratch: Vec<i64>,
     total: Vec<i64>,
     excluded: Vec<bool>,
     exclude_names: BTreeSet<String>,
-    weights: HashMap<String, f64>,
+    weights: FastMap<String, f64>,
     dirty: bool,
     rng: SmallRng,
 }
@@ -128,18 +144,21 @@ impl Sorter {
             count: 0,
             share: 0.0,
             key: None,
+            rank: 0,
+            by_path: BTreeMap::new(),
             live: true,
         };
         Sorter {
             kind,
             nodes: vec![root],
             free: Vec::new(),
-            clients: HashMap::new(),
+            clients: FastMap::default(),
             names: Vec::new(),
+            scratch: Vec::new(),
             total: Vec::new(),
             excluded: Vec::new(),
             exclude_names: BTreeSet::new(),
-            weights: HashMap::new(),
+            weights: FastMap::default(),
             dirty: false,
             rng: SmallRng::seed_from_u64(seed),
         }
@@ -175,6 +194,22 @@ impl Sorter {
         self.clients.len()
     }
 
+    /// Every client (active or not), in path order.
+    pub fn clients(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.clients.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The weighted dominant share of `client` now (what upstream's
+    /// `allocator/mesos/roles/<role>/shares/dominant` gauge reports through
+    /// `DRFSorter::calculateShare`).
+    pub fn share(&self, client: &str) -> Option<f64> {
+        self.clients
+            .get(client)
+            .map(|&leaf| self.calculate_share(leaf))
+    }
+
     fn new_node(&mut self, path: Arc<str>, parent: usize, leaf: bool) -> usize {
         let virtual_leaf = leaf && self.nodes[parent].path == path && parent != ROOT;
         let key_path: Arc<str> = if virtual_leaf {
@@ -194,14 +229,66 @@ impl Sorter {
             count: 0,
             share: 0.0,
             key: None,
+            rank: 0,
+            by_path: BTreeMap::new(),
             live: true,
         };
-        if let Some(i) = self.free.pop() {
+        let i = if let Some(i) = self.free.pop() {
             self.nodes[i] = n;
             i
         } else {
             self.nodes.push(n);
             self.nodes.len() - 1
+        };
+        self.assign_rank(parent, i);
+        i
+    }
+
+    /// Gives a new child a rank between its path neighbours (appending, the
+    /// usual case for generated ids, leaves a wide gap); without room, the
+    /// siblings are renumbered, which keeps their relative order.
+    fn assign_rank(&mut self, parent: usize, child: usize) {
+        use std::ops::Bound::{Excluded, Unbounded};
+        const STEP: u64 = 1 << 32;
+        let path = self.nodes[child].path.clone();
+        let p = &mut self.nodes[parent];
+        p.by_path.insert(path.clone(), child);
+        let prev = p.by_path.range(..path.clone()).next_back().map(|(_, &i)| i);
+        let next = p
+            .by_path
+            .range((Excluded(path), Unbounded))
+            .next()
+            .map(|(_, &i)| i);
+        let lo = prev.map(|i| self.nodes[i].rank);
+        let hi = next.map(|i| self.nodes[i].rank);
+        let rank = match (lo, hi) {
+            (lo, None) => lo.unwrap_or(1 << 62).checked_add(STEP),
+            (lo, Some(hi)) => {
+                let lo = lo.unwrap_or(0);
+                (hi.saturating_sub(lo) >= 2).then(|| lo + (hi - lo) / 2)
+            }
+        };
+        match rank {
+            Some(r) => self.nodes[child].rank = r,
+            None => self.renumber(parent),
+        }
+    }
+
+    fn renumber(&mut self, parent: usize) {
+        let kids: Vec<usize> = self.nodes[parent].by_path.values().copied().collect();
+        let keyed: Vec<usize> = kids
+            .iter()
+            .copied()
+            .filter(|&k| self.nodes[k].key.is_some())
+            .collect();
+        for &k in &keyed {
+            self.remove_sorted(k);
+        }
+        for (n, &k) in kids.iter().enumerate() {
+            self.nodes[k].rank = (n as u64 + 1) << 32;
+        }
+        for k in keyed {
+            self.insert_sorted(k);
         }
     }
 
@@ -293,6 +380,8 @@ impl Sorter {
             if let Some(k) = comp {
                 self.nodes[parent].children.remove(&k);
             }
+            let path = self.nodes[cur].path.clone();
+            self.nodes[parent].by_path.remove(&path);
             self.remove_sorted(cur);
             self.nodes[cur].live = false;
             self.free.push(cur);
@@ -337,6 +426,9 @@ impl Sorter {
     }
 
     fn weight(&self, path: &str) -> f64 {
+        if self.weights.is_empty() {
+            return 1.0;
+        }
         self.weights.get(path).copied().unwrap_or(1.0)
     }
 
@@ -372,8 +464,15 @@ impl Sorter {
         let Some(&leaf) = self.clients.get(client) else {
             return;
         };
+        self.allocated_leaf(leaf, q);
+    }
+
+    /// [`Sorter::allocated`] by the leaf index [`Sorter::sort_with_leaf`]
+    /// reported (valid until a client is added or removed).
+    pub(crate) fn allocated_leaf(&mut self, leaf: usize, q: &ResourceQuantities) {
         let delta = self.delta_vec(q, 1);
         self.apply_delta(leaf, &delta, 1);
+        self.scratch = delta;
     }
 
     /// Records that `q` is no longer allocated to `client`.
@@ -383,6 +482,7 @@ impl Sorter {
         };
         let delta = self.delta_vec(q, -1);
         self.apply_delta(leaf, &delta, 0);
+        self.scratch = delta;
     }
 
     /// A DRF sorter over just the given top-level clients, with the same
@@ -424,8 +524,12 @@ impl Sorter {
         out
     }
 
+    /// The per-name delta of `q`, in the reused scratch buffer (the caller
+    /// puts it back).
     fn delta_vec(&mut self, q: &ResourceQuantities, sign: i64) -> Vec<i64> {
-        let mut d = vec![0; self.names.len()];
+        let mut d = std::mem::take(&mut self.scratch);
+        d.clear();
+        d.resize(self.names.len(), 0);
         for (n, v) in q.iter() {
             let i = self.name_idx(n);
             if d.len() <= i {
@@ -490,18 +594,23 @@ impl Sorter {
         let key = Key {
             share,
             count: n.count,
-            path: n.path.clone(),
+            rank: n.rank,
             idx: node,
         };
         n.key = Some(key.clone());
         let parent = n.parent;
-        self.nodes[parent].sorted.insert(key);
+        self.nodes[parent].sorted.insert(Reverse(key));
     }
 
     fn remove_sorted(&mut self, node: usize) {
         if let Some(key) = self.nodes[node].key.take() {
             let parent = self.nodes[node].parent;
-            self.nodes[parent].sorted.remove(&key);
+            let set = &mut self.nodes[parent].sorted;
+            if set.last().is_some_and(|k| k.0.idx == key.idx) {
+                set.pop_last();
+            } else {
+                set.remove(&Reverse(key));
+            }
         }
     }
 
@@ -538,26 +647,32 @@ impl Sorter {
     /// returns `false`. No allocation-order snapshot is built, which is what
     /// keeps a 10k-agent cycle cheap.
     pub fn sort_with(&mut self, mut f: impl FnMut(&str) -> bool) {
+        self.sort_with_leaf(|_, path| f(path))
+    }
+
+    /// [`Sorter::sort_with`] that also passes each client's leaf index, for
+    /// [`Sorter::allocated_leaf`] (saves a lookup by name per allocation).
+    pub(crate) fn sort_with_leaf(&mut self, mut f: impl FnMut(usize, &str) -> bool) {
         if self.dirty {
             self.resort();
         }
         match self.kind {
             SorterKind::Drf => {
-                let mut stack: Vec<std::collections::btree_set::Iter<'_, Key>> =
-                    vec![self.nodes[ROOT].sorted.iter()];
+                type Walk<'a> = std::iter::Rev<std::collections::btree_set::Iter<'a, Reverse<Key>>>;
+                let mut stack: Vec<Walk<'_>> = vec![self.nodes[ROOT].sorted.iter().rev()];
                 while let Some(top) = stack.last_mut() {
                     match top.next() {
                         None => {
                             stack.pop();
                         }
-                        Some(k) => {
+                        Some(Reverse(k)) => {
                             let n = &self.nodes[k.idx];
                             if n.leaf {
-                                if !f(&n.path) {
+                                if !f(k.idx, &n.path) {
                                     return;
                                 }
                             } else {
-                                stack.push(n.sorted.iter());
+                                stack.push(n.sorted.iter().rev());
                             }
                         }
                     }
@@ -565,8 +680,8 @@ impl Sorter {
             }
             SorterKind::Random => {
                 let order = self.random_order(ROOT);
-                for p in order {
-                    if !f(&p) {
+                for (leaf, p) in order {
+                    if !f(leaf, &p) {
                         return;
                     }
                 }
@@ -574,8 +689,13 @@ impl Sorter {
         }
     }
 
-    fn random_order(&mut self, node: usize) -> Vec<Arc<str>> {
-        let children: Vec<usize> = self.nodes[node].sorted.iter().map(|k| k.idx).collect();
+    fn random_order(&mut self, node: usize) -> Vec<(usize, Arc<str>)> {
+        let children: Vec<usize> = self.nodes[node]
+            .sorted
+            .iter()
+            .rev()
+            .map(|k| k.0.idx)
+            .collect();
         let mut keyed: Vec<(f64, usize)> = children
             .into_iter()
             .map(|c| {
@@ -588,7 +708,7 @@ impl Sorter {
         let mut out = Vec::new();
         for (_, c) in keyed {
             if self.nodes[c].leaf {
-                out.push(self.nodes[c].path.clone());
+                out.push((c, self.nodes[c].path.clone()));
             } else {
                 out.extend(self.random_order(c));
             }
@@ -603,6 +723,32 @@ mod tests {
 
     fn q(s: &str) -> ResourceQuantities {
         ResourceQuantities::parse(s).unwrap()
+    }
+
+    /// Ties on share and count fall back to path order, whatever the order
+    /// clients were added in (ranks are placed between neighbours and
+    /// renumbered when no gap is left).
+    #[test]
+    fn ties_break_by_path_for_any_insertion_order() {
+        let mut s = Sorter::new(SorterKind::Drf, 0);
+        s.add_total(&q("cpus:10"));
+        let mut names: Vec<String> = (0..200).map(|i| format!("c{}", (i * 7919) % 200)).collect();
+        // Force repeated halving between two neighbours (renumbering).
+        names.extend((0..80).map(|i| format!("c1{}", "0".repeat(i))));
+        names.extend(["a/b", "a", "a/a", "b/c/d", "b"].map(String::from));
+        for n in &names {
+            s.add(n);
+            s.activate(n);
+        }
+        let mut expected: Vec<String> = s.sort();
+        expected.sort();
+        // Equal shares: the walk is in path order, subtrees kept together.
+        let got = s.sort();
+        let flat: Vec<&String> = got.iter().filter(|c| !c.contains('/')).collect();
+        let mut sorted_flat = flat.clone();
+        sorted_flat.sort();
+        assert_eq!(flat, sorted_flat);
+        assert_eq!(got.len(), expected.len());
     }
 
     #[test]

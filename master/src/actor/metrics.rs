@@ -212,6 +212,22 @@ impl Metrics {
         m
     }
 
+    /// [`Metrics::snapshot`] plus the allocator's keys (`allocator/mesos/...`,
+    /// upstream `src/master/allocator/mesos/metrics.cpp`): upstream serves
+    /// both from the one process-wide metrics registry.
+    pub fn snapshot_with_allocator(
+        &self,
+        state: &MasterState,
+        uptime: f64,
+        allocator: &dyn crate::allocator::Allocator,
+    ) -> Map<String, Value> {
+        let mut m = self.snapshot(state, uptime);
+        for (k, v) in allocator.metrics_snapshot() {
+            m.insert(k, Value::from(v));
+        }
+        m
+    }
+
     /// Counts a task that reached a terminal state.
     pub fn task_terminal(&mut self, state: i32) {
         *self.terminal_tasks.entry(state_name(state)).or_default() += 1;

@@ -71,6 +71,25 @@ impl Hierarchical {
         }
     }
 
+    /// Runs a cycle and feeds upstream's `allocation_run` timer. Only the
+    /// metric reads the real clock; allocations never depend on it. The
+    /// cycle runs inside the handler that asks for it (no dispatch queue),
+    /// so `allocation_run_latency` records zero.
+    fn timed(
+        &mut self,
+        now: Time,
+        run: impl FnOnce(&mut HierarchicalAllocator) -> AllocationResult,
+    ) -> Vec<Allocation> {
+        let runs = self.inner.allocation_runs();
+        let start = std::time::Instant::now();
+        let result = run(&mut self.inner);
+        if self.inner.allocation_runs() != runs {
+            self.inner
+                .record_allocation_run(start.elapsed(), Duration::ZERO, now.0);
+        }
+        self.flatten(result)
+    }
+
     fn flatten(&mut self, result: AllocationResult) -> Vec<Allocation> {
         self.inverse_offers.extend(result.inverse_offers);
         let mut out = Vec::new();
@@ -317,14 +336,16 @@ impl Allocator for Hierarchical {
         std::mem::take(&mut self.inverse_offers)
     }
 
+    fn metrics_snapshot(&self) -> BTreeMap<String, f64> {
+        self.inner.metrics_snapshot()
+    }
+
     fn allocate(&mut self, now: Time) -> Vec<Allocation> {
-        let result = self.inner.allocate(now.0);
-        self.flatten(result)
+        self.timed(now, |a| a.allocate(now.0))
     }
 
     fn allocate_pending(&mut self, now: Time) -> Vec<Allocation> {
-        let result = self.inner.allocate_pending(now.0);
-        self.flatten(result)
+        self.timed(now, |a| a.allocate_pending(now.0))
     }
 }
 

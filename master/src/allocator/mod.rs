@@ -162,6 +162,12 @@ pub trait Allocator: Send {
         Vec::new()
     }
 
+    /// The allocator's `/metrics/snapshot` keys (upstream
+    /// `src/master/allocator/mesos/metrics.cpp`); none by default.
+    fn metrics_snapshot(&self) -> BTreeMap<String, f64> {
+        BTreeMap::new()
+    }
+
     /// The periodic allocation cycle over every agent.
     fn allocate(&mut self, now: Time) -> Vec<Allocation>;
 

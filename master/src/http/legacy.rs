@@ -345,16 +345,16 @@ impl Master {
 
     /// The master's part of `/metrics/snapshot`.
     pub fn metrics_json(&self, now: f64) -> Value {
-        Value::Object({
-            let mut m = self
-                .metrics
-                .snapshot(&self.state, (now - self.start_time).max(0.0));
-            m.insert(
-                "master/elected".into(),
-                (self.elected() as u8 as f64).into(),
-            );
-            m
-        })
+        let mut m = self.metrics.snapshot_with_allocator(
+            &self.state,
+            (now - self.start_time).max(0.0),
+            self.allocator.as_ref(),
+        );
+        m.insert(
+            "master/elected".into(),
+            (self.elected() as u8 as f64).into(),
+        );
+        Value::Object(m)
     }
 
     fn metrics_endpoint(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
