@@ -323,6 +323,8 @@ pub struct OperatorStats {
     pub drained: u64,
     /// Master restarts whose recovered operator state was compared.
     pub durable_checks: u64,
+    /// Allocations to roles with quota limits checked against them.
+    pub limited_allocations: u64,
 }
 
 impl OperatorStats {
@@ -334,6 +336,7 @@ impl OperatorStats {
         self.skipped += o.skipped;
         self.drained += o.drained;
         self.durable_checks += o.durable_checks;
+        self.limited_allocations += o.limited_allocations;
     }
 }
 
@@ -341,8 +344,8 @@ impl fmt::Display for OperatorStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "operator calls OK {:?}, refused {}, skipped (master down) {}; agents DRAINED {}; master restarts checked for durable operator state {}",
-            self.ok, self.refused, self.skipped, self.drained, self.durable_checks
+            "operator calls OK {:?}, refused {}, skipped (master down) {}; agents DRAINED {}; master restarts checked for durable operator state {}; allocations checked against quota limits {}",
+            self.ok, self.refused, self.skipped, self.drained, self.durable_checks, self.limited_allocations
         )
     }
 }
@@ -503,6 +506,7 @@ pub fn run(seed: u64, cfg: &CampaignConfig, steps: &[Step]) -> Outcome {
             break;
         }
     }
+    rs.ops.limited_allocations = rs.checker.limited_allocations;
     let mut violations = rs.violations;
     if violations.is_empty() {
         violations = check_final(&c);

@@ -335,6 +335,8 @@ pub struct EventChecker {
     drain: BTreeMap<String, i32>,
     /// Violations found so far (first few kept).
     pub violations: Vec<Violation>,
+    /// Allocations to a role with quota limits that were checked.
+    pub limited_allocations: u64,
 }
 
 impl EventChecker {
@@ -412,6 +414,7 @@ impl EventChecker {
             if q.limits.is_empty() {
                 continue;
             }
+            self.limited_allocations += 1;
             let (used, offered) = role_consumption(st, role);
             for (name, lim) in &q.limits {
                 let (u, o) = (used.scalar(name), offered.scalar(name));

@@ -689,7 +689,7 @@ impl ModelAgent {
     /// TASK_GONE_BY_OPERATOR when the drain marks the agent gone.
     fn drain_kill(&mut self, cx: &mut Cx<'_, Self>, fid: &FrameworkId, tid: &str) {
         let Some(cfg) = self.drain else { return };
-        if !self.tasks.get(tid).is_some_and(|t| !is_terminal(t.state)) {
+        if self.tasks.get(tid).is_none_or(|t| is_terminal(t.state)) {
             return;
         }
         let state = if cfg.mark_gone.unwrap_or(false) {
