@@ -604,36 +604,68 @@ fn apply(c: &mut Cluster, a: Action, rs: &mut RunState) {
 }
 
 /// An operator polls GET_STATE or /master/state: it lists the master's
-/// agents.
+/// agents, each with the master's deactivation and drain state.
 fn poll_state(c: &mut Cluster, v1: bool, violations: &mut Vec<Violation>) {
-    if c.master().is_none() {
-        return;
-    }
-    let agents = c.master().map(|m| m.state().agents.len()).unwrap_or(0);
-    let r = if v1 {
-        c.get_state(Duration::from_secs(1)).map(|j| {
-            j["get_state"]["get_agents"]["agents"]
-                .as_array()
-                .map_or(0, |a| a.len())
+    let Some(m) = c.master() else { return };
+    let st = m.state();
+    let agents = st.agents.len();
+    // Per agent ID: (deactivated, drain state name).
+    let want: std::collections::BTreeMap<String, (bool, Option<&'static str>)> = st
+        .agents
+        .keys()
+        .map(|id| {
+            let drain = st.draining.get(id).map(|d| {
+                mesos_proto::mesos::DrainState::try_from(d.state)
+                    .map(|s| s.as_str_name())
+                    .unwrap_or("UNKNOWN")
+            });
+            (id.clone(), (st.deactivated.contains(id), drain))
         })
+        .collect();
+    let r = if v1 {
+        c.get_state(Duration::from_secs(1))
+            .map(|j| j["get_state"]["get_agents"]["agents"].clone())
     } else {
         c.v0_state(Duration::from_secs(1))
-            .map(|j| j["slaves"].as_array().map_or(0, |a| a.len()))
+            .map(|j| j["slaves"].clone())
     };
-    match r {
-        Ok(n) if n == agents => {}
-        Ok(n) if c.master().map(|m| m.state().agents.len()) != Some(agents) => {
-            // Agents came or went while the request was served.
-            let _ = n;
+    let bad = |detail: String| Violation {
+        invariant: "operator-state",
+        detail,
+    };
+    let listed = match r {
+        Ok(serde_json::Value::Array(a)) => a,
+        Ok(other) => return violations.push(bad(format!("no agent list in {other}"))),
+        Err(e) => return violations.push(bad(format!("state call failed: {e}"))),
+    };
+    if c.master().map(|m| m.state().agents.len()) != Some(agents) {
+        return; // Agents came or went while the request was served.
+    }
+    if listed.len() != agents {
+        return violations.push(bad(format!(
+            "state lists {} agents, the master has {agents}",
+            listed.len()
+        )));
+    }
+    for a in &listed {
+        let id = if v1 {
+            a["agent_info"]["id"]["value"].as_str()
+        } else {
+            a["id"].as_str()
+        };
+        let Some((deactivated, drain)) = id.and_then(|id| want.get(id)) else {
+            return violations.push(bad(format!("state lists an unknown agent {a}")));
+        };
+        let got = (
+            a["deactivated"].as_bool().unwrap_or(false),
+            a["drain_info"]["state"].as_str(),
+        );
+        if got != (*deactivated, *drain) {
+            violations.push(bad(format!(
+                "agent {id:?}: state shows deactivated {} drain {:?}, the master has {deactivated} {drain:?}",
+                got.0, got.1
+            )));
         }
-        Ok(n) => violations.push(Violation {
-            invariant: "operator-state",
-            detail: format!("state lists {n} agents, the master has {agents}"),
-        }),
-        Err(e) => violations.push(Violation {
-            invariant: "operator-state",
-            detail: format!("state call failed: {e}"),
-        }),
     }
 }
 

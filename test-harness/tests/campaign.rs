@@ -162,6 +162,10 @@ fn operator_state_survives_master_restart() {
             },
         ),
         step(10_000, Event::Deactivate { agent: 2 }),
+        // GET_STATE and /master/state show each agent's drain state and
+        // deactivation as the master has them.
+        step(15_000, Event::Operator { v1: true }),
+        step(15_001, Event::Operator { v1: false }),
         step(
             20_000,
             Event::Crash {
@@ -169,6 +173,7 @@ fn operator_state_survives_master_restart() {
                 ms: 3_000,
             },
         ),
+        step(25_000, Event::Operator { v1: true }),
         step(40_000, Event::Reactivate { agent: 2 }),
     ];
     let o = run(5, &cfg, &steps);
