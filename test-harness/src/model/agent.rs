@@ -452,6 +452,16 @@ impl ModelAgent {
             self.counters.duplicate_run_tasks += 1;
             return;
         }
+        if m.task.slave_id.value != self.id.clone().unwrap_or_default() {
+            // Upstream `Slave::run`: a task "intended for old agent" (or
+            // for an ID this agent has not been told yet) is ignored.
+            tracing::warn!(
+                "Ignoring task {tid} for agent {} (we are {:?})",
+                m.task.slave_id.value,
+                self.id
+            );
+            return;
+        }
         if self.drain.is_some() {
             // Upstream `Slave::__run`: a task received while draining is
             // answered TASK_DROPPED, REASON_SLAVE_DRAINING.
