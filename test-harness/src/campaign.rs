@@ -1,7 +1,11 @@
 //! Fault campaigns: for each seed, a random schedule of message faults,
 //! partitions, crashes and restarts (master, agents, schedulers) and
-//! operator calls runs against a [`Cluster`]; invariants are checked every
-//! simulated second and after the cluster healed and quiesced. A failing
+//! operator calls (state polls and the 1.9 DRAIN_AGENT, DEACTIVATE_AGENT,
+//! REACTIVATE_AGENT, UPDATE_QUOTA, REMOVE_QUOTA) runs against a
+//! [`Cluster`]; invariants are checked after every simulator event (offers,
+//! quota limits, drain transitions), at every master restart (durable
+//! operator state), every simulated second, and after the cluster healed
+//! and quiesced (see third_party_docs/campaigns.md). A failing
 //! seed is shrunk to a minimal schedule (greedy one-step removal, as
 //! delta debugging) and reported with the trace; `MESOS_SIM_SEED` replays
 //! it.
@@ -641,6 +645,8 @@ fn poll_state(c: &mut Cluster, v1: bool, violations: &mut Vec<Violation>) {
     };
     let listed = match r {
         Ok(serde_json::Value::Array(a)) => a,
+        // Protobuf JSON leaves an empty list out.
+        Ok(serde_json::Value::Null) => Vec::new(),
         Ok(other) => return violations.push(bad(format!("no agent list in {other}"))),
         Err(e) => return violations.push(bad(format!("state call failed: {e}"))),
     };
