@@ -79,6 +79,9 @@ pub fn check_continuous(c: &Cluster) -> Vec<Violation> {
             }
         }
     }
+    if let Some(m) = c.master() {
+        out.extend(check_registry(m));
+    }
     // No task runs twice, and an agent never runs more than it has.
     let mut running: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for i in 0..c.agents {
@@ -129,6 +132,81 @@ pub fn check_continuous(c: &Cluster) -> Vec<Violation> {
             }
         }
     });
+    out
+}
+
+/// The master's drain states, deactivations and quotas are what its
+/// registry holds (upstream changes memory only after the registrar
+/// applied the operation), and AGENT_DRAINING is a minimum capability while
+/// any agent is deactivated (upstream `DrainAgent` / `DeactivateAgent` add
+/// it, the last `ReactivateAgent` removes it).
+pub fn check_registry(m: &mesos_master::Master) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let st = m.state();
+    let reg = m.registrar().registry();
+    let mut draining = BTreeMap::new();
+    let mut deactivated = BTreeSet::new();
+    let mut note = |id: &str, d: &Option<mesos_proto::mesos::DrainInfo>, deact: Option<bool>| {
+        if let Some(d) = d {
+            draining.insert(id.to_string(), *d);
+        }
+        if deact == Some(true) {
+            deactivated.insert(id.to_string());
+        }
+    };
+    for s in reg.slaves.iter().flat_map(|s| &s.slaves) {
+        if let Some(id) = &s.info.id {
+            note(&id.value, &s.drain_info, s.deactivated);
+        }
+    }
+    for u in reg.unreachable.iter().flat_map(|u| &u.slaves) {
+        note(&u.id.value, &u.drain_info, u.deactivated);
+    }
+    if draining != st.draining {
+        out.push(v(
+            "registry-matches-master",
+            format!(
+                "drain states: registry {draining:?}, master {:?}",
+                st.draining
+            ),
+        ));
+    }
+    if deactivated != st.deactivated {
+        out.push(v(
+            "registry-matches-master",
+            format!(
+                "deactivated agents: registry {deactivated:?}, master {:?}",
+                st.deactivated
+            ),
+        ));
+    }
+    let quotas: BTreeMap<&str, &mesos_proto::mesos::quota::QuotaConfig> = reg
+        .quota_configs
+        .iter()
+        .map(|q| (q.role.as_str(), q))
+        .collect();
+    let ours: BTreeMap<&str, &mesos_proto::mesos::quota::QuotaConfig> = st
+        .quotas
+        .iter()
+        .filter(|(_, q)| !q.guarantees.is_empty() || !q.limits.is_empty())
+        .map(|(r, q)| (r.as_str(), q))
+        .collect();
+    if quotas != ours {
+        out.push(v(
+            "registry-matches-master",
+            format!("quotas: registry {quotas:?}, master {ours:?}"),
+        ));
+    }
+    let cap = reg
+        .minimum_capabilities
+        .iter()
+        .any(|c| c.capability == "AGENT_DRAINING");
+    if !deactivated.is_empty() && !cap {
+        out.push(v(
+            "registry-matches-master",
+            format!("agents {deactivated:?} are deactivated but AGENT_DRAINING is no minimum capability"),
+        ));
+    }
     out
 }
 
