@@ -1,7 +1,11 @@
 //! Fault campaigns: for each seed, a random schedule of message faults,
 //! partitions, crashes and restarts (master, agents, schedulers) and
-//! operator calls runs against a [`Cluster`]; invariants are checked every
-//! simulated second and after the cluster healed and quiesced. A failing
+//! operator calls (state polls and the 1.9 DRAIN_AGENT, DEACTIVATE_AGENT,
+//! REACTIVATE_AGENT, UPDATE_QUOTA, REMOVE_QUOTA) runs against a
+//! [`Cluster`]; invariants are checked after every simulator event (offers,
+//! quota limits, drain transitions), at every master restart (durable
+//! operator state), every simulated second, and after the cluster healed
+//! and quiesced (see third_party_docs/campaigns.md). A failing
 //! seed is shrunk to a minimal schedule (greedy one-step removal, as
 //! delta debugging) and reported with the trace; `MESOS_SIM_SEED` replays
 //! it.
@@ -23,15 +27,23 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::cluster::{agent_addr, master_addr, scheduler_addr, Cluster, ClusterBuilder};
-use crate::invariants::{check_continuous, check_final, Violation};
+use std::collections::BTreeSet;
+
+use crate::invariants::{check_continuous, check_final, EventChecker, OperatorState, Violation};
 use crate::model::agent::TaskBehavior;
 use crate::model::scheduler::SchedulerSpec;
 
 /// Messages that may be dropped outright (the protocol retries them).
+/// Not `SlaveRegisteredMessage`: the master may launch tasks on an agent
+/// right after registering it, and over TCP the agent has its ID before
+/// any `RunTaskMessage` arrives; a lone lost registration ack followed by a
+/// delivered launch is a reordering TCP never makes, and both upstream's
+/// agent and the model ignore a task for an agent ID they were not told
+/// (found by soak seed 188 once drains with `mark_gone` made agents
+/// register anew while frameworks were launching).
 const DROPPABLE: &[&str] = &[
     "mesos.internal.RegisterSlaveMessage",
     "mesos.internal.ReregisterSlaveMessage",
-    "mesos.internal.SlaveRegisteredMessage",
     "mesos.internal.SlaveReregisteredMessage",
     "mesos.internal.PingSlaveMessage",
     "mesos.internal.PongSlaveMessage",
@@ -100,6 +112,27 @@ pub enum Event {
     KillTask { scheduler: usize },
     /// An operator polls `GET_STATE` (v1) or `/master/state` (v0).
     Operator { v1: bool },
+    /// `DRAIN_AGENT` of agent `agent`, with `max_grace_period` and
+    /// `mark_gone` as given.
+    Drain {
+        agent: usize,
+        grace_ms: Option<u64>,
+        mark_gone: bool,
+    },
+    /// `DEACTIVATE_AGENT`.
+    Deactivate { agent: usize },
+    /// `REACTIVATE_AGENT`.
+    Reactivate { agent: usize },
+    /// `UPDATE_QUOTA` of role `role<role>`: guarantees and limits as
+    /// (millicpus, mem MB); neither resets the role to no quota.
+    Quota {
+        role: usize,
+        guarantees: Option<(u32, u32)>,
+        limits: Option<(u32, u32)>,
+        force: bool,
+    },
+    /// The deprecated `REMOVE_QUOTA` of role `role<role>`.
+    RemoveQuota { role: usize },
 }
 
 /// An event at a virtual time.
@@ -129,6 +162,9 @@ pub struct CampaignConfig {
     pub max_events: usize,
     /// Run every seed twice and compare trace hashes.
     pub determinism: bool,
+    /// Schedules include operator actions (drain, deactivate, reactivate,
+    /// quota); the master runs the hierarchical allocator either way.
+    pub operator_actions: bool,
 }
 
 impl Default for CampaignConfig {
@@ -142,6 +178,7 @@ impl Default for CampaignConfig {
             min_events: 3,
             max_events: 10,
             determinism: false,
+            operator_actions: true,
         }
     }
 }
@@ -167,7 +204,12 @@ pub fn generate(seed: u64, cfg: &CampaignConfig) -> Vec<Step> {
             } else {
                 rng.gen_range(0..horizon)
             };
-            let event = match rng.gen_range(0..100) {
+            let pick = if cfg.operator_actions {
+                rng.gen_range(0..125)
+            } else {
+                rng.gen_range(0..100)
+            };
+            let event = match pick {
                 0..=14 => Event::Drop {
                     msg: DROPPABLE[rng.gen_range(0..DROPPABLE.len())],
                     n: rng.gen_range(1..4),
@@ -209,13 +251,57 @@ pub fn generate(seed: u64, cfg: &CampaignConfig) -> Vec<Step> {
                 80..=89 => Event::KillTask {
                     scheduler: rng.gen_range(0..cfg.schedulers.max(1)),
                 },
-                _ => Event::Operator {
+                90..=99 => Event::Operator {
                     v1: rng.gen_bool(0.5),
+                },
+                100..=107 => Event::Drain {
+                    agent: rng.gen_range(0..cfg.agents.max(1)),
+                    grace_ms: rng.gen_bool(0.5).then(|| rng.gen_range(0..10_000)),
+                    mark_gone: rng.gen_bool(0.15),
+                },
+                108..=112 => Event::Deactivate {
+                    agent: rng.gen_range(0..cfg.agents.max(1)),
+                },
+                113..=114 => Event::Reactivate {
+                    agent: rng.gen_range(0..cfg.agents.max(1)),
+                },
+                115..=122 => {
+                    const CPUS: &[u32] = &[500, 1000, 1500, 2000, 3000, 9000];
+                    const MEM: &[u32] = &[64, 128, 256, 1024, 9000];
+                    let q = |rng: &mut SmallRng| {
+                        (
+                            CPUS[rng.gen_range(0..CPUS.len())],
+                            MEM[rng.gen_range(0..MEM.len())],
+                        )
+                    };
+                    Event::Quota {
+                        role: rng.gen_range(0..=cfg.schedulers),
+                        guarantees: rng.gen_bool(0.5).then(|| q(&mut rng)),
+                        limits: rng.gen_bool(0.8).then(|| q(&mut rng)),
+                        force: rng.gen_bool(0.3),
+                    }
+                }
+                _ => Event::RemoveQuota {
+                    role: rng.gen_range(0..=cfg.schedulers),
                 },
             };
             Step { at_ms, event }
         })
         .collect();
+    // Most drains and deactivations end with a reactivation, so the
+    // cluster keeps running tasks on the agent afterwards.
+    let mut back = Vec::new();
+    for st in &steps {
+        if let Event::Drain { agent, .. } | Event::Deactivate { agent } = st.event {
+            if rng.gen_bool(0.6) {
+                back.push(Step {
+                    at_ms: st.at_ms + rng.gen_range(500..40_000),
+                    event: Event::Reactivate { agent },
+                });
+            }
+        }
+    }
+    steps.extend(back);
     steps.sort_by_key(|s| s.at_ms);
     steps
 }
@@ -229,6 +315,49 @@ pub struct Outcome {
     pub trace_tail: String,
     pub events: u64,
     pub virtual_time: Duration,
+    pub ops: OperatorStats,
+}
+
+/// What the operator actions of a run did (tests check the campaigns
+/// really exercise them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OperatorStats {
+    /// Calls answered 200 OK, by call type.
+    pub ok: std::collections::BTreeMap<&'static str, u64>,
+    /// Calls refused with a 4xx (unknown agent, limits below consumption
+    /// without force, ...).
+    pub refused: u64,
+    /// Calls not made because the master was down.
+    pub skipped: u64,
+    /// Agents seen DRAINED at some check.
+    pub drained: u64,
+    /// Master restarts whose recovered operator state was compared.
+    pub durable_checks: u64,
+    /// Allocations to roles with quota limits checked against them.
+    pub limited_allocations: u64,
+}
+
+impl OperatorStats {
+    pub fn add(&mut self, o: &OperatorStats) {
+        for (k, n) in &o.ok {
+            *self.ok.entry(k).or_default() += n;
+        }
+        self.refused += o.refused;
+        self.skipped += o.skipped;
+        self.drained += o.drained;
+        self.durable_checks += o.durable_checks;
+        self.limited_allocations += o.limited_allocations;
+    }
+}
+
+impl fmt::Display for OperatorStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "operator calls OK {:?}, refused {}, skipped (master down) {}; agents DRAINED {}; master restarts checked for durable operator state {}; allocations checked against quota limits {}",
+            self.ok, self.refused, self.skipped, self.drained, self.durable_checks, self.limited_allocations
+        )
+    }
 }
 
 impl Outcome {
@@ -237,12 +366,21 @@ impl Outcome {
     }
 }
 
-/// The cluster a campaign runs on.
+/// The role of scheduler `i` (quota events name roles by this index).
+pub fn role(i: usize) -> String {
+    format!("role{i}")
+}
+
+/// The cluster a campaign runs on: the master with the hierarchical
+/// allocator, scheduler `i` in [`role`]`(i)`.
 pub fn cluster_for(seed: u64, cfg: &CampaignConfig) -> Cluster {
-    let mut b = ClusterBuilder::exact_seed(seed).agents(cfg.agents);
+    let mut b = ClusterBuilder::exact_seed(seed)
+        .agents(cfg.agents)
+        .hierarchical_allocator();
     for i in 0..cfg.schedulers {
         b = b.scheduler(SchedulerSpec {
             name: format!("fw{i}"),
+            role: role(i),
             tasks: cfg.tasks_per_scheduler,
             max_per_offer: 1,
             behaviors: vec![
@@ -263,6 +401,50 @@ enum Action {
     Restart(NodeRef),
 }
 
+/// The state of one run that actions and checks share.
+struct RunState {
+    checker: EventChecker,
+    violations: Vec<Violation>,
+    ops: OperatorStats,
+    /// The last agent ID each agent node was known by (operator calls
+    /// name agents by ID, also while they are down).
+    agent_ids: Vec<Option<String>>,
+    /// The operator state when the master node went down.
+    before_crash: Option<OperatorState>,
+    drained_seen: BTreeSet<String>,
+}
+
+impl RunState {
+    fn note_agents(&mut self, c: &Cluster) {
+        for (i, slot) in self.agent_ids.iter_mut().enumerate() {
+            if let Some(id) = c.agent(i).and_then(|a| a.id.clone()) {
+                *slot = Some(id);
+            }
+        }
+        if let Some(m) = c.master() {
+            let drained = mesos_proto::mesos::DrainState::Drained as i32;
+            for (id, d) in &m.state().draining {
+                if d.state == drained && self.drained_seen.insert(id.clone()) {
+                    self.ops.drained += 1;
+                }
+            }
+        }
+    }
+
+    /// Moves the clock `d` forward, checking the master after every event.
+    fn advance(&mut self, c: &mut Cluster, d: Duration) {
+        let master = c.master.clone();
+        let checker = &mut self.checker;
+        c.sim.run_until(
+            |s| {
+                checker.check(s, &master);
+                false
+            },
+            d,
+        );
+    }
+}
+
 /// Runs `steps` on the cluster of `seed`.
 pub fn run(seed: u64, cfg: &CampaignConfig, steps: &[Step]) -> Outcome {
     let mut c = cluster_for(seed, cfg);
@@ -277,7 +459,14 @@ pub fn run(seed: u64, cfg: &CampaignConfig, steps: &[Step]) -> Outcome {
     }
     actions.sort_by_key(|(t, k, _)| (*t, *k));
     let horizon = cfg.horizon.as_millis() as u64;
-    let mut violations = Vec::new();
+    let mut rs = RunState {
+        checker: EventChecker::new(),
+        violations: Vec::new(),
+        ops: OperatorStats::default(),
+        agent_ids: vec![None; cfg.agents],
+        before_crash: None,
+        drained_seen: BTreeSet::new(),
+    };
     let mut next_check = 1000u64;
     let mut act = actions.into_iter().peekable();
     let end = horizon + cfg.quiesce.as_millis() as u64;
@@ -293,7 +482,7 @@ pub fn run(seed: u64, cfg: &CampaignConfig, steps: &[Step]) -> Outcome {
             next = next.min(horizon);
         }
         if next > t {
-            c.sim.advance(Duration::from_millis(next - t));
+            rs.advance(&mut c, Duration::from_millis(next - t));
             t = next;
         }
         if !healed && t >= horizon {
@@ -303,7 +492,7 @@ pub fn run(seed: u64, cfg: &CampaignConfig, steps: &[Step]) -> Outcome {
             c.sim.heal_all();
             for n in c.nodes() {
                 if !c.sim.is_up(n) {
-                    c.sim.restart_node(n);
+                    restart(&mut c, &mut rs, n);
                 }
             }
         }
@@ -315,16 +504,20 @@ pub fn run(seed: u64, cfg: &CampaignConfig, steps: &[Step]) -> Outcome {
             if healed {
                 continue; // Past the horizon: already healed.
             }
-            apply(&mut c, a, &mut violations);
+            apply(&mut c, a, &mut rs);
         }
         if t >= next_check {
             next_check += 1000;
-            violations.extend(check_continuous(&c));
-            if !violations.is_empty() {
-                break;
-            }
+            rs.note_agents(&c);
+            rs.violations.extend(check_continuous(&c));
+        }
+        rs.violations.append(&mut rs.checker.violations);
+        if !rs.violations.is_empty() {
+            break;
         }
     }
+    rs.ops.limited_allocations = rs.checker.limited_allocations;
+    let mut violations = rs.violations;
     if violations.is_empty() {
         violations = check_final(&c);
     }
@@ -336,10 +529,30 @@ pub fn run(seed: u64, cfg: &CampaignConfig, steps: &[Step]) -> Outcome {
         trace_tail: c.sim.trace_text(60),
         events: c.sim.stats().events,
         virtual_time: c.sim.now().0,
+        ops: rs.ops,
     }
 }
 
-fn apply(c: &mut Cluster, a: Action, violations: &mut Vec<Violation>) {
+/// Restarts a node; a restarted master must come back with the drain,
+/// deactivation and quota state it had (the registry is durable).
+fn restart(c: &mut Cluster, rs: &mut RunState, n: std::net::SocketAddr) {
+    c.sim.restart_node(n);
+    if n != master_addr() {
+        return;
+    }
+    let Some(before) = rs.before_crash.take() else {
+        return;
+    };
+    // Recovery happens as the master starts, before any peer talks to it.
+    c.sim.settle();
+    if let Some(m) = c.master() {
+        rs.ops.durable_checks += 1;
+        rs.violations
+            .extend(before.compare(&OperatorState::of(m.state())));
+    }
+}
+
+fn apply(c: &mut Cluster, a: Action, rs: &mut RunState) {
     match a {
         Action::Step(e) => match e {
             Event::Drop { msg, n } => {
@@ -360,6 +573,9 @@ fn apply(c: &mut Cluster, a: Action, violations: &mut Vec<Violation>) {
             Event::Partition { a, b, .. } => c.sim.partition(a.addr(), b.addr()),
             Event::Crash { node, .. } => {
                 if c.sim.is_up(node.addr()) {
+                    if node == NodeRef::Master {
+                        rs.before_crash = c.master().map(|m| OperatorState::of(m.state()));
+                    }
                     c.sim.crash_node(node.addr());
                 }
             }
@@ -378,43 +594,282 @@ fn apply(c: &mut Cluster, a: Action, violations: &mut Vec<Violation>) {
                     );
                 }
             }
-            Event::Operator { v1 } => {
-                if c.master().is_none() {
-                    return;
-                }
-                let agents = c.master().map(|m| m.state().agents.len()).unwrap_or(0);
-                let r = if v1 {
-                    c.get_state(Duration::from_secs(1)).map(|j| {
-                        j["get_state"]["get_agents"]["agents"]
-                            .as_array()
-                            .map_or(0, |a| a.len())
-                    })
-                } else {
-                    c.v0_state(Duration::from_secs(1))
-                        .map(|j| j["slaves"].as_array().map_or(0, |a| a.len()))
-                };
-                match r {
-                    Ok(n) if n == agents => {}
-                    Ok(n) if c.master().map(|m| m.state().agents.len()) != Some(agents) => {
-                        // Agents came or went while the request was served.
-                        let _ = n;
-                    }
-                    Ok(n) => violations.push(Violation {
-                        invariant: "operator-state",
-                        detail: format!("state lists {n} agents, the master has {agents}"),
-                    }),
-                    Err(e) => violations.push(Violation {
-                        invariant: "operator-state",
-                        detail: format!("state call failed: {e}"),
-                    }),
-                }
+            Event::Operator { v1 } => poll_state(c, v1, &mut rs.violations),
+            op @ (Event::Drain { .. }
+            | Event::Deactivate { .. }
+            | Event::Reactivate { .. }
+            | Event::Quota { .. }
+            | Event::RemoveQuota { .. }) => {
+                rs.note_agents(c);
+                ops::apply(c, &op, rs);
             }
         },
         Action::Heal(a, b) => c.sim.heal(a.addr(), b.addr()),
         Action::Restart(n) => {
             if !c.sim.is_up(n.addr()) {
-                c.sim.restart_node(n.addr());
+                restart(c, rs, n.addr());
             }
+        }
+    }
+}
+
+/// An operator polls GET_STATE or /master/state: it lists the master's
+/// agents, each with the master's deactivation and drain state.
+fn poll_state(c: &mut Cluster, v1: bool, violations: &mut Vec<Violation>) {
+    let Some(m) = c.master() else { return };
+    let st = m.state();
+    let agents = st.agents.len();
+    // Per agent ID: (deactivated, drain state name).
+    let want: std::collections::BTreeMap<String, (bool, Option<&'static str>)> = st
+        .agents
+        .keys()
+        .map(|id| {
+            let drain = st.draining.get(id).map(|d| {
+                mesos_proto::mesos::DrainState::try_from(d.state)
+                    .map(|s| s.as_str_name())
+                    .unwrap_or("UNKNOWN")
+            });
+            (id.clone(), (st.deactivated.contains(id), drain))
+        })
+        .collect();
+    let r = if v1 {
+        c.get_state(Duration::from_secs(1))
+            .map(|j| j["get_state"]["get_agents"]["agents"].clone())
+    } else {
+        c.v0_state(Duration::from_secs(1))
+            .map(|j| j["slaves"].clone())
+    };
+    let bad = |detail: String| Violation {
+        invariant: "operator-state",
+        detail,
+    };
+    let listed = match r {
+        Ok(serde_json::Value::Array(a)) => a,
+        // Protobuf JSON leaves an empty list out.
+        Ok(serde_json::Value::Null) => Vec::new(),
+        Ok(other) => return violations.push(bad(format!("no agent list in {other}"))),
+        Err(e) => return violations.push(bad(format!("state call failed: {e}"))),
+    };
+    if c.master().map(|m| m.state().agents.len()) != Some(agents) {
+        return; // Agents came or went while the request was served.
+    }
+    if listed.len() != agents {
+        return violations.push(bad(format!(
+            "state lists {} agents, the master has {agents}",
+            listed.len()
+        )));
+    }
+    for a in &listed {
+        let id = if v1 {
+            a["agent_info"]["id"]["value"].as_str()
+        } else {
+            a["id"].as_str()
+        };
+        let Some((deactivated, drain)) = id.and_then(|id| want.get(id)) else {
+            return violations.push(bad(format!("state lists an unknown agent {a}")));
+        };
+        let got = (
+            a["deactivated"].as_bool().unwrap_or(false),
+            a["drain_info"]["state"].as_str(),
+        );
+        if got != (*deactivated, *drain) {
+            violations.push(bad(format!(
+                "agent {id:?}: state shows deactivated {} drain {:?}, the master has {deactivated} {drain:?}",
+                got.0, got.1
+            )));
+        }
+    }
+}
+
+/// The 1.9 operator actions of campaigns and what each must have done when
+/// the master answered 200 OK.
+mod ops {
+    use super::*;
+
+    fn agent_id(rs: &RunState, agent: usize) -> String {
+        rs.agent_ids
+            .get(agent)
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| format!("never-registered-S{agent}"))
+    }
+
+    fn scalars(q: Option<(u32, u32)>) -> String {
+        match q {
+            None => "{}".into(),
+            Some((mcpus, mem)) => format!(
+                r#"{{"cpus":{{"value":{}}},"mem":{{"value":{mem}}}}}"#,
+                mcpus as f64 / 1000.0
+            ),
+        }
+    }
+
+    fn violation(rs: &mut RunState, detail: String) {
+        rs.violations.push(Violation {
+            invariant: "operator-call",
+            detail,
+        });
+    }
+
+    pub(super) fn apply(c: &mut Cluster, e: &Event, rs: &mut RunState) {
+        if c.master().is_none() {
+            rs.ops.skipped += 1;
+            return;
+        }
+        let (kind, json) = match *e {
+            Event::Drain {
+                agent,
+                grace_ms,
+                mark_gone,
+            } => {
+                let grace = grace_ms
+                    .map(|ms| {
+                        format!(
+                            r#","max_grace_period":{{"seconds":{},"nanos":{}}}"#,
+                            ms / 1000,
+                            (ms % 1000) * 1_000_000
+                        )
+                    })
+                    .unwrap_or_default();
+                (
+                    "DRAIN_AGENT",
+                    format!(
+                        r#"{{"type":"DRAIN_AGENT","drain_agent":{{"agent_id":{{"value":"{}"}}{grace},"mark_gone":{mark_gone}}}}}"#,
+                        agent_id(rs, agent)
+                    ),
+                )
+            }
+            Event::Deactivate { agent } => (
+                "DEACTIVATE_AGENT",
+                format!(
+                    r#"{{"type":"DEACTIVATE_AGENT","deactivate_agent":{{"agent_id":{{"value":"{}"}}}}}}"#,
+                    agent_id(rs, agent)
+                ),
+            ),
+            Event::Reactivate { agent } => (
+                "REACTIVATE_AGENT",
+                format!(
+                    r#"{{"type":"REACTIVATE_AGENT","reactivate_agent":{{"agent_id":{{"value":"{}"}}}}}}"#,
+                    agent_id(rs, agent)
+                ),
+            ),
+            Event::Quota {
+                role: r,
+                guarantees,
+                limits,
+                force,
+            } => (
+                "UPDATE_QUOTA",
+                format!(
+                    r#"{{"type":"UPDATE_QUOTA","update_quota":{{"force":{force},"quota_configs":[{{"role":"{}","guarantees":{},"limits":{}}}]}}}}"#,
+                    role(r),
+                    scalars(guarantees),
+                    scalars(limits)
+                ),
+            ),
+            Event::RemoveQuota { role: r } => (
+                "REMOVE_QUOTA",
+                format!(
+                    r#"{{"type":"REMOVE_QUOTA","remove_quota":{{"role":"{}"}}}}"#,
+                    role(r)
+                ),
+            ),
+            _ => return,
+        };
+        let master = c.master.clone();
+        let checker = &mut rs.checker;
+        let answer =
+            c.operator_call_observed(&json, Duration::from_secs(5), |s| checker.check(s, &master));
+        let status = match answer {
+            Ok((status, _)) if status.is_success() => status,
+            Ok((status, _)) if status.is_client_error() => {
+                rs.ops.refused += 1;
+                return;
+            }
+            Ok((status, body)) => {
+                return violation(
+                    rs,
+                    format!(
+                        "{kind} answered {status}: {}",
+                        String::from_utf8_lossy(&body)
+                    ),
+                )
+            }
+            Err(err) => return violation(rs, format!("{kind} failed: {err}")),
+        };
+        let _ = status;
+        *rs.ops.ok.entry(kind).or_default() += 1;
+        let Some(m) = c.master() else { return };
+        let st = m.state();
+        // What a 200 promises, right after it.
+        match *e {
+            Event::Drain { agent, .. } => {
+                let id = agent_id(rs, agent);
+                let gone = st.gone.contains_key(&id);
+                let draining = st.draining.contains_key(&id) && st.deactivated.contains(&id);
+                if !gone && !draining {
+                    violation(
+                        rs,
+                        format!("DRAIN_AGENT {id} answered OK but the agent is neither draining nor gone"),
+                    );
+                }
+            }
+            Event::Deactivate { agent } => {
+                let id = agent_id(rs, agent);
+                let active = st.agents.get(&id).is_some_and(|a| a.active);
+                if !st.deactivated.contains(&id) || active {
+                    violation(
+                        rs,
+                        format!("DEACTIVATE_AGENT {id} answered OK but the agent is active"),
+                    );
+                }
+            }
+            Event::Reactivate { agent } => {
+                let id = agent_id(rs, agent);
+                if st.deactivated.contains(&id) || st.draining.contains_key(&id) {
+                    violation(
+                        rs,
+                        format!("REACTIVATE_AGENT {id} answered OK but the agent is still deactivated or draining"),
+                    );
+                }
+            }
+            Event::Quota {
+                role: r,
+                guarantees,
+                limits,
+                ..
+            } => {
+                let q = st.quotas.get(&role(r));
+                let value =
+                    |m: Option<
+                        &std::collections::BTreeMap<String, mesos_proto::mesos::value::Scalar>,
+                    >,
+                     n: &str| m.and_then(|m| m.get(n)).map(|s| s.value);
+                let want = |x: Option<(u32, u32)>, n: &str| {
+                    x.map(|(c, m)| {
+                        if n == "cpus" {
+                            c as f64 / 1000.0
+                        } else {
+                            m as f64
+                        }
+                    })
+                };
+                for n in ["cpus", "mem"] {
+                    let got_l = value(q.map(|q| &q.limits), n);
+                    let got_g = value(q.map(|q| &q.guarantees), n);
+                    if got_l != want(limits, n) || got_g != want(guarantees, n) {
+                        violation(
+                            rs,
+                            format!(
+                                "UPDATE_QUOTA of {} answered OK but the master has {q:?}",
+                                role(r)
+                            ),
+                        );
+                        break;
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -523,6 +978,8 @@ pub struct Report {
     pub failures: Vec<Failure>,
     pub elapsed: Duration,
     pub sim_events: u64,
+    /// Operator actions over the passing seeds.
+    pub ops: OperatorStats,
 }
 
 impl Report {
@@ -545,7 +1002,10 @@ pub fn campaign(seeds: impl IntoIterator<Item = u64>, cfg: &CampaignConfig) -> R
     for seed in seeds {
         r.schedules += 1;
         match run_seed(seed, cfg) {
-            Ok(o) => r.sim_events += o.events,
+            Ok(o) => {
+                r.sim_events += o.events;
+                r.ops.add(&o.ops);
+            }
             Err(f) => r.failures.push(*f),
         }
     }

@@ -37,6 +37,7 @@ pub struct ClusterBuilder {
     agents: Vec<AgentSpec>,
     schedulers: Vec<SchedulerSpec>,
     master_flags: Vec<String>,
+    hierarchical: bool,
 }
 
 impl ClusterBuilder {
@@ -51,6 +52,7 @@ impl ClusterBuilder {
             agents: Vec::new(),
             schedulers: Vec::new(),
             master_flags: Vec::new(),
+            hierarchical: false,
         }
     }
 
@@ -88,6 +90,13 @@ impl ClusterBuilder {
         self
     }
 
+    /// The master runs the hierarchical DRF allocator (the production
+    /// default, with roles, weights and quota) instead of the simple one.
+    pub fn hierarchical_allocator(mut self) -> ClusterBuilder {
+        self.hierarchical = true;
+        self
+    }
+
     pub fn latency(mut self, d: Duration) -> ClusterBuilder {
         self.config.latency = d;
         self
@@ -113,6 +122,7 @@ impl ClusterBuilder {
         let maddr = master_addr();
         let master = Upid::new("master", maddr);
         let seed = self.config.seed;
+        let hierarchical = self.hierarchical;
         sim.add_node_with(maddr, move |boot| {
             // Every master incarnation gets a new ID, as upstream's random
             // UUID per `Master::initialize`.
@@ -121,11 +131,18 @@ impl ClusterBuilder {
                 (seed as u32),
                 boot.boot_count()
             );
+            let allocator: Box<dyn mesos_master::allocator::Allocator> = if hierarchical {
+                Box::new(mesos_master::allocator::hierarchical::Hierarchical::new(
+                    mesos_master::allocator::hierarchical::options_from_flags(&flags),
+                ))
+            } else {
+                Box::new(mesos_master::allocator::SimpleAllocator::new())
+            };
             let m = Master::with_parts(
                 flags.clone(),
                 &id,
                 "master-host",
-                Box::new(mesos_master::allocator::SimpleAllocator::new()),
+                allocator,
                 Box::new(DiskRegistrar::new(boot.disk())),
             );
             boot.spawn("master", m);
@@ -261,6 +278,54 @@ impl Cluster {
     pub fn v0_state(&mut self, limit: Duration) -> Result<serde_json::Value> {
         let req = Request::new(Method::GET, "/master/state");
         self.operator(req, limit)
+    }
+
+    /// Any v1 operator call given as JSON; the status and body of the
+    /// answer, within `limit` of virtual time.
+    pub fn operator_call(
+        &mut self,
+        json: &str,
+        limit: Duration,
+    ) -> Result<(http::StatusCode, bytes::Bytes)> {
+        self.operator_call_observed(json, limit, |_| {})
+    }
+
+    /// [`Cluster::operator_call`], calling `on_event` after every
+    /// simulator event while it waits (campaigns check invariants there).
+    pub fn operator_call_observed(
+        &mut self,
+        json: &str,
+        limit: Duration,
+        mut on_event: impl FnMut(&Sim),
+    ) -> Result<(http::StatusCode, bytes::Bytes)> {
+        let mut req = Request::new(Method::POST, "/api/v1");
+        req.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        req.headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        req.body = bytes::Bytes::from(json.to_string());
+        let h = self.sim.http(master_addr(), req);
+        let done = {
+            let h = h.clone();
+            self.sim.run_until(
+                move |s| {
+                    on_event(s);
+                    h.is_finished()
+                },
+                limit,
+            )
+        };
+        if !done {
+            return Err(Error::Http("no answer".into()));
+        }
+        let resp = h
+            .response()
+            .ok_or_else(|| Error::Http(h.failure().unwrap_or_default()))?;
+        Ok((resp.status, resp.body))
     }
 
     fn operator(&mut self, req: Request, limit: Duration) -> Result<serde_json::Value> {

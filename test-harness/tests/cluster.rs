@@ -147,3 +147,38 @@ fn operator_state_lists_agents() {
     let v0 = c.v0_state(Duration::from_secs(1)).unwrap();
     assert_eq!(v0["slaves"].as_array().unwrap().len(), 3);
 }
+
+/// MasterDrainingTest.DrainAgent with the model agent: DRAIN_AGENT with a
+/// 2 s `max_grace_period` rescinds the agent's offers, the hanging tasks
+/// die when the grace period runs out (TASK_KILLED), and once their updates
+/// are acknowledged the agent is DRAINED and has finished draining.
+#[test]
+fn drain_agent_kills_hanging_tasks_after_the_grace_period() {
+    let mut c = ClusterBuilder::new(9)
+        .agents(1)
+        .scheduler(spec("fw", 2, vec![TaskBehavior::Hang]))
+        .build();
+    c.run_for(Duration::from_secs(10));
+    let id = c.agent(0).unwrap().id.clone().unwrap();
+    let call = format!(
+        r#"{{"type":"DRAIN_AGENT","drain_agent":{{"agent_id":{{"value":"{id}"}},"max_grace_period":{{"seconds":2}}}}}}"#
+    );
+    let (status, body) = c.operator_call(&call, Duration::from_secs(1)).unwrap();
+    assert_eq!(status, http::StatusCode::OK, "{body:?}");
+    let draining = mesos_proto::mesos::DrainState::Draining as i32;
+    let drained = mesos_proto::mesos::DrainState::Drained as i32;
+    {
+        let st = c.master().unwrap().state();
+        assert_eq!(st.draining[&id].state, draining);
+        assert!(st.offers.is_empty());
+    }
+    c.run_for(Duration::from_secs(1));
+    assert_eq!(states(&c, 0), vec![TaskState::TaskRunning as i32; 2]);
+    assert!(c.agent(0).unwrap().drain.is_some());
+    c.run_for(Duration::from_secs(3));
+    assert_eq!(states(&c, 0), vec![TaskState::TaskKilled as i32; 2]);
+    assert_eq!(c.master().unwrap().state().draining[&id].state, drained);
+    let a = c.agent(0).unwrap();
+    assert!(a.drain.is_none() && a.tasks.is_empty());
+    assert_eq!(a.counters.drains, 1);
+}

@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use mesos_test_harness::campaign::{campaign, CampaignConfig};
 
 const USAGE: &str = "Usage: mesos-campaign [--seeds=FROM..TO (0..2000)] [--agents=N (2)]
-  [--schedulers=N (2)] [--tasks=N (5)] [--horizon=SECS (60)] [--events=MAX (10)] [--determinism]";
+  [--schedulers=N (2)] [--tasks=N (5)] [--horizon=SECS (60)] [--events=MAX (10)] [--determinism] [--no-operator-actions]";
 
 fn main() -> anyhow::Result<()> {
     let mut cfg = CampaignConfig::default();
@@ -29,6 +29,7 @@ fn main() -> anyhow::Result<()> {
             "--horizon" => cfg.horizon = std::time::Duration::from_secs(num()?),
             "--events" => cfg.max_events = (num()? as usize).max(cfg.min_events),
             "--determinism" => cfg.determinism = true,
+            "--no-operator-actions" => cfg.operator_actions = false,
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -40,6 +41,7 @@ fn main() -> anyhow::Result<()> {
     for f in &r.failures {
         println!("{f}");
     }
+    println!("{}", r.ops);
     println!(
         "{} schedules in {:.1?}: {:.1} schedules/s, {} simulator events, {} failing seeds{}",
         r.schedules,

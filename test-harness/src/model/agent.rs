@@ -130,6 +130,10 @@ struct Checkpoint {
     /// Unacknowledged updates, per task in order.
     #[prost(message, repeated, tag = "4")]
     pending: Vec<StatusUpdate>,
+    /// The drain in progress (upstream checkpoints it in
+    /// `meta/slaves/<id>/drain.config`).
+    #[prost(message, optional, tag = "5")]
+    drain: Option<DrainConfig>,
 }
 
 /// Counters a benchmark or a test reads.
@@ -143,6 +147,9 @@ pub struct AgentCounters {
     pub stale_acks: u64,
     pub registrations: u64,
     pub reregistrations: u64,
+    pub drains: u64,
+    /// Tasks dropped because they arrived while draining.
+    pub dropped_while_draining: u64,
 }
 
 /// The model agent actor (process id `slave(N)`).
@@ -157,6 +164,9 @@ pub struct ModelAgent {
     /// Per task: updates not yet acknowledged; the head is in flight.
     pub streams: BTreeMap<String, VecDeque<StatusUpdate>>,
     pub counters: AgentCounters,
+    /// Set while draining (upstream `Slave::drainConfig`): new tasks are
+    /// dropped, and it clears once no task and no update is left.
+    pub drain: Option<DrainConfig>,
     /// Time registration (first ack from the master) completed, if it did.
     pub registered_at: Option<Time>,
     last_ping: Time,
@@ -191,6 +201,7 @@ impl ModelAgent {
             frameworks: BTreeMap::new(),
             streams: BTreeMap::new(),
             counters: AgentCounters::default(),
+            drain: None,
             registered_at: None,
             last_ping: Time::ZERO,
             disk,
@@ -242,6 +253,7 @@ impl ModelAgent {
             AgentCap::MultiRole,
             AgentCap::HierarchicalRole,
             AgentCap::ReservationRefinement,
+            AgentCap::AgentDraining,
         ]
         .into_iter()
         .map(|c| slave_info::Capability {
@@ -257,6 +269,7 @@ impl ModelAgent {
             tasks: self.tasks.values().cloned().collect(),
             frameworks: self.frameworks.values().cloned().collect(),
             pending: self.streams.values().flatten().cloned().collect(),
+            drain: self.drain,
         };
         // Upstream checkpoints with an fsync'd temp file + rename.
         disk.write_synced(CHECKPOINT, Bytes::from(cp.encode_to_vec()));
@@ -271,6 +284,7 @@ impl ModelAgent {
             return;
         };
         self.id = cp.id;
+        self.drain = cp.drain;
         for t in cp.tasks {
             self.tasks.insert(t.task_id.value.clone(), t);
         }
@@ -438,6 +452,28 @@ impl ModelAgent {
             self.counters.duplicate_run_tasks += 1;
             return;
         }
+        if m.task.slave_id.value != self.id.clone().unwrap_or_default() {
+            // Upstream `Slave::run`: a task "intended for old agent" (or
+            // for an ID this agent has not been told yet) is ignored.
+            tracing::warn!(
+                "Ignoring task {tid} for agent {} (we are {:?})",
+                m.task.slave_id.value,
+                self.id
+            );
+            return;
+        }
+        if self.drain.is_some() {
+            // Upstream `Slave::__run`: a task received while draining is
+            // answered TASK_DROPPED, REASON_SLAVE_DRAINING.
+            tracing::warn!("Dropping task {tid}: the agent is draining");
+            self.counters.dropped_while_draining += 1;
+            self.frameworks
+                .insert(fid.value.clone(), m.framework.clone());
+            let mut u = self.make_update(cx, &fid, &tid, TaskState::TaskDropped);
+            u.status.reason = Some(task_status::Reason::SlaveDraining as i32);
+            self.enqueue(cx, u);
+            return;
+        }
         self.counters.run_tasks += 1;
         if let Some(l) = &self.ledger {
             l.started(&fid.value, &tid, &cx.me().to_string());
@@ -494,7 +530,12 @@ impl ModelAgent {
             return;
         };
         t.state = state as i32;
-        let update = self.make_update(cx, fid, tid, state);
+        let mut update = self.make_update(cx, fid, tid, state);
+        let killed = matches!(state, TaskState::TaskKilled | TaskState::TaskGoneByOperator);
+        if self.drain.is_some() && killed {
+            // Upstream `Slave::statusUpdate` stamps kills during a drain.
+            update.status.reason = Some(task_status::Reason::SlaveDraining as i32);
+        }
         self.enqueue(cx, update);
     }
 
@@ -604,9 +645,78 @@ impl ModelAgent {
                 self.tasks.remove(&tid);
             }
         }
+        self.update_drain_status();
         self.checkpoint();
         if let Some(n) = next {
             self.forward(cx, n);
+        }
+    }
+
+    /// `DrainSlaveMessage` (upstream `Slave::drain`): checkpoint the config
+    /// and kill every task. A task's kill policy grace period is capped by
+    /// `max_grace_period`; the fake processes that `hang` ignore SIGTERM
+    /// and die when the grace period (3 s by default, the command
+    /// executor's) runs out, the others exit at once.
+    fn drain_msg(&mut self, cx: &mut Cx<'_, Self>, _from: Upid, m: DrainSlaveMessage) {
+        tracing::info!("Draining with {:?} (was {:?})", m.config, self.drain);
+        self.counters.drains += 1;
+        self.drain = Some(m.config);
+        self.checkpoint();
+        self.start_drain(cx);
+    }
+
+    fn start_drain(&mut self, cx: &mut Cx<'_, Self>) {
+        let Some(cfg) = self.drain else { return };
+        let grace = cfg
+            .max_grace_period
+            .map(|d| Duration::from_nanos(d.nanoseconds.max(0) as u64))
+            .unwrap_or(Duration::from_secs(3));
+        let live: Vec<(String, FrameworkId, TaskBehavior)> = self
+            .tasks
+            .values()
+            .filter(|t| !is_terminal(t.state))
+            .map(|t| {
+                (
+                    t.task_id.value.clone(),
+                    t.framework_id.clone(),
+                    behavior_of(t),
+                )
+            })
+            .collect();
+        for (tid, fid, behavior) in live {
+            if behavior == TaskBehavior::Hang && !grace.is_zero() {
+                cx.delay(grace, move |a: &mut ModelAgent, cx| {
+                    a.drain_kill(cx, &fid, &tid)
+                });
+            } else {
+                self.drain_kill(cx, &fid, &tid);
+            }
+        }
+        self.update_drain_status();
+    }
+
+    /// Kills a task because of the drain: TASK_KILLED, or
+    /// TASK_GONE_BY_OPERATOR when the drain marks the agent gone.
+    fn drain_kill(&mut self, cx: &mut Cx<'_, Self>, fid: &FrameworkId, tid: &str) {
+        let Some(cfg) = self.drain else { return };
+        if self.tasks.get(tid).is_none_or(|t| is_terminal(t.state)) {
+            return;
+        }
+        let state = if cfg.mark_gone.unwrap_or(false) {
+            TaskState::TaskGoneByOperator
+        } else {
+            TaskState::TaskKilled
+        };
+        self.update(cx, fid, tid, state);
+    }
+
+    /// Upstream `Slave::updateDrainStatus`: the drain is over once nothing
+    /// is left (no task, no unacknowledged update).
+    fn update_drain_status(&mut self) {
+        if self.drain.is_some() && self.tasks.is_empty() && self.streams.is_empty() {
+            tracing::info!("Agent finished draining");
+            self.drain = None;
+            self.checkpoint();
         }
     }
 
@@ -643,6 +753,7 @@ impl ModelAgent {
             self.streams.remove(&t);
         }
         self.frameworks.remove(&fid);
+        self.update_drain_status();
         self.checkpoint();
     }
 
@@ -665,12 +776,25 @@ impl ModelAgent {
         self.tasks.clear();
         self.streams.clear();
         self.frameworks.clear();
+        self.drain = None;
         self.id = None;
         self.registered = false;
         self.checkpoint();
         // A supervisor (systemd) restarts the agent, which registers anew.
         self.register(cx);
     }
+}
+
+/// The behaviour a (recovered) task was launched with.
+fn behavior_of(t: &Task) -> TaskBehavior {
+    let cmd = t
+        .labels
+        .iter()
+        .flat_map(|l| &l.labels)
+        .find(|l| l.key == BEHAVIOR_LABEL)
+        .and_then(|l| l.value.clone())
+        .unwrap_or_default();
+    TaskBehavior::parse(&cmd)
 }
 
 /// Whether a task state is terminal (upstream `protobuf::isTerminalState`).
@@ -689,6 +813,7 @@ impl Actor for ModelAgent {
         r.message::<ShutdownFrameworkMessage>(Self::shutdown_framework);
         r.message::<UpdateFrameworkMessage>(Self::update_framework);
         r.message::<ShutdownMessage>(Self::shutdown);
+        r.message::<DrainSlaveMessage>(Self::drain_msg);
     }
 
     fn initialize(&mut self, cx: &mut Cx<'_, Self>) {
@@ -698,20 +823,13 @@ impl Actor for ModelAgent {
             .tasks
             .values()
             .filter(|t| t.state == TaskState::TaskRunning as i32)
-            .map(|t| {
-                let cmd = t
-                    .labels
-                    .iter()
-                    .flat_map(|l| &l.labels)
-                    .find(|l| l.key == BEHAVIOR_LABEL)
-                    .and_then(|l| l.value.clone())
-                    .unwrap_or_default();
-                (t.task_id.value.clone(), TaskBehavior::parse(&cmd))
-            })
+            .map(|t| (t.task_id.value.clone(), behavior_of(t)))
             .collect();
         for (tid, b) in running {
             self.arm(cx, tid, b);
         }
+        // Upstream replays an unfinished drain after recovery.
+        self.start_drain(cx);
         self.register(cx);
         self.watch_pings(cx);
     }
