@@ -45,28 +45,6 @@ impl Drop for Guard {
     }
 }
 
-fn pymesos_python() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("PYMESOS_PYTHON").ok().map(PathBuf::from),
-        std::env::var("MESOS_TEST_VENV")
-            .ok()
-            .map(|v| Path::new(&v).join("bin/python")),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")),
-    ];
-    let found = candidates.into_iter().flatten().find(|p| {
-        Command::new(p)
-            .args(["-c", "import pymesos"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        println!("SKIP: no Python with pymesos (run scripts/setup.sh or set PYMESOS_PYTHON)");
-    }
-    found
-}
-
 /// Root, busybox and pymesos, or a SKIP line.
 fn prerequisites() -> Option<PathBuf> {
     if !mesos_isolators::running_as_root() {
@@ -77,7 +55,7 @@ fn prerequisites() -> Option<PathBuf> {
         println!("SKIP: {BUSYBOX} missing (apt-get install -y busybox-static)");
         return None;
     }
-    pymesos_python()
+    common::pymesos_python()
 }
 
 fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
