@@ -67,6 +67,12 @@ pub struct Master {
     pub(crate) registrar: Box<dyn Registrar>,
     /// CRAM-MD5 and HTTP Basic authentication state.
     pub(crate) authn: authentication::Authentication,
+    /// `--agent_removal_rate_limit` as an interval, the earliest time (s)
+    /// of the next removal, and agents whose transition to unreachable is
+    /// scheduled.
+    pub(crate) removal_interval: Option<std::time::Duration>,
+    pub(crate) next_removal: f64,
+    pub(crate) pending_unreachable: BTreeSet<String>,
     /// Open HTTP scheduler streams by framework ID.
     pub(crate) streams: BTreeMap<String, HttpStream>,
     pub(crate) offer_timers: BTreeMap<String, TimerId>,
@@ -171,6 +177,7 @@ impl Master {
         state.max_completed_frameworks = flags.max_completed_frameworks();
         state.max_completed_tasks = flags.max_completed_tasks_per_framework();
         let authn = authentication::Authentication::from_flags(&flags);
+        let removal_interval = flags.agent_removal_rate_limit().ok().flatten();
         Master {
             flags,
             info: MasterInfo {
@@ -181,6 +188,9 @@ impl Master {
             allocator,
             registrar,
             authn,
+            removal_interval,
+            next_removal: 0.0,
+            pending_unreachable: BTreeSet::new(),
             streams: BTreeMap::new(),
             offer_timers: BTreeMap::new(),
             registering: BTreeSet::new(),
