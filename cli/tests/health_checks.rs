@@ -15,8 +15,11 @@
 //!   reports it healthy.
 //! - the same three through `--http_command_executor` (`*_http_executor`).
 //!
-//! The real 1.9.0 agent of the reference kit runs a stand-in executor
-//! without health checks, so there is no interop comparison here.
+//! - `our_command_executor_on_the_real_agent`: the real 1.9.0 agent of the
+//!   reference kit launches OUR `mesos-executor` (driver protocol) for the
+//!   failing scenario (skipped without the kit). The kit's own stand-in
+//!   command executor has no health checks, so there is nothing to compare
+//!   it with.
 //!
 //! Needs `python3`; no root.
 
@@ -120,16 +123,27 @@ struct Cluster {
     master_port: u16,
     _master: Guard,
     _agent: Guard,
+    /// The kit's agent keeps its runtime dir in /tmp/mesos-ref-agent-<port>.
+    extra_dir: Option<PathBuf>,
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(d) = &self.extra_dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
 }
 
 impl Cluster {
     fn start(name: &str, agent_args: &[&str]) -> Cluster {
+        Cluster::start_with(name, agent_args, None)
+    }
+
+    /// With `kit` (the 1.9.0 kit's `bin/`): the real agent, whose launcher
+    /// dir holds OUR `mesos-executor` (the kit's other helpers beside it).
+    fn start_with(name: &str, agent_args: &[&str], kit: Option<&std::path::Path>) -> Cluster {
         let dir = std::env::temp_dir().join(format!(
             "health-checks-{name}-{}-{}",
             std::process::id(),
@@ -159,6 +173,46 @@ impl Cluster {
         // A port range of its own per test, so parallel tests' tasks do
         // not fight over the HTTP server's port.
         let base = 20000 + (free_port() % 20000);
+        let resources = format!(
+            "--resources=cpus:2;mem:1024;disk:1024;ports:[{base}-{}]",
+            base + 9
+        );
+        if let Some(bin) = kit {
+            let ld = dir.join("launcher");
+            std::fs::create_dir_all(&ld).unwrap();
+            for b in [
+                "mesos-containerizer",
+                "mesos-default-executor",
+                "mesos-fetcher",
+            ] {
+                std::os::unix::fs::symlink(bin.join(b), ld.join(b)).unwrap();
+            }
+            std::os::unix::fs::symlink(
+                env!("CARGO_BIN_EXE_mesos-executor"),
+                ld.join("mesos-executor"),
+            )
+            .unwrap();
+            let agent = Guard(Some(
+                Command::new(bin.join("mesos-ref-agent"))
+                    .arg(format!("127.0.0.1:{master_port}"))
+                    .arg(format!("--port={agent_port}"))
+                    .arg(format!("--work_dir={}", dir.join("work").display()))
+                    .arg(&resources)
+                    .args(agent_args)
+                    .env("MESOS_LAUNCHER_DIR", &ld)
+                    .stdout(Stdio::null())
+                    .stderr(log("agent.log"))
+                    .spawn()
+                    .expect("start mesos-ref-agent"),
+            ));
+            return Cluster {
+                dir,
+                master_port,
+                _master: master,
+                _agent: agent,
+                extra_dir: Some(std::env::temp_dir().join(format!("mesos-ref-agent-{agent_port}"))),
+            };
+        }
         let agent = Guard(Some(
             Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
                 .arg(format!("--master=127.0.0.1:{master_port}"))
@@ -166,10 +220,7 @@ impl Cluster {
                 .arg(format!("--runtime_dir={}", dir.join("runtime").display()))
                 .arg(format!("--port={agent_port}"))
                 .arg("--ip=127.0.0.1")
-                .arg(format!(
-                    "--resources=cpus:2;mem:1024;disk:1024;ports:[{base}-{}]",
-                    base + 9
-                ))
+                .arg(&resources)
                 .args(agent_args)
                 .env_remove("MESOS_WORK_DIR")
                 .stdout(Stdio::null())
@@ -182,6 +233,7 @@ impl Cluster {
             master_port,
             _master: master,
             _agent: agent,
+            extra_dir: None,
         }
     }
 
@@ -314,6 +366,10 @@ fn failing_scenario(agent_args: &[&str]) {
         return;
     }
     let c = Cluster::start("failing", agent_args);
+    check_failing(&c);
+}
+
+fn check_failing(c: &Cluster) {
     let (code, updates) = c.run("failing");
     let d = c.diagnostics();
     assert_eq!(code, Some(0), "{d}");
@@ -368,4 +424,14 @@ fn failing_check_kills_the_task_http_executor() {
 #[test]
 fn http_check_against_the_task_reports_healthy_http_executor() {
     healthy_scenario("http", &["--http_command_executor"]);
+}
+
+#[test]
+fn our_command_executor_on_the_real_agent() {
+    let Some(bin) = common::kit_dir() else { return };
+    if !python_present() {
+        return;
+    }
+    let c = Cluster::start_with("realagent", &[], Some(&bin));
+    check_failing(&c);
 }
