@@ -13,6 +13,10 @@
 //! - `KillTaskMessage` → SIGTERM to the task's process group, SIGKILL after
 //!   the kill policy's grace period; `ShutdownExecutorMessage` likewise,
 //!   bounded by the shutdown grace period;
+//! - a task's `health_check` runs from the fork on ([`crate::checks`]):
+//!   TASK_RUNNING with `healthy` and REASON_TASK_HEALTH_CHECK_STATUS_UPDATED
+//!   on the first result and each change; `consecutive_failures` failures
+//!   kill the task, whose terminal update then says `healthy = false`;
 //! - agent gone: a checkpointing executor waits `MESOS_RECOVERY_TIMEOUT`
 //!   for `ReconnectExecutorMessage`, answers with
 //!   `ReregisterExecutorMessage{unacknowledged tasks and updates}`; a
