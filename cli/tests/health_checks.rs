@@ -14,6 +14,8 @@
 //!   (`python3 -m http.server` on a port from the offer); the HTTP check
 //!   reports it healthy.
 //! - the same three through `--http_command_executor` (`*_http_executor`).
+//! - `failing_check_kills_a_task_of_a_group`: the default executor
+//!   (LAUNCH_GROUP), the failing scenario in a nested container.
 //!
 //! - `our_command_executor_on_the_real_agent`: the real 1.9.0 agent of the
 //!   reference kit launches OUR `mesos-executor` (driver protocol) for the
@@ -75,7 +77,7 @@ def task_for(o):
     if scenario == "command":
         cmd = "sleep 1000"
         hc.update({"type": "COMMAND", "command": {"value": "test -d \"$MESOS_SANDBOX\""}})
-    elif scenario == "failing":
+    elif scenario in ("failing", "group-failing"):
         # Healthy while `ok` exists, which the task removes after a while.
         cmd = "touch ok; sleep 2; rm ok; sleep 1000"
         hc.update({"type": "COMMAND", "command": {"value": "test -f ok"}})
@@ -102,8 +104,16 @@ while True:
             for o in ev["offers"]["offers"]:
                 if launched:
                     call({"type": "DECLINE", "framework_id": framework_id, "decline": {"offer_ids": [o["id"]]}}); continue
+                op = {"type": "LAUNCH", "launch": {"task_infos": [task_for(o)]}}
+                if scenario.startswith("group-"):
+                    eres = [dict(r, scalar={"value": {"cpus": 0.1, "mem": 32, "disk": 32}[r["name"]]})
+                            for r in o["resources"] if r["name"] in ("cpus", "mem", "disk")]
+                    op = {"type": "LAUNCH_GROUP", "launch_group": {"executor": {
+                        "type": "DEFAULT", "executor_id": {"value": "default-exec"},
+                        "framework_id": framework_id, "resources": eres},
+                        "task_group": {"tasks": [task_for(o)]}}}
                 call({"type": "ACCEPT", "framework_id": framework_id, "accept": {"offer_ids": [o["id"]],
-                      "operations": [{"type": "LAUNCH", "launch": {"task_infos": [task_for(o)]}}]}})
+                      "operations": [op]}})
                 launched = True
         elif t == "UPDATE":
             st = ev["update"]["status"]
@@ -111,7 +121,7 @@ while True:
             if "uuid" in st:
                 call({"type": "ACKNOWLEDGE", "framework_id": framework_id, "acknowledge": {
                       "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
-            if scenario != "failing" and not killed and st.get("healthy") is True:
+            if "failing" not in scenario and not killed and st.get("healthy") is True:
                 killed = True
                 call({"type": "KILL", "framework_id": framework_id, "kill": {"task_id": st["task_id"]}})
             if st["state"] in TERMINAL:
@@ -366,11 +376,11 @@ fn failing_scenario(agent_args: &[&str]) {
         return;
     }
     let c = Cluster::start("failing", agent_args);
-    check_failing(&c);
+    check_failing(&c, "failing");
 }
 
-fn check_failing(c: &Cluster) {
-    let (code, updates) = c.run("failing");
+fn check_failing(c: &Cluster, scenario: &str) {
+    let (code, updates) = c.run(scenario);
     let d = c.diagnostics();
     assert_eq!(code, Some(0), "{d}");
     let health: Vec<&Value> = updates
@@ -411,6 +421,17 @@ fn http_check_against_the_task_reports_healthy() {
     healthy_scenario("http", &[]);
 }
 
+/// The default executor: the task of a group (a nested container) whose
+/// check starts failing is killed, its terminal update unhealthy.
+#[test]
+fn failing_check_kills_a_task_of_a_group() {
+    if !python_present() {
+        return;
+    }
+    let c = Cluster::start("group", &[]);
+    check_failing(&c, "group-failing");
+}
+
 #[test]
 fn passing_command_check_reports_healthy_http_executor() {
     healthy_scenario("command", &["--http_command_executor"]);
@@ -433,5 +454,5 @@ fn our_command_executor_on_the_real_agent() {
         return;
     }
     let c = Cluster::start_with("realagent", &[], Some(&bin));
-    check_failing(&c);
+    check_failing(&c, "failing");
 }
