@@ -79,7 +79,7 @@ def task_for(o):
         hc.update({"type": "COMMAND", "command": {"value": "test -d \"$MESOS_SANDBOX\""}})
     elif scenario in ("failing", "group-failing"):
         # Healthy while `ok` exists, which the task removes after a while.
-        cmd = "touch ok; sleep 2; rm ok; sleep 1000"
+        cmd = "touch ok; sleep 4; rm ok; sleep 1000"
         hc.update({"type": "COMMAND", "command": {"value": "test -f ok"}})
     else:
         cmd = "exec python3 -m http.server %d --bind 127.0.0.1" % hport
