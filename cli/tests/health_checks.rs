@@ -12,7 +12,8 @@
 //!   the task ends TASK_KILLED with `healthy = false`.
 //! - `http_check_against_the_task_reports_healthy`: the task serves HTTP
 //!   (`python3 -m http.server` on a port from the offer); the HTTP check
-//!   reports it healthy.
+//!   reports it healthy; `tcp_check_against_the_task_reports_healthy`
+//!   likewise with a TCP check.
 //! - the same three through `--http_command_executor` (`*_http_executor`).
 //! - `failing_check_kills_a_task_of_a_group`: the default executor
 //!   (LAUNCH_GROUP), the failing scenario in a nested container.
@@ -83,7 +84,10 @@ def task_for(o):
         hc.update({"type": "COMMAND", "command": {"value": "test -f ok"}})
     else:
         cmd = "exec python3 -m http.server %d --bind 127.0.0.1" % hport
-        hc.update({"type": "HTTP", "http": {"port": hport, "path": "/"}})
+        if scenario == "tcp":
+            hc.update({"type": "TCP", "tcp": {"port": hport}})
+        else:
+            hc.update({"type": "HTTP", "http": {"port": hport, "path": "/"}})
     return {"name": "hc", "task_id": {"value": "hc"}, "agent_id": o["agent_id"], "resources": res,
             "command": {"shell": True, "value": cmd}, "health_check": hc,
             "kill_policy": {"grace_period": {"nanoseconds": 1000000000}}}
@@ -430,6 +434,11 @@ fn failing_check_kills_a_task_of_a_group() {
     }
     let c = Cluster::start("group", &[]);
     check_failing(&c, "group-failing");
+}
+
+#[test]
+fn tcp_check_against_the_task_reports_healthy() {
+    healthy_scenario("tcp", &[]);
 }
 
 #[test]
