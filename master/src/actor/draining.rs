@@ -216,6 +216,10 @@ impl Master {
             },
         );
         self.state.deactivated.insert(id.clone());
+        let now = Self::now_secs(cx);
+        if let Some(agent) = self.state.agents.get_mut(&id) {
+            agent.estimated_drain_start = Some(now);
+        }
         if let Some(pid) = self.state.agents.get(&id).map(|a| a.pid.clone()) {
             self.deactivate_agent_offers(cx, &id);
             cx.send(&pid, &DrainSlaveMessage { config });
@@ -282,6 +286,9 @@ impl Master {
         tracing::info!("Reactivating agent {id}");
         self.state.draining.remove(&id);
         self.state.deactivated.remove(&id);
+        if let Some(agent) = self.state.agents.get_mut(&id) {
+            agent.estimated_drain_start = None;
+        }
         self.reactivate_agent_offers(cx, &id);
         self.respond_when_persisted(cx, responder);
     }
