@@ -57,12 +57,6 @@ fn agent_call(ty: &str, field: &str, id: &str) -> String {
     format!(r#"{{"type":"{ty}","{field}":{{"agent_id":{{"value":"{id}"}}}}}}"#)
 }
 
-fn get_agents(sim: &mut Sim) -> serde_json::Value {
-    let (st, body) = call(sim, r#"{"type":"GET_AGENTS"}"#, false);
-    assert_eq!(st, StatusCode::OK);
-    serde_json::from_slice(&body).unwrap()
-}
-
 fn min_caps(sim: &Sim, m: &Pid<Master>) -> Vec<String> {
     master_of(sim, m)
         .registrar()
@@ -833,52 +827,106 @@ fn master_draining_validation_protobuf() {
     validation(true);
 }
 
-/// DEACTIVATE_AGENT: offers rescinded, none made until REACTIVATE_AGENT;
-/// deactivation (not draining) needs no agent capability.
-#[test]
-fn master_deactivate_and_reactivate_agent() {
-    let (mut sim, m) = sim_with_master(65, &[]);
-    sim.add_node(agent_addr(1));
-    let ag = sim.spawn(
+/// DEACTIVATE_AGENT (upstream http.cpp `deactivateAgent`, registry
+/// operation `DeactivateAgent`): offers rescinded, none made until
+/// REACTIVATE_AGENT; no agent capability needed; the AGENT_DRAINING minimum
+/// capability is written. Across a restart the agent is recovered
+/// deactivated: after reregistering it still gets no offers until
+/// reactivated.
+fn deactivate_and_reactivate(protobuf: bool, durable: bool) {
+    let mut c = Cluster::new(65, durable, &[]);
+    c.sim.add_node(agent_addr(1));
+    let ag = c.sim.spawn(
         agent_addr(1),
         "slave(1)",
-        FakeAgent::new(m.upid.clone(), vec![]),
+        FakeAgent::new(c.m.upid.clone(), vec![]),
     );
-    sim.add_node(sched_addr(1));
-    let s = sim.spawn(
+    c.sim.add_node(sched_addr(1));
+    let s = c.sim.spawn(
         sched_addr(1),
         "scheduler-1",
-        FakeScheduler::new(m.upid.clone(), OfferPolicy::Hold),
+        FakeScheduler::new(c.m.upid.clone(), OfferPolicy::Hold),
     );
-    sim.settle();
-    sim.advance(secs(2));
-    let id = fa(&sim, &ag).id.clone().unwrap();
-    assert_eq!(sim.actor::<FakeScheduler>(&s.upid).unwrap().offers.len(), 1);
+    c.sim.settle();
+    c.sim.advance(secs(2));
+    let id = fa(&c.sim, &ag).id.clone().unwrap();
+    let offers = |c: &Cluster| c.sim.actor::<FakeScheduler>(&s.upid).unwrap().offers.len();
+    assert_eq!(offers(&c), 1);
 
-    let (st, _) = call(
-        &mut sim,
-        &agent_call("DEACTIVATE_AGENT", "deactivate_agent", &id),
-        false,
-    );
-    assert_eq!(st, StatusCode::OK);
+    let deactivate = json!({"type": "DEACTIVATE_AGENT",
+                            "deactivate_agent": {"agent_id": {"value": id}}});
+    let (st, body) = c.operator(&deactivate, protobuf);
+    assert_eq!(st, StatusCode::OK, "{body}");
     assert_eq!(
-        sim.actor::<FakeScheduler>(&s.upid).unwrap().rescinded.len(),
+        c.sim
+            .actor::<FakeScheduler>(&s.upid)
+            .unwrap()
+            .rescinded
+            .len(),
         1
     );
-    sim.advance(secs(5));
-    assert_eq!(sim.actor::<FakeScheduler>(&s.upid).unwrap().offers.len(), 1);
-    assert!(fa(&sim, &ag).drains.is_empty());
-    assert_eq!(min_caps(&sim, &m), vec!["AGENT_DRAINING".to_string()]);
-    let v = get_agents(&mut sim);
-    assert_eq!(v["get_agents"]["agents"][0]["deactivated"], true);
-    assert!(v["get_agents"]["agents"][0].get("drain_info").is_none());
-
-    let (st, _) = call(
-        &mut sim,
-        &agent_call("REACTIVATE_AGENT", "reactivate_agent", &id),
-        false,
+    c.sim.advance(secs(5));
+    assert_eq!(offers(&c), 1);
+    assert!(fa(&c.sim, &ag).drains.is_empty());
+    assert_eq!(min_caps(&c.sim, &c.m), vec!["AGENT_DRAINING".to_string()]);
+    let reg = c.master().registrar().registry().clone();
+    assert_eq!(
+        reg.slaves.as_ref().unwrap().slaves[0].deactivated,
+        Some(true)
     );
+
+    if c.restart_if_durable() {
+        assert!(c.master().state().deactivated.contains(&id));
+        c.sim
+            .dispatch(&ag, |a: &mut FakeAgent, cx| a.reregister(cx));
+        c.sim
+            .dispatch(&s, |f: &mut FakeScheduler, cx| f.subscribe(cx));
+        c.sim.settle();
+        assert!(c.master().state().agents[&id].connected);
+        assert!(!c.master().state().agents[&id].active);
+        c.sim.advance(secs(5));
+        assert_eq!(
+            offers(&c),
+            1,
+            "no offers for the recovered deactivated agent"
+        );
+    }
+    let (st, v) = c.operator(&json!({"type": "GET_AGENTS"}), protobuf);
     assert_eq!(st, StatusCode::OK);
-    sim.advance(secs(2));
-    assert_eq!(sim.actor::<FakeScheduler>(&s.upid).unwrap().offers.len(), 2);
+    let a = &v["get_agents"]["agents"][0];
+    assert_eq!(a["deactivated"], true, "{v}");
+    assert!(a.get("drain_info").is_none());
+
+    let reactivate = json!({"type": "REACTIVATE_AGENT",
+                            "reactivate_agent": {"agent_id": {"value": id}}});
+    let (st, body) = c.operator(&reactivate, protobuf);
+    assert_eq!(st, StatusCode::OK, "{body}");
+    c.sim.advance(secs(2));
+    assert_eq!(offers(&c), 2);
+    assert!(min_caps(&c.sim, &c.m).is_empty());
+    let reg = c.master().registrar().registry().clone();
+    assert_ne!(
+        reg.slaves.as_ref().unwrap().slaves[0].deactivated,
+        Some(true)
+    );
+}
+
+#[test]
+fn master_deactivate_and_reactivate_agent_json() {
+    deactivate_and_reactivate(false, false);
+}
+
+#[test]
+fn master_deactivate_and_reactivate_agent_protobuf() {
+    deactivate_and_reactivate(true, false);
+}
+
+#[test]
+fn master_deactivate_and_reactivate_agent_json_across_restart() {
+    deactivate_and_reactivate(false, true);
+}
+
+#[test]
+fn master_deactivate_and_reactivate_agent_protobuf_across_restart() {
+    deactivate_and_reactivate(true, true);
 }
