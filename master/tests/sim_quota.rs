@@ -222,64 +222,79 @@ fn master_quota_test_limit_below_consumption() {
 
 /// The deprecated SET_QUOTA / REMOVE_QUOTA calls and `POST`/`DELETE
 /// /quota` (MasterQuotaTest.SetExistingQuota, RemoveSingleQuota,
-/// InsufficientResourcesSingleAgent).
-#[test]
-fn master_quota_test_set_and_remove_deprecated() {
-    let (mut sim, m) = with_agent(73);
-    let set = |cpus: f64, force: bool| {
-        format!(
-            r#"{{"type":"SET_QUOTA","set_quota":{{"quota_request":{{"force":{force},"role":"r1","guarantee":[{{"name":"cpus","type":"SCALAR","scalar":{{"value":{cpus}}}}}]}}}}}}"#
-        )
+/// InsufficientResourcesSingleAgent). Across a restart the quota set with
+/// SET_QUOTA is recovered (so setting it again is refused) and a removal
+/// stays removed.
+fn set_and_remove_deprecated(durable: bool) {
+    let (mut c, ag) = cluster_with_agent(73, durable);
+    // A restarted master counts only (re)registered agents as capacity.
+    let restart = |c: &mut Cluster| {
+        if c.restart_if_durable() {
+            cluster_returns(c, &ag, &[]);
+        }
     };
-    let (st, body) = call(&mut sim, &set(100.0, false), false);
+    let set = |cpus: f64, force: bool| {
+        json!({"type": "SET_QUOTA", "set_quota": {"quota_request": {
+            "force": force, "role": "r1",
+            "guarantee": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": cpus}}]}}})
+    };
+    let (st, body) = c.operator(&set(100.0, false), false);
     assert_eq!(st, StatusCode::CONFLICT);
     assert_eq!(
         body,
-        "Quota guarantees overcommit the cluster (use 'force' to bypass this check): Total quota guarantees 'cpus:100' exceed cluster capacity 'cpus:2; mem:1024'"
+        json!("Quota guarantees overcommit the cluster (use 'force' to bypass this check): Total quota guarantees 'cpus:100' exceed cluster capacity 'cpus:2; mem:1024'")
     );
-    let (st, body) = call(&mut sim, &set(1.0, false), true);
+    let (st, body) = c.operator(&set(1.0, false), true);
     assert_eq!(st, StatusCode::OK, "{body}");
-    let q = &master_of(&sim, &m).state().quotas["r1"];
+    restart(&mut c);
+    let q = &c.master().state().quotas["r1"];
     assert_eq!(q.guarantees["cpus"].value, 1.0);
     assert_eq!(q.limits["cpus"].value, 1.0, "guarantees are limits too");
-    let (st, body) = call(&mut sim, &set(1.0, false), false);
+    let (st, body) = c.operator(&set(1.0, false), false);
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(
         body,
-        "Failed to validate set quota request: Cannot set quota for role 'r1' which already has quota"
+        json!("Failed to validate set quota request: Cannot set quota for role 'r1' which already has quota")
     );
-    let (st, _) = call(
-        &mut sim,
-        r#"{"type":"REMOVE_QUOTA","remove_quota":{"role":"r1"}}"#,
-        false,
-    );
+    let remove = json!({"type": "REMOVE_QUOTA", "remove_quota": {"role": "r1"}});
+    let (st, _) = c.operator(&remove, false);
     assert_eq!(st, StatusCode::OK);
-    assert!(master_of(&sim, &m).state().quotas.is_empty());
-    assert!(min_caps(&sim, &m).is_empty());
-    let (st, body) = call(
-        &mut sim,
-        r#"{"type":"REMOVE_QUOTA","remove_quota":{"role":"r1"}}"#,
-        false,
-    );
+    assert!(c.master().state().quotas.is_empty());
+    assert!(min_caps(&c.sim, &c.m).is_empty());
+    restart(&mut c);
+    assert!(c.master().state().quotas.is_empty());
+    let (st, body) = c.operator(&remove, false);
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    assert_eq!(body, "Failed to remove quota: Role 'r1' has no quota set");
+    assert_eq!(
+        body,
+        json!("Failed to remove quota: Role 'r1' has no quota set")
+    );
 
     // The legacy endpoint.
-    let mut r = Request::new(Method::POST, "/quota");
-    r.body = Bytes::from(
+    let (st, text) = c.request(
+        Method::POST,
+        "/quota",
         r#"{"role":"r2","guarantee":[{"name":"mem","type":"SCALAR","scalar":{"value":128}}]}"#,
     );
-    let h = sim.http(master_addr(), r);
-    sim.settle();
-    assert_eq!(h.status(), Some(StatusCode::OK));
+    assert_eq!(st, StatusCode::OK, "{text}");
+    restart(&mut c);
     assert_eq!(
-        master_of(&sim, &m).state().quotas["r2"].guarantees["mem"].value,
+        c.master().state().quotas["r2"].guarantees["mem"].value,
         128.0
     );
-    let h = sim.http(master_addr(), Request::new(Method::DELETE, "/quota/r2"));
-    sim.settle();
-    assert_eq!(h.status(), Some(StatusCode::OK));
-    assert!(master_of(&sim, &m).state().quotas.is_empty());
+    let (st, text) = c.request(Method::DELETE, "/quota/r2", "");
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert!(c.master().state().quotas.is_empty());
+}
+
+#[test]
+fn master_quota_test_set_and_remove_deprecated() {
+    set_and_remove_deprecated(false);
+}
+
+#[test]
+fn master_quota_test_set_and_remove_deprecated_across_restart() {
+    set_and_remove_deprecated(true);
 }
 
 /// DynamicWeightsTest: UPDATE_WEIGHTS validation, GET_WEIGHTS, `/weights`
