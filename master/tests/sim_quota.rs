@@ -69,9 +69,11 @@ fn min_caps(sim: &Sim, m: &Pid<Master>) -> Vec<String> {
         .collect()
 }
 
-/// MasterQuotaTest validation cases, JSON and protobuf.
-fn validation(protobuf: bool) {
-    let (mut sim, m) = with_agent(70);
+/// MasterQuotaTest validation cases, JSON and protobuf. Across a restart
+/// nothing of the refused requests was persisted, and the forced
+/// overcommitting guarantee was.
+fn validation(protobuf: bool, durable: bool) {
+    let (mut c, _ag) = cluster_with_agent(70, durable);
     let cases = [
         (
             update(r#"{"role":"r1","guarantees":{"cpus":{"value":100}}}"#, false),
@@ -102,29 +104,44 @@ fn validation(protobuf: bool) {
         ),
     ];
     for (body, want) in cases {
-        let (st, got) = call(&mut sim, &body, protobuf);
+        let call: Value = serde_json::from_str(&body).unwrap();
+        let (st, got) = c.operator(&call, protobuf);
         assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(got, want, "{body}");
+        assert_eq!(got, json!(want), "{body}");
     }
-    assert!(master_of(&sim, &m).state().quotas.is_empty());
-    assert!(min_caps(&sim, &m).is_empty());
+    c.restart_if_durable();
+    assert!(c.master().state().quotas.is_empty());
+    assert!(min_caps(&c.sim, &c.m).is_empty());
     // The overcommit check yields to `force`.
-    let (st, _) = call(
-        &mut sim,
-        &update(r#"{"role":"r1","guarantees":{"cpus":{"value":100}}}"#, true),
-        protobuf,
-    );
+    let call = update(r#"{"role":"r1","guarantees":{"cpus":{"value":100}}}"#, true);
+    let (st, _) = c.operator(&serde_json::from_str(&call).unwrap(), protobuf);
     assert_eq!(st, StatusCode::OK);
+    c.restart_if_durable();
+    assert_eq!(
+        c.master().state().quotas["r1"].guarantees["cpus"].value,
+        100.0
+    );
+    assert_eq!(min_caps(&c.sim, &c.m), vec!["QUOTA_V2".to_string()]);
 }
 
 #[test]
 fn master_quota_test_validation_json() {
-    validation(false);
+    validation(false, false);
 }
 
 #[test]
 fn master_quota_test_validation_protobuf() {
-    validation(true);
+    validation(true, false);
+}
+
+#[test]
+fn master_quota_test_validation_json_across_restart() {
+    validation(false, true);
+}
+
+#[test]
+fn master_quota_test_validation_protobuf_across_restart() {
+    validation(true, true);
 }
 
 /// UPDATE_QUOTA then GET_QUOTA and `/quota`: the role's infos (guarantees)
