@@ -815,6 +815,25 @@ fn validation(protobuf: bool) {
     // Nothing changed.
     assert!(master_of(&sim, &m).state().draining.is_empty());
     assert!(min_caps(&sim, &m).is_empty());
+
+    // An agent whose machine is in the maintenance schedule is refused
+    // before its capabilities are looked at.
+    let mut r = Request::new(Method::POST, "/master/maintenance/schedule");
+    r.body = Bytes::from(
+        r#"{"windows":[{"machine_ids":[{"hostname":"agent-host","ip":"10.0.1.2"}],"unavailability":{"start":{"nanoseconds":1443830400000000000}}}]}"#,
+    );
+    let h = sim.http(master_addr(), r);
+    sim.settle();
+    assert_eq!(h.status(), Some(StatusCode::OK));
+    let (st, body) = call(&mut sim, &drain_json(&plain_id, false), protobuf);
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        format!(
+            "Agent {plain_id} is part of a maintenance schedule under Machine agent-host (10.0.1.2)"
+        )
+    );
+    assert!(master_of(&sim, &m).state().draining.is_empty());
 }
 
 #[test]
