@@ -738,8 +738,20 @@ fn draining_unreachable(protobuf: bool, durable: bool) {
     fx.agent_returns();
     assert_eq!(fx.agent().order, vec!["drain", "reregistered"]);
     assert_eq!(fx.drain_state(), Some(DrainState::Draining as i32));
+    // The master tells the partition-aware framework its task is back
+    // (upstream `_reregisterSlave`: TASK_RUNNING, REASON_SLAVE_REREGISTERED).
+    let last = fx.sched().updates.last().unwrap().update.status.clone();
+    assert_eq!(last.state, TaskState::TaskRunning as i32);
+    assert_eq!(last.reason, Some(Reason::SlaveReregistered as i32));
     fx.agent_kills_tasks(TaskState::TaskKilled);
-    assert_eq!(fx.sched().states().last(), Some(&TaskState::TaskKilled));
+    assert_eq!(
+        fx.sched().states()[1..],
+        [
+            TaskState::TaskUnreachable,
+            TaskState::TaskRunning,
+            TaskState::TaskKilled
+        ]
+    );
     assert_eq!(fx.drain_state(), Some(DrainState::Drained as i32));
     fx.reactivated_agent_is_offered(protobuf);
 }
