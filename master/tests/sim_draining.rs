@@ -596,6 +596,12 @@ fn draining_drain_agent(protobuf: bool, durable: bool) {
     for path in ["/master/state", "/master/state-summary"] {
         let v = fx.c.get_json(path);
         assert_eq!(v["slaves"][0]["drain_info"], want, "{path}");
+        let start = v["slaves"][0]["estimated_drain_start_time_seconds"].as_f64();
+        if durable {
+            assert_eq!(start, None, "{path}: not recovered, as upstream");
+        } else {
+            assert!(start > Some(0.0), "{path}");
+        }
     }
 
     fx.reactivated_agent_is_offered(protobuf);
