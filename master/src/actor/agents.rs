@@ -318,8 +318,9 @@ impl Master {
             return;
         }
         self.persist_registry(cx);
-        self.state.unreachable.remove(&id.value);
-        if self.state.recovered.remove(&id.value).is_some() {
+        let was_unreachable = self.state.unreachable.remove(&id.value).is_some();
+        let was_recovered = self.state.recovered.remove(&id.value).is_some();
+        if was_recovered {
             tracing::info!(
                 "Agent {} recovered from the registry has reregistered",
                 id.value
@@ -386,6 +387,50 @@ impl Master {
                     task.resources = Resources::from_vec(&t.resources).to_vec();
                     fw.tasks.insert(t.task_id.value.clone(), task);
                 }
+            }
+        }
+        if !was_recovered {
+            // Upstream `_reregisterSlave`: an unreachable (or unknown)
+            // agent's tasks are back; each connected framework hears the
+            // task's current state from the master, REASON_SLAVE_REREGISTERED.
+            let message = if was_unreachable {
+                "Unreachable agent re-reregistered"
+            } else {
+                "Unknown agent reregistered"
+            };
+            for t in &msg.tasks {
+                let fid = t.framework_id.value.clone();
+                if self.state.is_completed_framework(&fid) {
+                    continue;
+                }
+                let connected = self
+                    .state
+                    .frameworks
+                    .get(&fid)
+                    .is_some_and(|f| f.connected());
+                let Ok(state) = TaskState::try_from(t.state) else {
+                    continue;
+                };
+                if !connected {
+                    tracing::warn!(
+                        "Dropping update {} for task {} of disconnected or unknown framework {fid}",
+                        state.as_str_name(),
+                        t.task_id.value
+                    );
+                    continue;
+                }
+                let update = self.master_update(
+                    cx,
+                    &fid,
+                    Some(&id.value),
+                    &t.task_id.value,
+                    state,
+                    Source::Master,
+                    Reason::SlaveReregistered,
+                    message,
+                    t.executor_id.clone(),
+                );
+                self.forward(cx, update, None, &fid);
             }
         }
         let described = agent.describe();
