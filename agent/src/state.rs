@@ -180,11 +180,14 @@ fn read_run(rd: &mut Reader, meta: &Path, key: &paths::RunKey) -> Result<RunStat
     run.libprocess_pid = rd
         .soft(checkpoint::read_string(&key.libprocess_pid(meta)))?
         .filter(|s| !s.is_empty());
-    run.http = key
-        .meta_run(meta)
-        .join("pids")
-        .join(paths::HTTP_MARKER_FILE)
-        .exists();
+    // Upstream's place is the run directory; `pids/http.marker` is where
+    // earlier versions of this agent wrote it, still honoured.
+    run.http = key.meta_run(meta).join(paths::HTTP_MARKER_FILE).exists()
+        || key
+            .meta_run(meta)
+            .join("pids")
+            .join(paths::HTTP_MARKER_FILE)
+            .exists();
     let tasks_dir = key.meta_run(meta).join("tasks");
     for tid in dir_entries(&tasks_dir) {
         let mut t = TaskState {
