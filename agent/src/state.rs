@@ -305,6 +305,15 @@ mod tests {
             Some("executor(1)@127.0.0.1:9")
         );
         assert!(!run.completed);
+        assert!(!run.http);
+        // Upstream (and a real agent's work dir) keeps `http.marker` in the
+        // run directory itself.
+        checkpoint::checkpoint_string(&paths::http_marker_path(&meta, "S1", "F", "E", "C"), "")
+            .unwrap();
+        assert!(key.meta_run(&meta).join("http.marker").exists());
+        assert!(
+            recover(&meta, true).unwrap().unwrap().frameworks["F"].executors["E"].runs["C"].http
+        );
         let t = &run.tasks["T"];
         assert_eq!(t.info.as_ref().unwrap().name, "t");
         assert_eq!(t.updates.len(), 1);
