@@ -10,7 +10,9 @@
 //!   OUR `mesos-agent` starts on the same `--work_dir`, `--runtime_dir` and
 //!   port, recovers the agent ID, the still-running executor (the kit's
 //!   stand-in command executor, a v1 HTTP executor) resubscribes, and the
-//!   scheduler sees TASK_FINISHED exactly once.
+//!   scheduler sees TASK_FINISHED exactly once;
+//! - `in_place_upgrade_from_<v>_under_our_master`: the same with OUR master
+//!   (upstream upgrades masters first, docs/upgrades.md).
 //!
 //! Every test prints a SKIP line and passes when a kit it needs is absent.
 //! All processes (and executors, found through their checkpointed
@@ -341,17 +343,32 @@ fn sandbox_stdouts(work: &Path) -> Vec<String> {
     out
 }
 
+/// Which master the upgraded agent is registered with.
+#[derive(Clone, Copy, PartialEq)]
+enum Master {
+    /// The real 1.9.0 master (an upstream cluster whose agents move to ours).
+    Real,
+    /// Ours: upstream's order (docs/upgrades.md) is masters first, then
+    /// agents, so a real 1.8.1 agent under our master is the middle state.
+    Ours,
+}
+
 /// In-place upgrade of the real agent of `version` to ours while a
 /// checkpointed task runs.
-fn in_place_upgrade(version: &str) {
+fn in_place_upgrade(version: &str, master: Master) {
     let Some(bin) = kit_dir_version(version) else {
         return;
     };
-    let Some(bin19) = kit_dir_version("1.9.0") else {
-        return;
-    };
     let dir = Dir::new(&format!("upgrade-{version}"));
-    let (_master, master_port) = start_real_master(&bin19, &dir);
+    let (_master, master_port) = match master {
+        Master::Ours => start_our_master(&dir),
+        Master::Real => {
+            let Some(bin19) = kit_dir_version("1.9.0") else {
+                return;
+            };
+            start_real_master(&bin19, &dir)
+        }
+    };
     let agent_port = free_port();
     let mut real = start_real_agent(&bin, &dir, master_port, agent_port);
     let _reaper = ExecutorReaper(dir.0.join("work"));
@@ -463,10 +480,20 @@ fn mixed_cluster_1_9_0() {
 
 #[test]
 fn in_place_upgrade_from_1_8_1() {
-    in_place_upgrade("1.8.1");
+    in_place_upgrade("1.8.1", Master::Real);
 }
 
 #[test]
 fn in_place_upgrade_from_1_9_0() {
-    in_place_upgrade("1.9.0");
+    in_place_upgrade("1.9.0", Master::Real);
+}
+
+#[test]
+fn in_place_upgrade_from_1_8_1_under_our_master() {
+    in_place_upgrade("1.8.1", Master::Ours);
+}
+
+#[test]
+fn in_place_upgrade_from_1_9_0_under_our_master() {
+    in_place_upgrade("1.9.0", Master::Ours);
 }
