@@ -464,6 +464,27 @@ fn in_place_upgrade(version: &str, master: Master) {
             .any(|t| t.contains("upgraded-task-done")),
         "the task (the same process) ran to its end"
     );
+    // The executor exits once its update is acknowledged: ours reports
+    // the status the real `mesos-containerizer launch` checkpointed, and
+    // removes the container's runtime directory as upstream does.
+    assert!(
+        wait_until(Duration::from_secs(20), || dir
+            .read("agent.log")
+            .contains("Executor 'recovery-task-1' of framework")
+            .then_some(()))
+        .is_some(),
+        "executor did not end:\n{}",
+        dir.read("agent.log")
+    );
+    let log = dir.read("agent.log");
+    assert!(log.contains("exited with status 0"), "{log}");
+    let left: Vec<_> = std::fs::read_dir(dir.0.join("run/containers"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "runtime dirs left: {left:?}");
     let st = sched.0.as_mut().unwrap().wait().unwrap();
     assert_eq!(st.code(), Some(0));
 }
