@@ -169,9 +169,22 @@ fn start_real_master(bin19: &Path, dir: &Dir) -> (Guard, u16) {
 
 /// The REAL agent of a kit, registering with `master_port`.
 fn start_real_agent(bin: &Path, dir: &Dir, master_port: u16, agent_port: u16) -> Guard {
+    start_real_agent_with(bin, dir, master_port, agent_port, bin)
+}
+
+/// The REAL agent with `--launcher_dir=launcher_dir` (where it finds
+/// `mesos-containerizer`, `mesos-executor`, ...).
+fn start_real_agent_with(
+    bin: &Path,
+    dir: &Dir,
+    master_port: u16,
+    agent_port: u16,
+    launcher_dir: &Path,
+) -> Guard {
     Guard(Some(
         Command::new(bin.join("mesos-ref-agent"))
             .arg(format!("127.0.0.1:{master_port}"))
+            .arg(format!("--launcher_dir={}", launcher_dir.display()))
             .arg(format!("--port={agent_port}"))
             .arg(format!("--work_dir={}", dir.0.join("work").display()))
             .arg(format!("--runtime_dir={}", dir.0.join("run").display()))
@@ -353,13 +366,50 @@ enum Master {
     Ours,
 }
 
+/// Which command executor the real agent launches.
+#[derive(Clone, Copy, PartialEq)]
+enum Executor {
+    /// The kit's stand-in (v1 HTTP executor API): recovered through
+    /// `http.marker`, it resubscribes by itself.
+    Kit,
+    /// OUR `mesos-executor` in the real agent's launcher dir, on the
+    /// libprocess driver protocol as upstream's command executor by
+    /// default: recovered through `pids/libprocess.pid`, reconnected with
+    /// `ReconnectExecutorMessage`.
+    Ours,
+}
+
 /// In-place upgrade of the real agent of `version` to ours while a
 /// checkpointed task runs.
 fn in_place_upgrade(version: &str, master: Master) {
+    in_place_upgrade_with(version, master, Executor::Kit)
+}
+
+fn in_place_upgrade_with(version: &str, master: Master, executor: Executor) {
     let Some(bin) = kit_dir_version(version) else {
         return;
     };
     let dir = Dir::new(&format!("upgrade-{version}"));
+    let launcher_dir = match executor {
+        Executor::Kit => bin.clone(),
+        Executor::Ours => {
+            let l = dir.0.join("launcher");
+            std::fs::create_dir_all(&l).unwrap();
+            for p in [
+                "mesos-containerizer",
+                "mesos-fetcher",
+                "mesos-default-executor",
+            ] {
+                std::os::unix::fs::symlink(bin.join(p), l.join(p)).unwrap();
+            }
+            std::os::unix::fs::symlink(
+                env!("CARGO_BIN_EXE_mesos-executor"),
+                l.join("mesos-executor"),
+            )
+            .unwrap();
+            l
+        }
+    };
     let (_master, master_port) = match master {
         Master::Ours => start_our_master(&dir),
         Master::Real => {
@@ -370,7 +420,7 @@ fn in_place_upgrade(version: &str, master: Master) {
         }
     };
     let agent_port = free_port();
-    let mut real = start_real_agent(&bin, &dir, master_port, agent_port);
+    let mut real = start_real_agent_with(&bin, &dir, master_port, agent_port, &launcher_dir);
     let _reaper = ExecutorReaper(dir.0.join("work"));
     let id = wait_until(Duration::from_secs(30), || {
         slaves(master_port)
@@ -450,10 +500,22 @@ fn in_place_upgrade(version: &str, master: Master) {
         "{seen:?}\n{log}"
     );
     assert!(log.contains(&format!("Recovering agent {id}")), "{log}");
-    assert!(
-        log.contains("Waiting for HTTP executor 'recovery-task-1'"),
-        "the executor is recovered as an HTTP executor:\n{log}"
-    );
+    match executor {
+        Executor::Kit => assert!(
+            log.contains("Waiting for HTTP executor 'recovery-task-1'"),
+            "the executor is recovered as an HTTP executor:\n{log}"
+        ),
+        Executor::Ours => {
+            assert!(
+                log.contains("Sending reconnect request to executor 'recovery-task-1'"),
+                "the executor is recovered as a driver executor:\n{log}"
+            );
+            assert!(
+                log.contains("Received re-registration message from executor"),
+                "{log}"
+            );
+        }
+    }
     assert!(log.contains("Re-registered with master"), "{log}");
     let agents = slaves(master_port);
     assert_eq!(agents.len(), 1, "{agents:?}");
@@ -517,4 +579,14 @@ fn in_place_upgrade_from_1_8_1_under_our_master() {
 #[test]
 fn in_place_upgrade_from_1_9_0_under_our_master() {
     in_place_upgrade("1.9.0", Master::Ours);
+}
+
+#[test]
+fn in_place_upgrade_from_1_8_1_driver_executor() {
+    in_place_upgrade_with("1.8.1", Master::Real, Executor::Ours);
+}
+
+#[test]
+fn in_place_upgrade_from_1_9_0_driver_executor() {
+    in_place_upgrade_with("1.9.0", Master::Real, Executor::Ours);
 }
