@@ -439,7 +439,7 @@ fn in_place_upgrade_with(version: &str, master: Master, executor: Executor) {
         Command::new("python3")
             .arg(&script)
             .arg(format!("127.0.0.1:{master_port}"))
-            .arg("sleep 8; echo upgraded-task-done")
+            .arg("sleep 12; echo upgraded-task-done")
             .arg("90")
             .arg("3")
             .stdout(Stdio::piped())
@@ -483,6 +483,19 @@ fn in_place_upgrade_with(version: &str, master: Master, executor: Executor) {
     terminate(&mut real);
     assert!(alive(executor_pid), "the executor must survive the agent");
     let _ours = start_our_agent(&dir, master_port, agent_port);
+    // The recovered task is still running under our agent (the same
+    // executor process; the task sleeps 12 s, far longer than a takeover).
+    let running = wait_until(Duration::from_secs(20), || {
+        let (_, body) = http_get(agent_port, "/state")?;
+        (body.contains("recovery-task-1") && body.contains("\"state\":\"TASK_RUNNING\""))
+            .then_some(())
+    });
+    assert!(
+        running.is_some(),
+        "our agent's /state never showed the recovered task running:\n{}",
+        dir.read("agent.log")
+    );
+    assert!(alive(executor_pid), "the same executor keeps running");
 
     let seen = wait_for("FINISHED_COUNT", 60);
     let log = dir.read("agent.log");
