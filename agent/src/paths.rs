@@ -112,10 +112,11 @@ pub fn libprocess_pid_path(meta: &Path, sid: &str, fid: &str, eid: &str, cid: &s
         .join(LIBPROCESS_PID_FILE)
 }
 
+/// `.../runs/<cid>/http.marker`: in the run directory itself, not under
+/// `pids/` (upstream `getExecutorHttpMarkerPath`, src/slave/paths.cpp), so a
+/// work dir written by a real agent is read right.
 pub fn http_marker_path(meta: &Path, sid: &str, fid: &str, eid: &str, cid: &str) -> PathBuf {
-    executor_run_path(meta, sid, fid, eid, cid)
-        .join("pids")
-        .join(HTTP_MARKER_FILE)
+    executor_run_path(meta, sid, fid, eid, cid).join(HTTP_MARKER_FILE)
 }
 
 /// `.../runs/<cid>/tasks/<task_id>`.

@@ -180,11 +180,14 @@ fn read_run(rd: &mut Reader, meta: &Path, key: &paths::RunKey) -> Result<RunStat
     run.libprocess_pid = rd
         .soft(checkpoint::read_string(&key.libprocess_pid(meta)))?
         .filter(|s| !s.is_empty());
-    run.http = key
-        .meta_run(meta)
-        .join("pids")
-        .join(paths::HTTP_MARKER_FILE)
-        .exists();
+    // Upstream's place is the run directory; `pids/http.marker` is where
+    // earlier versions of this agent wrote it, still honoured.
+    run.http = key.meta_run(meta).join(paths::HTTP_MARKER_FILE).exists()
+        || key
+            .meta_run(meta)
+            .join("pids")
+            .join(paths::HTTP_MARKER_FILE)
+            .exists();
     let tasks_dir = key.meta_run(meta).join("tasks");
     for tid in dir_entries(&tasks_dir) {
         let mut t = TaskState {
@@ -302,6 +305,15 @@ mod tests {
             Some("executor(1)@127.0.0.1:9")
         );
         assert!(!run.completed);
+        assert!(!run.http);
+        // Upstream (and a real agent's work dir) keeps `http.marker` in the
+        // run directory itself.
+        checkpoint::checkpoint_string(&paths::http_marker_path(&meta, "S1", "F", "E", "C"), "")
+            .unwrap();
+        assert!(key.meta_run(&meta).join("http.marker").exists());
+        assert!(
+            recover(&meta, true).unwrap().unwrap().frameworks["F"].executors["E"].runs["C"].http
+        );
         let t = &run.tasks["T"];
         assert_eq!(t.info.as_ref().unwrap().name, "t");
         assert_eq!(t.updates.len(), 1);

@@ -17,6 +17,9 @@ use crate::paths;
 use crate::state::{self, SlaveState};
 use crate::status_update_manager::is_terminal;
 
+/// Upstream's `--runtime_dir` default for root (`/var/run/mesos`).
+const DEFAULT_RUNTIME_DIR: &str = "/var/run/mesos";
+
 /// The kernel's boot id (`os::bootId`), to tell a restart from a reboot.
 pub fn current_boot_id() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
@@ -335,6 +338,35 @@ impl Slave {
             None => self.detected_master.take(),
         };
         self.detected(cx);
+    }
+
+    /// The wait status that upstream's `mesos-containerizer launch`
+    /// checkpointed in `<runtime_dir>/containers/<cid>/status` for a
+    /// container launched by a real agent (read back as upstream
+    /// `containerizer::paths::getContainerStatus`), and that runtime
+    /// directory removed with the container (upstream removes it when it
+    /// destroys a top-level container, `MesosContainerizerProcess::____destroy`).
+    /// `None` when there is no such directory (our own containers).
+    pub(crate) fn take_runtime_container_status(&self, cid: &str) -> Option<i32> {
+        if cid.is_empty() || cid == "." || cid == ".." || cid.contains('/') {
+            return None;
+        }
+        let root = self
+            .config
+            .runtime_dir
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from(DEFAULT_RUNTIME_DIR));
+        let dir = root.join("containers").join(cid);
+        if !dir.is_dir() {
+            return None;
+        }
+        let status = std::fs::read_to_string(dir.join("status"))
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok());
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            tracing::warn!("Failed to remove the runtime directory of container {cid}: {e}");
+        }
+        status
     }
 
     /// Tasks that are not terminal (for tests and `/state`).

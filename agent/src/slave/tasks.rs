@@ -1381,6 +1381,10 @@ impl Slave {
         status: Option<i32>,
         failure: Option<(task_status::Reason, String)>,
     ) {
+        // A container that a real agent launched before an in-place
+        // upgrade is not our child: its exit status is the one its
+        // `mesos-containerizer launch` checkpointed in the runtime dir.
+        let status = status.or_else(|| self.take_runtime_container_status(cid));
         let agent_terminating = self.state == State::Terminating;
         let Some(framework) = self.frameworks.get_mut(fid) else {
             return;

@@ -208,3 +208,39 @@ pub fn pymesos_python() -> Option<PathBuf> {
     }
     found
 }
+
+/// The `bin/` directory of the real Mesos kit of `version` (`1.9.0` or
+/// `1.8.1`): `$MESOS_REF_HOME` when it holds that flavour (its
+/// `lib/mesos-ref-version`), else `~/.cache/mesos-ref-<version>`; `None`
+/// with a SKIP line when that kit is not built.
+pub fn kit_dir_version(version: &str) -> Option<PathBuf> {
+    let flavour = |home: &std::path::Path| {
+        std::fs::read_to_string(home.join("lib/mesos-ref-version"))
+            .map(|s| s.trim().to_string())
+            .ok()
+    };
+    let default = PathBuf::from(std::env::var("HOME").unwrap_or_default())
+        .join(format!(".cache/mesos-ref-{version}"));
+    let home = std::env::var("MESOS_REF_HOME")
+        .map(PathBuf::from)
+        .ok()
+        .filter(|h| flavour(h).as_deref() == Some(version))
+        .unwrap_or(default);
+    let bin = home.join("bin");
+    // A kit without the flavour file predates 1.8.1 support: 1.9.0.
+    let is_version = flavour(&home).map_or(version == "1.9.0", |f| f == version);
+    if bin.join("mesos-ref-agent").exists() && is_version {
+        Some(bin)
+    } else {
+        println!(
+            "SKIP: the Mesos {version} kit is not built ({} absent); run MESOS_REF_VERSION={version} ../shared/ref-mesos/setup.sh",
+            bin.display()
+        );
+        None
+    }
+}
+
+/// A program of the real Mesos kit of `version`, or `None` (with a SKIP line).
+pub fn kit_bin_version(version: &str, name: &str) -> Option<PathBuf> {
+    kit_dir_version(version).map(|d| d.join(name))
+}
