@@ -147,6 +147,9 @@ pub struct AgentConfig {
     pub recovery_timeout: Duration,
     pub strict: bool,
     pub gc_delay: Duration,
+    /// `--disk_watch_interval` and `--gc_disk_headroom` (sandbox gc).
+    pub disk_watch_interval: Duration,
+    pub gc_disk_headroom: f64,
     pub http_command_executor: bool,
     /// `--executor_environment_variables`: what executors get on top of the
     /// agent-computed variables (upstream passes nothing else through, so TLS
@@ -211,6 +214,8 @@ impl AgentConfig {
             recovery_timeout: Duration::from_secs(15 * 60),
             strict: true,
             gc_delay: Duration::from_secs(7 * 86400),
+            disk_watch_interval: Duration::from_secs(60),
+            gc_disk_headroom: 0.1,
             http_command_executor: false,
             executor_environment_variables: BTreeMap::new(),
             default_role: "*".into(),
@@ -362,6 +367,8 @@ impl AgentConfig {
         c.recovery_timeout = d(flags.recovery_timeout());
         c.strict = flags.strict();
         c.gc_delay = d(flags.gc_delay());
+        c.disk_watch_interval = d(flags.disk_watch_interval());
+        c.gc_disk_headroom = flags.gc_disk_headroom();
         c.http_command_executor = flags.http_command_executor();
         if let Some(serde_json::Value::Object(vars)) =
             flags.base().get_json("executor_environment_variables")

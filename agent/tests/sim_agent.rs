@@ -270,6 +270,8 @@ fn spawn_agent(sim: &mut Sim, work: &std::path::Path, c: Arc<FakeContainerizer>)
     config.master = Some(MASTER.to_string());
     // A fixed path: it appears in the generated ExecutorInfo (traces compare).
     config.launcher_dir = std::path::PathBuf::from("/nonexistent/launcher");
+    // The real disk's usage would make gc timing depend on the machine.
+    config.disk_watch_interval = Duration::from_secs(365 * 86400);
     let info = SlaveInfo {
         hostname: "agent".into(),
         port: Some(5051),
@@ -965,4 +967,52 @@ fn kill_of_queued_task_group_kills_the_whole_group() {
     );
     assert!(w.master().updates.iter().all(|u| u.update.status.reason()
         == mesos_proto::mesos::task_status::Reason::TaskKilledDuringLaunch));
+}
+
+/// Upstream `Slave::run` unschedules a framework's and executor's
+/// directories from gc when they are used again: a framework that was
+/// archived on this agent and launches here again within `--gc_delay` keeps
+/// its new sandbox past the old removal time.
+#[test]
+fn relaunched_framework_directories_are_unscheduled_from_gc() {
+    let mut w = World::new(Sim::from_env(17));
+    let exec = launch_task(&mut w, false);
+    let (master, a) = (w.master.upid.clone(), w.agent.upid.clone());
+    w.sim.dispatch(&exec, |e, cx| {
+        e.send_update(cx, "T", TaskState::TaskFinished, 1)
+    });
+    w.sim.settle();
+    let ack = msg::StatusUpdateAcknowledgementMessage {
+        slave_id: SlaveId {
+            value: AGENT_ID.into(),
+        },
+        framework_id: FrameworkId { value: "F".into() },
+        task_id: TaskId { value: "T".into() },
+        uuid: Bytes::from(vec![1; 16]),
+    };
+    w.sim.send(&master, &a, &ack);
+    w.sim.settle();
+    let cid = w.containerizer.launches.lock().unwrap()[0]
+        .container_id
+        .clone();
+    w.sim.dispatch(&w.agent.clone(), move |s, cx| {
+        s.container_terminated(cx, &cid, Some(0))
+    });
+    w.sim.settle();
+    assert!(w.agent().frameworks().is_empty(), "framework archived");
+    // A day later the framework runs an executor here again.
+    w.sim.advance(Duration::from_secs(86400));
+    w.sim.send(&master, &a, &run_task_message(false));
+    w.sim.settle();
+    let launches = w.containerizer.launches.lock().unwrap().clone();
+    assert_eq!(launches.len(), 2, "second run launched");
+    let sandbox = launches[1].spec.directory.clone();
+    assert!(sandbox.exists());
+    // Past the first run's removal time: the old run goes, the new stays.
+    w.sim.advance(Duration::from_secs(7 * 86400));
+    assert!(
+        !launches[0].spec.directory.exists(),
+        "the finished run is garbage collected"
+    );
+    assert!(sandbox.exists(), "the running sandbox was deleted by gc");
 }

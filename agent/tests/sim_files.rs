@@ -83,6 +83,7 @@ impl World {
         let master = sim.spawn(addr(MASTER), "master", FakeMaster::default());
         let containerizer = Arc::new(FakeContainerizer::default());
         let mut config = AgentConfig::new(work.path());
+        config.disk_watch_interval = std::time::Duration::from_secs(365 * 86400);
         config.master = Some(MASTER.to_string());
         config.launcher_dir = std::path::PathBuf::from("/nonexistent/launcher");
         config.gc_delay = Duration::from_secs(600);

@@ -26,6 +26,7 @@ mod authentication;
 pub mod drain;
 pub mod executor_api;
 pub mod files;
+pub mod gc;
 pub mod http;
 pub mod linux;
 pub mod model;
@@ -299,6 +300,8 @@ pub struct Slave {
     pub(crate) pending_operation_updates: BTreeMap<String, msg::UpdateOperationStatusMessage>,
     /// Sandboxes published through the `files` process.
     pub(crate) files: mesos_files::Files,
+    /// Directories scheduled for garbage collection.
+    pub(crate) gc: gc::Gc,
     /// Nested containers under executor containers (`/api/v1`).
     pub(crate) nested: nested::NestedContainers,
 }
@@ -367,6 +370,7 @@ impl Slave {
             checkpointed_resources: Vec::new(),
             pending_operation_updates: BTreeMap::new(),
             files: mesos_files::Files::new(),
+            gc: gc::Gc::default(),
             nested: nested::NestedContainers::default(),
         }
     }
@@ -461,6 +465,8 @@ impl Actor for Slave {
         self.start_time = cx.wall_secs();
         self.resource_version = bytes::Bytes::copy_from_slice(uuid_bytes(cx).as_slice());
         self.recover(cx);
+        let interval = self.config.disk_watch_interval;
+        cx.delay(interval, |s: &mut Slave, cx| s.check_disk_usage(cx));
     }
 
     fn exited(&mut self, _cx: &mut Cx<'_, Self>, pid: &Upid) {

@@ -284,6 +284,19 @@ impl Slave {
         }
         let sid = self.slave_id().unwrap_or_default().to_string();
         let meta = self.meta.clone();
+        // Upstream `Slave::run`: directories of this framework and executor
+        // that were scheduled for gc are in use again.
+        let eid = executor_info.executor_id.value.clone();
+        let reused: Vec<std::path::PathBuf> = [&self.config.work_dir, &meta]
+            .into_iter()
+            .flat_map(|root| {
+                [
+                    paths::framework_path(root, &sid, &fid),
+                    paths::executor_path(root, &sid, &fid, &eid),
+                ]
+            })
+            .collect();
+        self.gc_unschedule(&reused);
         let framework = self.frameworks.entry(fid.clone()).or_insert_with(|| {
             tracing::info!("Adding framework {fid}");
             Framework::new(framework_info.clone(), pid.clone())
@@ -318,7 +331,6 @@ impl Slave {
                 tracing::error!("Failed to checkpoint framework {fid}: {e}");
             }
         }
-        let eid = executor_info.executor_id.value.clone();
         let partition_aware = framework.partition_aware();
         if self.drain_config.is_some() {
             // `Slave::__run`: a draining agent drops new tasks.
@@ -1513,8 +1525,8 @@ impl Slave {
             }
         }
         // Sandbox and checkpointed run are garbage collected after
-        // `--gc_delay` (`Slave::garbageCollect`; the disk-usage based
-        // acceleration of upstream's GarbageCollector is not done).
+        // `--gc_delay` (`Slave::garbageCollect`), sooner when the disk
+        // fills (see `gc`).
         let mut gc = vec![paths::executor_run_path(
             &self.config.work_dir,
             &sid,
@@ -1564,31 +1576,6 @@ impl Slave {
         if self.state == State::Terminating && self.frameworks.is_empty() {
             cx.terminate();
         }
-    }
-
-    /// Removes `paths` after `--gc_delay` (on a blocking thread).
-    pub(crate) fn garbage_collect(
-        &mut self,
-        cx: &mut Cx<'_, Self>,
-        paths: Vec<std::path::PathBuf>,
-    ) {
-        let delay = self.config.gc_delay;
-        cx.delay(delay, move |_s: &mut Slave, cx| {
-            cx.blocking(
-                move || {
-                    for p in &paths {
-                        match std::fs::remove_dir_all(p) {
-                            Ok(()) => tracing::info!("Garbage collected {}", p.display()),
-                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                            Err(e) => {
-                                tracing::warn!("Failed to garbage collect {}: {e}", p.display())
-                            }
-                        }
-                    }
-                },
-                |_: &mut Slave, _, _| {},
-            );
-        });
     }
 
     /// Resources used by running executors and tasks.
