@@ -295,6 +295,8 @@ impl Master {
             self.metrics.messages_reregister_framework += 1;
         }
         self.validate_framework(&info, &sub.suppressed_roles)?;
+        // Upstream `Master::subscribe`: REGISTER_FRAMEWORK after validation.
+        self.authorize_framework(&info)?;
         let at = match &conn {
             NewConnection::Pid(p) => format!(" at {p}"),
             NewConnection::Http(_) => String::new(),

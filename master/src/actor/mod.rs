@@ -17,6 +17,7 @@
 
 mod agents;
 pub mod authentication;
+pub mod authorization;
 pub(crate) mod deliver;
 mod draining;
 pub(crate) mod election;
@@ -67,6 +68,8 @@ pub struct Master {
     pub(crate) registrar: Box<dyn Registrar>,
     /// CRAM-MD5 and HTTP Basic authentication state.
     pub(crate) authn: authentication::Authentication,
+    /// The local authorizer over `--acls` (none: everything is allowed).
+    pub(crate) authz: Option<crate::authorizer::Authorizer>,
     /// Open HTTP scheduler streams by framework ID.
     pub(crate) streams: BTreeMap<String, HttpStream>,
     pub(crate) offer_timers: BTreeMap<String, TimerId>,
@@ -171,6 +174,7 @@ impl Master {
         state.max_completed_frameworks = flags.max_completed_frameworks();
         state.max_completed_tasks = flags.max_completed_tasks_per_framework();
         let authn = authentication::Authentication::from_flags(&flags);
+        let authz = crate::authorizer::Authorizer::from_flags(&flags);
         Master {
             flags,
             info: MasterInfo {
@@ -181,6 +185,7 @@ impl Master {
             allocator,
             registrar,
             authn,
+            authz,
             streams: BTreeMap::new(),
             offer_timers: BTreeMap::new(),
             registering: BTreeSet::new(),

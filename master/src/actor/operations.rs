@@ -301,6 +301,15 @@ impl Master {
         }
         upgrade_operation(&mut op);
         inject_allocation_info(&mut op, role);
+        let principal = self
+            .state
+            .frameworks
+            .get(fid)
+            .and_then(|f| f.info.principal.clone());
+        if let Err(e) = self.authorize_operation(principal.as_deref(), &op) {
+            self.drop_operation(cx, fid, &op, &e);
+            return;
+        }
         if let Err(e) = self.validate_operation(agent_id, &op, Some(fid)) {
             self.drop_operation(cx, fid, &op, &e);
             return;

@@ -457,6 +457,15 @@ impl Master {
             ));
             return;
         }
+        let fw_principal = self.state.frameworks[fid].info.principal.clone();
+        if !self.authorized(
+            req.principal.as_deref(),
+            crate::authorizer::Action::TeardownFramework,
+            Some(fw_principal.as_deref().unwrap_or("")),
+        ) {
+            responder.respond(crate::actor::authorization::forbidden());
+            return;
+        }
         self.teardown(cx, fid);
         responder.respond(Response::ok());
     }

@@ -141,6 +141,10 @@ impl Master {
                 "Failed to validate master::Call: Expecting '{field}' to be present"
             ))
         };
+        if let Err(r) = self.authorize_operator_call(ty, &call, req.principal.as_deref()) {
+            responder.respond(r);
+            return;
+        }
         // RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE/DESTROY_VOLUMES.
         let responder = match self.operation_call(cx, ty, &call, responder) {
             Ok(()) => return,

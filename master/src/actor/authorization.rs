@@ -1,0 +1,294 @@
+//! Where the master asks the local authorizer ([`crate::authorizer`]), as
+//! upstream `Master::authorize*` (src/master/master.cpp) and the operator
+//! handlers (src/master/http.cpp, quota_handler.cpp, weights_handler.cpp).
+//!
+//! Without `--acls` the master has no authorizer and every check passes.
+
+use http::StatusCode;
+use libprocess::Response;
+use mesos_proto::mesos::master::call::Type as CallType;
+use mesos_proto::mesos::master::Call;
+use mesos_proto::mesos::offer::operation::Type as OpType;
+use mesos_proto::mesos::offer::Operation as OfferOperation;
+use mesos_proto::mesos::{FrameworkInfo, Resource, TaskInfo};
+
+use super::Master;
+use crate::authorizer::Action;
+
+/// Upstream `http::Forbidden()`: 403 with an empty body.
+pub fn forbidden() -> Response {
+    Response::new(StatusCode::FORBIDDEN)
+}
+
+/// The role a reservation is made for (upstream `Resources::reservationRole`,
+/// or `*` when unreserved); resources are in the post-refinement format.
+fn reservation_role(r: &Resource) -> String {
+    match r.reservations.last() {
+        Some(res) => res.role.clone().unwrap_or_else(|| "*".into()),
+        None => r.role.clone().unwrap_or_else(|| "*".into()),
+    }
+}
+
+/// The user a task runs as for RUN_TASK: its command's user, else its
+/// executor's, else the framework's (upstream `LocalAuthorizerObjectApprover`).
+pub fn task_user(task: &TaskInfo, framework: &FrameworkInfo) -> String {
+    task.command
+        .as_ref()
+        .and_then(|c| c.user.clone())
+        .or_else(|| {
+            task.executor
+                .as_ref()
+                .and_then(|e| e.command.as_ref())
+                .and_then(|c| c.user.clone())
+        })
+        .unwrap_or_else(|| framework.user.clone())
+}
+
+impl Master {
+    /// `principal` may do `action` on `object` (always, without `--acls`).
+    pub(crate) fn authorized(
+        &self,
+        principal: Option<&str>,
+        action: Action,
+        object: Option<&str>,
+    ) -> bool {
+        let Some(authz) = &self.authz else {
+            return true;
+        };
+        let ok = authz.authorized(principal, action, object);
+        tracing::info!(
+            "Authorizing principal '{}' for {action:?} on '{}': {}",
+            principal.unwrap_or("ANY"),
+            object.unwrap_or("ANY"),
+            if ok { "allowed" } else { "denied" }
+        );
+        ok
+    }
+
+    /// Upstream `Master::authorizeFramework`: the framework's principal may
+    /// register with each of its roles; the error is what the subscriber
+    /// is told.
+    pub(crate) fn authorize_framework(&self, info: &FrameworkInfo) -> Result<(), String> {
+        let Some(authz) = &self.authz else {
+            return Ok(());
+        };
+        let roles: std::collections::BTreeSet<String> = crate::state::framework::roles_of(info)
+            .into_iter()
+            .collect();
+        let principal = info.principal.as_deref();
+        tracing::info!(
+            "Authorizing framework principal '{}' to receive offers for roles '{{ {} }}'",
+            principal.unwrap_or(""),
+            roles.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+        if authz.authorized_roles(principal, roles.iter().map(String::as_str)) {
+            Ok(())
+        } else {
+            Err(format!(
+                "Not authorized to use roles '{{ {} }}'",
+                roles.into_iter().collect::<Vec<_>>().join(", ")
+            ))
+        }
+    }
+
+    /// Upstream `Master::authorizeTask` (RUN_TASK with the framework's
+    /// principal); the error is the TASK_ERROR message.
+    pub(crate) fn authorize_task(&self, fid: &str, task: &TaskInfo) -> Result<(), String> {
+        if self.authz.is_none() {
+            return Ok(());
+        }
+        let Some(fw) = self.state.frameworks.get(fid) else {
+            return Ok(());
+        };
+        let user = task_user(task, &fw.info);
+        if self.authorized(fw.info.principal.as_deref(), Action::RunTask, Some(&user)) {
+            Ok(())
+        } else {
+            Err(format!("Not authorized to launch as user '{user}'"))
+        }
+    }
+
+    /// RESERVE / UNRESERVE / CREATE / DESTROY by `principal` (upstream
+    /// `authorizeReserveResources`, `authorizeUnreserveResources`,
+    /// `authorizeCreateVolume`, `authorizeDestroyVolume`): every distinct
+    /// role (or reserver / creator principal) must be allowed; with none,
+    /// the object is ANY. `op` is in the post-refinement format.
+    pub(crate) fn authorize_operation(
+        &self,
+        principal: Option<&str>,
+        op: &OfferOperation,
+    ) -> Result<(), String> {
+        if self.authz.is_none() {
+            return Ok(());
+        }
+        let ty = op.r#type.and_then(|t| OpType::try_from(t).ok());
+        let (action, objects, what): (Action, Vec<String>, &str) = match ty {
+            Some(OpType::Reserve) => {
+                let rs = op.reserve.as_ref().map(|r| &r.resources[..]).unwrap_or(&[]);
+                (
+                    Action::ReserveResources,
+                    rs.iter().map(reservation_role).collect(),
+                    "reserve resources",
+                )
+            }
+            Some(OpType::Unreserve) => {
+                let rs = op
+                    .unreserve
+                    .as_ref()
+                    .map(|r| &r.resources[..])
+                    .unwrap_or(&[]);
+                (
+                    Action::UnreserveResources,
+                    rs.iter()
+                        .filter_map(|r| r.reservations.last().and_then(|x| x.principal.clone()))
+                        .collect(),
+                    "unreserve resources",
+                )
+            }
+            Some(OpType::Create) => {
+                let rs = op.create.as_ref().map(|c| &c.volumes[..]).unwrap_or(&[]);
+                (
+                    Action::CreateVolume,
+                    rs.iter().map(reservation_role).collect(),
+                    "create persistent volumes",
+                )
+            }
+            Some(OpType::Destroy) => {
+                let rs = op.destroy.as_ref().map(|d| &d.volumes[..]).unwrap_or(&[]);
+                (
+                    Action::DestroyVolume,
+                    rs.iter()
+                        .filter_map(|r| r.disk.as_ref()?.persistence.as_ref())
+                        .map(|p| p.principal.clone().unwrap_or_default())
+                        .collect(),
+                    "destroy persistent volumes",
+                )
+            }
+            _ => return Ok(()),
+        };
+        let mut objects = objects;
+        objects.sort();
+        objects.dedup();
+        let ok = if objects.is_empty() {
+            self.authorized(principal, action, None)
+        } else {
+            objects
+                .iter()
+                .all(|o| self.authorized(principal, action, Some(o)))
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "Not authorized to {what} as '{}'",
+                principal.unwrap_or("")
+            ))
+        }
+    }
+
+    /// The authorization of a v1 operator call, done before the handler
+    /// runs; `Err` is upstream's `403 Forbidden`. Calls not listed here are
+    /// not authorized (yet).
+    pub(crate) fn authorize_operator_call(
+        &self,
+        ty: CallType,
+        call: &Call,
+        principal: Option<&str>,
+    ) -> Result<(), Response> {
+        if self.authz.is_none() {
+            return Ok(());
+        }
+        let ok = match ty {
+            CallType::Teardown => match call.teardown.as_ref().and_then(|t| {
+                self.state
+                    .frameworks
+                    .get(&t.framework_id.value)
+                    .map(|f| f.info.principal.clone().unwrap_or_default())
+            }) {
+                Some(fw_principal) => {
+                    self.authorized(principal, Action::TeardownFramework, Some(&fw_principal))
+                }
+                // An unknown framework is the handler's 400 (upstream
+                // looks the framework up before authorizing).
+                None => true,
+            },
+            CallType::DrainAgent => {
+                let mark_gone = call
+                    .drain_agent
+                    .as_ref()
+                    .and_then(|d| d.mark_gone)
+                    .unwrap_or(false);
+                self.authorized(principal, Action::DrainAgent, None)
+                    && (!mark_gone || self.authorized(principal, Action::MarkAgentGone, None))
+            }
+            CallType::DeactivateAgent => self.authorized(principal, Action::DeactivateAgent, None),
+            CallType::ReactivateAgent => self.authorized(principal, Action::ReactivateAgent, None),
+            CallType::MarkAgentGone => self.authorized(principal, Action::MarkAgentGone, None),
+            CallType::UpdateMaintenanceSchedule => {
+                self.authorized(principal, Action::UpdateMaintenanceSchedule, None)
+            }
+            CallType::StartMaintenance => {
+                self.authorized(principal, Action::StartMaintenance, None)
+            }
+            CallType::StopMaintenance => self.authorized(principal, Action::StopMaintenance, None),
+            CallType::UpdateQuota => call.update_quota.as_ref().is_none_or(|u| {
+                u.quota_configs
+                    .iter()
+                    .all(|c| self.authorized(principal, Action::UpdateQuota, Some(&c.role)))
+            }),
+            CallType::SetQuota => call.set_quota.as_ref().is_none_or(|s| {
+                let role = s.quota_request.role.clone().unwrap_or_default();
+                self.authorized(principal, Action::UpdateQuota, Some(&role))
+            }),
+            CallType::RemoveQuota => call
+                .remove_quota
+                .as_ref()
+                .is_none_or(|r| self.authorized(principal, Action::UpdateQuota, Some(&r.role))),
+            CallType::UpdateWeights => call.update_weights.as_ref().is_none_or(|w| {
+                w.weight_infos.iter().all(|i| {
+                    let role = i.role.clone().unwrap_or_default();
+                    self.authorized(principal, Action::UpdateWeight, Some(role.trim()))
+                })
+            }),
+            CallType::ReserveResources
+            | CallType::UnreserveResources
+            | CallType::CreateVolumes
+            | CallType::DestroyVolumes => {
+                let (op_ty, resources) = match ty {
+                    CallType::ReserveResources => (
+                        OpType::Reserve,
+                        call.reserve_resources.as_ref().map(|c| c.resources.clone()),
+                    ),
+                    CallType::UnreserveResources => (
+                        OpType::Unreserve,
+                        call.unreserve_resources
+                            .as_ref()
+                            .map(|c| c.resources.clone()),
+                    ),
+                    CallType::CreateVolumes => (
+                        OpType::Create,
+                        call.create_volumes.as_ref().map(|c| c.volumes.clone()),
+                    ),
+                    _ => (
+                        OpType::Destroy,
+                        call.destroy_volumes.as_ref().map(|c| c.volumes.clone()),
+                    ),
+                };
+                match resources {
+                    Some(rs) => {
+                        let mut op = crate::http::operations::make_operation(op_ty, rs);
+                        super::operations::upgrade_operation(&mut op);
+                        self.authorize_operation(principal, &op).is_ok()
+                    }
+                    None => true,
+                }
+            }
+            _ => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(forbidden())
+        }
+    }
+}
