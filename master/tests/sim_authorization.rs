@@ -1,0 +1,279 @@
+//! The local authorizer (`--acls`) enforced by the master on the simulator,
+//! after upstream src/tests/master_authorization_tests.cpp
+//! (MasterAuthorizationTest.UnauthorizedTask, .FrameworkRoleAuthorization,
+//! TeardownEndpoint*/Teardown*, and the operator calls' 403s in
+//! src/tests/api_tests.cpp).
+
+#![allow(deprecated)]
+
+mod support;
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use libprocess::runtime::sim::Sim;
+use libprocess::{Pid, Request};
+use mesos_master::{Master, MasterFlags};
+use mesos_proto::mesos::task_status::Reason;
+use mesos_proto::mesos::TaskState;
+use support::*;
+
+const OPS: &str = "Basic b3BzOnMx"; // ops:s1
+const DEV: &str = "Basic ZGV2OnMy"; // dev:s2
+
+/// Registering frameworks is allowed to anyone; what else a test allows
+/// comes in `rest` (JSON members of `mesos.ACLs`).
+fn acls(rest: &str) -> String {
+    format!(
+        r#"{{"permissive": false,
+            "register_frameworks": [{{"principals": {{"type": "ANY"}}, "roles": {{"values": ["*", "dev"]}}}}],
+            "run_tasks": [{{"principals": {{"type": "ANY"}}, "users": {{"type": "ANY"}}}}]{rest}}}"#
+    )
+}
+
+/// Each test (seed) writes its own file: tests run in parallel.
+fn credentials(seed: u64) -> String {
+    let dir = std::env::temp_dir().join(format!("mesos-authz-sim-{}-{seed}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("credentials");
+    std::fs::write(
+        &path,
+        r#"{"credentials":[{"principal":"ops","secret":"s1"},{"principal":"dev","secret":"s2"}]}"#,
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+fn sim(seed: u64, acls: &str) -> (Sim, Pid<Master>) {
+    sim_with_master(
+        seed,
+        &[
+            &format!("--acls={acls}"),
+            "--authenticate_http_readwrite=true",
+            &format!("--credentials={}", credentials(seed)),
+        ],
+    )
+}
+
+fn scheduler(
+    sim: &mut Sim,
+    m: &Pid<Master>,
+    info: impl FnOnce(&mut FakeScheduler),
+    policy: OfferPolicy,
+) -> Pid<FakeScheduler> {
+    sim.add_node(sched_addr(1));
+    let mut s = FakeScheduler::new(m.upid.clone(), policy);
+    s.info.principal = Some("fw".into());
+    info(&mut s);
+    sim.spawn(sched_addr(1), "scheduler-1", s)
+}
+
+fn fs<'s>(sim: &'s Sim, p: &Pid<FakeScheduler>) -> &'s FakeScheduler {
+    sim.actor::<FakeScheduler>(&p.upid).expect("alive")
+}
+
+fn operator(sim: &mut Sim, auth: Option<&str>, json: &str) -> (StatusCode, Bytes) {
+    let mut r = Request::new(Method::POST, "/api/v1");
+    r.headers
+        .insert("content-type", "application/json".parse().unwrap());
+    r.headers
+        .insert("accept", "application/json".parse().unwrap());
+    if let Some(a) = auth {
+        r.headers.insert("authorization", a.parse().unwrap());
+    }
+    r.body = Bytes::from(json.to_string());
+    let h = sim.http(master_addr(), r);
+    sim.settle();
+    let resp = h.response().expect("answered");
+    (resp.status, resp.body)
+}
+
+#[test]
+fn teardown_needs_a_principal_allowed_for_the_frameworks_principal() {
+    let (mut sim, m) = sim(
+        1,
+        &acls(
+            r#", "teardown_frameworks": [
+                {"principals": {"values": ["ops"]}, "framework_principals": {"values": ["fw"]}}]"#,
+        ),
+    );
+    let s = scheduler(&mut sim, &m, |_| {}, OfferPolicy::Hold);
+    sim.settle();
+    let fid = fs(&sim, &s).framework_id.clone().expect("registered").value;
+    let call =
+        format!(r#"{{"type":"TEARDOWN","teardown":{{"framework_id":{{"value":"{fid}"}}}}}}"#);
+
+    let (st, body) = operator(&mut sim, Some(DEV), &call);
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(body.is_empty(), "upstream's Forbidden() has no body");
+    assert!(master_of(&sim, &m).state().frameworks.contains_key(&fid));
+    // No credentials at all is the authenticator's 401, not a 403.
+    assert_eq!(operator(&mut sim, None, &call).0, StatusCode::UNAUTHORIZED);
+
+    // The legacy endpoint is authorized the same way.
+    let mut r = Request::new(Method::POST, "/master/teardown");
+    r.headers.insert("authorization", DEV.parse().unwrap());
+    r.body = Bytes::from(format!("frameworkId={fid}"));
+    let h = sim.http(master_addr(), r);
+    sim.settle();
+    assert_eq!(h.response().unwrap().status, StatusCode::FORBIDDEN);
+
+    assert_eq!(operator(&mut sim, Some(OPS), &call).0, StatusCode::OK);
+    assert!(!master_of(&sim, &m).state().frameworks.contains_key(&fid));
+    // Unknown framework: the handler's 400 comes before authorization.
+    assert_eq!(
+        operator(&mut sim, Some(DEV), &call).0,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[test]
+fn a_framework_is_refused_roles_its_principal_may_not_use() {
+    let (mut sim, m) = sim(2, &acls(""));
+    let s = scheduler(
+        &mut sim,
+        &m,
+        |s| s.info.role = Some("prod".into()),
+        OfferPolicy::Hold,
+    );
+    sim.settle();
+    let f = fs(&sim, &s);
+    assert_eq!(f.registered, 0);
+    assert_eq!(
+        f.errors,
+        vec!["Not authorized to use roles '{ prod }'".to_string()]
+    );
+    assert!(master_of(&sim, &m).state().frameworks.is_empty());
+}
+
+#[test]
+fn a_framework_is_allowed_its_permitted_role() {
+    let (mut sim, m) = sim(3, &acls(""));
+    let s = scheduler(
+        &mut sim,
+        &m,
+        |s| s.info.role = Some("dev".into()),
+        OfferPolicy::Hold,
+    );
+    sim.settle();
+    assert_eq!(fs(&sim, &s).registered, 1);
+    assert!(fs(&sim, &s).errors.is_empty());
+    assert_eq!(master_of(&sim, &m).state().frameworks.len(), 1);
+}
+
+#[test]
+fn a_task_for_a_user_the_principal_may_not_run_as_is_a_task_error() {
+    let acls = r#"{"permissive": false,
+        "register_frameworks": [{"principals": {"type": "ANY"}, "roles": {"type": "ANY"}}],
+        "run_tasks": [{"principals": {"values": ["fw"]}, "users": {"values": ["nobody"]}}]}"#;
+    let (mut sim, m) = sim(4, acls);
+    sim.add_node(agent_addr(1));
+    let ag = sim.spawn(
+        agent_addr(1),
+        "slave(1)",
+        FakeAgent::new(m.upid.clone(), vec![TaskState::TaskRunning]),
+    );
+    let s = scheduler(
+        &mut sim,
+        &m,
+        |_| {},
+        OfferPolicy::LaunchOnce(vec![scalar("cpus", 0.5), scalar("mem", 64.0)]),
+    );
+    sim.settle();
+    let f = fs(&sim, &s);
+    // The framework's user is "tester", which "fw" may not run as.
+    assert_eq!(f.states(), vec![TaskState::TaskError]);
+    let status = &f.updates[0].update.status;
+    assert_eq!(status.reason, Some(Reason::TaskUnauthorized as i32));
+    assert_eq!(
+        status.message.as_deref(),
+        Some("Not authorized to launch as user 'tester'")
+    );
+    // Nothing reached the agent.
+    assert!(sim
+        .actor::<FakeAgent>(&ag.upid)
+        .unwrap()
+        .run_tasks
+        .is_empty());
+}
+
+#[test]
+fn operator_calls_answer_403_to_principals_not_allowed() {
+    let (mut sim, _m) = sim(
+        5,
+        &acls(
+            r#", "deactivate_agents": [{"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}],
+                 "update_weights": [{"principals": {"values": ["ops"]}, "roles": {"values": ["dev/%"]}}],
+                 "update_quotas": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}]"#,
+        ),
+    );
+    let deactivate =
+        r#"{"type":"DEACTIVATE_AGENT","deactivate_agent":{"agent_id":{"value":"nope"}}}"#;
+    assert_eq!(
+        operator(&mut sim, Some(DEV), deactivate).0,
+        StatusCode::FORBIDDEN
+    );
+    // Allowed: the handler answers (the agent is unknown).
+    assert_eq!(
+        operator(&mut sim, Some(OPS), deactivate).0,
+        StatusCode::BAD_REQUEST
+    );
+    // No drain_agents ACL and `permissive: false`.
+    let drain = r#"{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"nope"}}}"#;
+    assert_eq!(
+        operator(&mut sim, Some(OPS), drain).0,
+        StatusCode::FORBIDDEN
+    );
+
+    let weights = |role: &str| {
+        format!(
+            r#"{{"type":"UPDATE_WEIGHTS","update_weights":{{"weight_infos":[{{"role":"{role}","weight":2.0}}]}}}}"#
+        )
+    };
+    assert_eq!(
+        operator(&mut sim, Some(OPS), &weights("dev/a")).0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        operator(&mut sim, Some(OPS), &weights("dev")).0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        operator(&mut sim, Some(DEV), &weights("dev/a")).0,
+        StatusCode::FORBIDDEN
+    );
+
+    let quota = r#"{"type":"UPDATE_QUOTA","update_quota":{"force":true,"quota_configs":[{"role":"dev","limits":{"cpus":{"value":1}}}]}}"#;
+    assert_eq!(
+        operator(&mut sim, Some(DEV), quota).0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(operator(&mut sim, Some(OPS), quota).0, StatusCode::OK);
+}
+
+#[test]
+fn without_acls_everything_is_allowed() {
+    let (mut sim, m) = sim_with_master(6, &[]);
+    sim.add_node(sched_addr(1));
+    let mut s = FakeScheduler::new(m.upid.clone(), OfferPolicy::Hold);
+    s.info.role = Some("prod".into());
+    let p = sim.spawn(sched_addr(1), "scheduler-1", s);
+    sim.settle();
+    assert_eq!(fs(&sim, &p).registered, 1);
+}
+
+#[test]
+fn invalid_acls_refuse_the_flags() {
+    let bad = r#"--acls={"drain_agents": [{"principals": {"type": "ANY"}, "agents": {"values": ["a"]}}]}"#;
+    let e = MasterFlags::load(
+        vec!["--registry=in_memory".to_string(), bad.to_string()],
+        Vec::<(String, String)>::new(),
+    )
+    .err()
+    .expect("refused");
+    assert!(
+        e.to_string().contains(
+            "Could not create 'local' authorizer: ACL.DrainAgent type must be either NONE or ANY"
+        ),
+        "{e}"
+    );
+}
