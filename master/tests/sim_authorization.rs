@@ -264,12 +264,12 @@ fn without_acls_everything_is_allowed() {
 #[test]
 fn invalid_acls_refuse_the_flags() {
     let bad = r#"--acls={"drain_agents": [{"principals": {"type": "ANY"}, "agents": {"values": ["a"]}}]}"#;
-    let e = MasterFlags::load(
+    let Err(e) = MasterFlags::load(
         vec!["--registry=in_memory".to_string(), bad.to_string()],
         Vec::<(String, String)>::new(),
-    )
-    .err()
-    .expect("refused");
+    ) else {
+        panic!("invalid ACLs accepted");
+    };
     assert!(
         e.to_string().contains(
             "Could not create 'local' authorizer: ACL.DrainAgent type must be either NONE or ANY"

@@ -141,8 +141,8 @@ impl Master {
                 "Failed to validate master::Call: Expecting '{field}' to be present"
             ))
         };
-        if let Err(r) = self.authorize_operator_call(ty, &call, req.principal.as_deref()) {
-            responder.respond(r);
+        if !self.authorize_operator_call(ty, &call, req.principal.as_deref()) {
+            responder.respond(crate::actor::authorization::forbidden());
             return;
         }
         // RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE/DESTROY_VOLUMES.
