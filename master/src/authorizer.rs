@@ -169,6 +169,153 @@ fn split_recursive(acls: Vec<GenericAcl>) -> Vec<GenericAcl> {
     out
 }
 
+/// One token of the protobuf text format.
+#[derive(Debug, PartialEq)]
+enum Tok {
+    Word(String),
+    Str(String),
+    Colon,
+    Open,
+    Close,
+}
+
+fn tokenize(text: &str) -> Result<Vec<Tok>, String> {
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            c if c.is_ascii_whitespace() => i += 1,
+            b':' => {
+                out.push(Tok::Colon);
+                i += 1;
+            }
+            b'{' => {
+                out.push(Tok::Open);
+                i += 1;
+            }
+            b'}' => {
+                out.push(Tok::Close);
+                i += 1;
+            }
+            q @ (b'"' | b'\'') => {
+                // C escapes, with octal bytes (protobuf's DebugString).
+                let mut bytes = Vec::new();
+                i += 1;
+                loop {
+                    let Some(&c) = b.get(i) else {
+                        return Err("unterminated string".into());
+                    };
+                    i += 1;
+                    if c == q {
+                        break;
+                    }
+                    if c != b'\\' {
+                        bytes.push(c);
+                        continue;
+                    }
+                    let Some(&e) = b.get(i) else {
+                        return Err("unterminated escape".into());
+                    };
+                    i += 1;
+                    match e {
+                        b'n' => bytes.push(b'\n'),
+                        b't' => bytes.push(b'\t'),
+                        b'r' => bytes.push(b'\r'),
+                        b'0'..=b'7' => {
+                            let mut v = u32::from(e - b'0');
+                            for _ in 0..2 {
+                                match b.get(i) {
+                                    Some(&d @ b'0'..=b'7') => {
+                                        v = v * 8 + u32::from(d - b'0');
+                                        i += 1;
+                                    }
+                                    _ => break,
+                                }
+                            }
+                            bytes.push((v & 0xff) as u8);
+                        }
+                        other => bytes.push(other),
+                    }
+                }
+                out.push(Tok::Str(String::from_utf8_lossy(&bytes).into_owned()));
+            }
+            _ => {
+                let start = i;
+                while i < b.len() && !b[i].is_ascii_whitespace() && !b":{}\"'".contains(&b[i]) {
+                    i += 1;
+                }
+                out.push(Tok::Word(text[start..i].to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The text format of `mesos.ACLs` as JSON: every ACL list (depth 0) is
+/// repeated, each ACL's entities (depth 1) are singular, and an entity's
+/// `values` (depth 2) are repeated; field names are checked by the JSON
+/// conversion that follows.
+fn acls_text_to_json(text: &str) -> Result<serde_json::Value, String> {
+    fn body(
+        toks: &[Tok],
+        pos: &mut usize,
+        depth: usize,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+        use serde_json::Value;
+        let mut obj = serde_json::Map::new();
+        while *pos < toks.len() {
+            let name = match &toks[*pos] {
+                Tok::Close if depth > 0 => {
+                    *pos += 1;
+                    return Ok(obj);
+                }
+                Tok::Word(w) => w.clone(),
+                t => return Err(format!("Failed to parse the ACLs: unexpected {t:?}")),
+            };
+            *pos += 1;
+            if toks.get(*pos) == Some(&Tok::Colon) {
+                *pos += 1;
+            }
+            let value = match toks.get(*pos) {
+                Some(Tok::Open) => {
+                    *pos += 1;
+                    Value::Object(body(toks, pos, depth + 1)?)
+                }
+                Some(Tok::Str(s)) => {
+                    *pos += 1;
+                    Value::String(s.clone())
+                }
+                Some(Tok::Word(w)) => {
+                    *pos += 1;
+                    match w.as_str() {
+                        "true" => Value::Bool(true),
+                        "false" => Value::Bool(false),
+                        _ => Value::String(w.clone()),
+                    }
+                }
+                _ => return Err(format!("Failed to parse the ACLs: no value for '{name}'")),
+            };
+            let repeated = (depth == 0 && name != "permissive") || (depth == 2 && name == "values");
+            if repeated {
+                obj.entry(name)
+                    .or_insert_with(|| Value::Array(vec![]))
+                    .as_array_mut()
+                    .map(|a| a.push(value));
+            } else {
+                obj.insert(name, value);
+            }
+        }
+        if depth > 0 {
+            return Err("Failed to parse the ACLs: unbalanced braces".into());
+        }
+        Ok(obj)
+    }
+    let toks = tokenize(text).map_err(|e| format!("Failed to parse the ACLs: {e}"))?;
+    let mut pos = 0;
+    Ok(serde_json::Value::Object(body(&toks, &mut pos, 0)?))
+}
+
 /// The local authorizer over a parsed `mesos.ACLs`.
 #[derive(Debug, Clone, Default)]
 pub struct Authorizer {
@@ -271,14 +418,22 @@ impl Authorizer {
         Ok(Authorizer { acls })
     }
 
-    /// Parses `--acls` (JSON, or `file://` path to JSON) into an authorizer.
+    /// Parses `--acls` into an authorizer: JSON (the flag as given, or a
+    /// `file://` path to it), or the protobuf text format that stout's flag
+    /// loader renders a loaded `mesos.ACLs` in (what `/flags` shows).
     pub fn parse(text: &str) -> Result<Authorizer, String> {
-        let json = match text.strip_prefix("file://") {
+        let text = match text.strip_prefix("file://") {
             Some(path) => std::fs::read_to_string(path)
                 .map_err(|e| format!("Failed to read '{path}': {e}"))?,
             None => text.to_string(),
         };
-        let acls: AcLs = mesos_proto::json::from_json(&json)
+        let json = if text.trim_start().starts_with('{') || text.trim().is_empty() {
+            serde_json::from_str(if text.trim().is_empty() { "{}" } else { &text })
+                .map_err(|e| format!("Failed to parse the ACLs: invalid JSON: {e}"))?
+        } else {
+            acls_text_to_json(&text)?
+        };
+        let acls: AcLs = mesos_proto::json::from_json_value(&json)
             .map_err(|e| format!("Failed to parse the ACLs: {e}"))?;
         Authorizer::new(acls)
     }
@@ -531,6 +686,20 @@ mod tests {
         );
         assert!(!a.authorized(Some("p"), Action::UpdateWeight, Some("a/b")));
         assert!(a.authorized(Some("p"), Action::UpdateWeight, Some("a")));
+    }
+
+    #[test]
+    fn text_format_as_the_flag_loader_renders_it() {
+        let json = r#"{"permissive": false, "register_frameworks": [
+            {"principals": {"values": ["a", "b\u00e9"]}, "roles": {"type": "ANY"}}]}"#;
+        let acls: AcLs = mesos_proto::json::from_json(json).unwrap();
+        let dynamic = prost::Message::encode_to_vec(&acls);
+        // What stout's DebugString prints for these ACLs.
+        let text = "permissive: false\nregister_frameworks {\n  principals {\n    values: \"a\"\n    values: \"b\\303\\251\"\n  }\n  roles {\n    type: ANY\n  }\n}\n";
+        let parsed = Authorizer::parse(text).unwrap();
+        assert_eq!(prost::Message::encode_to_vec(&parsed.acls), dynamic);
+        assert!(!parsed.permissive());
+        assert!(Authorizer::parse("register_frameworks { principals {").is_err());
     }
 
     #[test]

@@ -104,7 +104,11 @@ fn teardown_needs_a_principal_allowed_for_the_frameworks_principal() {
 
     let (st, body) = operator(&mut sim, Some(DEV), &call);
     assert_eq!(st, StatusCode::FORBIDDEN);
-    assert!(body.is_empty(), "upstream's Forbidden() has no body");
+    assert_eq!(
+        &body[..],
+        b"403 Forbidden.",
+        "libprocess's Forbidden() body"
+    );
     assert!(master_of(&sim, &m).state().frameworks.contains_key(&fid));
     // No credentials at all is the authenticator's 401, not a 403.
     assert_eq!(operator(&mut sim, None, &call).0, StatusCode::UNAUTHORIZED);

@@ -15,9 +15,10 @@ use mesos_proto::mesos::{FrameworkInfo, Resource, TaskInfo};
 use super::Master;
 use crate::authorizer::Action;
 
-/// Upstream `http::Forbidden()`: 403 with an empty body.
+/// Upstream `http::Forbidden()`: libprocess gives it the body
+/// `403 Forbidden.` (text/plain), as the real master answers.
 pub fn forbidden() -> Response {
-    Response::new(StatusCode::FORBIDDEN)
+    Response::text(StatusCode::FORBIDDEN, "403 Forbidden.")
 }
 
 /// The role a reservation is made for (upstream `Resources::reservationRole`,
