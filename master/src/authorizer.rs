@@ -298,10 +298,13 @@ fn acls_text_to_json(text: &str) -> Result<serde_json::Value, String> {
             };
             let repeated = (depth == 0 && name != "permissive") || (depth == 2 && name == "values");
             if repeated {
-                obj.entry(name)
+                if let Some(a) = obj
+                    .entry(name)
                     .or_insert_with(|| Value::Array(vec![]))
                     .as_array_mut()
-                    .map(|a| a.push(value));
+                {
+                    a.push(value);
+                }
             } else {
                 obj.insert(name, value);
             }
