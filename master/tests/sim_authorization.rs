@@ -281,3 +281,47 @@ fn invalid_acls_refuse_the_flags() {
         "{e}"
     );
 }
+
+#[test]
+fn operator_reservations_are_authorized_after_validation() {
+    let (mut sim, m) = sim(
+        7,
+        &acls(
+            r#", "reserve_resources": [{"principals": {"values": ["ops"]}, "roles": {"values": ["dev"]}}]"#,
+        ),
+    );
+    sim.add_node(agent_addr(1));
+    sim.spawn(
+        agent_addr(1),
+        "slave(1)",
+        FakeAgent::new(m.upid.clone(), vec![]),
+    );
+    sim.settle();
+    let agent = master_of(&sim, &m)
+        .state()
+        .agents
+        .keys()
+        .next()
+        .expect("agent registered")
+        .clone();
+    let reserve = |agent: &str, principal: &str| {
+        format!(
+            r#"{{"type":"RESERVE_RESOURCES","reserve_resources":{{"agent_id":{{"value":"{agent}"}},"resources":[
+                {{"name":"cpus","type":"SCALAR","scalar":{{"value":1}},
+                  "reservations":[{{"type":"DYNAMIC","role":"dev","principal":"{principal}"}}]}}]}}}}"#
+        )
+    };
+    // Unknown agent: the 400 comes first, as upstream.
+    assert_eq!(
+        operator(&mut sim, Some(DEV), &reserve("nope", "dev")).0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        operator(&mut sim, Some(DEV), &reserve(&agent, "dev")).0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        operator(&mut sim, Some(OPS), &reserve(&agent, "ops")).0,
+        StatusCode::ACCEPTED
+    );
+}

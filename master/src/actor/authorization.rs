@@ -188,8 +188,10 @@ impl Master {
     }
 
     /// The authorization of a v1 operator call, done before the handler
-    /// runs; `false` is upstream's `403 Forbidden` ([`forbidden`]). Calls
-    /// not listed here are not authorized (yet).
+    /// runs; `false` is upstream's `403 Forbidden` ([`forbidden`]). The
+    /// RESERVE/UNRESERVE/CREATE/DESTROY calls are authorized after their
+    /// validation in `operator_operation`; calls not listed here are not
+    /// authorized (yet).
     pub(crate) fn authorize_operator_call(
         &self,
         ty: CallType,
@@ -251,39 +253,6 @@ impl Master {
                     self.authorized(principal, Action::UpdateWeight, Some(role.trim()))
                 })
             }),
-            CallType::ReserveResources
-            | CallType::UnreserveResources
-            | CallType::CreateVolumes
-            | CallType::DestroyVolumes => {
-                let (op_ty, resources) = match ty {
-                    CallType::ReserveResources => (
-                        OpType::Reserve,
-                        call.reserve_resources.as_ref().map(|c| c.resources.clone()),
-                    ),
-                    CallType::UnreserveResources => (
-                        OpType::Unreserve,
-                        call.unreserve_resources
-                            .as_ref()
-                            .map(|c| c.resources.clone()),
-                    ),
-                    CallType::CreateVolumes => (
-                        OpType::Create,
-                        call.create_volumes.as_ref().map(|c| c.volumes.clone()),
-                    ),
-                    _ => (
-                        OpType::Destroy,
-                        call.destroy_volumes.as_ref().map(|c| c.volumes.clone()),
-                    ),
-                };
-                match resources {
-                    Some(rs) => {
-                        let mut op = crate::http::operations::make_operation(op_ty, rs);
-                        super::operations::upgrade_operation(&mut op);
-                        self.authorize_operation(principal, &op).is_ok()
-                    }
-                    None => true,
-                }
-            }
             _ => true,
         }
     }

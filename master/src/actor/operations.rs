@@ -601,6 +601,7 @@ impl Master {
         cx: &mut Cx<'_, Self>,
         agent_id: &str,
         mut op: OfferOperation,
+        principal: Option<&str>,
         responder: Responder,
     ) {
         if !self.state.agents.contains_key(agent_id) {
@@ -622,6 +623,12 @@ impl Master {
                 _ => format!("Invalid {} operation: {e}", op_name(&op)),
             };
             responder.respond(Response::bad_request(text));
+            return;
+        }
+        // Upstream `Master::Http::_reserve` etc.: authorized after the
+        // validation, a refusal is `403 Forbidden`.
+        if self.authorize_operation(principal, &op).is_err() {
+            responder.respond(super::authorization::forbidden());
             return;
         }
         let conversions = match from_operation(&op) {

@@ -198,6 +198,15 @@ impl Master {
         if req.method == http::Method::POST {
             let body = String::from_utf8_lossy(&req.body).into_owned();
             match mesos_proto::json::from_json::<mesos_proto::mesos::quota::QuotaRequest>(&body) {
+                Ok(q)
+                    if !self.authorized(
+                        req.principal.as_deref(),
+                        crate::authorizer::Action::UpdateQuota,
+                        Some(q.role.as_deref().unwrap_or("")),
+                    ) =>
+                {
+                    responder.respond(crate::actor::authorization::forbidden())
+                }
                 Ok(q) => self.set_quota_call(cx, q, responder),
                 Err(e) => responder.respond(Response::bad_request(format!(
                     "Failed to validate set quota request JSON '{body}': {e}"
@@ -219,6 +228,14 @@ impl Master {
                     "Failed to parse remove quota request for path '{}': expected 3 tokens, found 2 tokens",
                     req.path
                 )));
+                return;
+            }
+            if !self.authorized(
+                req.principal.as_deref(),
+                crate::authorizer::Action::UpdateQuota,
+                Some(&role),
+            ) {
+                responder.respond(crate::actor::authorization::forbidden());
                 return;
             }
             self.remove_quota_call(cx, &role, responder);
@@ -266,6 +283,17 @@ impl Master {
                         return;
                     }
                 }
+            }
+            let allowed = infos.iter().all(|w| {
+                self.authorized(
+                    req.principal.as_deref(),
+                    crate::authorizer::Action::UpdateWeight,
+                    Some(w.role.as_deref().unwrap_or("").trim()),
+                )
+            });
+            if !allowed {
+                responder.respond(crate::actor::authorization::forbidden());
+                return;
             }
             self.update_weights_call(cx, infos, responder);
             return;

@@ -11,7 +11,11 @@ use mesos_proto::mesos::master::Call;
 use mesos_proto::mesos::MachineId;
 
 use super::{json_response, method_not_allowed};
+use crate::actor::authorization::forbidden;
 use crate::actor::Master;
+use crate::authorizer::Action::{
+    StartMaintenance, StopMaintenance, UpdateMaintenanceSchedule as UpdateSchedule,
+};
 
 pub fn install(r: &mut Routes<Master>) {
     r.http(
@@ -96,6 +100,9 @@ impl Master {
         match req.method {
             Method::GET => responder.respond(to_json(&req, &self.maintenance_schedule())),
             Method::POST => match parse_schedule(&req.body) {
+                Ok(_) if !self.authorized(req.principal.as_deref(), UpdateSchedule, None) => {
+                    responder.respond(forbidden())
+                }
                 Ok(s) => self.update_maintenance_schedule(cx, s, responder),
                 Err(e) => responder.respond(Response::bad_request(e)),
             },
@@ -124,6 +131,9 @@ impl Master {
             return;
         }
         match parse_machines(&req.body) {
+            Ok(_) if !self.authorized(req.principal.as_deref(), StartMaintenance, None) => {
+                responder.respond(forbidden())
+            }
             Ok(ids) => self.start_maintenance(cx, ids, responder),
             Err(e) => responder.respond(Response::bad_request(e)),
         }
@@ -136,6 +146,9 @@ impl Master {
             return;
         }
         match parse_machines(&req.body) {
+            Ok(_) if !self.authorized(req.principal.as_deref(), StopMaintenance, None) => {
+                responder.respond(forbidden())
+            }
             Ok(ids) => self.stop_maintenance(cx, ids, responder),
             Err(e) => responder.respond(Response::bad_request(e)),
         }

@@ -146,10 +146,11 @@ impl Master {
             return;
         }
         // RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE/DESTROY_VOLUMES.
-        let responder = match self.operation_call(cx, ty, &call, responder) {
-            Ok(()) => return,
-            Err(r) => r,
-        };
+        let responder =
+            match self.operation_call(cx, ty, &call, req.principal.as_deref(), responder) {
+                Ok(()) => return,
+                Err(r) => r,
+            };
         match ty {
             OpType::DrainAgent => {
                 match call.drain_agent {
