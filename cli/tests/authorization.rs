@@ -3,7 +3,10 @@
 //! (`mesos-ref-local`) with the same flags, compared answer by answer:
 //! - an operator principal allowed TEARDOWN gets 200, another 403 (with
 //!   HTTP Basic credentials on the read-write realm);
-//! - DEACTIVATE_AGENT: 403 for a principal without the ACL;
+//! - DEACTIVATE_AGENT, DRAIN_AGENT, UPDATE_WEIGHTS (with a recursive `dev/%`
+//!   role ACL), UPDATE_QUOTA and the legacy `/teardown`: 403 for a principal
+//!   without the ACL, and RESERVE_RESOURCES on an unknown agent is still the
+//!   400 of its validation;
 //! - a v1 framework whose principal may not use its role gets an ERROR
 //!   event "Not authorized to use roles '{ prod }'"; an allowed one is
 //!   SUBSCRIBED.
@@ -31,6 +34,12 @@ const ACLS: &str = r#"{
   ],
   "deactivate_agents": [
     {"principals": {"values": ["ops"]}, "agents": {"type": "ANY"}}
+  ],
+  "update_weights": [
+    {"principals": {"values": ["ops"]}, "roles": {"values": ["dev/%"]}}
+  ],
+  "update_quotas": [
+    {"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}
   ]
 }"#;
 
@@ -52,13 +61,20 @@ fn flags(dir: &Path) -> Vec<String> {
     ]
 }
 
-/// One operator call with `Connection: close`; the status and body.
-fn operator(port: u16, auth: &str, body: &str) -> Option<(u16, String)> {
+/// One request with `Connection: close`; the status and body.
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    auth: &str,
+    content_type: &str,
+    body: &str,
+) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     write!(
         s,
-        "POST /api/v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: {auth}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: {auth}\r\nContent-Type: {content_type}\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .ok()?;
@@ -126,12 +142,88 @@ fn scenario(port: u16) -> Vec<String> {
         r#"{"type":"DEACTIVATE_AGENT","deactivate_agent":{"agent_id":{"value":"no-such-agent"}}}"#;
     let teardown =
         format!(r#"{{"type":"TEARDOWN","teardown":{{"framework_id":{{"value":"{fid}"}}}}}}"#);
-    for (label, auth, body) in [
-        ("deactivate by dev", DEV, deactivate),
-        ("teardown by dev", DEV, teardown.as_str()),
-        ("teardown by ops", OPS, teardown.as_str()),
+    let drain = r#"{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"no-such-agent"}}}"#;
+    let weights = |role: &str| {
+        format!(
+            r#"{{"type":"UPDATE_WEIGHTS","update_weights":{{"weight_infos":[{{"role":"{role}","weight":2.0}}]}}}}"#
+        )
+    };
+    let quota = r#"{"type":"UPDATE_QUOTA","update_quota":{"force":true,"quota_configs":[{"role":"dev","limits":{"cpus":{"value":1}}}]}}"#;
+    let reserve = r#"{"type":"RESERVE_RESOURCES","reserve_resources":{"agent_id":{"value":"no-such-agent"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1},"reservations":[{"type":"DYNAMIC","role":"dev","principal":"dev"}]}]}}"#;
+    let (w_ok, w_parent) = (weights("dev/a"), weights("dev"));
+    let legacy_teardown = format!("frameworkId={fid}");
+    let form = "application/x-www-form-urlencoded";
+    let json = "application/json";
+    for (label, auth, method, path, ct, body) in [
+        (
+            "deactivate by dev",
+            DEV,
+            "POST",
+            "/api/v1",
+            json,
+            deactivate,
+        ),
+        ("drain by ops (no ACL)", OPS, "POST", "/api/v1", json, drain),
+        (
+            "weights dev/a by ops",
+            OPS,
+            "POST",
+            "/api/v1",
+            json,
+            w_ok.as_str(),
+        ),
+        (
+            "weights dev by ops",
+            OPS,
+            "POST",
+            "/api/v1",
+            json,
+            w_parent.as_str(),
+        ),
+        (
+            "weights dev/a by dev",
+            DEV,
+            "POST",
+            "/api/v1",
+            json,
+            w_ok.as_str(),
+        ),
+        ("quota by dev", DEV, "POST", "/api/v1", json, quota),
+        ("quota by ops", OPS, "POST", "/api/v1", json, quota),
+        (
+            "reserve on unknown agent by dev",
+            DEV,
+            "POST",
+            "/api/v1",
+            json,
+            reserve,
+        ),
+        (
+            "legacy teardown by dev",
+            DEV,
+            "POST",
+            "/master/teardown",
+            form,
+            legacy_teardown.as_str(),
+        ),
+        (
+            "teardown by dev",
+            DEV,
+            "POST",
+            "/api/v1",
+            json,
+            teardown.as_str(),
+        ),
+        (
+            "teardown by ops",
+            OPS,
+            "POST",
+            "/api/v1",
+            json,
+            teardown.as_str(),
+        ),
     ] {
-        let (status, body) = operator(port, auth, body).expect("answered");
+        let (status, body) = request(port, method, path, auth, ct, body).expect("answered");
         // The 403's body is libprocess's `403 Forbidden.`; other answers'
         // texts are not compared.
         let body = if status == 403 { body } else { String::new() };
@@ -175,6 +267,14 @@ fn our_master_enforces_acls_like_the_real_one() {
             "subscribe dev: SUBSCRIBED".to_string(),
             "subscribe prod: ERROR Not authorized to use roles '{ prod }'".to_string(),
             "deactivate by dev: 403 403 Forbidden.".to_string(),
+            "drain by ops (no ACL): 403 403 Forbidden.".to_string(),
+            "weights dev/a by ops: 200 ".to_string(),
+            "weights dev by ops: 403 403 Forbidden.".to_string(),
+            "weights dev/a by dev: 403 403 Forbidden.".to_string(),
+            "quota by dev: 403 403 Forbidden.".to_string(),
+            "quota by ops: 200 ".to_string(),
+            "reserve on unknown agent by dev: 400 ".to_string(),
+            "legacy teardown by dev: 403 403 Forbidden.".to_string(),
             "teardown by dev: 403 403 Forbidden.".to_string(),
             "teardown by ops: 200 ".to_string(),
         ]
