@@ -325,3 +325,101 @@ fn operator_reservations_are_authorized_after_validation() {
         StatusCode::ACCEPTED
     );
 }
+
+#[test]
+fn update_framework_to_a_refused_role_is_an_error() {
+    let (mut sim, m) = sim(8, &acls(""));
+    let s = scheduler(
+        &mut sim,
+        &m,
+        |s| s.info.role = Some("dev".into()),
+        OfferPolicy::Hold,
+    );
+    sim.settle();
+    let fid = fs(&sim, &s).framework_id.clone().expect("registered");
+    sim.dispatch(&s, move |f: &mut FakeScheduler, cx| {
+        let mut info = f.info.clone();
+        info.id = Some(fid);
+        info.role = Some("prod".into());
+        let mut c = f.call(mesos_proto::mesos::scheduler::call::Type::UpdateFramework);
+        c.update_framework = Some(mesos_proto::mesos::scheduler::call::UpdateFramework {
+            framework_info: info,
+            suppressed_roles: vec![],
+        });
+        f.send_call(cx, c);
+    });
+    sim.settle();
+    assert_eq!(
+        fs(&sim, &s).errors,
+        vec!["Not authorized to use roles '{ prod }'".to_string()]
+    );
+    let st = master_of(&sim, &m).state();
+    let fw = st.frameworks.values().next().expect("still registered");
+    assert_eq!(fw.info.role.as_deref(), Some("dev"));
+}
+
+/// A framework with role `dev` reserves 1 cpu of its offer (pre-refinement
+/// format, as a driver without RESERVATION_REFINEMENT sends it); whether
+/// the agent's total resources then hold a `dev` reservation.
+fn framework_reserves(seed: u64, acls: &str) -> bool {
+    use mesos_proto::mesos::{offer, resource, scheduler::call, Resource};
+    let (mut sim, m) = sim(seed, acls);
+    sim.add_node(agent_addr(1));
+    sim.spawn(
+        agent_addr(1),
+        "slave(1)",
+        FakeAgent::new(m.upid.clone(), vec![]),
+    );
+    let s = scheduler(
+        &mut sim,
+        &m,
+        |s| s.info.role = Some("dev".into()),
+        OfferPolicy::Hold,
+    );
+    sim.settle();
+    let offer = fs(&sim, &s).offers.first().cloned().expect("offered");
+    let mut cpu = scalar("cpus", 1.0);
+    cpu.role = Some("dev".into());
+    cpu.reservation = Some(resource::ReservationInfo {
+        principal: Some("fw".into()),
+        ..Default::default()
+    });
+    sim.dispatch(&s, move |f: &mut FakeScheduler, cx| {
+        let mut c = f.call(mesos_proto::mesos::scheduler::call::Type::Accept);
+        c.accept = Some(call::Accept {
+            offer_ids: vec![offer.id.clone()],
+            operations: vec![offer::Operation {
+                r#type: Some(offer::operation::Type::Reserve as i32),
+                reserve: Some(offer::operation::Reserve {
+                    resources: vec![cpu],
+                }),
+                ..Default::default()
+            }],
+            filters: None,
+        });
+        f.send_call(cx, c);
+    });
+    sim.settle();
+    let st = master_of(&sim, &m).state();
+    let agent = st.agents.values().next().expect("agent");
+    let reserved = agent.total.iter().any(|r: &Resource| {
+        r.reservations
+            .last()
+            .and_then(|x| x.role.as_deref())
+            .or(r.role.as_deref())
+            == Some("dev")
+    });
+    reserved
+}
+
+#[test]
+fn a_framework_reservation_needs_the_reserve_acl() {
+    let allowed = acls(
+        r#", "reserve_resources": [{"principals": {"values": ["fw"]}, "roles": {"values": ["dev"]}}]"#,
+    );
+    assert!(framework_reserves(9, &allowed));
+    let denied = acls(
+        r#", "reserve_resources": [{"principals": {"values": ["ops"]}, "roles": {"values": ["dev"]}}]"#,
+    );
+    assert!(!framework_reserves(10, &denied), "the RESERVE was dropped");
+}

@@ -639,6 +639,18 @@ impl Master {
             self.send_framework(cx, fid, ToFramework::Error(e));
             return;
         }
+        // Upstream `Master::updateFramework`: the new roles are authorized
+        // for the framework's principal (REGISTER_FRAMEWORK).
+        let mut asked = info.clone();
+        asked.principal = self
+            .state
+            .frameworks
+            .get(fid)
+            .and_then(|f| f.info.principal.clone());
+        if let Err(e) = self.authorize_framework(&asked) {
+            self.send_framework(cx, fid, ToFramework::Error(e));
+            return;
+        }
         let Some(fw) = self.state.frameworks.get_mut(fid) else {
             return;
         };
