@@ -137,6 +137,15 @@ fn scenario(port: u16) -> Vec<String> {
     out.push("subscribe dev: SUBSCRIBED".to_string());
     let (_refused, answer) = subscribe(port, "prod");
     out.push(format!("subscribe prod: {answer}"));
+    // Without view_frameworks / view_flags ACLs nothing of either shows.
+    let (status, body) =
+        request(port, "GET", "/master/state", OPS, "application/json", "").expect("answered");
+    let state: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    out.push(format!(
+        "/state: {status} frameworks {} flags {}",
+        state["frameworks"].as_array().map_or(0, Vec::len),
+        state.get("flags").is_some()
+    ));
 
     let deactivate =
         r#"{"type":"DEACTIVATE_AGENT","deactivate_agent":{"agent_id":{"value":"no-such-agent"}}}"#;
@@ -215,6 +224,23 @@ fn scenario(port: u16) -> Vec<String> {
             teardown.as_str(),
         ),
         (
+            "get flags by ops",
+            OPS,
+            "POST",
+            "/api/v1",
+            json,
+            r#"{"type":"GET_FLAGS"}"#,
+        ),
+        ("/flags", OPS, "GET", "/master/flags", json, ""),
+        (
+            "/metrics/snapshot",
+            OPS,
+            "GET",
+            "/metrics/snapshot",
+            json,
+            "",
+        ),
+        (
             "teardown by ops",
             OPS,
             "POST",
@@ -266,6 +292,7 @@ fn our_master_enforces_acls_like_the_real_one() {
         vec![
             "subscribe dev: SUBSCRIBED".to_string(),
             "subscribe prod: ERROR Not authorized to use roles '{ prod }'".to_string(),
+            "/state: 200 frameworks 0 flags false".to_string(),
             "deactivate by dev: 403 403 Forbidden.".to_string(),
             "drain by ops (no ACL): 403 403 Forbidden.".to_string(),
             "weights dev/a by ops: 200 ".to_string(),
@@ -276,6 +303,9 @@ fn our_master_enforces_acls_like_the_real_one() {
             "reserve on unknown agent by dev: 400 ".to_string(),
             "legacy teardown by dev: 403 403 Forbidden.".to_string(),
             "teardown by dev: 403 403 Forbidden.".to_string(),
+            "get flags by ops: 403 403 Forbidden.".to_string(),
+            "/flags: 403 403 Forbidden.".to_string(),
+            "/metrics/snapshot: 403 403 Forbidden.".to_string(),
             "teardown by ops: 200 ".to_string(),
         ]
     );
@@ -299,7 +329,20 @@ fn our_master_enforces_acls_like_the_real_one() {
             .unwrap(),
     ));
     wait_healthy(real_port);
-    assert_eq!(scenario(real_port), ours, "the real 1.9.0 master differs");
+    // `/metrics/snapshot` is authorized (GET_ENDPOINT_WITH_PATH) through
+    // the libprocess authorization callbacks that upstream's master
+    // `main.cpp` installs and `local.cpp` (the kit's `mesos-ref-local`) does
+    // not: the real master behind `mesos-ref-local` answers it 200.
+    let without_metrics = |v: Vec<String>| -> Vec<String> {
+        v.into_iter()
+            .filter(|l| !l.starts_with("/metrics/snapshot"))
+            .collect()
+    };
+    assert_eq!(
+        without_metrics(scenario(real_port)),
+        without_metrics(ours),
+        "the real 1.9.0 master differs"
+    );
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub enum Action {
     ViewTask,
     ViewExecutor,
     ViewFlags,
+    /// GET_ENDPOINT_WITH_PATH (object: the endpoint's path).
+    GetEndpoint,
     RegisterAgent,
     UpdateMaintenanceSchedule,
     GetMaintenanceSchedule,
@@ -68,6 +70,17 @@ impl Action {
         )
     }
 }
+
+/// Endpoints whose GET is authorized by path (upstream
+/// `authorization::AUTHORIZABLE_ENDPOINTS`, src/common/authorization.cpp).
+pub const AUTHORIZABLE_ENDPOINTS: &[&str] = &[
+    "/containers",
+    "/containerizer/debug",
+    "/files/debug",
+    "/logging/toggle",
+    "/metrics/snapshot",
+    "/monitor/statistics",
+];
 
 /// One ACL reduced to its subjects and objects (upstream `GenericACL`).
 #[derive(Debug, Clone)]
@@ -418,6 +431,18 @@ impl Authorizer {
                 return Err(format!("ACL.{name} type must be either NONE or ANY"));
             }
         }
+        for acl in &acls.get_endpoints {
+            if acl.paths.r#type() == EntityType::Some {
+                if let Some(p) = acl
+                    .paths
+                    .values
+                    .iter()
+                    .find(|p| !AUTHORIZABLE_ENDPOINTS.contains(&p.as_str()))
+                {
+                    return Err(format!("Path: '{p}' is not an authorizable path"));
+                }
+            }
+        }
         Ok(Authorizer { acls })
     }
 
@@ -483,6 +508,7 @@ impl Authorizer {
             Action::ViewTask => generic!(a.view_tasks, principals, users),
             Action::ViewExecutor => generic!(a.view_executors, principals, users),
             Action::ViewFlags => generic!(a.view_flags, principals, flags),
+            Action::GetEndpoint => generic!(a.get_endpoints, principals, paths),
             Action::RegisterAgent => generic!(a.register_agents, principals, agents),
             Action::UpdateMaintenanceSchedule => {
                 generic!(a.update_maintenance_schedules, principals, machines)
@@ -714,6 +740,13 @@ mod tests {
         assert_eq!(e, "ACL.DrainAgent type must be either NONE or ANY");
         assert!(Authorizer::parse(r#"{"permissive": "maybe"}"#).is_err());
         assert!(Authorizer::parse(r#"{"run_tasks": [{"users": {"type": "ANY"}}]}"#).is_err());
+        assert_eq!(
+            Authorizer::parse(
+                r#"{"get_endpoints": [{"principals": {"type": "ANY"}, "paths": {"values": ["/state"]}}]}"#
+            )
+            .unwrap_err(),
+            "Path: '/state' is not an authorizable path"
+        );
         assert!(authz("{}").permissive());
         assert!(!authz(r#"{"permissive": false}"#).permissive());
     }

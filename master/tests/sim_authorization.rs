@@ -423,3 +423,38 @@ fn a_framework_reservation_needs_the_reserve_acl() {
     );
     assert!(!framework_reserves(10, &denied), "the RESERVE was dropped");
 }
+
+#[test]
+fn state_shows_only_the_frameworks_the_principal_may_view() {
+    let (mut sim, m) = sim(
+        11,
+        &acls(
+            r#", "view_frameworks": [{"principals": {"type": "ANY"}, "users": {"values": ["tester"]}}],
+                 "view_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}],
+                 "view_executors": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}]"#,
+        ),
+    );
+    for (n, user) in [(1u8, "tester"), (2, "other")] {
+        sim.add_node(sched_addr(n));
+        let mut s = FakeScheduler::new(m.upid.clone(), OfferPolicy::Hold);
+        s.info.principal = Some("fw".into());
+        s.info.user = user.into();
+        sim.spawn(sched_addr(n), &format!("scheduler-{n}"), s);
+    }
+    sim.settle();
+    assert_eq!(master_of(&sim, &m).state().frameworks.len(), 2);
+    for path in ["/master/state", "/master/frameworks"] {
+        let h = sim.http(master_addr(), Request::new(Method::GET, path));
+        sim.settle();
+        let v: serde_json::Value = serde_json::from_slice(&h.response().unwrap().body).unwrap();
+        let users: Vec<&str> = v["frameworks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["user"].as_str().unwrap())
+            .collect();
+        assert_eq!(users, vec!["tester"], "{path}");
+        // No view_flags ACL and `permissive: false`.
+        assert!(v.get("flags").is_none(), "{path}");
+    }
+}

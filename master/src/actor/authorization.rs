@@ -234,6 +234,7 @@ impl Master {
                 self.authorized(principal, Action::StartMaintenance, None)
             }
             CallType::StopMaintenance => self.authorized(principal, Action::StopMaintenance, None),
+            CallType::GetFlags => self.authorized(principal, Action::ViewFlags, None),
             CallType::UpdateQuota => call.update_quota.as_ref().is_none_or(|u| {
                 u.quota_configs
                     .iter()
@@ -254,6 +255,57 @@ impl Master {
                 })
             }),
             _ => true,
+        }
+    }
+}
+
+impl Master {
+    /// VIEW_FRAMEWORK / VIEW_TASK / VIEW_EXECUTOR / VIEW_FLAGS filtering of
+    /// the v0 JSON of `/state` and `/frameworks` (upstream
+    /// `Master::ReadOnlyHandler::state` / `frameworks` with their
+    /// `ObjectApprovers`): frameworks whose user the principal may not view
+    /// are left out, and so are the tasks and executors of the others it
+    /// may not view; `flags` is left out without VIEW_FLAGS.
+    pub(crate) fn filter_view_json(&self, principal: Option<&str>, body: &mut serde_json::Value) {
+        if self.authz.is_none() {
+            return;
+        }
+        let Some(obj) = body.as_object_mut() else {
+            return;
+        };
+        if obj.contains_key("flags") && !self.authorized(principal, Action::ViewFlags, None) {
+            obj.remove("flags");
+        }
+        let user_of =
+            |v: &serde_json::Value| v.get("user").and_then(|u| u.as_str()).map(String::from);
+        for key in ["frameworks", "completed_frameworks"] {
+            let Some(list) = obj.get_mut(key).and_then(|l| l.as_array_mut()) else {
+                continue;
+            };
+            list.retain(|fw| {
+                let user = user_of(fw).unwrap_or_default();
+                self.authorized(principal, Action::ViewFramework, Some(&user))
+            });
+            for fw in list.iter_mut() {
+                let fw_user = user_of(fw).unwrap_or_default();
+                for tasks in ["tasks", "unreachable_tasks", "completed_tasks"] {
+                    if let Some(ts) = fw.get_mut(tasks).and_then(|t| t.as_array_mut()) {
+                        ts.retain(|t| {
+                            let user = user_of(t).unwrap_or_else(|| fw_user.clone());
+                            self.authorized(principal, Action::ViewTask, Some(&user))
+                        });
+                    }
+                }
+                if let Some(es) = fw.get_mut("executors").and_then(|e| e.as_array_mut()) {
+                    es.retain(|e| {
+                        let user = e
+                            .get("command")
+                            .and_then(user_of)
+                            .unwrap_or_else(|| fw_user.clone());
+                        self.authorized(principal, Action::ViewExecutor, Some(&user))
+                    });
+                }
+            }
         }
     }
 }

@@ -307,7 +307,9 @@ impl Master {
     }
 
     fn state_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
-        responder.respond(json_response(&req, self.state_json().to_string()));
+        let mut body = self.state_json();
+        self.filter_view_json(req.principal.as_deref(), &mut body);
+        responder.respond(json_response(&req, body.to_string()));
     }
 
     fn slaves_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
@@ -330,11 +332,12 @@ impl Master {
         let usage = s.usage();
         let filter = req.query_param("framework_id").map(String::from);
         let keep = |id: &str| filter.as_deref().is_none_or(|f| f == id);
-        let body = json!({
+        let mut body = json!({
             "frameworks": s.frameworks.values().filter(|f| keep(f.id())).map(|f| model::framework(s, &usage, f)).collect::<Vec<_>>(),
             "completed_frameworks": s.completed_frameworks.iter().filter(|f| keep(f.id())).map(|f| model::framework(s, &usage, f)).collect::<Vec<_>>(),
             "unregistered_frameworks": [],
         });
+        self.filter_view_json(req.principal.as_deref(), &mut body);
         responder.respond(json_response(&req, body.to_string()));
     }
 
@@ -363,6 +366,15 @@ impl Master {
     }
 
     fn flags_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        // Upstream `Master::Http::_flags`: VIEW_FLAGS or 403.
+        if !self.authorized(
+            req.principal.as_deref(),
+            crate::authorizer::Action::ViewFlags,
+            None,
+        ) {
+            responder.respond(crate::actor::authorization::forbidden());
+            return;
+        }
         let body = json!({ "flags": self.flags_json() });
         responder.respond(json_response(&req, body.to_string()));
     }
@@ -386,6 +398,15 @@ impl Master {
     }
 
     fn metrics_endpoint(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        // Upstream `MetricsProcess::snapshot`: GET_ENDPOINT_WITH_PATH.
+        if !self.authorized(
+            req.principal.as_deref(),
+            crate::authorizer::Action::GetEndpoint,
+            Some("/metrics/snapshot"),
+        ) {
+            responder.respond(crate::actor::authorization::forbidden());
+            return;
+        }
         let now = Self::now_secs(cx);
         responder.respond(json_response(&req, self.metrics_json(now).to_string()));
     }
