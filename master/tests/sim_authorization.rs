@@ -457,4 +457,20 @@ fn state_shows_only_the_frameworks_the_principal_may_view() {
         // No view_flags ACL and `permissive: false`.
         assert!(v.get("flags").is_none(), "{path}");
     }
+    for (call, pointer) in [
+        ("GET_FRAMEWORKS", "/get_frameworks/frameworks"),
+        ("GET_STATE", "/get_state/get_frameworks/frameworks"),
+    ] {
+        let (st, body) = operator(&mut sim, Some(OPS), &format!(r#"{{"type":"{call}"}}"#));
+        assert_eq!(st, StatusCode::OK);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let users: Vec<&str> = v
+            .pointer(pointer)
+            .and_then(|f| f.as_array())
+            .unwrap()
+            .iter()
+            .map(|f| f["framework_info"]["user"].as_str().unwrap())
+            .collect();
+        assert_eq!(users, vec!["tester"], "{call}");
+    }
 }

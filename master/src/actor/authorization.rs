@@ -309,3 +309,98 @@ impl Master {
         }
     }
 }
+
+impl Master {
+    /// The user of a current or completed framework ("" when unknown).
+    fn framework_user(&self, fid: &str) -> String {
+        self.state
+            .frameworks
+            .get(fid)
+            .or_else(|| {
+                self.state
+                    .completed_frameworks
+                    .iter()
+                    .find(|f| f.id() == fid)
+            })
+            .map(|f| f.info.user.clone())
+            .unwrap_or_default()
+    }
+
+    /// VIEW_* filtering of the v1 GET_FRAMEWORKS / GET_TASKS /
+    /// GET_EXECUTORS / GET_STATE responses (upstream `Master::Http::
+    /// _getFrameworks`, `_getTasks`, `_getExecutors`, `_getState`): a task
+    /// or executor shows only when its framework does too.
+    pub(crate) fn filter_view_response(
+        &self,
+        principal: Option<&str>,
+        resp: &mut mesos_proto::mesos::master::Response,
+    ) {
+        use mesos_proto::mesos::master::response::{GetExecutors, GetFrameworks, GetTasks};
+        if self.authz.is_none() {
+            return;
+        }
+        let view_fw = |user: &str| self.authorized(principal, Action::ViewFramework, Some(user));
+        let frameworks = |g: &mut GetFrameworks| {
+            g.frameworks.retain(|f| view_fw(&f.framework_info.user));
+            g.completed_frameworks
+                .retain(|f| view_fw(&f.framework_info.user));
+            g.recovered_frameworks.retain(|f| view_fw(&f.user));
+        };
+        let tasks = |g: &mut GetTasks| {
+            for list in [
+                &mut g.pending_tasks,
+                &mut g.tasks,
+                &mut g.unreachable_tasks,
+                &mut g.completed_tasks,
+                &mut g.orphan_tasks,
+            ] {
+                list.retain(|t| {
+                    let fw_user = self.framework_user(&t.framework_id.value);
+                    let user = t.user.clone().unwrap_or_else(|| fw_user.clone());
+                    view_fw(&fw_user) && self.authorized(principal, Action::ViewTask, Some(&user))
+                });
+            }
+        };
+        let executors = |g: &mut GetExecutors| {
+            for list in [&mut g.executors, &mut g.orphan_executors] {
+                list.retain(|e| {
+                    let fid = e
+                        .executor_info
+                        .framework_id
+                        .as_ref()
+                        .map(|f| f.value.clone())
+                        .unwrap_or_default();
+                    let fw_user = self.framework_user(&fid);
+                    let user = e
+                        .executor_info
+                        .command
+                        .as_ref()
+                        .and_then(|c| c.user.clone())
+                        .unwrap_or_else(|| fw_user.clone());
+                    view_fw(&fw_user)
+                        && self.authorized(principal, Action::ViewExecutor, Some(&user))
+                });
+            }
+        };
+        if let Some(g) = resp.get_frameworks.as_mut() {
+            frameworks(g);
+        }
+        if let Some(g) = resp.get_tasks.as_mut() {
+            tasks(g);
+        }
+        if let Some(g) = resp.get_executors.as_mut() {
+            executors(g);
+        }
+        if let Some(s) = resp.get_state.as_mut() {
+            if let Some(g) = s.get_frameworks.as_mut() {
+                frameworks(g);
+            }
+            if let Some(g) = s.get_tasks.as_mut() {
+                tasks(g);
+            }
+            if let Some(g) = s.get_executors.as_mut() {
+                executors(g);
+            }
+        }
+    }
+}

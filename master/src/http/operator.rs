@@ -275,7 +275,7 @@ impl Master {
             }
             _ => {}
         }
-        let Some(resp) = self.operator_response(ty) else {
+        let Some(mut resp) = self.operator_response(ty) else {
             responder.respond(Response::text(
                 StatusCode::NOT_IMPLEMENTED,
                 format!(
@@ -285,6 +285,7 @@ impl Master {
             ));
             return;
         };
+        self.filter_view_response(req.principal.as_deref(), &mut resp);
         responder.respond(encode_response(&resp, out_json));
     }
 
