@@ -474,3 +474,41 @@ fn state_shows_only_the_frameworks_the_principal_may_view() {
         assert_eq!(users, vec!["tester"], "{call}");
     }
 }
+
+#[test]
+fn tasks_endpoint_hides_tasks_the_principal_may_not_view() {
+    let run = |seed: u64, view_tasks: &str| -> (usize, usize) {
+        let (mut sim, m) = sim(
+            seed,
+            &acls(&format!(
+                r#", "view_frameworks": [{{"principals": {{"type": "ANY"}}, "users": {{"type": "ANY"}}}}],
+                     "view_tasks": [{{"principals": {{"type": "ANY"}}, "users": {view_tasks}}}]"#
+            )),
+        );
+        sim.add_node(agent_addr(1));
+        sim.spawn(
+            agent_addr(1),
+            "slave(1)",
+            FakeAgent::new(m.upid.clone(), vec![TaskState::TaskRunning]),
+        );
+        scheduler(
+            &mut sim,
+            &m,
+            |_| {},
+            OfferPolicy::LaunchOnce(vec![scalar("cpus", 0.5), scalar("mem", 64.0)]),
+        );
+        sim.settle();
+        let known: usize = master_of(&sim, &m)
+            .state()
+            .frameworks
+            .values()
+            .map(|f| f.tasks.len())
+            .sum();
+        let h = sim.http(master_addr(), Request::new(Method::GET, "/master/tasks"));
+        sim.settle();
+        let v: serde_json::Value = serde_json::from_slice(&h.response().unwrap().body).unwrap();
+        (known, v["tasks"].as_array().unwrap().len())
+    };
+    assert_eq!(run(12, r#"{"type": "ANY"}"#), (1, 1));
+    assert_eq!(run(13, r#"{"type": "NONE"}"#), (1, 0));
+}

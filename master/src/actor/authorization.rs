@@ -57,7 +57,8 @@ impl Master {
             return true;
         };
         let ok = authz.authorized(principal, action, object);
-        tracing::info!(
+        // Debug, not info: the VIEW_* filters ask once per task.
+        tracing::debug!(
             "Authorizing principal '{}' for {action:?} on '{}': {}",
             principal.unwrap_or("ANY"),
             object.unwrap_or("ANY"),

@@ -351,9 +351,24 @@ impl Master {
             .and_then(|l| l.parse().ok())
             .unwrap_or(0);
         let mut tasks: Vec<&mesos_proto::mesos::Task> = Vec::new();
+        let principal = req.principal.as_deref();
         for f in self.state.frameworks.values() {
-            tasks.extend(f.tasks.values());
-            tasks.extend(f.completed_tasks.iter());
+            // Upstream `ReadOnlyHandler::tasks`: VIEW_FRAMEWORK, then
+            // VIEW_TASK per task (filtered before the offset and limit).
+            let user = &f.info.user;
+            if !self.authorized(
+                principal,
+                crate::authorizer::Action::ViewFramework,
+                Some(user),
+            ) {
+                continue;
+            }
+            let view = |t: &&mesos_proto::mesos::Task| {
+                let u = t.user.as_deref().unwrap_or(user);
+                self.authorized(principal, crate::authorizer::Action::ViewTask, Some(u))
+            };
+            tasks.extend(f.tasks.values().filter(view));
+            tasks.extend(f.completed_tasks.iter().filter(view));
         }
         let body = json!({
             "tasks": tasks.into_iter().skip(offset).take(limit).map(model::task).collect::<Vec<_>>()
