@@ -512,3 +512,59 @@ fn tasks_endpoint_hides_tasks_the_principal_may_not_view() {
     assert_eq!(run(12, r#"{"type": "ANY"}"#), (1, 1));
     assert_eq!(run(13, r#"{"type": "NONE"}"#), (1, 0));
 }
+
+#[test]
+fn weights_quota_and_roles_show_only_what_the_principal_may_view() {
+    let (mut sim, _m) = sim(
+        14,
+        &acls(
+            r#", "update_weights": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
+                 "update_quotas": [{"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}}],
+                 "view_roles": [{"principals": {"type": "ANY"}, "roles": {"values": ["dev"]}}],
+                 "get_quotas": [{"principals": {"type": "ANY"}, "roles": {"values": ["prod"]}}]"#,
+        ),
+    );
+    let weights = r#"{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"dev","weight":2.0},{"role":"prod","weight":3.0}]}}"#;
+    assert_eq!(operator(&mut sim, Some(OPS), weights).0, StatusCode::OK);
+    let quota = r#"{"type":"UPDATE_QUOTA","update_quota":{"force":true,"quota_configs":[
+        {"role":"dev","limits":{"cpus":{"value":1}}},{"role":"prod","limits":{"cpus":{"value":1}}}]}}"#;
+    assert_eq!(operator(&mut sim, Some(OPS), quota).0, StatusCode::OK);
+
+    let roles_of = |v: &serde_json::Value, key: &str| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w[key].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, body) = operator(&mut sim, Some(OPS), r#"{"type":"GET_WEIGHTS"}"#);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(roles_of(&v["get_weights"]["weight_infos"], "role"), ["dev"]);
+    let (_, body) = operator(&mut sim, Some(OPS), r#"{"type":"GET_QUOTA"}"#);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        roles_of(&v["get_quota"]["status"]["configs"], "role"),
+        ["prod"]
+    );
+
+    for (path, pointer, key, want) in [
+        ("/master/weights", "", "role", "dev"),
+        ("/master/quota", "/configs", "role", "prod"),
+    ] {
+        // Both are endpoints of the read-write realm.
+        let mut r = Request::new(Method::GET, path);
+        r.headers.insert("authorization", OPS.parse().unwrap());
+        let h = sim.http(master_addr(), r);
+        sim.settle();
+        let v: serde_json::Value = serde_json::from_slice(&h.response().unwrap().body).unwrap();
+        assert_eq!(roles_of(v.pointer(pointer).unwrap(), key), [want], "{path}");
+    }
+    let h = sim.http(master_addr(), Request::new(Method::GET, "/master/roles"));
+    sim.settle();
+    let v: serde_json::Value = serde_json::from_slice(&h.response().unwrap().body).unwrap();
+    let names = roles_of(&v["roles"], "name");
+    assert!(
+        names.iter().all(|n| n == "dev") && !names.is_empty(),
+        "{names:?}"
+    );
+}

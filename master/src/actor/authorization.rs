@@ -383,6 +383,23 @@ impl Master {
                 });
             }
         };
+        // VIEW_ROLE (upstream `getRoles`, `WeightsHandler::_filterWeights`)
+        // and GET_QUOTA (`QuotaHandler::status`) per role.
+        let view_role = |r: &str| self.authorized(principal, Action::ViewRole, Some(r));
+        if let Some(g) = resp.get_roles.as_mut() {
+            g.roles.retain(|r| view_role(&r.name));
+        }
+        if let Some(g) = resp.get_weights.as_mut() {
+            g.weight_infos
+                .retain(|w| view_role(w.role.as_deref().unwrap_or("")));
+        }
+        if let Some(g) = resp.get_quota.as_mut() {
+            let get_quota = |r: &str| self.authorized(principal, Action::GetQuota, Some(r));
+            g.status
+                .infos
+                .retain(|i| get_quota(i.role.as_deref().unwrap_or("")));
+            g.status.configs.retain(|c| get_quota(&c.role));
+        }
         if let Some(g) = resp.get_frameworks.as_mut() {
             frameworks(g);
         }
@@ -403,5 +420,25 @@ impl Master {
                 executors(g);
             }
         }
+    }
+}
+
+impl Master {
+    /// Keeps the JSON objects of `list` whose `key` (a role) `action`
+    /// allows: VIEW_ROLE for `/roles` and `/weights`, GET_QUOTA for `/quota`.
+    pub(crate) fn filter_roles_json(
+        &self,
+        principal: Option<&str>,
+        action: Action,
+        list: &mut Vec<serde_json::Value>,
+        key: &str,
+    ) {
+        if self.authz.is_none() {
+            return;
+        }
+        list.retain(|v| {
+            let role = v.get(key).and_then(|r| r.as_str()).unwrap_or("");
+            self.authorized(principal, action, Some(role))
+        });
     }
 }

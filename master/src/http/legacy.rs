@@ -249,7 +249,18 @@ impl Master {
             return;
         }
         let status = crate::actor::quota::quota_status(&self.state.quotas);
-        responder.respond(json_response(&req, model::proto(&status).to_string()));
+        let mut body = model::proto(&status);
+        for key in ["infos", "configs"] {
+            if let Some(list) = body.get_mut(key).and_then(|l| l.as_array_mut()) {
+                self.filter_roles_json(
+                    req.principal.as_deref(),
+                    crate::authorizer::Action::GetQuota,
+                    list,
+                    "role",
+                );
+            }
+        }
+        responder.respond(json_response(&req, body.to_string()));
     }
 
     /// `GET /weights` (a JSON array of `WeightInfo`) and `PUT /weights`
@@ -302,7 +313,13 @@ impl Master {
             responder.respond(super::method_not_allowed(&["GET", "PUT"], &req.method));
             return;
         }
-        let items: Vec<Value> = self.weight_infos().iter().map(model::proto).collect();
+        let mut items: Vec<Value> = self.weight_infos().iter().map(model::proto).collect();
+        self.filter_roles_json(
+            req.principal.as_deref(),
+            crate::authorizer::Action::ViewRole,
+            &mut items,
+            "role",
+        );
         responder.respond(json_response(&req, Value::Array(items).to_string()));
     }
 
