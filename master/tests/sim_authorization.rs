@@ -568,3 +568,35 @@ fn weights_quota_and_roles_show_only_what_the_principal_may_view() {
         "{names:?}"
     );
 }
+
+#[test]
+fn maintenance_schedule_is_empty_for_a_principal_without_get_acl() {
+    let run = |seed: u64, get: &str| -> usize {
+        let (mut sim, _m) = sim(
+            seed,
+            &acls(&format!(
+                r#", "update_maintenance_schedules": [{{"principals": {{"values": ["ops"]}}, "machines": {{"type": "ANY"}}}}],
+                     "get_maintenance_schedules": [{{"principals": {{"values": ["{get}"]}}, "machines": {{"type": "ANY"}}}}]"#
+            )),
+        );
+        let update = r#"{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[
+            {"machine_ids":[{"hostname":"h1","ip":"10.0.0.9"}],"unavailability":{"start":{"nanoseconds":1000000000}}}]}}}"#;
+        assert_eq!(operator(&mut sim, Some(OPS), update).0, StatusCode::OK);
+        assert_eq!(
+            operator(&mut sim, Some(DEV), update).0,
+            StatusCode::FORBIDDEN
+        );
+        let (st, body) = operator(
+            &mut sim,
+            Some(OPS),
+            r#"{"type":"GET_MAINTENANCE_SCHEDULE"}"#,
+        );
+        assert_eq!(st, StatusCode::OK);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        v.pointer("/get_maintenance_schedule/schedule/windows")
+            .and_then(|w| w.as_array())
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(run(15, "ops"), 1);
+    assert_eq!(run(16, "dev"), 0);
+}

@@ -400,6 +400,18 @@ impl Master {
                 .retain(|i| get_quota(i.role.as_deref().unwrap_or("")));
             g.status.configs.retain(|c| get_quota(&c.role));
         }
+        // GET_MAINTENANCE_SCHEDULE / _STATUS: objects are ANY, so a
+        // principal sees all machines or none (upstream filters per machine).
+        if let Some(g) = resp.get_maintenance_schedule.as_mut() {
+            if !self.authorized(principal, Action::GetMaintenanceSchedule, None) {
+                g.schedule = Default::default();
+            }
+        }
+        if let Some(g) = resp.get_maintenance_status.as_mut() {
+            if !self.authorized(principal, Action::GetMaintenanceStatus, None) {
+                g.status = Default::default();
+            }
+        }
         if let Some(g) = resp.get_frameworks.as_mut() {
             frameworks(g);
         }

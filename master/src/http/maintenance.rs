@@ -14,7 +14,8 @@ use super::{json_response, method_not_allowed};
 use crate::actor::authorization::forbidden;
 use crate::actor::Master;
 use crate::authorizer::Action::{
-    StartMaintenance, StopMaintenance, UpdateMaintenanceSchedule as UpdateSchedule,
+    GetMaintenanceSchedule as GetSchedule, GetMaintenanceStatus as GetStatus, StartMaintenance,
+    StopMaintenance, UpdateMaintenanceSchedule as UpdateSchedule,
 };
 
 pub fn install(r: &mut Routes<Master>) {
@@ -98,7 +99,15 @@ impl Master {
         responder: Responder,
     ) {
         match req.method {
-            Method::GET => responder.respond(to_json(&req, &self.maintenance_schedule())),
+            Method::GET => {
+                let principal = req.principal.as_deref();
+                let schedule = if self.authorized(principal, GetSchedule, None) {
+                    self.maintenance_schedule()
+                } else {
+                    Default::default()
+                };
+                responder.respond(to_json(&req, &schedule))
+            }
             Method::POST => match parse_schedule(&req.body) {
                 Ok(_) if !self.authorized(req.principal.as_deref(), UpdateSchedule, None) => {
                     responder.respond(forbidden())
@@ -121,7 +130,12 @@ impl Master {
             responder.respond(method_not_allowed(&["GET"], &req.method));
             return;
         }
-        responder.respond(to_json(&req, &self.maintenance_status()));
+        let status = if self.authorized(req.principal.as_deref(), GetStatus, None) {
+            self.maintenance_status()
+        } else {
+            Default::default()
+        };
+        responder.respond(to_json(&req, &status));
     }
 
     /// `POST /machine/down`.
