@@ -20,11 +20,12 @@ use support::*;
 const OPS: &str = "Basic b3BzOnMx"; // ops:s1
 const DEV: &str = "Basic ZGV2OnMy"; // dev:s2
 
-/// Registering frameworks is allowed to anyone; what else a test allows
-/// comes in `rest` (JSON members of `mesos.ACLs`).
+/// Registering agents and frameworks is allowed to anyone; what else a
+/// test allows comes in `rest` (JSON members of `mesos.ACLs`).
 fn acls(rest: &str) -> String {
     format!(
         r#"{{"permissive": false,
+            "register_agents": [{{"principals": {{"type": "ANY"}}, "agents": {{"type": "ANY"}}}}],
             "register_frameworks": [{{"principals": {{"type": "ANY"}}, "roles": {{"values": ["*", "dev"]}}}}],
             "run_tasks": [{{"principals": {{"type": "ANY"}}, "users": {{"type": "ANY"}}}}]{rest}}}"#
     )
@@ -167,6 +168,7 @@ fn a_framework_is_allowed_its_permitted_role() {
 #[test]
 fn a_task_for_a_user_the_principal_may_not_run_as_is_a_task_error() {
     let acls = r#"{"permissive": false,
+        "register_agents": [{"principals": {"type": "ANY"}, "agents": {"type": "ANY"}}],
         "register_frameworks": [{"principals": {"type": "ANY"}, "roles": {"type": "ANY"}}],
         "run_tasks": [{"principals": {"values": ["fw"]}, "users": {"values": ["nobody"]}}]}"#;
     let (mut sim, m) = sim(4, acls);
@@ -599,4 +601,26 @@ fn maintenance_schedule_is_empty_for_a_principal_without_get_acl() {
     };
     assert_eq!(run(15, "ops"), 1);
     assert_eq!(run(16, "dev"), 0);
+}
+
+#[test]
+fn an_agent_needs_the_register_agents_acl() {
+    let registered = |seed: u64, acls: &str| -> bool {
+        let (mut sim, m) = sim(seed, acls);
+        sim.add_node(agent_addr(1));
+        let ag = sim.spawn(
+            agent_addr(1),
+            "slave(1)",
+            FakeAgent::new(m.upid.clone(), vec![]),
+        );
+        sim.settle();
+        let id = sim.actor::<FakeAgent>(&ag.upid).unwrap().id.clone();
+        id.is_some() && !master_of(&sim, &m).state().agents.is_empty()
+    };
+    assert!(registered(17, &acls("")));
+    assert!(!registered(18, r#"{"permissive": false}"#));
+    assert!(!registered(
+        19,
+        r#"{"register_agents": [{"principals": {"type": "ANY"}, "agents": {"type": "NONE"}}]}"#
+    ));
 }

@@ -454,3 +454,33 @@ impl Master {
         });
     }
 }
+
+impl Master {
+    /// Upstream `Master::authorizeSlave` (REGISTER_AGENT, object ANY, the
+    /// CRAM-MD5 principal of `from` if any): a refused (re)registration is
+    /// logged and dropped, as `__registerSlave` / `__reregisterSlave` do.
+    pub(crate) fn agent_authorized(
+        &self,
+        from: &libprocess::Upid,
+        info: &mesos_proto::mesos::SlaveInfo,
+        what: &str,
+    ) -> bool {
+        if self.authz.is_none() {
+            return true;
+        }
+        let principal = self.authn.authenticated.get(from).map(String::as_str);
+        if self.authorized(principal, Action::RegisterAgent, None) {
+            return true;
+        }
+        tracing::warn!(
+            "Refusing {what} of agent at {from} ({}): Not authorized to register agent providing resources '{}' {}",
+            info.hostname,
+            crate::resources::Resources::from_vec(&info.resources),
+            match principal {
+                Some(p) => format!("with principal '{p}'"),
+                None => "without a principal".to_string(),
+            }
+        );
+        false
+    }
+}
