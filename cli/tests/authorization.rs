@@ -161,6 +161,7 @@ fn scenario(port: u16) -> Vec<String> {
     let reserve = r#"{"type":"RESERVE_RESOURCES","reserve_resources":{"agent_id":{"value":"no-such-agent"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1},"reservations":[{"type":"DYNAMIC","role":"dev","principal":"dev"}]}]}}"#;
     let (w_ok, w_parent) = (weights("dev/a"), weights("dev"));
     let legacy_teardown = format!("frameworkId={fid}");
+    let level = r#"{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1,"duration":{"nanoseconds":1000000000}}}"#;
     let form = "application/x-www-form-urlencoded";
     let json = "application/json";
     for (label, auth, method, path, ct, body) in [
@@ -232,6 +233,14 @@ fn scenario(port: u16) -> Vec<String> {
             r#"{"type":"GET_FLAGS"}"#,
         ),
         ("/flags", OPS, "GET", "/master/flags", json, ""),
+        (
+            "set logging level by ops",
+            OPS,
+            "POST",
+            "/api/v1",
+            json,
+            level,
+        ),
         (
             "/metrics/snapshot",
             OPS,
@@ -305,6 +314,7 @@ fn our_master_enforces_acls_like_the_real_one() {
             "teardown by dev: 403 403 Forbidden.".to_string(),
             "get flags by ops: 403 403 Forbidden.".to_string(),
             "/flags: 403 403 Forbidden.".to_string(),
+            "set logging level by ops: 403 403 Forbidden.".to_string(),
             "/metrics/snapshot: 403 403 Forbidden.".to_string(),
             "teardown by ops: 200 ".to_string(),
         ]

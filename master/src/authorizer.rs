@@ -42,6 +42,7 @@ pub enum Action {
     ViewFlags,
     /// GET_ENDPOINT_WITH_PATH (object: the endpoint's path).
     GetEndpoint,
+    SetLogLevel,
     RegisterAgent,
     UpdateMaintenanceSchedule,
     GetMaintenanceSchedule,
@@ -509,6 +510,7 @@ impl Authorizer {
             Action::ViewExecutor => generic!(a.view_executors, principals, users),
             Action::ViewFlags => generic!(a.view_flags, principals, flags),
             Action::GetEndpoint => generic!(a.get_endpoints, principals, paths),
+            Action::SetLogLevel => generic!(a.set_log_level, principals, level),
             Action::RegisterAgent => generic!(a.register_agents, principals, agents),
             Action::UpdateMaintenanceSchedule => {
                 generic!(a.update_maintenance_schedules, principals, machines)

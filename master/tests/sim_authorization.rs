@@ -254,6 +254,12 @@ fn operator_calls_answer_403_to_principals_not_allowed() {
         StatusCode::FORBIDDEN
     );
     assert_eq!(operator(&mut sim, Some(OPS), quota).0, StatusCode::OK);
+    // No set_log_level ACL and `permissive: false`.
+    let level = r#"{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1,"duration":{"nanoseconds":1000000000}}}"#;
+    assert_eq!(
+        operator(&mut sim, Some(OPS), level).0,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[test]

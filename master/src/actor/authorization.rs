@@ -236,6 +236,7 @@ impl Master {
             }
             CallType::StopMaintenance => self.authorized(principal, Action::StopMaintenance, None),
             CallType::GetFlags => self.authorized(principal, Action::ViewFlags, None),
+            CallType::SetLoggingLevel => self.authorized(principal, Action::SetLogLevel, None),
             CallType::UpdateQuota => call.update_quota.as_ref().is_none_or(|u| {
                 u.quota_configs
                     .iter()
