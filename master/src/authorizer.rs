@@ -22,7 +22,7 @@ use mesos_proto::mesos::AcLs;
 use crate::flags::MasterFlags;
 
 /// The actions the master authorizes (upstream `authorization::Action`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     RegisterFramework,
     RunTask,
@@ -56,6 +56,37 @@ pub enum Action {
 }
 
 impl Action {
+    const ALL: [Action; 28] = [
+        Action::RegisterFramework,
+        Action::RunTask,
+        Action::TeardownFramework,
+        Action::ReserveResources,
+        Action::UnreserveResources,
+        Action::CreateVolume,
+        Action::DestroyVolume,
+        Action::ResizeVolume,
+        Action::GetQuota,
+        Action::UpdateQuota,
+        Action::ViewRole,
+        Action::UpdateWeight,
+        Action::ViewFramework,
+        Action::ViewTask,
+        Action::ViewExecutor,
+        Action::ViewFlags,
+        Action::GetEndpoint,
+        Action::SetLogLevel,
+        Action::RegisterAgent,
+        Action::UpdateMaintenanceSchedule,
+        Action::GetMaintenanceSchedule,
+        Action::StartMaintenance,
+        Action::StopMaintenance,
+        Action::GetMaintenanceStatus,
+        Action::DrainAgent,
+        Action::DeactivateAgent,
+        Action::ReactivateAgent,
+        Action::MarkAgentGone,
+    ];
+
     /// Actions whose objects are roles, matched with recursive `a/%` ACLs.
     fn hierarchical(self) -> bool {
         matches!(
@@ -337,6 +368,9 @@ fn acls_text_to_json(text: &str) -> Result<serde_json::Value, String> {
 #[derive(Debug, Clone, Default)]
 pub struct Authorizer {
     acls: AcLs,
+    /// Each action's ACLs as generic ones (recursive role values split
+    /// out), built once: the VIEW_* filters ask once per task.
+    compiled: std::collections::HashMap<Action, Vec<GenericAcl>>,
 }
 
 macro_rules! generic {
@@ -444,7 +478,20 @@ impl Authorizer {
                 }
             }
         }
-        Ok(Authorizer { acls })
+        let mut authz = Authorizer {
+            acls,
+            compiled: Default::default(),
+        };
+        for action in Action::ALL {
+            let list = authz.acls_for(action);
+            let list = if action.hierarchical() {
+                split_recursive(list)
+            } else {
+                list
+            };
+            authz.compiled.insert(action, list);
+        }
+        Ok(authz)
     }
 
     /// Parses `--acls` into an authorizer: JSON (the flag as given, or a
@@ -540,9 +587,11 @@ impl Authorizer {
     ) -> bool {
         let subject = request_entity(principal);
         let object = request_entity(object);
-        let acls = self.acls_for(action);
+        // Every action is compiled in `new`; a default-built authorizer
+        // (no ACLs) falls back to an empty list.
+        let acls = self.compiled.get(&action).map(Vec::as_slice).unwrap_or(&[]);
         if !action.hierarchical() {
-            for acl in &acls {
+            for acl in acls {
                 if matches(&subject, &acl.subjects) && matches(&object, &acl.objects) {
                     return allows(&subject, &acl.subjects) && allows(&object, &acl.objects);
                 }
@@ -550,8 +599,8 @@ impl Authorizer {
             return self.permissive();
         }
         let any = request_entity(None);
-        for acl in split_recursive(acls) {
-            if !is_recursive(&acl) {
+        for acl in acls {
+            if !is_recursive(acl) {
                 if matches(&subject, &acl.subjects) && matches(&object, &acl.objects) {
                     return allows(&subject, &acl.subjects) && allows(&object, &acl.objects);
                 }
@@ -731,6 +780,48 @@ mod tests {
         assert_eq!(prost::Message::encode_to_vec(&parsed.acls), dynamic);
         assert!(!parsed.permissive());
         assert!(Authorizer::parse("register_frameworks { principals {").is_err());
+    }
+
+    #[test]
+    fn every_action_is_compiled() {
+        let a = authz("{}");
+        assert_eq!(a.compiled.len(), Action::ALL.len());
+        // A match without a wildcard: a new action fails to build until it
+        // is listed here, and the count above keeps `ALL` in step.
+        let n = Action::ALL
+            .iter()
+            .filter(|x| match x {
+                Action::RegisterFramework
+                | Action::RunTask
+                | Action::TeardownFramework
+                | Action::ReserveResources
+                | Action::UnreserveResources
+                | Action::CreateVolume
+                | Action::DestroyVolume
+                | Action::ResizeVolume
+                | Action::GetQuota
+                | Action::UpdateQuota
+                | Action::ViewRole
+                | Action::UpdateWeight
+                | Action::ViewFramework
+                | Action::ViewTask
+                | Action::ViewExecutor
+                | Action::ViewFlags
+                | Action::GetEndpoint
+                | Action::SetLogLevel
+                | Action::RegisterAgent
+                | Action::UpdateMaintenanceSchedule
+                | Action::GetMaintenanceSchedule
+                | Action::StartMaintenance
+                | Action::StopMaintenance
+                | Action::GetMaintenanceStatus
+                | Action::DrainAgent
+                | Action::DeactivateAgent
+                | Action::ReactivateAgent
+                | Action::MarkAgentGone => true,
+            })
+            .count();
+        assert_eq!(n, 28);
     }
 
     #[test]
