@@ -630,3 +630,64 @@ fn an_agent_needs_the_register_agents_acl() {
         r#"{"register_agents": [{"principals": {"type": "ANY"}, "agents": {"type": "NONE"}}]}"#
     ));
 }
+
+#[test]
+fn operator_event_stream_shows_only_viewable_frameworks() {
+    let (mut sim, m) = sim(
+        20,
+        &acls(
+            r#", "view_frameworks": [{"principals": {"values": ["ops"]}, "users": {"values": ["tester"]}}]"#,
+        ),
+    );
+    let subscribe = |sim: &mut Sim, auth: &str| {
+        let mut r = Request::new(Method::POST, "/api/v1");
+        r.headers
+            .insert("content-type", "application/json".parse().unwrap());
+        r.headers
+            .insert("accept", "application/json".parse().unwrap());
+        r.headers.insert("authorization", auth.parse().unwrap());
+        r.body = Bytes::from(r#"{"type":"SUBSCRIBE"}"#);
+        sim.http(master_addr(), r)
+    };
+    let ops = subscribe(&mut sim, OPS);
+    let dev = subscribe(&mut sim, DEV);
+    sim.settle();
+    for (n, user) in [(1u8, "tester"), (2, "other")] {
+        sim.add_node(sched_addr(n));
+        let mut s = FakeScheduler::new(m.upid.clone(), OfferPolicy::Hold);
+        s.info.principal = Some("fw".into());
+        s.info.user = user.into();
+        sim.spawn(sched_addr(n), &format!("scheduler-{n}"), s);
+    }
+    sim.settle();
+    let added = |h: &libprocess::runtime::sim::ResponseHandle| -> Vec<String> {
+        let mut d = mesos_proto::recordio::Decoder::new(1 << 22);
+        d.decode(&h.stream_body())
+            .expect("recordio")
+            .into_iter()
+            .map(|r| serde_json::from_slice::<serde_json::Value>(&r).unwrap())
+            .filter(|e| e["type"] == "FRAMEWORK_ADDED")
+            .map(|e| {
+                e["framework_added"]["framework"]["framework_info"]["user"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(added(&ops), ["tester"]);
+    assert!(added(&dev).is_empty());
+
+    // A later subscriber's SUBSCRIBED state is filtered the same way.
+    let late = subscribe(&mut sim, OPS);
+    sim.settle();
+    let mut d = mesos_proto::recordio::Decoder::new(1 << 22);
+    let first: serde_json::Value =
+        serde_json::from_slice(&d.decode(&late.stream_body()).unwrap()[0]).unwrap();
+    let frameworks = first
+        .pointer("/subscribed/get_state/get_frameworks/frameworks")
+        .and_then(|f| f.as_array())
+        .unwrap();
+    assert_eq!(frameworks.len(), 1);
+    assert_eq!(frameworks[0]["framework_info"]["user"], "tester");
+}

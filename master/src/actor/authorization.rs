@@ -485,3 +485,48 @@ impl Master {
         false
     }
 }
+
+impl Master {
+    /// Whether an operator event goes to a subscriber of `principal`
+    /// (upstream `Master::Subscribers::send` with its approvers): framework
+    /// events need VIEW_FRAMEWORK, task events VIEW_FRAMEWORK and
+    /// VIEW_TASK; the others go to everyone.
+    pub(crate) fn event_visible(
+        &self,
+        principal: Option<&str>,
+        e: &mesos_proto::mesos::master::Event,
+    ) -> bool {
+        if self.authz.is_none() {
+            return true;
+        }
+        let view_fw = |user: &str| self.authorized(principal, Action::ViewFramework, Some(user));
+        let view_task = |fid: &str, task_user: Option<&str>| {
+            let fw_user = self.framework_user(fid);
+            let user = task_user.unwrap_or(&fw_user);
+            view_fw(&fw_user) && self.authorized(principal, Action::ViewTask, Some(user))
+        };
+        if let Some(f) = &e.framework_added {
+            return view_fw(&f.framework.framework_info.user);
+        }
+        if let Some(f) = &e.framework_updated {
+            return view_fw(&f.framework.framework_info.user);
+        }
+        if let Some(f) = &e.framework_removed {
+            return view_fw(&f.framework_info.user);
+        }
+        if let Some(t) = &e.task_added {
+            return view_task(&t.task.framework_id.value, t.task.user.as_deref());
+        }
+        if let Some(t) = &e.task_updated {
+            let fid = &t.framework_id.value;
+            let task_user = self
+                .state
+                .frameworks
+                .get(fid)
+                .and_then(|f| f.tasks.get(&t.status.task_id.value))
+                .and_then(|task| task.user.clone());
+            return view_task(fid, task_user.as_deref());
+        }
+        true
+    }
+}

@@ -174,7 +174,7 @@ impl Master {
                 return;
             }
             OpType::Subscribe => {
-                self.operator_subscribe(cx, out_json, responder);
+                self.operator_subscribe(cx, out_json, req.principal.clone(), responder);
                 return;
             }
             OpType::UpdateWeights => {
