@@ -24,6 +24,11 @@ if [ -x "$KIT/setup.sh" ] || [ -f "$KIT/setup.sh" ]; then
     echo "setup: building the real Mesos 1.9.0 kit"
     bash "$KIT/setup.sh" >/tmp/mesos-ref-setup.log 2>&1 || { tail -30 /tmp/mesos-ref-setup.log; echo "setup: the kit failed to build; interop tests will skip"; }
   fi
+  # The real 1.8.1 beside it, for the upgrade and mixed-version tests.
+  if [ ! -x "$HOME/.cache/mesos-ref-1.8.1/bin/mesos-ref-local" ]; then
+    echo "setup: building the real Mesos 1.8.1 kit"
+    env -u MESOS_REF_HOME MESOS_REF_VERSION=1.8.1 bash "$KIT/setup.sh" >/tmp/mesos-ref-setup-1.8.1.log 2>&1 || { tail -30 /tmp/mesos-ref-setup-1.8.1.log; echo "setup: the 1.8.1 kit failed to build; its tests will skip"; }
+  fi
 else
   echo "setup: no Mesos 1.9.0 kit at $KIT; interop tests will skip"
 fi

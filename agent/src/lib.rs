@@ -22,6 +22,7 @@
 #![allow(deprecated)]
 
 pub mod checkpoint;
+pub mod checks;
 pub mod config;
 pub mod default_executor;
 pub mod executor;

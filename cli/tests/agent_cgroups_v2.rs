@@ -43,28 +43,6 @@ fn root() -> bool {
     r
 }
 
-fn pymesos_python() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("PYMESOS_PYTHON").ok().map(PathBuf::from),
-        std::env::var("MESOS_TEST_VENV")
-            .ok()
-            .map(|v| Path::new(&v).join("bin/python")),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")),
-    ];
-    let found = candidates.into_iter().flatten().find(|p| {
-        Command::new(p)
-            .args(["-c", "import pymesos"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        println!("SKIP: no Python with pymesos (run scripts/setup.sh or set PYMESOS_PYTHON)");
-    }
-    found
-}
-
 fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + timeout;
     while Instant::now() < end {
@@ -347,7 +325,7 @@ fn agent_applies_cpu_and_memory_limits_on_real_cgroup2() {
         );
         return;
     };
-    let Some(python) = pymesos_python() else {
+    let Some(python) = common::pymesos_python() else {
         return;
     };
     limits_through_the_agent(&mount, &python, "real");
@@ -359,7 +337,7 @@ fn agent_applies_cpu_and_memory_limits_on_fake_cgroup2() {
     if !root() {
         return;
     }
-    let Some(python) = pymesos_python() else {
+    let Some(python) = common::pymesos_python() else {
         return;
     };
     let fake = temp_dir("fake");

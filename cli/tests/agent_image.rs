@@ -45,28 +45,6 @@ impl Drop for Guard {
     }
 }
 
-fn pymesos_python() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("PYMESOS_PYTHON").ok().map(PathBuf::from),
-        std::env::var("MESOS_TEST_VENV")
-            .ok()
-            .map(|v| Path::new(&v).join("bin/python")),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")),
-    ];
-    let found = candidates.into_iter().flatten().find(|p| {
-        Command::new(p)
-            .args(["-c", "import pymesos"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        println!("SKIP: no Python with pymesos (run scripts/setup.sh or set PYMESOS_PYTHON)");
-    }
-    found
-}
-
 /// Root, busybox and pymesos, or a SKIP line.
 fn prerequisites() -> Option<PathBuf> {
     if !mesos_isolators::running_as_root() {
@@ -77,7 +55,7 @@ fn prerequisites() -> Option<PathBuf> {
         println!("SKIP: {BUSYBOX} missing (apt-get install -y busybox-static)");
         return None;
     }
-    pymesos_python()
+    common::pymesos_python()
 }
 
 fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
@@ -104,7 +82,8 @@ fn make_store(store: &Path) {
         std::fs::create_dir_all(l1.join("tmp")).unwrap();
         std::fs::copy(BUSYBOX, l1.join("bin/busybox")).unwrap();
         for applet in [
-            "sh", "echo", "cat", "ls", "pwd", "grep", "id", "touch", "test", "sleep", "env",
+            "sh", "echo", "cat", "ls", "pwd", "grep", "id", "touch", "test", "sleep", "env", "df",
+            "tail",
         ] {
             std::os::unix::fs::symlink("busybox", l1.join("bin").join(applet)).unwrap();
         }
@@ -143,6 +122,7 @@ struct Cluster {
     agent_port: u16,
     _master: Guard,
     agent: Option<Guard>,
+    isolation: String,
     extra: Vec<String>,
 }
 
@@ -173,6 +153,17 @@ impl Drop for Cluster {
 
 impl Cluster {
     fn start(tag: &str, extra: &[&str]) -> Cluster {
+        Cluster::start_on(
+            tag,
+            extra,
+            false,
+            "filesystem/linux,docker/runtime,namespaces/pid",
+        )
+    }
+
+    /// A cluster of our agent with our master, or with the real 1.9.0
+    /// master from the kit (`real_master`), the agent using `isolation`.
+    fn start_on(tag: &str, extra: &[&str], real_master: bool, isolation: &str) -> Cluster {
         let dir = std::env::temp_dir().join(format!(
             "agent-image-{tag}-{}-{}",
             std::process::id(),
@@ -185,17 +176,31 @@ impl Cluster {
         make_store(&dir.join("store"));
         let (master_port, agent_port) = (free_port(), free_port());
         let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
-        let master = Guard(
-            Command::new(env!("CARGO_BIN_EXE_mesos-master"))
-                .arg(format!("--port={master_port}"))
-                .arg("--ip=127.0.0.1")
-                .arg("--registry=in_memory")
-                .arg(format!("--work_dir={}", dir.join("master").display()))
-                .stdout(Stdio::null())
-                .stderr(log("master.log"))
-                .spawn()
-                .expect("start mesos-master"),
-        );
+        let master = if real_master {
+            Guard(
+                Command::new(common::kit_bin("mesos-ref-local").expect("the kit"))
+                    .arg(format!("--port={master_port}"))
+                    .arg("--ip=127.0.0.1")
+                    .arg("0")
+                    .env("MESOS_WORK_DIR", dir.join("master"))
+                    .stdout(Stdio::null())
+                    .stderr(log("master.log"))
+                    .spawn()
+                    .expect("start the real master"),
+            )
+        } else {
+            Guard(
+                Command::new(env!("CARGO_BIN_EXE_mesos-master"))
+                    .arg(format!("--port={master_port}"))
+                    .arg("--ip=127.0.0.1")
+                    .arg("--registry=in_memory")
+                    .arg(format!("--work_dir={}", dir.join("master").display()))
+                    .stdout(Stdio::null())
+                    .stderr(log("master.log"))
+                    .spawn()
+                    .expect("start mesos-master"),
+            )
+        };
         assert!(
             wait_until(Duration::from_secs(30), || http_get(master_port, "/health")
                 .map(|r| r.0)
@@ -208,6 +213,7 @@ impl Cluster {
             agent_port,
             _master: master,
             agent: None,
+            isolation: isolation.to_string(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         c.start_agent();
@@ -240,7 +246,7 @@ impl Cluster {
                 .arg(format!("--port={}", self.agent_port))
                 .arg("--ip=127.0.0.1")
                 .arg("--launcher=linux")
-                .arg("--isolation=filesystem/linux,docker/runtime,namespaces/pid")
+                .arg(format!("--isolation={}", self.isolation))
                 .arg("--image_providers=docker")
                 .arg(format!(
                     "--docker_store_dir={}",
@@ -659,4 +665,44 @@ fn task_in_image_runs_as_the_task_user() {
         uid
     );
     assert_eq!(std::fs::metadata(&sandbox).unwrap().uid(), uid);
+}
+
+/// The issue's end-to-end case: a pymesos task with a docker image and
+/// `ipc_mode=PRIVATE, shm_size=16` on our agent, registered with our master
+/// and with the real 1.9.0 master. Inside the image the task sees the
+/// image's files and a private 16 MB `/dev/shm`.
+#[test]
+fn image_task_with_private_ipc_on_the_real_master_and_ours() {
+    let Some(python) = prerequisites() else {
+        return;
+    };
+    let container = r#"{"type":"MESOS","mesos":{"image":{"type":"DOCKER","docker":{"name":"mesos-test/image"}}},"linux_info":{"ipc_mode":"PRIVATE","shm_size":16}}"#;
+    let probe = "cat /etc/mesos-image-marker; df -k /dev/shm | tail -n 1; echo shm-file > /dev/shm/probe-shm";
+    let isolation = "filesystem/linux,docker/runtime,namespaces/pid,namespaces/ipc";
+    let mut masters = vec![false];
+    if common::kit_bin("mesos-ref-local").is_some() {
+        masters.push(true);
+    }
+    for real in masters {
+        let tag = if real { "ipc-real" } else { "ipc-ours" };
+        let c = Cluster::start_on(tag, &[], real, isolation);
+        let (code, out) = c.run_task(&python, probe, None, container);
+        assert_eq!(code, Some(0), "{tag}: {}", c.explain(&out));
+        assert!(out.contains("status TASK_FINISHED"), "{tag}: {out}");
+        let stdout = c.sandbox_file("stdout");
+        assert!(stdout.contains("inside-the-image"), "{tag}: {stdout}");
+        let shm = stdout
+            .lines()
+            .find(|l| l.contains("/dev/shm") || l.starts_with("shm") || l.starts_with("tmpfs"))
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            shm.split_whitespace().nth(1) == Some("16384"),
+            "{tag}: /dev/shm is not the private 16 MB tmpfs: {stdout}"
+        );
+        assert!(
+            !Path::new("/dev/shm/probe-shm").exists(),
+            "{tag}: the task wrote into the host's /dev/shm"
+        );
+    }
 }

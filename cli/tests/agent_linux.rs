@@ -52,25 +52,6 @@ impl Drop for Dir {
     }
 }
 
-fn pymesos_python() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("PYMESOS_PYTHON").ok().map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")),
-    ];
-    let found = candidates.into_iter().flatten().find(|p| {
-        Command::new(p)
-            .args(["-c", "import pymesos"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        println!("SKIP: no Python with pymesos (run scripts/setup.sh or set PYMESOS_PYTHON)");
-    }
-    found
-}
-
 fn root() -> bool {
     let r = mesos_isolators::running_as_root();
     if !r {
@@ -363,7 +344,7 @@ fn assert_probe(c: &Cluster, code: Option<i32>, out: &str) {
 #[test]
 fn linux_info_applies_to_command_task_on_real_master() {
     let Some(bin) = kit() else { return };
-    let Some(python) = pymesos_python() else {
+    let Some(python) = common::pymesos_python() else {
         return;
     };
     if !root() {
@@ -376,7 +357,7 @@ fn linux_info_applies_to_command_task_on_real_master() {
 
 #[test]
 fn linux_info_applies_to_command_task_on_our_master() {
-    let Some(python) = pymesos_python() else {
+    let Some(python) = common::pymesos_python() else {
         return;
     };
     if !root() {
@@ -468,7 +449,7 @@ fn linux_info_applies_to_command_task_on_our_master() {
 /// with the command executor reporting its task's SIGKILL, upstream too).
 #[test]
 fn disk_limitation_fails_the_task_with_its_reason() {
-    let Some(python) = pymesos_python() else {
+    let Some(python) = common::pymesos_python() else {
         return;
     };
     if !root() {
@@ -509,7 +490,7 @@ fn disk_limitation_fails_the_task_with_its_reason() {
 
 #[test]
 fn http_executor_runs_a_task_through_the_v1_executor_api() {
-    let Some(python) = pymesos_python() else {
+    let Some(python) = common::pymesos_python() else {
         return;
     };
     let c = Cluster::start_with(Master::Ours, "httpexec", &[]);
@@ -562,7 +543,7 @@ fn http_executor_runs_a_task_through_the_v1_executor_api() {
 /// finishes; the container's cgroup is removed afterwards.
 #[test]
 fn linux_container_survives_agent_restart() {
-    let Some(python) = pymesos_python() else {
+    let Some(python) = common::pymesos_python() else {
         return;
     };
     if !root() {
@@ -644,7 +625,7 @@ fn linux_container_survives_agent_restart() {
 /// scheduler sees the task finish exactly once.
 #[test]
 fn http_executor_resubscribes_after_agent_restart() {
-    let Some(python) = pymesos_python() else {
+    let Some(python) = common::pymesos_python() else {
         return;
     };
     let mut c = Cluster::start_with(Master::Ours, "httprecover", &[]);

@@ -82,6 +82,52 @@ fn auth_flags(dir: &Path) -> Vec<String> {
     ]
 }
 
+/// Our `mesos-master` with [`auth_flags`], once it answers.
+fn start_our_master(dir: &Path, port: u16, work: &str) -> Guard {
+    let g = Guard(Some(
+        Command::new(env!("CARGO_BIN_EXE_mesos-master"))
+            .args([
+                "--ip=127.0.0.1".to_string(),
+                format!("--port={port}"),
+                "--registry=in_memory".to_string(),
+                format!("--work_dir={}", dir.join(work).display()),
+            ])
+            .args(auth_flags(dir))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    wait_until(Duration::from_secs(20), || {
+        request(port, "GET", "/version", None, "")
+    })
+    .expect("our master up");
+    g
+}
+
+/// The real 1.9.0 master (no agents of its own) with [`auth_flags`].
+fn start_real_master(local: &Path, dir: &Path, port: u16) -> Guard {
+    let g = Guard(Some(
+        Command::new(local)
+            .args([
+                format!("--port={port}"),
+                "--ip=127.0.0.1".to_string(),
+                "0".into(),
+            ])
+            .args(auth_flags(dir))
+            .env("MESOS_WORK_DIR", dir.join("real-master"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    wait_until(Duration::from_secs(20), || {
+        request(port, "GET", "/version", None, "")
+    })
+    .expect("real master up");
+    g
+}
+
 fn agents(port: u16) -> Vec<Value> {
     request(port, "GET", "/master/slaves", Some(GOOD), "")
         .and_then(|(_, _, b)| serde_json::from_str::<Value>(&b).ok())
@@ -121,24 +167,7 @@ fn real_agents_authenticate_with_crammd5_to_our_master() {
     let _ = std::fs::remove_dir_all(&dir);
     write_files(&dir);
     let port = free_port();
-    let _master = Guard(Some(
-        Command::new(env!("CARGO_BIN_EXE_mesos-master"))
-            .args([
-                "--ip=127.0.0.1".to_string(),
-                format!("--port={port}"),
-                "--registry=in_memory".to_string(),
-                format!("--work_dir={}", dir.join("master").display()),
-            ])
-            .args(auth_flags(&dir))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    ));
-    wait_until(Duration::from_secs(20), || {
-        request(port, "GET", "/health", None, "")
-    })
-    .expect("our master up");
+    let _master = start_our_master(&dir, port, "master");
 
     let _good = start_real_agent(port, &dir, "good", "good-credential");
     let registered = wait_until(Duration::from_secs(30), || {
@@ -193,24 +222,7 @@ fn our_agent_authenticates_with_the_real_master_and_ours() {
 
     // The real 1.9.0 master (no agents of its own) takes our agent.
     let real_port = free_port();
-    let _real = Guard(Some(
-        Command::new(local)
-            .args([
-                format!("--port={real_port}"),
-                "--ip=127.0.0.1".to_string(),
-                "0".into(),
-            ])
-            .args(auth_flags(&dir))
-            .env("MESOS_WORK_DIR", dir.join("real-master"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    ));
-    wait_until(Duration::from_secs(20), || {
-        request(real_port, "GET", "/version", None, "")
-    })
-    .expect("real master up");
+    let _real = start_real_master(&local, &dir, real_port);
     let _a = start_our_agent(real_port, &dir, "agent-real", "good-credential");
     wait_until(Duration::from_secs(30), || {
         (agents(real_port).len() == 1).then_some(())
@@ -219,24 +231,7 @@ fn our_agent_authenticates_with_the_real_master_and_ours() {
 
     // Ours: the right secret registers, the wrong one does not.
     let port = free_port();
-    let _master = Guard(Some(
-        Command::new(env!("CARGO_BIN_EXE_mesos-master"))
-            .args([
-                "--ip=127.0.0.1".to_string(),
-                format!("--port={port}"),
-                "--registry=in_memory".to_string(),
-                format!("--work_dir={}", dir.join("master").display()),
-            ])
-            .args(auth_flags(&dir))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    ));
-    wait_until(Duration::from_secs(20), || {
-        request(port, "GET", "/health", None, "")
-    })
-    .expect("our master up");
+    let _master = start_our_master(&dir, port, "master");
     let _b = start_our_agent(port, &dir, "agent-ours", "good-credential");
     wait_until(Duration::from_secs(30), || {
         (agents(port).len() == 1).then_some(())
@@ -297,47 +292,13 @@ fn http_authentication_matches_the_real_master() {
     let run = |port: u16| matrix(port, &cases);
 
     let real_port = free_port();
-    let real = Guard(Some(
-        Command::new(local)
-            .args([
-                format!("--port={real_port}"),
-                "--ip=127.0.0.1".to_string(),
-                "0".into(),
-            ])
-            .args(auth_flags(&dir))
-            .env("MESOS_WORK_DIR", dir.join("real-master"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    ));
-    wait_until(Duration::from_secs(20), || {
-        request(real_port, "GET", "/version", None, "")
-    })
-    .expect("real master up");
+    let real = start_real_master(&local, &dir, real_port);
     let upstream = run(real_port);
     drop(real);
     assert!(upstream[0].contains("Some((401"), "{}", upstream[0]);
 
     let our_port = free_port();
-    let _ours = Guard(Some(
-        Command::new(env!("CARGO_BIN_EXE_mesos-master"))
-            .args([
-                "--ip=127.0.0.1".to_string(),
-                format!("--port={our_port}"),
-                "--registry=in_memory".to_string(),
-                format!("--work_dir={}", dir.join("our-master").display()),
-            ])
-            .args(auth_flags(&dir))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    ));
-    wait_until(Duration::from_secs(20), || {
-        request(our_port, "GET", "/version", None, "")
-    })
-    .expect("our master up");
+    let _ours = start_our_master(&dir, our_port, "our-master");
     let ours = run(our_port);
     let _ = std::fs::remove_dir_all(&dir);
     let d = differences(&upstream, &ours);

@@ -13,10 +13,9 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{free_port, http_get, subscribe_v1, wait_until, Guard};
+use common::{first_agent_id, free_port, http_get, start_mesos_local, subscribe_v1};
 use mesos_proto::json::from_json;
 use prost::Message;
 
@@ -216,26 +215,8 @@ fn mutated_calls_get_4xx_answers_and_the_cluster_keeps_serving() {
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("mesos-fuzz-test-{port}"));
     let _ = std::fs::remove_dir_all(&dir);
-    let _local = Guard(Some(
-        Command::new(env!("CARGO_BIN_EXE_mesos-local"))
-            .args([
-                "--ip=127.0.0.1".to_string(),
-                format!("--port={port}"),
-                format!("--work_dir={}", dir.display()),
-                "--num_agents=1".to_string(),
-                "--resources=cpus:2;mem:1024;disk:1024".to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mesos-local"),
-    ));
-    let agent = wait_until(Duration::from_secs(20), || {
-        let (_, body) = http_get(port, "/master/slaves")?;
-        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
-        v["slaves"][0]["id"].as_str().map(str::to_string)
-    })
-    .expect("the agent registers");
+    let _local = start_mesos_local(port, &dir, 1, "cpus:2;mem:1024;disk:1024");
+    let agent = first_agent_id(port).expect("the agent registers");
     let (_stream, stream_id, fid) = subscribe_v1(port);
     let stream_header = format!("Mesos-Stream-Id: {stream_id}\r\n");
 

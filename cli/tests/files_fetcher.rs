@@ -81,29 +81,6 @@ driver.stop(failover=True)
 sys.exit(result["code"])
 "#;
 
-fn pymesos_python() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("PYMESOS_PYTHON").ok().map(PathBuf::from),
-        std::env::var("MESOS_TEST_VENV")
-            .ok()
-            .map(|v| PathBuf::from(v).join("bin/python")),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")),
-        Some(PathBuf::from("/work/main/.venv/bin/python")),
-    ];
-    let found = candidates.into_iter().flatten().find(|p| {
-        Command::new(p)
-            .args(["-c", "import pymesos"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        println!("SKIP: no Python with pymesos (run scripts/setup.sh or set PYMESOS_PYTHON)");
-    }
-    found
-}
-
 /// A scratch directory removed on drop.
 struct Scratch(PathBuf);
 
@@ -252,7 +229,7 @@ fn assert_file_info_shape(e: &Value) {
 
 #[test]
 fn task_fetches_uris_and_its_sandbox_is_browsable() {
-    let Some(python) = pymesos_python() else {
+    let Some(python) = common::pymesos_python() else {
         return;
     };
     let scratch = Scratch::new("ok");
@@ -465,7 +442,7 @@ fn task_fetches_uris_and_its_sandbox_is_browsable() {
 
 #[test]
 fn unfetchable_uri_fails_the_task_with_container_launch_failed() {
-    let Some(python) = pymesos_python() else {
+    let Some(python) = common::pymesos_python() else {
         return;
     };
     let scratch = Scratch::new("bad");
@@ -522,7 +499,7 @@ fn unfetchable_uri_fails_the_task_with_container_launch_failed() {
 
 #[test]
 fn browse_json_matches_the_real_agent() {
-    let Some(python) = pymesos_python() else {
+    let Some(python) = common::pymesos_python() else {
         return;
     };
     let Some(local) = kit_bin("mesos-ref-local") else {

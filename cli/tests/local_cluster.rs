@@ -3,26 +3,12 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{free_port, http_get, kit_bin, wait_until, Guard};
+use common::{free_port, http_get, kit_bin, start_mesos_local, wait_until};
 
-fn start_local(port: u16, work_dir: &std::path::Path, agents: u32) -> Guard {
-    let child = Command::new(env!("CARGO_BIN_EXE_mesos-local"))
-        .args([
-            "--ip=127.0.0.1".to_string(),
-            format!("--port={port}"),
-            format!("--work_dir={}", work_dir.display()),
-            format!("--num_agents={agents}"),
-            "--resources=cpus:2;mem:1024;disk:1024;ports:[31000-31100]".to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start mesos-local");
-    Guard(Some(child))
-}
+const RESOURCES: &str = "cpus:2;mem:1024;disk:1024;ports:[31000-31100]";
 
 /// The agents' ids, pids and active flags from `/master/slaves`.
 fn agents(port: u16) -> Option<Vec<(String, String, bool)>> {
@@ -50,7 +36,7 @@ fn local_cluster_registers_its_agents_and_runs_tasks_for_real_clients() {
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("mesos-local-test-{port}"));
     let _ = std::fs::remove_dir_all(&dir);
-    let _local = start_local(port, &dir, 2);
+    let _local = start_mesos_local(port, &dir, 2, RESOURCES);
 
     // Both agents register with the in-process master, as slave(1) and
     // slave(2) on the same address, with the resources given as a flag.

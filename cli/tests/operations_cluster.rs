@@ -252,35 +252,13 @@ fn operator_reserve_and_create_volume_on_real_agent() {
     );
 }
 
-fn pymesos_python() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("PYMESOS_PYTHON").ok().map(PathBuf::from),
-        std::env::var("MESOS_TEST_VENV")
-            .ok()
-            .map(|v| PathBuf::from(v).join("bin/python")),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")),
-    ];
-    let found = candidates.into_iter().flatten().find(|p| {
-        Command::new(p)
-            .args(["-c", "import pymesos"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        println!("SKIP: no Python with pymesos (run scripts/setup.sh or set PYMESOS_PYTHON)");
-    }
-    found
-}
-
 /// PersistentVolumeTest.AccessPersistentVolume with real processes: a
 /// pymesos framework RESERVEs, CREATEs a volume and LAUNCHes a task using
 /// it in one ACCEPT; the task writes through the `data` link in its
 /// sandbox and the file is found in `<work_dir>/volumes/roles/role1/<id>`.
 #[test]
 fn framework_reserve_create_launch_writes_into_volume() {
-    let Some(python) = pymesos_python() else {
+    let Some(python) = common::pymesos_python() else {
         return;
     };
     let dir = TempDir::new("fw");

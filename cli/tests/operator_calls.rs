@@ -7,10 +7,12 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{free_port, http_call, http_get, http_post_json, subscribe_v1, wait_until, Guard};
+use common::{
+    first_agent_id, free_port, http_call, http_get, http_post_json, start_mesos_local,
+    subscribe_v1, wait_until,
+};
 use serde_json::Value;
 
 fn v1(port: u16, call: &str) -> (u16, String) {
@@ -22,26 +24,8 @@ fn operator_calls_act_on_frameworks_agents_and_logging() {
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("mesos-operator-calls-{port}"));
     let _ = std::fs::remove_dir_all(&dir);
-    let _local = Guard(Some(
-        Command::new(env!("CARGO_BIN_EXE_mesos-local"))
-            .args([
-                "--ip=127.0.0.1".to_string(),
-                format!("--port={port}"),
-                format!("--work_dir={}", dir.display()),
-                "--num_agents=1".to_string(),
-                "--resources=cpus:2;mem:1024;disk:1024".to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mesos-local"),
-    ));
-    let agent = wait_until(Duration::from_secs(20), || {
-        let (_, body) = http_get(port, "/master/slaves")?;
-        let v: Value = serde_json::from_str(&body).ok()?;
-        v["slaves"][0]["id"].as_str().map(str::to_string)
-    })
-    .expect("the agent registers");
+    let _local = start_mesos_local(port, &dir, 1, "cpus:2;mem:1024;disk:1024");
+    let agent = first_agent_id(port).expect("the agent registers");
     let (_stream, _, fid) = subscribe_v1(port);
 
     // Logging level: raised for a second, then back to 0.

@@ -288,7 +288,32 @@ impl MasterFlags {
         self.max_agent_ping_timeouts()?;
         crate::actor::authentication::check_flags(self).map_err(Error::Flag)?;
         crate::authorizer::check_flags(self).map_err(Error::Flag)?;
+        self.agent_removal_rate_limit()?;
         Ok(())
+    }
+
+    /// `--agent_removal_rate_limit` as `permits/duration` (upstream
+    /// `Master::initialize`): the interval between removals it allows, or
+    /// `None` when removals are not limited.
+    pub fn agent_removal_rate_limit(&self) -> Result<Option<Duration>> {
+        let Some(limit) = self.get("agent_removal_rate_limit") else {
+            return Ok(None);
+        };
+        let invalid = |why: &str| {
+            Error::Flag(format!(
+                "Invalid agent_removal_rate_limit: {limit}. Format is <Number of agents>/<Duration>: {why}"
+            ))
+        };
+        let (permits, duration) = limit.split_once('/').ok_or_else(|| invalid("no '/'"))?;
+        let permits: u32 = permits
+            .trim()
+            .parse()
+            .map_err(|_| invalid("the number of agents is not an integer"))?;
+        if permits == 0 {
+            return Err(invalid("the number of agents must be positive"));
+        }
+        let duration = parse_duration(duration)?;
+        Ok(Some(duration / permits))
     }
 
     /// The value of a flag as given or defaulted.
@@ -418,6 +443,31 @@ mod tests {
             args.iter().map(|s| s.to_string()),
             env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
         )
+    }
+
+    #[test]
+    fn agent_removal_rate_limit_is_permits_per_duration() {
+        let f = load(&["--agent_removal_rate_limit=2/1mins"], &[]).unwrap();
+        assert_eq!(
+            f.agent_removal_rate_limit().unwrap(),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            load(&[], &[]).unwrap().agent_removal_rate_limit().unwrap(),
+            None
+        );
+        // The deprecated name still works.
+        let f = load(&["--slave_removal_rate_limit=1/10secs"], &[]).unwrap();
+        assert_eq!(
+            f.agent_removal_rate_limit().unwrap(),
+            Some(Duration::from_secs(10))
+        );
+        for bad in ["1", "x/1mins", "0/1mins", "1/soon"] {
+            assert!(
+                load(&[&format!("--agent_removal_rate_limit={bad}")], &[]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -82,9 +82,16 @@ impl SlaveObserver {
     }
 
     /// Upstream `SlaveObserver::pong`.
-    fn pong(&mut self, _cx: &mut Cx<'_, Self>, _from: Upid, _msg: PongSlaveMessage) {
+    fn pong(&mut self, cx: &mut Cx<'_, Self>, _from: Upid, _msg: PongSlaveMessage) {
         self.timeouts = 0;
         self.pinged = false;
+        if self.reported {
+            // A transition the rate limit still holds back is cancelled.
+            let agent_id = self.agent_id.clone();
+            cx.dispatch(&self.master, move |m: &mut Master, _cx| {
+                m.agent_pong_after_timeout(&agent_id)
+            });
+        }
         self.reported = false;
     }
 

@@ -1034,3 +1034,50 @@ fn master_offers_reserved_resources_to_their_role() {
         .collect();
     assert!(!reserved.is_empty(), "reserved resources in old format");
 }
+
+/// `--agent_removal_rate_limit` (upstream `SlaveObserver` with the master's
+/// `RateLimiter`, as in PartitionTest's rate-limited cases): two agents stop
+/// answering pings at once; with `1/1mins` the second transition to
+/// unreachable waits a minute behind the first, and a pong in the meantime
+/// cancels it.
+#[test]
+fn master_rate_limits_marking_agents_unreachable() {
+    for cancel in [false, true] {
+        let (mut sim, m) = sim_with_master(40, &["--agent_removal_rate_limit=1/1mins"]);
+        let _keep = agent(&mut sim, &m, 3, vec![]);
+        let _a1 = agent(&mut sim, &m, 1, vec![]);
+        let _a2 = agent(&mut sim, &m, 2, vec![]);
+        sim.settle();
+        let pongs = |n: u8| {
+            Matcher::message::<PongSlaveMessage>()
+                .from(&libprocess::Upid::new("slave(1)", agent_addr(n)))
+        };
+        let f1 = sim.drop_messages(pongs(1));
+        let f2 = sim.drop_messages(pongs(2));
+        // Five missed pings (plus one period of slack): one agent goes.
+        sim.advance(Duration::from_secs(90));
+        let st = master_of(&sim, &m).state();
+        assert_eq!(st.unreachable.len(), 1, "one transition at a time");
+        assert_eq!(st.agents.len(), 2);
+        if cancel {
+            // The other answers again before its slot comes up.
+            sim.remove_fault(f1);
+            sim.remove_fault(f2);
+        }
+        sim.advance(Duration::from_secs(60));
+        let master = master_of(&sim, &m);
+        let metrics = master.metrics_json(sim.wall_secs());
+        assert_eq!(metrics["master/slave_unreachable_scheduled"], 2.0);
+        let (unreachable, canceled) = if cancel { (1, 1.0) } else { (2, 0.0) };
+        assert_eq!(
+            master.state().unreachable.len(),
+            unreachable,
+            "cancel={cancel}"
+        );
+        assert_eq!(metrics["master/slave_unreachable_canceled"], canceled);
+        assert_eq!(
+            metrics["master/slave_unreachable_completed"],
+            unreachable as f64
+        );
+    }
+}

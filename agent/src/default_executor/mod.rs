@@ -23,7 +23,13 @@
 //! [`Action`]s out. [`run`] carries the actions out with blocking HTTP
 //! calls ([`client`]) on threads.
 //!
-//! Not done (yet): checks and health checks of tasks.
+//! - a task's `health_check` runs from its start (see [`crate::checks`]):
+//!   TASK_RUNNING with `healthy` and REASON_TASK_HEALTH_CHECK_STATUS_UPDATED
+//!   on the first result and every change, the task killed after
+//!   `consecutive_failures` failures; from then on every terminal update
+//!   says `healthy = false` (upstream `taskHealthUpdated` / `unhealthy`).
+//!
+//! Not done (yet): general checks (`TaskInfo.check`).
 
 pub mod client;
 pub mod run;
@@ -39,6 +45,7 @@ use mesos_proto::mesos::v1::{
     task_status, ContainerId, ContainerStatus, ExecutorId, FrameworkId, FrameworkInfo, KillPolicy,
     TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus,
 };
+use prost::Message as _;
 
 pub use run::run;
 
@@ -95,6 +102,13 @@ pub enum Input {
     MaxCompletion { task_id: String },
     /// Command mode: no acknowledgement of the terminal update came in time.
     SelfTerminate,
+    /// Time for the task's next health check.
+    HealthCheckDue { task_id: String },
+    /// A health check of the task finished.
+    HealthChecked {
+        task_id: String,
+        result: Result<(), String>,
+    },
 }
 
 /// Something to do.
@@ -118,6 +132,13 @@ pub enum Action {
     Symlink { task_id: String, container: String },
     /// Feed `input` back after `after`.
     Timer { after: Duration, input: Input },
+    /// Run one health check of the task in `directory`; its result comes
+    /// back as `HealthChecked`.
+    HealthCheck {
+        task_id: String,
+        config: crate::checks::HealthConfig,
+        directory: PathBuf,
+    },
     /// End the process after [`TERMINATION_DELAY`].
     Terminate,
 }
@@ -147,6 +168,8 @@ struct Container {
     killed_by_completion_timeout: bool,
     launch_error: Option<String>,
     waiting: bool,
+    /// The task's health check and its state machine.
+    health: Option<(crate::checks::HealthConfig, crate::checks::HealthTracker)>,
 }
 
 /// The default executor's state.
@@ -164,6 +187,9 @@ pub struct DefaultExecutor {
     generation: u64,
     /// Command mode: a task was given (only one ever is).
     launched_once: bool,
+    /// A task was killed by its health check: terminal updates say
+    /// `healthy = false` (upstream `unhealthy`, MESOS-8543).
+    unhealthy: bool,
     /// Clock and uuid source (injected for tests).
     now: Box<dyn FnMut() -> f64 + Send>,
     uuid: Box<dyn FnMut() -> [u8; 16] + Send>,
@@ -207,6 +233,7 @@ impl DefaultExecutor {
             unacknowledged: BTreeMap::new(),
             generation: 0,
             launched_once: false,
+            unhealthy: false,
             now: Box::new(wall_clock),
             uuid: Box::new(random_uuid),
         }
@@ -324,6 +351,10 @@ impl DefaultExecutor {
                 }
             }
             Input::SelfTerminate => self.terminate(&mut out),
+            Input::HealthCheckDue { task_id } => self.health_check_due(&task_id, &mut out),
+            Input::HealthChecked { task_id, result } => {
+                self.health_checked(&task_id, result, &mut out)
+            }
             Input::MaxCompletion { task_id } => {
                 if let Some(c) = self.containers.get_mut(&task_id) {
                     if !c.killing {
@@ -467,6 +498,7 @@ impl DefaultExecutor {
                     killed_by_completion_timeout: false,
                     launch_error: None,
                     waiting: false,
+                    health: None,
                 },
             );
             let st = self.status(&tid, TaskState::TaskStarting, None, None);
@@ -555,6 +587,7 @@ impl DefaultExecutor {
                 }
                 let st = self.status(task_id, TaskState::TaskRunning, None, None);
                 self.forward(st, out);
+                self.start_health_checks(task_id, out);
             }
         }
         if self.state == State::Subscribed {
@@ -704,6 +737,9 @@ impl DefaultExecutor {
         }
         let mut st = self.status(task_id, state, reason, message.clone());
         st.limitation = limitation;
+        if self.unhealthy {
+            st.healthy = Some(false);
+        }
         self.forward(st, out);
         tracing::info!(
             "Child container of task '{task_id}' completed in state {}{}",
@@ -748,6 +784,110 @@ impl DefaultExecutor {
                 self.terminate(out);
             }
         }
+    }
+
+    /// Arms a launched task's health check. An invalid one is logged and
+    /// ignored, as upstream does when it cannot create the checker.
+    fn start_health_checks(&mut self, task_id: &str, out: &mut Vec<Action>) {
+        let Some(c) = self.containers.get_mut(task_id) else {
+            return;
+        };
+        let Some(h) = &c.task.health_check else {
+            return;
+        };
+        // The v1 and v0 messages share their wire format.
+        let v0 = mesos_proto::mesos::HealthCheck::decode(h.encode_to_vec().as_slice());
+        match v0
+            .map_err(|e| e.to_string())
+            .and_then(|h| crate::checks::HealthConfig::from_proto(&h))
+        {
+            Ok(config) => {
+                let tracker = crate::checks::HealthTracker::new(&config, std::time::Instant::now());
+                out.push(Action::Timer {
+                    after: config.delay,
+                    input: Input::HealthCheckDue {
+                        task_id: task_id.to_string(),
+                    },
+                });
+                c.health = Some((config, tracker));
+            }
+            Err(e) => tracing::error!("Failed to create health checker for task '{task_id}': {e}"),
+        }
+    }
+
+    fn health_check_due(&mut self, task_id: &str, out: &mut Vec<Action>) {
+        let Some(c) = self.containers.get(task_id) else {
+            return;
+        };
+        if c.killing || self.shutting_down {
+            return;
+        }
+        let Some((config, _)) = &c.health else {
+            return;
+        };
+        // Command mode runs the task in the executor's sandbox; a nested
+        // container's sandbox is reachable through `tasks/<task id>`.
+        let directory = if self.config.command_mode {
+            self.config.sandbox.clone()
+        } else {
+            self.config.sandbox.join("tasks").join(task_id)
+        };
+        out.push(Action::HealthCheck {
+            task_id: task_id.to_string(),
+            config: config.clone(),
+            directory,
+        });
+    }
+
+    /// `taskHealthUpdated`.
+    fn health_checked(&mut self, task_id: &str, result: Result<(), String>, out: &mut Vec<Action>) {
+        let shutting_down = self.shutting_down;
+        let Some(c) = self.containers.get_mut(task_id) else {
+            return;
+        };
+        // No health updates once the task is being killed.
+        if c.killing || shutting_down {
+            return;
+        }
+        let Some((config, tracker)) = c.health.as_mut() else {
+            return;
+        };
+        if let Err(e) = &result {
+            tracing::warn!("Health check for task '{task_id}' failed: {e}");
+        }
+        let interval = config.interval;
+        let event = tracker.record(std::time::Instant::now(), &result);
+        let grace = c
+            .task
+            .kill_policy
+            .as_ref()
+            .and_then(|p| p.grace_period.as_ref())
+            .map(|d| Duration::from_nanos(d.nanoseconds.max(0) as u64));
+        if let Some(ev) = event {
+            tracing::info!(
+                "Received task health update for task '{task_id}', task is {}",
+                if ev.healthy { "healthy" } else { "not healthy" }
+            );
+            let mut st = self.status(
+                task_id,
+                TaskState::TaskRunning,
+                Some(task_status::Reason::TaskHealthCheckStatusUpdated),
+                None,
+            );
+            st.healthy = Some(ev.healthy);
+            self.forward(st, out);
+            if ev.kill_task {
+                self.unhealthy = true;
+                self.kill(task_id, grace, out);
+                return;
+            }
+        }
+        out.push(Action::Timer {
+            after: interval,
+            input: Input::HealthCheckDue {
+                task_id: task_id.to_string(),
+            },
+        });
     }
 
     /// `shutdown`: kill everything, end once no task is left.

@@ -341,6 +341,20 @@ pub fn run(config: Config, agent: Agent, settings: Settings) -> Result<(), Error
                         let _ = tx.send(input);
                     });
                 }
+                Action::HealthCheck {
+                    task_id,
+                    config,
+                    directory,
+                } => {
+                    // HTTP and TCP checks connect from the executor, which
+                    // shares its tasks' network namespace; see
+                    // third_party_docs/health-checks.md.
+                    let (tx, env) = (tx.clone(), settings.task_environment.clone());
+                    std::thread::spawn(move || {
+                        let result = crate::checks::run_check(&config, &env, &directory, None);
+                        let _ = tx.send(Input::HealthChecked { task_id, result });
+                    });
+                }
                 Action::Terminate => {
                     std::thread::sleep(TERMINATION_DELAY);
                     return Ok(());

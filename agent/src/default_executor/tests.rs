@@ -438,3 +438,116 @@ fn command_mode_runs_one_task_and_ends_on_the_terminal_ack() {
     let out = e.handle(launch_group(vec![task("a", None)]));
     assert_eq!(out, vec![Action::Terminate]);
 }
+
+/// A group whose task `a` has a COMMAND health check (no grace period,
+/// two failures kill), launched and running.
+fn running_with_health_check() -> DefaultExecutor {
+    use mesos_proto::mesos::v1::{health_check, HealthCheck};
+    let mut e = executor();
+    e.start();
+    e.handle(subscribed(false));
+    let mut hc = HealthCheck {
+        command: Some(mesos_proto::mesos::v1::CommandInfo {
+            value: Some("true".into()),
+            ..Default::default()
+        }),
+        delay_seconds: Some(2.0),
+        interval_seconds: Some(0.5),
+        consecutive_failures: Some(2),
+        grace_period_seconds: Some(0.0),
+        ..Default::default()
+    };
+    hc.set_type(health_check::Type::Command);
+    let mut a = task("a", Some(1_000_000_000));
+    a.health_check = Some(hc);
+    e.handle(launch_group(vec![a, task("b", None)]));
+    let out = e.handle(Input::Launched {
+        task_id: "a".into(),
+        result: ok(),
+    });
+    // The first check is due `delay_seconds` after the start.
+    assert!(out.iter().any(|x| matches!(x,
+        Action::Timer { after, input: Input::HealthCheckDue { task_id } }
+            if *after == Duration::from_secs(2) && task_id == "a")));
+    let out = e.handle(Input::Launched {
+        task_id: "b".into(),
+        result: ok(),
+    });
+    assert!(!out.iter().any(|x| matches!(
+        x,
+        Action::Timer {
+            input: Input::HealthCheckDue { .. },
+            ..
+        }
+    )));
+    e
+}
+
+fn health_updates(actions: &[Action]) -> Vec<(TaskState, Option<bool>, i32)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(c) => c.update.as_ref().map(|u| {
+                (
+                    u.status.state(),
+                    u.status.healthy,
+                    u.status.reason.unwrap_or(-1),
+                )
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn health_checks_report_and_kill_the_unhealthy_task() {
+    let mut e = running_with_health_check();
+    let due = || Input::HealthCheckDue {
+        task_id: "a".into(),
+    };
+    let result = |r: Result<(), String>| Input::HealthChecked {
+        task_id: "a".into(),
+        result: r,
+    };
+    let reason = task_status::Reason::TaskHealthCheckStatusUpdated as i32;
+    let out = e.handle(due());
+    assert!(
+        matches!(&out[..], [Action::HealthCheck { task_id, directory, .. }]
+        if task_id == "a" && directory == std::path::Path::new("/sandbox/tasks/a"))
+    );
+    // First success: reported, next check after the interval.
+    let out = e.handle(result(Ok(())));
+    assert_eq!(
+        health_updates(&out),
+        vec![(TaskState::TaskRunning, Some(true), reason)]
+    );
+    assert!(out.contains(&Action::Timer {
+        after: Duration::from_millis(500),
+        input: due()
+    }));
+    // A second success is not reported.
+    assert!(health_updates(&e.handle(result(Ok(())))).is_empty());
+    // One failure: unhealthy, still running.
+    let out = e.handle(result(Err("no".into())));
+    assert_eq!(
+        health_updates(&out),
+        vec![(TaskState::TaskRunning, Some(false), reason)]
+    );
+    assert!(kills(&out).is_empty());
+    // The second consecutive one kills the task with its grace period.
+    let out = e.handle(result(Err("no".into())));
+    assert_eq!(
+        health_updates(&out),
+        vec![(TaskState::TaskRunning, Some(false), reason)]
+    );
+    assert_eq!(kills(&out), vec![libc::SIGTERM]);
+    assert!(out.iter().any(|x| matches!(x,
+        Action::Timer { after, input: Input::Escalate { .. } } if *after == Duration::from_secs(1))));
+    // Checks stop once killing; the terminal update says unhealthy.
+    assert!(e.handle(due()).is_empty());
+    assert!(e.handle(result(Err("late".into()))).is_empty());
+    let out = e.handle(exited(15, 1, "a"));
+    let st = update_status(&out, "a");
+    assert_eq!(st.state(), TaskState::TaskKilled);
+    assert_eq!(st.healthy, Some(false));
+}

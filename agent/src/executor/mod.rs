@@ -13,6 +13,10 @@
 //! - `KillTaskMessage` → SIGTERM to the task's process group, SIGKILL after
 //!   the kill policy's grace period; `ShutdownExecutorMessage` likewise,
 //!   bounded by the shutdown grace period;
+//! - a task's `health_check` runs from the fork on ([`crate::checks`]):
+//!   TASK_RUNNING with `healthy` and REASON_TASK_HEALTH_CHECK_STATUS_UPDATED
+//!   on the first result and each change; `consecutive_failures` failures
+//!   kill the task, whose terminal update then says `healthy = false`;
 //! - agent gone: a checkpointing executor waits `MESOS_RECOVERY_TIMEOUT`
 //!   for `ReconnectExecutorMessage`, answers with
 //!   `ReregisterExecutorMessage{unacknowledged tasks and updates}`; a
@@ -310,6 +314,12 @@ pub struct CommandExecutor {
     killed: bool,
     terminated: bool,
     kill_timer: Option<TimerId>,
+    /// The task's validated health check and its state machine, from the
+    /// task's start (upstream executor.cpp `healthChecker`).
+    health: Option<(crate::checks::HealthConfig, crate::checks::HealthTracker)>,
+    /// The kill came from a failing health check: the terminal update
+    /// carries `healthy = false` (upstream `killedByHealthCheck`).
+    killed_by_health_check: bool,
     /// Exit code the binary should use once the actor stops.
     pub exit_code: i32,
 }
@@ -336,6 +346,8 @@ impl CommandExecutor {
             killed: false,
             terminated: false,
             kill_timer: None,
+            health: None,
+            killed_by_health_check: false,
             exit_code: 0,
         }
     }
@@ -580,6 +592,7 @@ impl CommandExecutor {
                 let pid = child.id() as i32;
                 tracing::info!("Forked command at {pid}");
                 self.pid = Some(pid);
+                self.start_health_checks(cx, &task);
                 let s = self.status(cx, &task.task_id, TaskState::TaskRunning, None);
                 self.send_status(cx, s);
                 cx.blocking(
@@ -617,12 +630,111 @@ impl CommandExecutor {
             "Command for task {} finished: {message}",
             task.task_id.value
         );
-        let s = self.status(cx, &task.task_id, state, Some(message));
+        let mut s = self.status(cx, &task.task_id, state, Some(message));
+        // A kill caused by the health check shows in the terminal update
+        // (upstream `reaped`: healthy = false, no particular reason).
+        if self.killed && self.killed_by_health_check {
+            s.healthy = Some(false);
+        }
         self.send_status(cx, s);
         // Upstream terminates one second later whether or not the update
         // was acknowledged (the ack usually ends it sooner).
         cx.delay(Duration::from_secs(1), |e: &mut CommandExecutor, cx| {
             e.self_terminate(cx)
+        });
+    }
+
+    /// Arms the task's health check, if any (upstream executor.cpp
+    /// `launch`: the checker starts with the task; an invalid check is
+    /// logged and ignored, as upstream does when the checker cannot be
+    /// created).
+    fn start_health_checks(&mut self, cx: &mut Cx<'_, Self>, task: &TaskInfo) {
+        let Some(h) = &task.health_check else {
+            return;
+        };
+        match crate::checks::HealthConfig::from_proto(h) {
+            Ok(config) => {
+                tracing::info!(
+                    "Starting health checks for task {} in {:?}",
+                    task.task_id.value,
+                    config.delay
+                );
+                let tracker = crate::checks::HealthTracker::new(&config, std::time::Instant::now());
+                let delay = config.delay;
+                self.health = Some((config, tracker));
+                cx.delay(delay, |e: &mut CommandExecutor, cx| {
+                    e.perform_health_check(cx)
+                });
+            }
+            Err(e) => tracing::error!("Failed to create health checker: {e}"),
+        }
+    }
+
+    fn perform_health_check(&mut self, cx: &mut Cx<'_, Self>) {
+        if self.killed || self.terminated || self.aborted {
+            return;
+        }
+        let Some((config, _)) = &self.health else {
+            return;
+        };
+        let config = config.clone();
+        let environment = self.env.task_environment.clone();
+        let directory = self.env.directory.clone();
+        // A task in its own root filesystem: its command checks run in its
+        // mount namespace (upstream enters "mnt" for rootfs tasks).
+        let enter_mnt = self.flags.rootfs.as_ref().and(self.pid);
+        cx.blocking(
+            move || crate::checks::run_check(&config, &environment, &directory, enter_mnt),
+            |e: &mut CommandExecutor, cx, r| e.health_check_result(cx, r),
+        );
+    }
+
+    /// `taskHealthUpdated`: report as TASK_RUNNING with `healthy` and
+    /// REASON_TASK_HEALTH_CHECK_STATUS_UPDATED; kill when asked.
+    fn health_check_result(&mut self, cx: &mut Cx<'_, Self>, r: Result<(), String>) {
+        // Results arriving after a kill or the task's end are dropped.
+        if self.killed || self.terminated || self.aborted {
+            return;
+        }
+        let Some(task) = self.task.clone() else {
+            return;
+        };
+        let Some((config, tracker)) = self.health.as_mut() else {
+            return;
+        };
+        if let Err(e) = &r {
+            tracing::warn!("Health check for task {} failed: {e}", task.task_id.value);
+        }
+        let interval = config.interval;
+        if let Some(ev) = tracker.record(std::time::Instant::now(), &r) {
+            tracing::info!(
+                "Received task health update, healthy: {} (consecutive failures: {})",
+                ev.healthy,
+                ev.consecutive_failures
+            );
+            let mut s = self.status(cx, &task.task_id, TaskState::TaskRunning, None);
+            s.healthy = Some(ev.healthy);
+            s.set_reason(task_status::Reason::TaskHealthCheckStatusUpdated);
+            self.send_status(cx, s);
+            if ev.kill_task {
+                tracing::info!(
+                    "Killing task {} after {} consecutive failed health checks",
+                    task.task_id.value,
+                    ev.consecutive_failures
+                );
+                self.killed_by_health_check = true;
+                let grace = task
+                    .kill_policy
+                    .as_ref()
+                    .and_then(|k| k.grace_period.as_ref())
+                    .map(|d| Duration::from_nanos(d.nanoseconds.max(0) as u64))
+                    .unwrap_or(DEFAULT_KILL_GRACE_PERIOD);
+                self.kill(cx, grace);
+                return;
+            }
+        }
+        cx.delay(interval, |e: &mut CommandExecutor, cx| {
+            e.perform_health_check(cx)
         });
     }
 

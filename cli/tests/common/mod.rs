@@ -115,6 +115,38 @@ pub fn wait_until<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Opt
     }
 }
 
+/// `mesos-local` on 127.0.0.1:`port` with `agents` agents offering
+/// `resources`; killed when the guard drops.
+pub fn start_mesos_local(
+    port: u16,
+    work_dir: &std::path::Path,
+    agents: u32,
+    resources: &str,
+) -> Guard {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mesos-local"))
+        .args([
+            "--ip=127.0.0.1".to_string(),
+            format!("--port={port}"),
+            format!("--work_dir={}", work_dir.display()),
+            format!("--num_agents={agents}"),
+            format!("--resources={resources}"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start mesos-local");
+    Guard(Some(child))
+}
+
+/// The id of the first agent in `/master/slaves`, once there is one.
+pub fn first_agent_id(port: u16) -> Option<String> {
+    wait_until(Duration::from_secs(20), || {
+        let (_, body) = http_get(port, "/master/slaves")?;
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        v["slaves"][0]["id"].as_str().map(str::to_string)
+    })
+}
+
 /// Subscribes a v1 framework (role `*`) and keeps its stream open: the
 /// stream, its `Mesos-Stream-Id` and the framework id.
 pub fn subscribe_v1(port: u16) -> (TcpStream, String, String) {
@@ -151,4 +183,28 @@ pub fn subscribe_v1(port: u16) -> (TcpStream, String, String) {
         })
         .expect("Mesos-Stream-Id header");
     (s, stream_id, fid)
+}
+
+/// A Python with pymesos: `PYMESOS_PYTHON`, `$MESOS_TEST_VENV/bin/python` or
+/// the repository's `.venv` (scripts/setup.sh); `None` with a SKIP line.
+pub fn pymesos_python() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var("PYMESOS_PYTHON").ok().map(PathBuf::from),
+        std::env::var("MESOS_TEST_VENV")
+            .ok()
+            .map(|v| PathBuf::from(v).join("bin/python")),
+        Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| {
+        std::process::Command::new(p)
+            .args(["-c", "import pymesos"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        println!("SKIP: no Python with pymesos (run scripts/setup.sh or set PYMESOS_PYTHON)");
+    }
+    found
 }

@@ -324,8 +324,9 @@ impl Master {
             return;
         }
         self.persist_registry(cx);
-        self.state.unreachable.remove(&id.value);
-        if self.state.recovered.remove(&id.value).is_some() {
+        let was_unreachable = self.state.unreachable.remove(&id.value).is_some();
+        let was_recovered = self.state.recovered.remove(&id.value).is_some();
+        if was_recovered {
             tracing::info!(
                 "Agent {} recovered from the registry has reregistered",
                 id.value
@@ -392,6 +393,50 @@ impl Master {
                     task.resources = Resources::from_vec(&t.resources).to_vec();
                     fw.tasks.insert(t.task_id.value.clone(), task);
                 }
+            }
+        }
+        if !was_recovered {
+            // Upstream `_reregisterSlave`: an unreachable (or unknown)
+            // agent's tasks are back; each connected framework hears the
+            // task's current state from the master, REASON_SLAVE_REREGISTERED.
+            let message = if was_unreachable {
+                "Unreachable agent re-reregistered"
+            } else {
+                "Unknown agent reregistered"
+            };
+            for t in &msg.tasks {
+                let fid = t.framework_id.value.clone();
+                if self.state.is_completed_framework(&fid) {
+                    continue;
+                }
+                let connected = self
+                    .state
+                    .frameworks
+                    .get(&fid)
+                    .is_some_and(|f| f.connected());
+                let Ok(state) = TaskState::try_from(t.state) else {
+                    continue;
+                };
+                if !connected {
+                    tracing::warn!(
+                        "Dropping update {} for task {} of disconnected or unknown framework {fid}",
+                        state.as_str_name(),
+                        t.task_id.value
+                    );
+                    continue;
+                }
+                let update = self.master_update(
+                    cx,
+                    &fid,
+                    Some(&id.value),
+                    &t.task_id.value,
+                    state,
+                    Source::Master,
+                    Reason::SlaveReregistered,
+                    message,
+                    t.executor_id.clone(),
+                );
+                self.forward(cx, update, None, &fid);
             }
         }
         let described = agent.describe();
@@ -676,10 +721,58 @@ impl Master {
             return;
         };
         tracing::warn!(
-            "Agent {} failed health check {missed} times; marking unreachable",
+            "Agent {} failed health check {missed} times",
             agent.describe()
         );
+        if !self.pending_unreachable.insert(agent_id.to_string()) {
+            return; // A transition is already scheduled.
+        }
         self.metrics.slave_unreachable_scheduled += 1;
+        // `--agent_removal_rate_limit` (upstream's `RateLimiter`): removals
+        // are spaced at least one interval apart; a pong meanwhile cancels.
+        let wait = match self.removal_interval {
+            Some(interval) => {
+                tracing::info!(
+                    "Scheduling transition of agent {agent_id} to UNREACHABLE because of health check timeout"
+                );
+                let now = Self::now_secs(cx);
+                let start = self.next_removal.max(now);
+                self.next_removal = start + interval.as_secs_f64();
+                std::time::Duration::from_secs_f64(start - now)
+            }
+            None => std::time::Duration::ZERO,
+        };
+        if wait.is_zero() {
+            self.mark_unreachable_now(cx, agent_id);
+        } else {
+            let id = agent_id.to_string();
+            cx.delay(wait, move |m: &mut Master, cx| {
+                m.mark_unreachable_now(cx, &id)
+            });
+        }
+    }
+
+    /// The observer got a pong after reporting the agent: a transition the
+    /// rate limit holds back is cancelled.
+    pub(crate) fn agent_pong_after_timeout(&mut self, agent_id: &str) {
+        if self.pending_unreachable.remove(agent_id) && self.removal_interval.is_some() {
+            tracing::info!(
+                "Canceling transition of agent {agent_id} to UNREACHABLE because a pong was received!"
+            );
+            self.metrics.slave_unreachable_canceled += 1;
+        }
+    }
+
+    /// Upstream `Master::markUnreachable` for a health check timeout, once
+    /// the rate limit allows it (and unless a pong cancelled it).
+    fn mark_unreachable_now(&mut self, cx: &mut Cx<'_, Self>, agent_id: &str) {
+        if !self.pending_unreachable.remove(agent_id) {
+            return;
+        }
+        let Some(agent) = self.state.agents.get(agent_id) else {
+            return;
+        };
+        tracing::warn!("Marking agent {} unreachable", agent.describe());
         let info = agent.info.clone();
         let now = Self::now_secs(cx);
         if let Err(e) = self.registrar.apply(Operation::MarkSlaveUnreachable(
@@ -712,6 +805,7 @@ impl Master {
         unreachable: bool,
     ) {
         self.metrics.slave_removals += 1;
+        self.pending_unreachable.remove(agent_id);
         self.rescind_offers_on_agent(cx, agent_id);
         self.allocator.remove_agent(agent_id);
         let frameworks: Vec<(String, bool)> = self

@@ -10,6 +10,7 @@ use mesos_proto::mesos::internal::{DrainSlaveMessage, ShutdownMessage};
 use mesos_proto::mesos::slave_info::capability::Type as AgentCap;
 use mesos_proto::mesos::{DrainConfig, DrainInfo, DrainState, SlaveId};
 
+use super::maintenance::MachineKey;
 use super::Master;
 use crate::registrar::Operation;
 
@@ -180,8 +181,25 @@ impl Master {
     ) {
         let id = call.slave_id.value.clone();
         if let Some(agent) = self.state.agents.get(&id) {
-            // No maintenance schedules exist in this master, so upstream's
-            // "part of a maintenance schedule" refusal cannot arise here.
+            // Upstream `Master::Http::drainAgent`: a registered agent whose
+            // machine is in the (first) maintenance schedule is refused.
+            let machine = Self::machine_of(&agent.info.hostname, &agent.pid);
+            let key = MachineKey::of(&machine);
+            let scheduled = self
+                .maintenance
+                .schedules
+                .first()
+                .into_iter()
+                .flat_map(|s| &s.windows)
+                .flat_map(|w| &w.machine_ids)
+                .find(|m| MachineKey::of(m) == key);
+            if let Some(m) = scheduled {
+                responder.respond(Response::bad_request(format!(
+                    "Agent {id} is part of a maintenance schedule under Machine {}",
+                    describe_machine(m)
+                )));
+                return;
+            }
             if !agent.has_capability(AgentCap::AgentDraining) {
                 responder.respond(Response::bad_request(format!(
                     "Agent {id} is not capable of draining"
@@ -216,6 +234,10 @@ impl Master {
             },
         );
         self.state.deactivated.insert(id.clone());
+        let now = Self::now_secs(cx);
+        if let Some(agent) = self.state.agents.get_mut(&id) {
+            agent.estimated_drain_start = Some(now);
+        }
         if let Some(pid) = self.state.agents.get(&id).map(|a| a.pid.clone()) {
             self.deactivate_agent_offers(cx, &id);
             cx.send(&pid, &DrainSlaveMessage { config });
@@ -282,7 +304,20 @@ impl Master {
         tracing::info!("Reactivating agent {id}");
         self.state.draining.remove(&id);
         self.state.deactivated.remove(&id);
+        if let Some(agent) = self.state.agents.get_mut(&id) {
+            agent.estimated_drain_start = None;
+        }
         self.reactivate_agent_offers(cx, &id);
         self.respond_when_persisted(cx, responder);
+    }
+}
+
+/// A `MachineID` as upstream prints it (src/common/type_utils.cpp
+/// `operator<<(MachineID)`): `host (ip)`, `host`, or `(ip)`.
+fn describe_machine(m: &mesos_proto::mesos::MachineId) -> String {
+    match (&m.hostname, &m.ip) {
+        (Some(h), Some(ip)) => format!("{h} ({ip})"),
+        (Some(h), None) => h.clone(),
+        (None, ip) => format!("({})", ip.as_deref().unwrap_or("")),
     }
 }

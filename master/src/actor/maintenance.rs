@@ -509,6 +509,31 @@ impl Master {
         self.allocate(cx);
     }
 
+    /// Upstream's checks before a machine changes mode: valid ids, each in
+    /// the schedule and currently in `mode`.
+    fn machines_in_mode(&self, ids: &[MachineId], mode: Mode, what: &str) -> Result<(), String> {
+        validate_machines(ids)?;
+        for id in ids {
+            match self.maintenance.machines.get(&MachineKey::of(id)) {
+                None => {
+                    return Err(format!(
+                        "Machine '{}' is not part of a maintenance schedule",
+                        quoted(id)
+                    ))
+                }
+                Some(m) if m.mode() != mode => {
+                    return Err(format!(
+                        "Machine '{}' is not in {} mode and cannot be {what}",
+                        quoted(id),
+                        mode.as_str_name()
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
     /// `POST /machine/down` and `START_MAINTENANCE` (upstream
     /// `_startMaintenance`): DRAINING machines go DOWN; their agents are
     /// told to shut down and removed.
@@ -518,28 +543,9 @@ impl Master {
         ids: Vec<MachineId>,
         responder: Responder,
     ) {
-        if let Err(e) = validate_machines(&ids) {
+        if let Err(e) = self.machines_in_mode(&ids, Mode::Draining, "brought down") {
             responder.respond(Response::bad_request(e));
             return;
-        }
-        for id in &ids {
-            match self.maintenance.machines.get(&MachineKey::of(id)) {
-                None => {
-                    responder.respond(Response::bad_request(format!(
-                        "Machine '{}' is not part of a maintenance schedule",
-                        quoted(id)
-                    )));
-                    return;
-                }
-                Some(m) if m.mode() != Mode::Draining => {
-                    responder.respond(Response::bad_request(format!(
-                        "Machine '{}' is not in DRAINING mode and cannot be brought down",
-                        quoted(id)
-                    )));
-                    return;
-                }
-                Some(_) => {}
-            }
         }
         if let Err(e) =
             self.registrar
@@ -589,28 +595,9 @@ impl Master {
         ids: Vec<MachineId>,
         responder: Responder,
     ) {
-        if let Err(e) = validate_machines(&ids) {
+        if let Err(e) = self.machines_in_mode(&ids, Mode::Down, "brought up") {
             responder.respond(Response::bad_request(e));
             return;
-        }
-        for id in &ids {
-            match self.maintenance.machines.get(&MachineKey::of(id)) {
-                None => {
-                    responder.respond(Response::bad_request(format!(
-                        "Machine '{}' is not part of a maintenance schedule",
-                        quoted(id)
-                    )));
-                    return;
-                }
-                Some(m) if m.mode() != Mode::Down => {
-                    responder.respond(Response::bad_request(format!(
-                        "Machine '{}' is not in DOWN mode and cannot be brought up",
-                        quoted(id)
-                    )));
-                    return;
-                }
-                Some(_) => {}
-            }
         }
         if let Err(e) =
             self.registrar

@@ -41,6 +41,7 @@ pub struct Metrics {
     pub slave_removals: u64,
     pub slave_unreachable_scheduled: u64,
     pub slave_unreachable_completed: u64,
+    pub slave_unreachable_canceled: u64,
     pub tasks_error: u64,
     pub tasks_dropped: u64,
     pub tasks_lost: u64,
@@ -201,6 +202,10 @@ impl Metrics {
             (
                 "slave_unreachable_completed",
                 self.slave_unreachable_completed,
+            ),
+            (
+                "slave_unreachable_canceled",
+                self.slave_unreachable_canceled,
             ),
             ("invalid_scheduler_calls", self.invalid_scheduler_calls),
         ] {

@@ -70,6 +70,12 @@ pub struct Master {
     pub(crate) authn: authentication::Authentication,
     /// The local authorizer over `--acls` (none: everything is allowed).
     pub(crate) authz: Option<crate::authorizer::Authorizer>,
+    /// `--agent_removal_rate_limit` as an interval, the earliest time (s)
+    /// of the next removal, and agents whose transition to unreachable is
+    /// scheduled.
+    pub(crate) removal_interval: Option<std::time::Duration>,
+    pub(crate) next_removal: f64,
+    pub(crate) pending_unreachable: BTreeSet<String>,
     /// Open HTTP scheduler streams by framework ID.
     pub(crate) streams: BTreeMap<String, HttpStream>,
     pub(crate) offer_timers: BTreeMap<String, TimerId>,
@@ -175,6 +181,7 @@ impl Master {
         state.max_completed_tasks = flags.max_completed_tasks_per_framework();
         let authn = authentication::Authentication::from_flags(&flags);
         let authz = crate::authorizer::Authorizer::from_flags(&flags);
+        let removal_interval = flags.agent_removal_rate_limit().ok().flatten();
         Master {
             flags,
             info: MasterInfo {
@@ -186,6 +193,9 @@ impl Master {
             registrar,
             authn,
             authz,
+            removal_interval,
+            next_removal: 0.0,
+            pending_unreachable: BTreeSet::new(),
             streams: BTreeMap::new(),
             offer_timers: BTreeMap::new(),
             registering: BTreeSet::new(),

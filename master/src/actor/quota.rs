@@ -173,7 +173,7 @@ impl Master {
         }
         for config in &call.quota_configs {
             let limits = ResourceLimits::from_map(&config.limits);
-            let consumed = self.allocator.quota_consumed(&config.role);
+            let consumed = self.quota_consumed(&config.role);
             if !limits.contains(&consumed) {
                 if force {
                     tracing::info!(
@@ -227,32 +227,103 @@ impl Master {
                 .quotas
                 .insert(config.role.clone(), config.clone());
             self.allocator.update_quota(config);
-            // Upstream rescinds just enough offers of the role's subtree to
-            // fit the new limits (and of other roles to make room for the
-            // guarantees); this master rescinds all outstanding offers of a
-            // role whose limits changed, which is coarser but never leaves an
-            // offer above the limits.
-            if !config.limits.is_empty() {
-                let ids: Vec<String> = self
-                    .state
-                    .offers
-                    .iter()
-                    .filter(|(_, o)| {
-                        o.allocation_info
-                            .as_ref()
-                            .and_then(|a| a.role.as_deref())
-                            .is_some_and(|r| {
-                                r == config.role || r.starts_with(&format!("{}/", config.role))
-                            })
-                    })
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                for id in ids {
-                    self.remove_offer(cx, &id, true);
-                }
-            }
+        }
+        for config in &call.quota_configs {
+            self.rescind_offers_for_quota(cx, config);
         }
         self.respond_when_persisted(cx, responder);
+    }
+
+    /// Upstream `RoleResourceBreakdown::consumedQuota` (src/master/master.cpp):
+    /// what the role subtree's tasks and executors use plus its unallocated
+    /// reservations, not its outstanding offers. The allocator counts
+    /// offered resources as allocated, so the unreserved part of the
+    /// subtree's offers is taken back out.
+    pub(crate) fn quota_consumed(&self, role: &str) -> ResourceQuantities {
+        let mut consumed = self.allocator.quota_consumed(role);
+        let prefix = format!("{role}/");
+        let offered = self
+            .state
+            .offers
+            .values()
+            .filter(|o| {
+                o.allocation_info
+                    .as_ref()
+                    .and_then(|a| a.role.as_deref())
+                    .is_some_and(|r| r == role || r.starts_with(&prefix))
+            })
+            .flat_map(|o| &o.resources)
+            .filter(|r| {
+                r.revocable.is_none()
+                    && r.reservations.is_empty()
+                    && r.role.as_deref().is_none_or(|x| x == "*")
+            })
+            .filter_map(|r| r.scalar.as_ref().map(|s| (r.name.as_str(), s.value)));
+        consumed.sub_assign(&ResourceQuantities::from_pairs(offered));
+        consumed
+    }
+
+    /// Best-effort offer rescinding after a quota update, as upstream
+    /// `QuotaHandler::_update` (src/master/quota_handler.cpp): first the
+    /// role subtree's offers until its consumption plus offers fit the
+    /// limits (nothing is rescinded when they already fit), then other
+    /// roles' offers, agent by agent, until what was rescinded plus the
+    /// role's consumption and offers covers its guarantees.
+    fn rescind_offers_for_quota(&mut self, cx: &mut Cx<'_, Self>, config: &QuotaConfig) {
+        let role = config.role.clone();
+        let in_subtree = |o: &mesos_proto::mesos::Offer| {
+            o.allocation_info
+                .as_ref()
+                .and_then(|a| a.role.as_deref())
+                .is_some_and(|r| r == role || r.starts_with(&format!("{role}/")))
+        };
+        let quantities = |o: &mesos_proto::mesos::Offer| {
+            ResourceQuantities::from_pairs(
+                o.resources
+                    .iter()
+                    .filter_map(|r| r.scalar.as_ref().map(|s| (r.name.as_str(), s.value))),
+            )
+        };
+        let mut consumed_and_offered = self.quota_consumed(&role);
+        let subtree: Vec<String> = self
+            .state
+            .offers
+            .iter()
+            .filter(|(_, o)| in_subtree(o))
+            .map(|(id, o)| {
+                consumed_and_offered.add_assign(&quantities(o));
+                id.clone()
+            })
+            .collect();
+        let limits = ResourceLimits::from_map(&config.limits);
+        for id in subtree {
+            if limits.contains(&consumed_and_offered) {
+                break;
+            }
+            if let Some(o) = self.state.offers.get(&id) {
+                consumed_and_offered.sub_assign(&quantities(o));
+            }
+            self.remove_offer(cx, &id, true);
+        }
+
+        let guarantees = ResourceQuantities::from_map(&config.guarantees);
+        let mut covered = consumed_and_offered;
+        let agents: Vec<String> = self.state.agents.keys().cloned().collect();
+        'agents: for agent in agents {
+            for id in self.state.offers_on_agent(&agent) {
+                if covered.contains(&guarantees) {
+                    break 'agents;
+                }
+                let Some(o) = self.state.offers.get(&id) else {
+                    continue;
+                };
+                if in_subtree(o) {
+                    continue;
+                }
+                covered.add_assign(&quantities(o));
+                self.remove_offer(cx, &id, true);
+            }
+        }
     }
 
     /// Recovers quota from the registry: 1.9 `quota_configs` and the legacy

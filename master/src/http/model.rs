@@ -418,6 +418,9 @@ pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value
     );
     if let Some(d) = state.draining.get(a.id()) {
         o.insert("drain_info".into(), proto(d));
+        if let Some(t) = a.estimated_drain_start {
+            o.insert("estimated_drain_start_time_seconds".into(), json!(t));
+        }
     }
     o.insert("version".into(), json!(a.version));
     o.insert(

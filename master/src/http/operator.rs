@@ -381,6 +381,14 @@ impl Master {
                         active: a.active,
                         deactivated: Some(s.deactivated.contains(a.id())),
                         drain_info: s.draining.get(a.id()).cloned(),
+                        // Whole seconds, as upstream protobuf_utils.cpp
+                        // `model(Slave)`, and only with drain info.
+                        estimated_drain_start_time: a
+                            .estimated_drain_start
+                            .filter(|_| s.draining.contains_key(a.id()))
+                            .map(|t| TimeInfo {
+                                nanoseconds: (t as i64) * 1_000_000_000,
+                            }),
                         version: a.version.clone(),
                         pid: Some(a.pid.to_string()),
                         registered_time: Some(time(a.registered_time)),

@@ -109,7 +109,6 @@ impl Master {
                 .unwrap_or_default()
             };
             let consumed: Quantities = self
-                .allocator
                 .quota_consumed(&name)
                 .iter()
                 .map(|(k, v)| {

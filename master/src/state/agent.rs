@@ -38,6 +38,11 @@ pub struct Agent {
     /// Bumped on every (re)registration / disconnection, so stale timers
     /// (reregister timeout) can tell.
     pub epoch: u64,
+    /// Wall-clock seconds when DRAIN_AGENT was applied to this registered
+    /// agent (upstream `Slave::estimatedDrainStartTime`, set in
+    /// src/master/http.cpp `drainAgent`, cleared on reactivation; in memory
+    /// only, so a restarted master reports none).
+    pub estimated_drain_start: Option<f64>,
 }
 
 impl Agent {
@@ -65,6 +70,7 @@ impl Agent {
             offers: BTreeSet::new(),
             operations: BTreeMap::new(),
             epoch: 0,
+            estimated_drain_start: None,
         }
     }
 

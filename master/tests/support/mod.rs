@@ -16,6 +16,8 @@ use mesos_proto::mesos::scheduler::Call;
 use mesos_proto::mesos::value::{Range, Ranges, Scalar, Type as ValueType};
 use mesos_proto::mesos::*;
 
+pub mod durable;
+
 pub const MASTER_ID: &str = "11111111-2222-3333-4444-555555555555";
 
 pub fn master_addr() -> SocketAddr {
@@ -265,6 +267,43 @@ impl FakeAgent {
         m: ShutdownFrameworkMessage,
     ) {
         self.shutdowns.push(m);
+    }
+
+    /// Sends a reregistration that reports every task it was asked to run
+    /// as `state` (as a restarted agent recovering its executors would), with
+    /// the frameworks of those tasks.
+    pub fn reregister_with_tasks(&mut self, cx: &mut Cx<'_, Self>, state: TaskState) {
+        let mut info = self.info();
+        info.id = self.id.clone().map(|value| SlaveId { value });
+        let slave_id = info.id.clone().unwrap_or_default();
+        let mut frameworks: Vec<FrameworkInfo> = vec![];
+        let mut tasks = vec![];
+        for run in &self.run_tasks {
+            if !frameworks.iter().any(|f| f.id == run.framework.id) {
+                frameworks.push(run.framework.clone());
+            }
+            tasks.push(Task {
+                name: run.task.name.clone(),
+                task_id: run.task.task_id.clone(),
+                framework_id: run.framework.id.clone().unwrap_or_default(),
+                executor_id: None,
+                slave_id: slave_id.clone(),
+                state: state as i32,
+                resources: run.task.resources.clone(),
+                ..Default::default()
+            });
+        }
+        let msg = ReregisterSlaveMessage {
+            slave: info,
+            version: Some("1.9.0".into()),
+            agent_capabilities: self.agent_capabilities(),
+            tasks,
+            frameworks,
+            ..Default::default()
+        };
+        let master = self.master.clone();
+        cx.link(&master);
+        cx.send(&master, &msg);
     }
 
     /// Sends a reregistration with the ID it was given.
