@@ -254,6 +254,28 @@ fn operator_calls_answer_403_to_principals_not_allowed() {
         StatusCode::FORBIDDEN
     );
     assert_eq!(operator(&mut sim, Some(OPS), quota).0, StatusCode::OK);
+    // Validation comes before authorization, as upstream: an invalid
+    // request of a principal without the ACL is a 400.
+    let bad_weight = r#"{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"dev/a","weight":-1.0}]}}"#;
+    assert_eq!(
+        operator(&mut sim, Some(DEV), bad_weight).0,
+        StatusCode::BAD_REQUEST
+    );
+    let nested_quota = r#"{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"dev/a","limits":{"cpus":{"value":1}}}]}}"#;
+    assert_eq!(
+        operator(&mut sim, Some(DEV), nested_quota).0,
+        StatusCode::BAD_REQUEST
+    );
+    let remove = r#"{"type":"REMOVE_QUOTA","remove_quota":{"role":"prod"}}"#;
+    assert_eq!(
+        operator(&mut sim, Some(DEV), remove).0,
+        StatusCode::BAD_REQUEST
+    );
+    let remove = r#"{"type":"REMOVE_QUOTA","remove_quota":{"role":"dev"}}"#;
+    assert_eq!(
+        operator(&mut sim, Some(DEV), remove).0,
+        StatusCode::FORBIDDEN
+    );
     // No set_log_level ACL and `permissive: false`.
     let level = r#"{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1,"duration":{"nanoseconds":1000000000}}}"#;
     assert_eq!(

@@ -190,9 +190,8 @@ impl Master {
 
     /// The authorization of a v1 operator call, done before the handler
     /// runs; `false` is upstream's `403 Forbidden` ([`forbidden`]). The
-    /// RESERVE/UNRESERVE/CREATE/DESTROY calls are authorized after their
-    /// validation in `operator_operation`; calls not listed here are not
-    /// authorized (yet).
+    /// RESERVE/UNRESERVE/CREATE/DESTROY, quota and weights calls are
+    /// authorized after their validation in their handlers.
     pub(crate) fn authorize_operator_call(
         &self,
         ty: CallType,
@@ -237,25 +236,6 @@ impl Master {
             CallType::StopMaintenance => self.authorized(principal, Action::StopMaintenance, None),
             CallType::GetFlags => self.authorized(principal, Action::ViewFlags, None),
             CallType::SetLoggingLevel => self.authorized(principal, Action::SetLogLevel, None),
-            CallType::UpdateQuota => call.update_quota.as_ref().is_none_or(|u| {
-                u.quota_configs
-                    .iter()
-                    .all(|c| self.authorized(principal, Action::UpdateQuota, Some(&c.role)))
-            }),
-            CallType::SetQuota => call.set_quota.as_ref().is_none_or(|s| {
-                let role = s.quota_request.role.clone().unwrap_or_default();
-                self.authorized(principal, Action::UpdateQuota, Some(&role))
-            }),
-            CallType::RemoveQuota => call
-                .remove_quota
-                .as_ref()
-                .is_none_or(|r| self.authorized(principal, Action::UpdateQuota, Some(&r.role))),
-            CallType::UpdateWeights => call.update_weights.as_ref().is_none_or(|w| {
-                w.weight_infos.iter().all(|i| {
-                    let role = i.role.clone().unwrap_or_default();
-                    self.authorized(principal, Action::UpdateWeight, Some(role.trim()))
-                })
-            }),
             _ => true,
         }
     }

@@ -198,16 +198,7 @@ impl Master {
         if req.method == http::Method::POST {
             let body = String::from_utf8_lossy(&req.body).into_owned();
             match mesos_proto::json::from_json::<mesos_proto::mesos::quota::QuotaRequest>(&body) {
-                Ok(q)
-                    if !self.authorized(
-                        req.principal.as_deref(),
-                        crate::authorizer::Action::UpdateQuota,
-                        Some(q.role.as_deref().unwrap_or("")),
-                    ) =>
-                {
-                    responder.respond(crate::actor::authorization::forbidden())
-                }
-                Ok(q) => self.set_quota_call(cx, q, responder),
+                Ok(q) => self.set_quota_call(cx, q, req.principal.as_deref(), responder),
                 Err(e) => responder.respond(Response::bad_request(format!(
                     "Failed to validate set quota request JSON '{body}': {e}"
                 ))),
@@ -230,15 +221,7 @@ impl Master {
                 )));
                 return;
             }
-            if !self.authorized(
-                req.principal.as_deref(),
-                crate::authorizer::Action::UpdateQuota,
-                Some(&role),
-            ) {
-                responder.respond(crate::actor::authorization::forbidden());
-                return;
-            }
-            self.remove_quota_call(cx, &role, responder);
+            self.remove_quota_call(cx, &role, req.principal.as_deref(), responder);
             return;
         }
         if req.method != http::Method::GET {
@@ -295,18 +278,7 @@ impl Master {
                     }
                 }
             }
-            let allowed = infos.iter().all(|w| {
-                self.authorized(
-                    req.principal.as_deref(),
-                    crate::authorizer::Action::UpdateWeight,
-                    Some(w.role.as_deref().unwrap_or("").trim()),
-                )
-            });
-            if !allowed {
-                responder.respond(crate::actor::authorization::forbidden());
-                return;
-            }
-            self.update_weights_call(cx, infos, responder);
+            self.update_weights_call(cx, infos, req.principal.as_deref(), responder);
             return;
         }
         if req.method != http::Method::GET {

@@ -168,7 +168,7 @@ impl Master {
             }
             OpType::UpdateQuota => {
                 match call.update_quota {
-                    Some(u) => self.update_quota_call(cx, u, responder),
+                    Some(u) => self.update_quota_call(cx, u, req.principal.as_deref(), responder),
                     None => responder.respond(missing("update_quota")),
                 }
                 return;
@@ -179,21 +179,33 @@ impl Master {
             }
             OpType::UpdateWeights => {
                 match call.update_weights {
-                    Some(w) => self.update_weights_call(cx, w.weight_infos, responder),
+                    Some(w) => self.update_weights_call(
+                        cx,
+                        w.weight_infos,
+                        req.principal.as_deref(),
+                        responder,
+                    ),
                     None => responder.respond(missing("update_weights")),
                 }
                 return;
             }
             OpType::SetQuota => {
                 match call.set_quota {
-                    Some(q) => self.set_quota_call(cx, q.quota_request, responder),
+                    Some(q) => self.set_quota_call(
+                        cx,
+                        q.quota_request,
+                        req.principal.as_deref(),
+                        responder,
+                    ),
                     None => responder.respond(missing("set_quota")),
                 }
                 return;
             }
             OpType::RemoveQuota => {
                 match call.remove_quota {
-                    Some(q) => self.remove_quota_call(cx, &q.role, responder),
+                    Some(q) => {
+                        self.remove_quota_call(cx, &q.role, req.principal.as_deref(), responder)
+                    }
                     None => responder.respond(missing("remove_quota")),
                 }
                 return;
