@@ -287,6 +287,7 @@ impl MasterFlags {
         self.port()?;
         self.max_agent_ping_timeouts()?;
         crate::actor::authentication::check_flags(self).map_err(Error::Flag)?;
+        crate::authorizer::check_flags(self).map_err(Error::Flag)?;
         self.agent_removal_rate_limit()?;
         Ok(())
     }

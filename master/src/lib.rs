@@ -24,6 +24,7 @@
 
 pub mod actor;
 pub mod allocator;
+pub mod authorizer;
 pub mod build;
 pub mod convert;
 pub mod error;

@@ -90,6 +90,9 @@ impl Master {
         if !self.check_agent(cx, &from, &msg.slave, msg.version.as_deref()) {
             return;
         }
+        if !self.agent_authorized(&from, &msg.slave, "registration") {
+            return;
+        }
         if self.refuse_agent_on_down_machine(cx, &from, &msg.slave.hostname, "registration") {
             return;
         }
@@ -225,6 +228,9 @@ impl Master {
             return;
         }
         if !self.check_agent(cx, &from, &msg.slave, msg.version.as_deref()) {
+            return;
+        }
+        if !self.agent_authorized(&from, &msg.slave, "re-registration") {
             return;
         }
         if self.state.gone.contains_key(&id.value) {

@@ -295,6 +295,8 @@ impl Master {
             self.metrics.messages_reregister_framework += 1;
         }
         self.validate_framework(&info, &sub.suppressed_roles)?;
+        // Upstream `Master::subscribe`: REGISTER_FRAMEWORK after validation.
+        self.authorize_framework(&info)?;
         let at = match &conn {
             NewConnection::Pid(p) => format!(" at {p}"),
             NewConnection::Http(_) => String::new(),
@@ -634,6 +636,18 @@ impl Master {
         suppressed: Vec<String>,
     ) {
         if let Err(e) = self.validate_framework(&info, &suppressed) {
+            self.send_framework(cx, fid, ToFramework::Error(e));
+            return;
+        }
+        // Upstream `Master::updateFramework`: the new roles are authorized
+        // for the framework's principal (REGISTER_FRAMEWORK).
+        let mut asked = info.clone();
+        asked.principal = self
+            .state
+            .frameworks
+            .get(fid)
+            .and_then(|f| f.info.principal.clone());
+        if let Err(e) = self.authorize_framework(&asked) {
             self.send_framework(cx, fid, ToFramework::Error(e));
             return;
         }

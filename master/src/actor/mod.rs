@@ -17,6 +17,7 @@
 
 mod agents;
 pub mod authentication;
+pub mod authorization;
 pub(crate) mod deliver;
 mod draining;
 pub(crate) mod election;
@@ -67,6 +68,8 @@ pub struct Master {
     pub(crate) registrar: Box<dyn Registrar>,
     /// CRAM-MD5 and HTTP Basic authentication state.
     pub(crate) authn: authentication::Authentication,
+    /// The local authorizer over `--acls` (none: everything is allowed).
+    pub(crate) authz: Option<crate::authorizer::Authorizer>,
     /// `--agent_removal_rate_limit` as an interval, the earliest time (s)
     /// of the next removal, and agents whose transition to unreachable is
     /// scheduled.
@@ -177,6 +180,7 @@ impl Master {
         state.max_completed_frameworks = flags.max_completed_frameworks();
         state.max_completed_tasks = flags.max_completed_tasks_per_framework();
         let authn = authentication::Authentication::from_flags(&flags);
+        let authz = crate::authorizer::Authorizer::from_flags(&flags);
         let removal_interval = flags.agent_removal_rate_limit().ok().flatten();
         Master {
             flags,
@@ -188,6 +192,7 @@ impl Master {
             allocator,
             registrar,
             authn,
+            authz,
             removal_interval,
             next_removal: 0.0,
             pending_unreachable: BTreeSet::new(),

@@ -301,6 +301,15 @@ impl Master {
         }
         upgrade_operation(&mut op);
         inject_allocation_info(&mut op, role);
+        let principal = self
+            .state
+            .frameworks
+            .get(fid)
+            .and_then(|f| f.info.principal.clone());
+        if let Err(e) = self.authorize_operation(principal.as_deref(), &op) {
+            self.drop_operation(cx, fid, &op, &e);
+            return;
+        }
         if let Err(e) = self.validate_operation(agent_id, &op, Some(fid)) {
             self.drop_operation(cx, fid, &op, &e);
             return;
@@ -592,6 +601,7 @@ impl Master {
         cx: &mut Cx<'_, Self>,
         agent_id: &str,
         mut op: OfferOperation,
+        principal: Option<&str>,
         responder: Responder,
     ) {
         if !self.state.agents.contains_key(agent_id) {
@@ -613,6 +623,12 @@ impl Master {
                 _ => format!("Invalid {} operation: {e}", op_name(&op)),
             };
             responder.respond(Response::bad_request(text));
+            return;
+        }
+        // Upstream `Master::Http::_reserve` etc.: authorized after the
+        // validation, a refusal is `403 Forbidden`.
+        if self.authorize_operation(principal, &op).is_err() {
+            responder.respond(super::authorization::forbidden());
             return;
         }
         let conversions = match from_operation(&op) {

@@ -13,6 +13,7 @@ use mesos_proto::mesos::value::{Scalar, Type as ValueType};
 use mesos_proto::mesos::Resource;
 
 use super::Master;
+use crate::authorizer::Action;
 use crate::registrar::Operation;
 
 /// Upstream `common::validation::validateInputScalarValue`.
@@ -144,6 +145,7 @@ impl Master {
         &mut self,
         cx: &mut Cx<'_, Self>,
         call: mesos_proto::mesos::master::call::UpdateQuota,
+        principal: Option<&str>,
         responder: Responder,
     ) {
         let force = call.force.unwrap_or(false);
@@ -210,6 +212,16 @@ impl Master {
                 )));
                 return;
             }
+        }
+        // Upstream `QuotaHandler::update`: UPDATE_QUOTA per config after the
+        // validation.
+        let allowed = call
+            .quota_configs
+            .iter()
+            .all(|c| self.authorized(principal, Action::UpdateQuota, Some(&c.role)));
+        if !allowed {
+            responder.respond(super::authorization::forbidden());
+            return;
         }
         if let Err(e) = self
             .registrar
@@ -387,6 +399,7 @@ impl Master {
         &mut self,
         cx: &mut Cx<'_, Self>,
         request: mesos_proto::mesos::quota::QuotaRequest,
+        principal: Option<&str>,
         responder: Responder,
     ) {
         let mut info = QuotaInfo {
@@ -449,6 +462,12 @@ impl Master {
                 return;
             }
         }
+        // Upstream `QuotaHandler::_set` / `_remove`: UPDATE_QUOTA after the
+        // validation.
+        if !self.authorized(principal, Action::UpdateQuota, Some(&config.role)) {
+            responder.respond(super::authorization::forbidden());
+            return;
+        }
         if let Err(e) = self
             .registrar
             .apply(Operation::UpdateQuota(vec![config.clone()]))
@@ -472,6 +491,7 @@ impl Master {
         &mut self,
         cx: &mut Cx<'_, Self>,
         role: &str,
+        principal: Option<&str>,
         responder: Responder,
     ) {
         if !self.state.quotas.contains_key(role) {
@@ -484,6 +504,12 @@ impl Master {
             role: role.to_string(),
             ..Default::default()
         };
+        // Upstream `QuotaHandler::_set` / `_remove`: UPDATE_QUOTA after the
+        // validation.
+        if !self.authorized(principal, Action::UpdateQuota, Some(&config.role)) {
+            responder.respond(super::authorization::forbidden());
+            return;
+        }
         if let Err(e) = self
             .registrar
             .apply(Operation::UpdateQuota(vec![config.clone()]))

@@ -31,6 +31,8 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
 pub struct OperatorSubscriber {
     pub sender: StreamSender,
     pub json: bool,
+    /// Who subscribed: the VIEW_* ACLs decide which events it gets.
+    pub principal: Option<String>,
 }
 
 /// One RecordIO record of a v1 operator event, JSON or protobuf.
@@ -58,6 +60,7 @@ impl Master {
         &mut self,
         cx: &mut Cx<'_, Self>,
         json: bool,
+        principal: Option<String>,
         responder: Responder,
     ) {
         let max = self
@@ -108,10 +111,12 @@ impl Master {
             return;
         };
         let mut subscribed = event(EventType::Subscribed);
+        let mut state = self.operator_response(mesos_proto::mesos::master::call::Type::GetState);
+        if let Some(r) = state.as_mut() {
+            self.filter_view_response(principal.as_deref(), r);
+        }
         subscribed.subscribed = Some(Subscribed {
-            get_state: self
-                .operator_response(mesos_proto::mesos::master::call::Type::GetState)
-                .and_then(|r| r.get_state),
+            get_state: state.and_then(|r| r.get_state),
             heartbeat_interval_seconds: Some(HEARTBEAT_INTERVAL.as_secs_f64()),
         });
         for e in [subscribed, event(EventType::Heartbeat)] {
@@ -122,8 +127,14 @@ impl Master {
             }
         }
         tracing::info!("Added operator event stream subscriber {id}");
-        self.subscribers
-            .insert(id, OperatorSubscriber { sender, json });
+        self.subscribers.insert(
+            id,
+            OperatorSubscriber {
+                sender,
+                json,
+                principal,
+            },
+        );
         if !self.heartbeat_armed {
             self.heartbeat_armed = true;
             cx.delay(HEARTBEAT_INTERVAL, |m: &mut Master, cx| {
@@ -151,7 +162,16 @@ impl Master {
         }
         let (mut json_rec, mut pb_rec) = (None, None);
         let mut dead = Vec::new();
+        let hidden: Vec<u64> = self
+            .subscribers
+            .iter()
+            .filter(|(_, s)| !self.event_visible(s.principal.as_deref(), &e))
+            .map(|(id, _)| *id)
+            .collect();
         for (id, s) in self.subscribers.iter_mut() {
+            if hidden.contains(id) {
+                continue;
+            }
             let slot = if s.json { &mut json_rec } else { &mut pb_rec };
             if slot.is_none() {
                 *slot = encode(&e, s.json);

@@ -338,6 +338,18 @@ impl Master {
         if let Some(exec) = task.executor.as_mut() {
             exec.resources = allocated(&exec.resources, role);
         }
+        // Upstream `_accept`: RUN_TASK is decided before the validation.
+        if let Err(e) = self.authorize_task(fid, &task) {
+            self.reject_task(
+                cx,
+                fid,
+                &task,
+                TaskState::TaskError,
+                Reason::TaskUnauthorized,
+                &e,
+            );
+            return;
+        }
         let check = {
             let fw = &self.state.frameworks[fid];
             let agent = &self.state.agents[agent_id];
@@ -433,6 +445,35 @@ impl Master {
             t.resources = allocated(&t.resources, role);
         }
         let tasks = group.tasks.clone();
+        // Upstream `_accept`: every task of the group is authorized
+        // (RUN_TASK); the last refusal names the group's error.
+        let mut refused = None;
+        for t in &tasks {
+            if self.authorize_task(fid, t).is_err() {
+                let user = t
+                    .command
+                    .as_ref()
+                    .and_then(|c| c.user.clone())
+                    .unwrap_or_else(|| self.state.frameworks[fid].info.user.clone());
+                refused = Some(format!(
+                    "Task '{}' is not authorized to launch as user '{user}'",
+                    t.task_id.value
+                ));
+            }
+        }
+        if let Some(e) = refused {
+            for t in &tasks {
+                self.reject_task(
+                    cx,
+                    fid,
+                    t,
+                    TaskState::TaskError,
+                    Reason::TaskGroupUnauthorized,
+                    &e,
+                );
+            }
+            return;
+        }
         let check = (|| -> Result<(), String> {
             if tasks.is_empty() {
                 return Err("Task group has no tasks".into());

@@ -50,6 +50,7 @@ impl Master {
         &mut self,
         cx: &mut Cx<'_, Self>,
         infos: Vec<WeightInfo>,
+        principal: Option<&str>,
         responder: Responder,
     ) {
         let whitelist = self.flags.roles();
@@ -82,6 +83,19 @@ impl Master {
             }
             info.role = Some(role);
             valid.push(info);
+        }
+        // Upstream `WeightsHandler::update`: UPDATE_WEIGHT per role after the
+        // validation.
+        let allowed = valid.iter().all(|w| {
+            self.authorized(
+                principal,
+                crate::authorizer::Action::UpdateWeight,
+                w.role.as_deref(),
+            )
+        });
+        if !allowed {
+            responder.respond(super::authorization::forbidden());
+            return;
         }
         if let Err(e) = self
             .registrar

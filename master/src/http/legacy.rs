@@ -198,7 +198,7 @@ impl Master {
         if req.method == http::Method::POST {
             let body = String::from_utf8_lossy(&req.body).into_owned();
             match mesos_proto::json::from_json::<mesos_proto::mesos::quota::QuotaRequest>(&body) {
-                Ok(q) => self.set_quota_call(cx, q, responder),
+                Ok(q) => self.set_quota_call(cx, q, req.principal.as_deref(), responder),
                 Err(e) => responder.respond(Response::bad_request(format!(
                     "Failed to validate set quota request JSON '{body}': {e}"
                 ))),
@@ -221,7 +221,7 @@ impl Master {
                 )));
                 return;
             }
-            self.remove_quota_call(cx, &role, responder);
+            self.remove_quota_call(cx, &role, req.principal.as_deref(), responder);
             return;
         }
         if req.method != http::Method::GET {
@@ -232,7 +232,18 @@ impl Master {
             return;
         }
         let status = crate::actor::quota::quota_status(&self.state.quotas);
-        responder.respond(json_response(&req, model::proto(&status).to_string()));
+        let mut body = model::proto(&status);
+        for key in ["infos", "configs"] {
+            if let Some(list) = body.get_mut(key).and_then(|l| l.as_array_mut()) {
+                self.filter_roles_json(
+                    req.principal.as_deref(),
+                    crate::authorizer::Action::GetQuota,
+                    list,
+                    "role",
+                );
+            }
+        }
+        responder.respond(json_response(&req, body.to_string()));
     }
 
     /// `GET /weights` (a JSON array of `WeightInfo`) and `PUT /weights`
@@ -267,19 +278,27 @@ impl Master {
                     }
                 }
             }
-            self.update_weights_call(cx, infos, responder);
+            self.update_weights_call(cx, infos, req.principal.as_deref(), responder);
             return;
         }
         if req.method != http::Method::GET {
             responder.respond(super::method_not_allowed(&["GET", "PUT"], &req.method));
             return;
         }
-        let items: Vec<Value> = self.weight_infos().iter().map(model::proto).collect();
+        let mut items: Vec<Value> = self.weight_infos().iter().map(model::proto).collect();
+        self.filter_roles_json(
+            req.principal.as_deref(),
+            crate::authorizer::Action::ViewRole,
+            &mut items,
+            "role",
+        );
         responder.respond(json_response(&req, Value::Array(items).to_string()));
     }
 
     fn state_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
-        responder.respond(json_response(&req, self.state_json().to_string()));
+        let mut body = self.state_json();
+        self.filter_view_json(req.principal.as_deref(), &mut body);
+        responder.respond(json_response(&req, body.to_string()));
     }
 
     fn slaves_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
@@ -302,11 +321,12 @@ impl Master {
         let usage = s.usage();
         let filter = req.query_param("framework_id").map(String::from);
         let keep = |id: &str| filter.as_deref().is_none_or(|f| f == id);
-        let body = json!({
+        let mut body = json!({
             "frameworks": s.frameworks.values().filter(|f| keep(f.id())).map(|f| model::framework(s, &usage, f)).collect::<Vec<_>>(),
             "completed_frameworks": s.completed_frameworks.iter().filter(|f| keep(f.id())).map(|f| model::framework(s, &usage, f)).collect::<Vec<_>>(),
             "unregistered_frameworks": [],
         });
+        self.filter_view_json(req.principal.as_deref(), &mut body);
         responder.respond(json_response(&req, body.to_string()));
     }
 
@@ -320,9 +340,24 @@ impl Master {
             .and_then(|l| l.parse().ok())
             .unwrap_or(0);
         let mut tasks: Vec<&mesos_proto::mesos::Task> = Vec::new();
+        let principal = req.principal.as_deref();
         for f in self.state.frameworks.values() {
-            tasks.extend(f.tasks.values());
-            tasks.extend(f.completed_tasks.iter());
+            // Upstream `ReadOnlyHandler::tasks`: VIEW_FRAMEWORK, then
+            // VIEW_TASK per task (filtered before the offset and limit).
+            let user = &f.info.user;
+            if !self.authorized(
+                principal,
+                crate::authorizer::Action::ViewFramework,
+                Some(user),
+            ) {
+                continue;
+            }
+            let view = |t: &&mesos_proto::mesos::Task| {
+                let u = t.user.as_deref().unwrap_or(user);
+                self.authorized(principal, crate::authorizer::Action::ViewTask, Some(u))
+            };
+            tasks.extend(f.tasks.values().filter(view));
+            tasks.extend(f.completed_tasks.iter().filter(view));
         }
         let body = json!({
             "tasks": tasks.into_iter().skip(offset).take(limit).map(model::task).collect::<Vec<_>>()
@@ -335,6 +370,15 @@ impl Master {
     }
 
     fn flags_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        // Upstream `Master::Http::_flags`: VIEW_FLAGS or 403.
+        if !self.authorized(
+            req.principal.as_deref(),
+            crate::authorizer::Action::ViewFlags,
+            None,
+        ) {
+            responder.respond(crate::actor::authorization::forbidden());
+            return;
+        }
         let body = json!({ "flags": self.flags_json() });
         responder.respond(json_response(&req, body.to_string()));
     }
@@ -358,6 +402,15 @@ impl Master {
     }
 
     fn metrics_endpoint(&mut self, cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        // Upstream `MetricsProcess::snapshot`: GET_ENDPOINT_WITH_PATH.
+        if !self.authorized(
+            req.principal.as_deref(),
+            crate::authorizer::Action::GetEndpoint,
+            Some("/metrics/snapshot"),
+        ) {
+            responder.respond(crate::actor::authorization::forbidden());
+            return;
+        }
         let now = Self::now_secs(cx);
         responder.respond(json_response(&req, self.metrics_json(now).to_string()));
     }
@@ -455,6 +508,15 @@ impl Master {
             responder.respond(Response::bad_request(
                 "No framework found with specified ID",
             ));
+            return;
+        }
+        let fw_principal = self.state.frameworks[fid].info.principal.clone();
+        if !self.authorized(
+            req.principal.as_deref(),
+            crate::authorizer::Action::TeardownFramework,
+            Some(fw_principal.as_deref().unwrap_or("")),
+        ) {
+            responder.respond(crate::actor::authorization::forbidden());
             return;
         }
         self.teardown(cx, fid);

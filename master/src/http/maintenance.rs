@@ -11,7 +11,12 @@ use mesos_proto::mesos::master::Call;
 use mesos_proto::mesos::MachineId;
 
 use super::{json_response, method_not_allowed};
+use crate::actor::authorization::forbidden;
 use crate::actor::Master;
+use crate::authorizer::Action::{
+    GetMaintenanceSchedule as GetSchedule, GetMaintenanceStatus as GetStatus, StartMaintenance,
+    StopMaintenance, UpdateMaintenanceSchedule as UpdateSchedule,
+};
 
 pub fn install(r: &mut Routes<Master>) {
     r.http(
@@ -94,8 +99,19 @@ impl Master {
         responder: Responder,
     ) {
         match req.method {
-            Method::GET => responder.respond(to_json(&req, &self.maintenance_schedule())),
+            Method::GET => {
+                let principal = req.principal.as_deref();
+                let schedule = if self.authorized(principal, GetSchedule, None) {
+                    self.maintenance_schedule()
+                } else {
+                    Default::default()
+                };
+                responder.respond(to_json(&req, &schedule))
+            }
             Method::POST => match parse_schedule(&req.body) {
+                Ok(_) if !self.authorized(req.principal.as_deref(), UpdateSchedule, None) => {
+                    responder.respond(forbidden())
+                }
                 Ok(s) => self.update_maintenance_schedule(cx, s, responder),
                 Err(e) => responder.respond(Response::bad_request(e)),
             },
@@ -114,7 +130,12 @@ impl Master {
             responder.respond(method_not_allowed(&["GET"], &req.method));
             return;
         }
-        responder.respond(to_json(&req, &self.maintenance_status()));
+        let status = if self.authorized(req.principal.as_deref(), GetStatus, None) {
+            self.maintenance_status()
+        } else {
+            Default::default()
+        };
+        responder.respond(to_json(&req, &status));
     }
 
     /// `POST /machine/down`.
@@ -124,6 +145,9 @@ impl Master {
             return;
         }
         match parse_machines(&req.body) {
+            Ok(_) if !self.authorized(req.principal.as_deref(), StartMaintenance, None) => {
+                responder.respond(forbidden())
+            }
             Ok(ids) => self.start_maintenance(cx, ids, responder),
             Err(e) => responder.respond(Response::bad_request(e)),
         }
@@ -136,6 +160,9 @@ impl Master {
             return;
         }
         match parse_machines(&req.body) {
+            Ok(_) if !self.authorized(req.principal.as_deref(), StopMaintenance, None) => {
+                responder.respond(forbidden())
+            }
             Ok(ids) => self.stop_maintenance(cx, ids, responder),
             Err(e) => responder.respond(Response::bad_request(e)),
         }

@@ -98,7 +98,9 @@ impl Master {
         }
         match parse_form(&req.body, field) {
             Ok((agent_id, resources)) => {
-                self.operator_operation(cx, &agent_id, make_operation(ty, resources), responder)
+                let principal = req.principal.clone();
+                let op = make_operation(ty, resources);
+                self.operator_operation(cx, &agent_id, op, principal.as_deref(), responder)
             }
             Err(e) => responder.respond(Response::bad_request(e)),
         }
@@ -141,6 +143,7 @@ impl Master {
         cx: &mut Cx<'_, Self>,
         ty: CallType,
         call: &Call,
+        principal: Option<&str>,
         responder: Responder,
     ) -> Result<(), Responder> {
         let missing = |field: &str| {
@@ -191,7 +194,7 @@ impl Master {
             },
             _ => return Err(responder),
         };
-        self.operator_operation(cx, &agent_id, op, responder);
+        self.operator_operation(cx, &agent_id, op, principal, responder);
         Ok(())
     }
 }

@@ -141,11 +141,16 @@ impl Master {
                 "Failed to validate master::Call: Expecting '{field}' to be present"
             ))
         };
+        if !self.authorize_operator_call(ty, &call, req.principal.as_deref()) {
+            responder.respond(crate::actor::authorization::forbidden());
+            return;
+        }
         // RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE/DESTROY_VOLUMES.
-        let responder = match self.operation_call(cx, ty, &call, responder) {
-            Ok(()) => return,
-            Err(r) => r,
-        };
+        let responder =
+            match self.operation_call(cx, ty, &call, req.principal.as_deref(), responder) {
+                Ok(()) => return,
+                Err(r) => r,
+            };
         match ty {
             OpType::DrainAgent => {
                 match call.drain_agent {
@@ -163,32 +168,44 @@ impl Master {
             }
             OpType::UpdateQuota => {
                 match call.update_quota {
-                    Some(u) => self.update_quota_call(cx, u, responder),
+                    Some(u) => self.update_quota_call(cx, u, req.principal.as_deref(), responder),
                     None => responder.respond(missing("update_quota")),
                 }
                 return;
             }
             OpType::Subscribe => {
-                self.operator_subscribe(cx, out_json, responder);
+                self.operator_subscribe(cx, out_json, req.principal.clone(), responder);
                 return;
             }
             OpType::UpdateWeights => {
                 match call.update_weights {
-                    Some(w) => self.update_weights_call(cx, w.weight_infos, responder),
+                    Some(w) => self.update_weights_call(
+                        cx,
+                        w.weight_infos,
+                        req.principal.as_deref(),
+                        responder,
+                    ),
                     None => responder.respond(missing("update_weights")),
                 }
                 return;
             }
             OpType::SetQuota => {
                 match call.set_quota {
-                    Some(q) => self.set_quota_call(cx, q.quota_request, responder),
+                    Some(q) => self.set_quota_call(
+                        cx,
+                        q.quota_request,
+                        req.principal.as_deref(),
+                        responder,
+                    ),
                     None => responder.respond(missing("set_quota")),
                 }
                 return;
             }
             OpType::RemoveQuota => {
                 match call.remove_quota {
-                    Some(q) => self.remove_quota_call(cx, &q.role, responder),
+                    Some(q) => {
+                        self.remove_quota_call(cx, &q.role, req.principal.as_deref(), responder)
+                    }
                     None => responder.respond(missing("remove_quota")),
                 }
                 return;
@@ -270,7 +287,7 @@ impl Master {
             }
             _ => {}
         }
-        let Some(resp) = self.operator_response(ty) else {
+        let Some(mut resp) = self.operator_response(ty) else {
             responder.respond(Response::text(
                 StatusCode::NOT_IMPLEMENTED,
                 format!(
@@ -280,6 +297,7 @@ impl Master {
             ));
             return;
         };
+        self.filter_view_response(req.principal.as_deref(), &mut resp);
         responder.respond(encode_response(&resp, out_json));
     }
 

@@ -145,7 +145,16 @@ impl Master {
     }
 
     fn roles_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
-        responder.respond(json_response(&req, self.roles_json().to_string()));
+        let mut body = self.roles_json();
+        if let Some(list) = body.get_mut("roles").and_then(|r| r.as_array_mut()) {
+            self.filter_roles_json(
+                req.principal.as_deref(),
+                crate::authorizer::Action::ViewRole,
+                list,
+                "name",
+            );
+        }
+        responder.respond(json_response(&req, body.to_string()));
     }
 
     /// `GET_ROLES`: name, weight, frameworks and allocated plus offered

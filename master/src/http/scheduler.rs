@@ -237,7 +237,10 @@ impl Master {
         stream: HttpStream,
         sub: mesos_proto::mesos::scheduler::call::Subscribe,
     ) -> Result<String, (String, HttpStream)> {
-        if let Err(e) = self.validate_framework(&sub.framework_info, &sub.suppressed_roles) {
+        if let Err(e) = self
+            .validate_framework(&sub.framework_info, &sub.suppressed_roles)
+            .and_then(|()| self.authorize_framework(&sub.framework_info))
+        {
             return Err((e, stream));
         }
         self.subscribe(cx, NewConnection::Http(stream), sub)
