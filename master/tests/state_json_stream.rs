@@ -118,6 +118,12 @@ fn rich_cluster() -> (Sim, Pid<Master>, Vec<String>) {
         ids[3]
     );
     assert_eq!(operator(&mut sim, &deactivate), StatusCode::OK);
+    let reserve = format!(
+        r#"{{"type":"RESERVE_RESOURCES","reserve_resources":{{"agent_id":{{"value":"{}"}},"resources":[{{"name":"cpus","type":"SCALAR","scalar":{{"value":1.5}},"reservations":[{{"type":"DYNAMIC","role":"analytics","principal":"ops"}}]}}]}}}}"#,
+        ids[1]
+    );
+    let st = operator(&mut sim, &reserve);
+    assert!(st.is_success(), "reserve: {st}");
     (sim, m, ids)
 }
 
@@ -143,6 +149,13 @@ fn streamed_v0_endpoints_match_value_builders() {
     assert!(st.frameworks.values().any(|f| !f.offers.is_empty()));
     assert!(st.draining.contains_key(&ids[2]));
     assert!(st.deactivated.contains(&ids[3]));
+    assert!(
+        master
+            .slaves_json(None)
+            .to_string()
+            .contains("\"reserved_resources_full\":{\"analytics\""),
+        "the reservation shows"
+    );
 
     check(master.state_json(), master.state_json_bytes(), "/state");
     check(
