@@ -503,9 +503,15 @@ pub fn write_resources(out: &mut Vec<u8>, rs: &Resources) {
             .iter()
             .filter(|r| r.revocable.is_some() == revocable)
             .collect();
-        // Summing needs the merged view only when there are several
-        // entries; a single-pass scan covers the common case.
-        let sub = Resources::from_vec(subset.iter().copied());
+        // `rs` is already merged: when every entry is on this side (the
+        // usual case, nothing revocable) it is its own subset.
+        let merged;
+        let sub: &Resources = if subset.len() == rs.iter().count() {
+            rs
+        } else {
+            merged = Resources::from_vec(subset.iter().copied());
+            &merged
+        };
         let mut names: Vec<&str> = subset.iter().map(|r| r.name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
@@ -898,6 +904,62 @@ mod tests {
         assert_eq!(v["gpus"], json!(0.0));
         assert_eq!(v["disk"], json!(0.0));
         assert_eq!(v["ports"], json!("[31000-32000]"));
+    }
+
+    fn streamed(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        f(&mut out);
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn streamed_resources_and_attributes_match_values() {
+        let mut rev = scalar("cpus", 0.5);
+        rev.revocable = Some(Default::default());
+        let mut rev_mem = scalar("mem", 3.0);
+        rev_mem.revocable = Some(Default::default());
+        let set = Resource {
+            name: "zones".into(),
+            r#type: mesos_proto::mesos::value::Type::Set as i32,
+            set: Some(mesos_proto::mesos::value::Set {
+                item: vec!["b".into(), "a\"q".into()],
+            }),
+            ..Default::default()
+        };
+        let cases = [
+            vec![],
+            vec![scalar("cpus", 2.0), scalar("mem", 0.1 + 0.2)],
+            vec![
+                scalar("cpus", 1.0),
+                scalar("cpus", 0.25),
+                ranges("ports", &[(1, 5), (6, 9), (20, 30)]),
+                scalar("bandwidth", 1e20),
+                set.clone(),
+                rev.clone(),
+            ],
+            vec![rev, rev_mem, set],
+        ];
+        for c in cases {
+            let rs = Resources::from_vec(&c);
+            assert_eq!(
+                resources(&rs).to_string(),
+                streamed(|o| write_resources(o, &rs))
+            );
+        }
+        let attr = |name: &str, text: &str| Attribute {
+            name: name.into(),
+            text: Some(mesos_proto::mesos::value::Text { value: text.into() }),
+            ..Default::default()
+        };
+        let attrs = vec![
+            attr("rack", "r1"),
+            attr("os", "linux\u{2603}"),
+            attr("rack", "r2"),
+        ];
+        assert_eq!(
+            attributes(&attrs).to_string(),
+            streamed(|o| write_attributes(o, &attrs))
+        );
     }
 
     #[test]
