@@ -4,10 +4,13 @@
 //! and `/metrics/snapshot`). With `master` as the libprocess delegate they
 //! also answer at the root (`/state` == `/master/state`).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use http::StatusCode;
 use libprocess::{Cx, Request, Responder, Response, Routes};
 use serde_json::{json, Map, Value};
 
+use super::json_writer::{self as jw, Arr, Obj};
 use super::{json_response, model};
 use crate::actor::Master;
 use crate::build;
@@ -101,6 +104,12 @@ impl TaskCounts {
             o.insert((*name).into(), json!(n));
         }
     }
+
+    fn stream(&self, o: &mut Obj<'_>) {
+        for (name, n) in STATE_NAMES.iter().zip(self.0) {
+            o.int(name, n);
+        }
+    }
 }
 
 impl Master {
@@ -112,7 +121,78 @@ impl Master {
         Value::Object(m)
     }
 
-    /// The `/state` object (upstream `Master::ReadOnlyHandler::state`).
+    fn write_flags(&self, out: &mut Vec<u8>) {
+        let mut o = Obj::new(out);
+        for (k, v) in self.flags.all() {
+            o.str(k, v);
+        }
+        o.end();
+    }
+
+    /// The `/state` body, streamed (upstream `ReadOnlyHandler::state`
+    /// writes it with `jsonify`); the same bytes as
+    /// `state_json().to_string()`.
+    pub fn state_json_bytes(&self) -> String {
+        let s = &self.state;
+        let usage = s.usage();
+        let activated = s.agents.values().filter(|a| a.active).count();
+        let mut out = Vec::with_capacity(4096 + 2048 * s.agents.len());
+        let mut o = Obj::new(&mut out);
+        o.str("version", crate::MESOS_VERSION);
+        if let Some(sha) = build::GIT_SHA {
+            o.str("git_sha", sha);
+        }
+        o.str("git_tag", crate::MESOS_VERSION);
+        o.str("build_date", build::DATE);
+        o.f64("build_time", build::time());
+        o.str("build_user", build::USER);
+        o.f64("start_time", self.start_time);
+        o.f64("elected_time", self.start_time);
+        o.str("id", &self.info.id);
+        o.str("pid", self.info.pid.as_deref().unwrap_or(""));
+        o.str("hostname", self.info.hostname.as_deref().unwrap_or(""));
+        jw::str_array(
+            o.key("capabilities"),
+            ["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"],
+        );
+        o.int("activated_slaves", activated);
+        o.int("deactivated_slaves", s.agents.len() - activated);
+        o.int("unreachable_slaves", s.unreachable.len());
+        if let Some(c) = self.flags.cluster() {
+            o.str("cluster", c);
+        }
+        o.str("leader", self.info.pid.as_deref().unwrap_or(""));
+        model::write_master_info(o.key("leader_info"), &self.info);
+        self.write_flags(o.key("flags"));
+        let mut a = Arr::new(o.key("slaves"));
+        for ag in s.agents.values() {
+            model::write_agent(a.item(), s, &usage, ag, false);
+        }
+        a.end();
+        let mut a = Arr::new(o.key("frameworks"));
+        for f in s.frameworks.values() {
+            model::write_framework(a.item(), s, &usage, f);
+        }
+        a.end();
+        let mut a = Arr::new(o.key("completed_frameworks"));
+        for f in &s.completed_frameworks {
+            model::write_framework(a.item(), s, &usage, f);
+        }
+        a.end();
+        let mut a = Arr::new(o.key("recovered_slaves"));
+        for r in s.recovered.values() {
+            jw::value(a.item(), &model::proto(r));
+        }
+        a.end();
+        o.key("orphan_tasks").extend_from_slice(b"[]");
+        o.key("unregistered_frameworks").extend_from_slice(b"[]");
+        o.end();
+        jw::into_string(out)
+    }
+
+    /// The `/state` object (upstream `Master::ReadOnlyHandler::state`) as a
+    /// `Value`: the reference the streamed [`Master::state_json_bytes`] is
+    /// tested against, and for in-process callers that want a tree.
     pub fn state_json(&self) -> Value {
         let s = &self.state;
         let usage = s.usage();
@@ -296,38 +376,105 @@ impl Master {
     }
 
     fn state_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
-        let mut body = self.state_json();
-        self.filter_view_json(req.principal.as_deref(), &mut body);
-        responder.respond(json_response(&req, body.to_string()));
+        // With `--acls` the view is filtered per principal on the model;
+        // without, the body is streamed (upstream always filters, but
+        // then every object is approved).
+        if self.authz.is_some() {
+            let mut body = self.state_json();
+            self.filter_view_json(req.principal.as_deref(), &mut body);
+            responder.respond(json_response(&req, body.to_string()));
+        } else {
+            responder.respond(json_response(&req, self.state_json_bytes()));
+        }
     }
 
     fn slaves_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        let body = self.slaves_json_bytes(req.query_param("slave_id"));
+        responder.respond(json_response(&req, body));
+    }
+
+    /// The `/slaves` body, streamed.
+    pub fn slaves_json_bytes(&self, filter: Option<&str>) -> String {
         let s = &self.state;
         let usage = s.usage();
-        let filter = req.query_param("slave_id").map(String::from);
+        let mut out = Vec::with_capacity(4096 + 4096 * s.agents.len());
+        let mut o = Obj::new(&mut out);
+        let mut a = Arr::new(o.key("slaves"));
+        for ag in s
+            .agents
+            .values()
+            .filter(|a| filter.is_none_or(|f| f == a.id()))
+        {
+            model::write_agent(a.item(), s, &usage, ag, true);
+        }
+        a.end();
+        let mut a = Arr::new(o.key("recovered_slaves"));
+        for r in s.recovered.values() {
+            jw::value(a.item(), &model::proto(r));
+        }
+        a.end();
+        o.end();
+        jw::into_string(out)
+    }
+
+    /// The `/slaves` body as a `Value` (the reference for tests).
+    pub fn slaves_json(&self, filter: Option<&str>) -> Value {
+        let s = &self.state;
+        let usage = s.usage();
         let slaves: Vec<Value> = s
             .agents
             .values()
-            .filter(|a| filter.as_deref().is_none_or(|f| f == a.id()))
+            .filter(|a| filter.is_none_or(|f| f == a.id()))
             .map(|a| model::agent(s, &usage, a, true))
             .collect();
         let recovered: Vec<Value> = s.recovered.values().map(model::proto).collect();
-        let body = json!({ "slaves": slaves, "recovered_slaves": recovered });
-        responder.respond(json_response(&req, body.to_string()));
+        json!({ "slaves": slaves, "recovered_slaves": recovered })
     }
 
     fn frameworks_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
+        let filter = req.query_param("framework_id");
+        // As `/state`: filtered on the model with `--acls`, else streamed.
+        if self.authz.is_some() {
+            let mut body = self.frameworks_json(filter);
+            self.filter_view_json(req.principal.as_deref(), &mut body);
+            responder.respond(json_response(&req, body.to_string()));
+        } else {
+            responder.respond(json_response(&req, self.frameworks_json_bytes(filter)));
+        }
+    }
+
+    /// The `/frameworks` body, streamed.
+    pub fn frameworks_json_bytes(&self, filter: Option<&str>) -> String {
         let s = &self.state;
         let usage = s.usage();
-        let filter = req.query_param("framework_id").map(String::from);
-        let keep = |id: &str| filter.as_deref().is_none_or(|f| f == id);
-        let mut body = json!({
+        let keep = |id: &str| filter.is_none_or(|f| f == id);
+        let mut out = Vec::with_capacity(4096);
+        let mut o = Obj::new(&mut out);
+        let mut a = Arr::new(o.key("frameworks"));
+        for f in s.frameworks.values().filter(|f| keep(f.id())) {
+            model::write_framework(a.item(), s, &usage, f);
+        }
+        a.end();
+        let mut a = Arr::new(o.key("completed_frameworks"));
+        for f in s.completed_frameworks.iter().filter(|f| keep(f.id())) {
+            model::write_framework(a.item(), s, &usage, f);
+        }
+        a.end();
+        o.key("unregistered_frameworks").extend_from_slice(b"[]");
+        o.end();
+        jw::into_string(out)
+    }
+
+    /// The `/frameworks` body as a `Value` (the reference for tests).
+    pub fn frameworks_json(&self, filter: Option<&str>) -> Value {
+        let s = &self.state;
+        let usage = s.usage();
+        let keep = |id: &str| filter.is_none_or(|f| f == id);
+        json!({
             "frameworks": s.frameworks.values().filter(|f| keep(f.id())).map(|f| model::framework(s, &usage, f)).collect::<Vec<_>>(),
             "completed_frameworks": s.completed_frameworks.iter().filter(|f| keep(f.id())).map(|f| model::framework(s, &usage, f)).collect::<Vec<_>>(),
             "unregistered_frameworks": [],
-        });
-        self.filter_view_json(req.principal.as_deref(), &mut body);
-        responder.respond(json_response(&req, body.to_string()));
+        })
     }
 
     fn tasks_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
@@ -339,11 +486,21 @@ impl Master {
             .query_param("offset")
             .and_then(|l| l.parse().ok())
             .unwrap_or(0);
-        let mut tasks: Vec<&mesos_proto::mesos::Task> = Vec::new();
-        let principal = req.principal.as_deref();
+        let tasks = self.visible_tasks(req.principal.as_deref());
+        responder.respond(json_response(
+            &req,
+            write_tasks(tasks.into_iter(), limit, offset),
+        ));
+    }
+
+    /// Upstream `ReadOnlyHandler::tasks`: VIEW_FRAMEWORK, then VIEW_TASK
+    /// per task (filtered before the offset and limit).
+    fn visible_tasks(&self, principal: Option<&str>) -> Vec<&mesos_proto::mesos::Task> {
+        if self.authz.is_none() {
+            return self.all_tasks().collect();
+        }
+        let mut tasks = Vec::new();
         for f in self.state.frameworks.values() {
-            // Upstream `ReadOnlyHandler::tasks`: VIEW_FRAMEWORK, then
-            // VIEW_TASK per task (filtered before the offset and limit).
             let user = &f.info.user;
             if !self.authorized(
                 principal,
@@ -359,10 +516,26 @@ impl Master {
             tasks.extend(f.tasks.values().filter(view));
             tasks.extend(f.completed_tasks.iter().filter(view));
         }
-        let body = json!({
-            "tasks": tasks.into_iter().skip(offset).take(limit).map(model::task).collect::<Vec<_>>()
-        });
-        responder.respond(json_response(&req, body.to_string()));
+        tasks
+    }
+
+    fn all_tasks(&self) -> impl Iterator<Item = &mesos_proto::mesos::Task> {
+        self.state
+            .frameworks
+            .values()
+            .flat_map(|f| f.tasks.values().chain(f.completed_tasks.iter()))
+    }
+
+    /// The `/tasks` body (every task), streamed.
+    pub fn tasks_json_bytes(&self, limit: usize, offset: usize) -> String {
+        write_tasks(self.all_tasks(), limit, offset)
+    }
+
+    /// The `/tasks` body as a `Value` (the reference for tests).
+    pub fn tasks_json(&self, limit: usize, offset: usize) -> Value {
+        json!({
+            "tasks": self.all_tasks().skip(offset).take(limit).map(model::task).collect::<Vec<_>>()
+        })
     }
 
     fn health_endpoint(&mut self, _cx: &mut Cx<'_, Self>, _req: Request, responder: Responder) {
@@ -427,9 +600,19 @@ impl Master {
         req: Request,
         responder: Responder,
     ) {
-        use std::collections::{BTreeMap, BTreeSet};
+        responder.respond(json_response(&req, self.state_summary_json_bytes()));
+    }
+
+    /// Task counts and the ids of the other side, per framework and per
+    /// agent, for `/state-summary`.
+    #[allow(clippy::type_complexity)]
+    fn summary_counts(
+        &self,
+    ) -> (
+        BTreeMap<&str, (TaskCounts, BTreeSet<&str>)>,
+        BTreeMap<&str, (TaskCounts, BTreeSet<&str>)>,
+    ) {
         let s = &self.state;
-        let usage = s.usage();
         let mut by_framework: BTreeMap<&str, (TaskCounts, BTreeSet<&str>)> = BTreeMap::new();
         let mut by_agent: BTreeMap<&str, (TaskCounts, BTreeSet<&str>)> = BTreeMap::new();
         for f in s.frameworks.values() {
@@ -444,6 +627,49 @@ impl Master {
                 a.1.insert(fid);
             }
         }
+        (by_framework, by_agent)
+    }
+
+    /// The `/state-summary` body, streamed.
+    pub fn state_summary_json_bytes(&self) -> String {
+        let s = &self.state;
+        let usage = s.usage();
+        let (mut by_framework, mut by_agent) = self.summary_counts();
+        let mut out = Vec::with_capacity(4096 + 2048 * s.agents.len());
+        let mut o = Obj::new(&mut out);
+        o.str("hostname", self.info.hostname.as_deref().unwrap_or(""));
+        if let Some(c) = self.flags.get("cluster") {
+            o.str("cluster", c);
+        }
+        let mut a = Arr::new(o.key("slaves"));
+        for ag in s.agents.values() {
+            let mut x = Obj::new(a.item());
+            model::write_agent_fields(&mut x, s, &usage, ag, false);
+            let (counts, frameworks) = by_agent.remove(ag.id()).unwrap_or_default();
+            counts.stream(&mut x);
+            jw::str_array(x.key("framework_ids"), frameworks);
+            x.end();
+        }
+        a.end();
+        let mut a = Arr::new(o.key("frameworks"));
+        for f in s.frameworks.values() {
+            let mut x = Obj::new(a.item());
+            model::write_framework_summary(&mut x, s, &usage, f);
+            let (counts, agents) = by_framework.remove(f.id()).unwrap_or_default();
+            counts.stream(&mut x);
+            jw::str_array(x.key("slave_ids"), agents);
+            x.end();
+        }
+        a.end();
+        o.end();
+        jw::into_string(out)
+    }
+
+    /// The `/state-summary` body as a `Value` (the reference for tests).
+    pub fn state_summary_json(&self) -> Value {
+        let s = &self.state;
+        let usage = s.usage();
+        let (mut by_framework, mut by_agent) = self.summary_counts();
         let slaves: Vec<Value> = s
             .agents
             .values()
@@ -478,7 +704,7 @@ impl Master {
         }
         o.insert("slaves".into(), Value::Array(slaves));
         o.insert("frameworks".into(), Value::Array(frameworks));
-        responder.respond(json_response(&req, Value::Object(o).to_string()));
+        Value::Object(o)
     }
 
     /// Upstream `Master::Http::teardown(Request)`: a form-encoded POST with
@@ -528,4 +754,21 @@ impl Master {
     fn redirect_endpoint(&mut self, _cx: &mut Cx<'_, Self>, req: Request, responder: Responder) {
         responder.respond(self.redirect_to_leader(&req));
     }
+}
+
+/// A `/tasks` body of `tasks` after `offset`, at most `limit`, streamed.
+fn write_tasks<'a>(
+    tasks: impl Iterator<Item = &'a mesos_proto::mesos::Task>,
+    limit: usize,
+    offset: usize,
+) -> String {
+    let mut out = Vec::with_capacity(4096);
+    let mut o = Obj::new(&mut out);
+    let mut a = Arr::new(o.key("tasks"));
+    for t in tasks.skip(offset).take(limit) {
+        model::write_task(a.item(), t);
+    }
+    a.end();
+    o.end();
+    jw::into_string(out)
 }

@@ -14,6 +14,7 @@
 //! module installs its own routes, so more can be added beside them.
 
 pub mod files;
+pub mod json_writer;
 pub mod legacy;
 pub mod maintenance;
 pub mod model;

@@ -10,6 +10,8 @@ use mesos_proto::mesos::{Attribute, Labels, Resource, Task, TaskStatus};
 use crate::resources::Resources;
 use crate::state::{state_name, Agent, Framework, MasterState, Usage};
 
+use super::json_writer::{self as jw, Arr, Obj};
+
 /// Any protobuf as stout JSON (`JSON::Protobuf`), or null if it cannot be
 /// rendered.
 pub fn proto<M: prost::Message + prost::Name>(m: &M) -> Value {
@@ -448,6 +450,443 @@ pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value
     Value::Object(o)
 }
 
+// ---------------------------------------------------------------------
+// Streaming writers. The same shapes as the `Value` builders above, written
+// straight into a buffer (upstream writes these with `JSON::ObjectWriter`,
+// src/common/http.cpp and src/master/readonly_handler.cpp). The endpoints
+// use these; the `Value` builders stay as the reference the
+// `state_json_bytes` test compares against.
+
+/// A leaf of the `model()` objects.
+enum Leaf {
+    Num(f64),
+    Text(String),
+}
+
+/// Insertion with `serde_json::Map` (preserve_order) semantics: a repeated
+/// key keeps its first position and takes the last value.
+fn put<'k>(
+    fields: &mut Vec<(std::borrow::Cow<'k, str>, Leaf)>,
+    k: std::borrow::Cow<'k, str>,
+    v: Leaf,
+) {
+    if let Some(slot) = fields.iter_mut().find(|(n, _)| *n == k) {
+        slot.1 = v;
+    } else {
+        fields.push((k, v));
+    }
+}
+
+fn write_leaves(out: &mut Vec<u8>, fields: &[(std::borrow::Cow<'_, str>, Leaf)]) {
+    let mut o = Obj::new(out);
+    for (k, v) in fields {
+        match v {
+            Leaf::Num(n) => o.f64(k, *n),
+            Leaf::Text(t) => o.str(k, t),
+        }
+    }
+    o.end();
+}
+
+/// [`resources`], streamed.
+pub fn write_resources(out: &mut Vec<u8>, rs: &Resources) {
+    use std::borrow::Cow;
+    let mut fields: Vec<(Cow<str>, Leaf)> = ["cpus", "gpus", "mem", "disk"]
+        .into_iter()
+        .map(|n| (Cow::Borrowed(n), Leaf::Num(0.0)))
+        .collect();
+    for revocable in [false, true] {
+        if !rs.iter().any(|r| r.revocable.is_some() == revocable) {
+            continue;
+        }
+        let subset: Vec<&Resource> = rs
+            .iter()
+            .filter(|r| r.revocable.is_some() == revocable)
+            .collect();
+        // `rs` is already merged: when every entry is on this side (the
+        // usual case, nothing revocable) it is its own subset.
+        let merged;
+        let sub: &Resources = if subset.len() == rs.iter().count() {
+            rs
+        } else {
+            merged = Resources::from_vec(subset.iter().copied());
+            &merged
+        };
+        let mut names: Vec<&str> = subset.iter().map(|r| r.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            let key: Cow<str> = if revocable {
+                Cow::Owned(format!("{name}_revocable"))
+            } else {
+                Cow::Owned(name.to_string())
+            };
+            let first = subset
+                .iter()
+                .find(|r| r.name == name)
+                .expect("name from subset");
+            let v = if first.scalar.is_some() {
+                Leaf::Num(sub.scalar(name))
+            } else if first.ranges.is_some() {
+                Leaf::Text(range_text(&sub.ranges(name)))
+            } else if first.set.is_some() {
+                let mut items: Vec<&String> = subset
+                    .iter()
+                    .filter(|r| r.name == name)
+                    .flat_map(|r| r.set.iter().flat_map(|s| s.item.iter()))
+                    .collect();
+                items.sort();
+                items.dedup();
+                let mut t = String::from("{");
+                for (i, s) in items.iter().enumerate() {
+                    if i > 0 {
+                        t.push(',');
+                    }
+                    t.push_str(s);
+                }
+                t.push('}');
+                Leaf::Text(t)
+            } else {
+                continue;
+            };
+            put(&mut fields, key, v);
+        }
+    }
+    write_leaves(out, &fields);
+}
+
+fn write_resources_full(out: &mut Vec<u8>, rs: &Resources) {
+    let mut a = Arr::new(out);
+    for r in rs.to_endpoint_vec().iter() {
+        jw::value(a.item(), &proto(r));
+    }
+    a.end();
+}
+
+/// [`attributes`], streamed.
+pub fn write_attributes(out: &mut Vec<u8>, attrs: &[Attribute]) {
+    use std::borrow::Cow;
+    let mut fields: Vec<(Cow<str>, Leaf)> = Vec::with_capacity(attrs.len());
+    for a in attrs {
+        let v = if let Some(s) = &a.scalar {
+            Leaf::Num(s.value)
+        } else if let Some(r) = &a.ranges {
+            Leaf::Text(range_text(&r.range))
+        } else if let Some(s) = &a.set {
+            Leaf::Text(format!("{{{}}}", s.item.join(",")))
+        } else if let Some(t) = &a.text {
+            Leaf::Text(t.value.clone())
+        } else {
+            continue;
+        };
+        put(&mut fields, Cow::Borrowed(a.name.as_str()), v);
+    }
+    write_leaves(out, &fields);
+}
+
+fn write_labels(out: &mut Vec<u8>, l: &Labels) {
+    let mut a = Arr::new(out);
+    for x in &l.labels {
+        jw::value(a.item(), &proto(x));
+    }
+    a.end();
+}
+
+fn write_container_status(out: &mut Vec<u8>, c: &mesos_proto::mesos::ContainerStatus) {
+    let mut o = Obj::new(out);
+    if let Some(id) = &c.container_id {
+        o.value("container_id", &proto(id));
+    }
+    if !c.network_infos.is_empty() {
+        let mut a = Arr::new(o.key("network_infos"));
+        for n in &c.network_infos {
+            jw::value(a.item(), &proto(n));
+        }
+        a.end();
+    }
+    if let Some(g) = &c.cgroup_info {
+        o.value("cgroup_info", &proto(g));
+    }
+    o.end();
+}
+
+/// [`master_info`], streamed.
+pub fn write_master_info(out: &mut Vec<u8>, m: &mesos_proto::mesos::MasterInfo) {
+    let mut o = Obj::new(out);
+    o.str("id", &m.id);
+    o.str("pid", m.pid.as_deref().unwrap_or(""));
+    o.int("port", m.port);
+    o.str("hostname", m.hostname.as_deref().unwrap_or(""));
+    if let Some(d) = &m.domain {
+        o.value("domain", &proto(d));
+    }
+    o.end();
+}
+
+/// [`task_status`], streamed.
+pub fn write_task_status(out: &mut Vec<u8>, s: &TaskStatus) {
+    let mut o = Obj::new(out);
+    o.str("state", state_name(s.state));
+    o.f64("timestamp", s.timestamp.unwrap_or(0.0));
+    if let Some(l) = &s.labels {
+        write_labels(o.key("labels"), l);
+    }
+    if let Some(c) = &s.container_status {
+        write_container_status(o.key("container_status"), c);
+    }
+    if let Some(h) = s.healthy {
+        o.bool("healthy", h);
+    }
+    o.end();
+}
+
+/// [`task`], streamed.
+pub fn write_task(out: &mut Vec<u8>, t: &Task) {
+    let mut o = Obj::new(out);
+    o.str("id", &t.task_id.value);
+    o.str("name", &t.name);
+    o.str("framework_id", &t.framework_id.value);
+    o.str(
+        "executor_id",
+        t.executor_id
+            .as_ref()
+            .map(|e| e.value.as_str())
+            .unwrap_or(""),
+    );
+    o.str("slave_id", &t.slave_id.value);
+    o.str("state", state_name(t.state));
+    write_resources(o.key("resources"), &Resources::from_vec(&t.resources));
+    let role = t
+        .resources
+        .first()
+        .and_then(|r| r.allocation_info.as_ref())
+        .and_then(|a| a.role.as_deref())
+        .unwrap_or("*");
+    o.str("role", role);
+    let mut a = Arr::new(o.key("statuses"));
+    for s in &t.statuses {
+        write_task_status(a.item(), s);
+    }
+    a.end();
+    if let Some(u) = &t.user {
+        o.str("user", u);
+    }
+    if let Some(l) = &t.labels {
+        write_labels(o.key("labels"), l);
+    }
+    if let Some(d) = &t.discovery {
+        o.value("discovery", &proto(d));
+    }
+    if let Some(c) = &t.container {
+        o.value("container", &proto(c));
+    }
+    if let Some(h) = &t.health_check {
+        o.value("health_check", &proto(h));
+    }
+    o.end();
+}
+
+fn write_framework_summary_fields(
+    o: &mut Obj<'_>,
+    f: &Framework,
+    used: &Resources,
+    offered: &Resources,
+) {
+    o.str("id", f.id());
+    o.str("name", f.name());
+    if let Some(p) = f.pid() {
+        o.str("pid", &p.to_string());
+    }
+    write_resources(o.key("used_resources"), used);
+    write_resources(o.key("offered_resources"), offered);
+    jw::str_array(
+        o.key("capabilities"),
+        f.info
+            .capabilities
+            .iter()
+            .filter_map(|c| c.r#type)
+            .filter_map(|t| mesos_proto::mesos::framework_info::capability::Type::try_from(t).ok())
+            .map(|t| t.as_str_name()),
+    );
+    o.str("hostname", f.info.hostname.as_deref().unwrap_or(""));
+    o.str("webui_url", f.info.webui_url.as_deref().unwrap_or(""));
+    o.bool("active", f.active());
+    o.bool("connected", f.connected());
+    o.bool(
+        "recovered",
+        f.state == crate::state::FrameworkState::Recovered,
+    );
+}
+
+/// [`framework_summary`]'s fields, streamed into an open object (the
+/// caller adds `/state-summary`'s counts and closes it).
+pub fn write_framework_summary(o: &mut Obj<'_>, state: &MasterState, usage: &Usage, f: &Framework) {
+    let (used, offered) = framework_used(state, usage, f);
+    write_framework_summary_fields(o, f, &used, &offered);
+}
+
+/// [`framework`], streamed.
+pub fn write_framework(out: &mut Vec<u8>, state: &MasterState, usage: &Usage, f: &Framework) {
+    let (used, offered) = framework_used(state, usage, f);
+    let mut o = Obj::new(out);
+    write_framework_summary_fields(&mut o, f, &used, &offered);
+    let mut total = used;
+    total.add_all(&offered);
+    o.str("user", &f.info.user);
+    o.f64("failover_timeout", f.info.failover_timeout.unwrap_or(0.0));
+    o.bool("checkpoint", f.info.checkpoint.unwrap_or(false));
+    o.f64("registered_time", f.registered_time);
+    o.f64("unregistered_time", f.unregistered_time.unwrap_or(0.0));
+    if let Some(p) = &f.info.principal {
+        o.str("principal", p);
+    }
+    write_resources(o.key("resources"), &total);
+    if let Some(t) = f.reregistered_time.filter(|t| *t != f.registered_time) {
+        o.f64("reregistered_time", t);
+    }
+    if f.multi_role() {
+        jw::str_array(o.key("roles"), f.info.roles.iter().map(String::as_str));
+    } else {
+        o.str("role", f.info.role.as_deref().unwrap_or("*"));
+    }
+    let mut a = Arr::new(o.key("tasks"));
+    for t in f.tasks.values() {
+        write_task(a.item(), t);
+    }
+    a.end();
+    o.key("unreachable_tasks").extend_from_slice(b"[]");
+    let mut a = Arr::new(o.key("completed_tasks"));
+    for t in &f.completed_tasks {
+        write_task(a.item(), t);
+    }
+    a.end();
+    let mut a = Arr::new(o.key("offers"));
+    for of in f.offers.iter().filter_map(|id| state.offers.get(id)) {
+        let mut x = Obj::new(a.item());
+        x.str("id", &of.id.value);
+        x.str("framework_id", &of.framework_id.value);
+        match &of.allocation_info {
+            Some(ai) => x.value("allocation_info", &proto(ai)),
+            None => x.key("allocation_info").extend_from_slice(b"null"),
+        }
+        x.str("slave_id", &of.slave_id.value);
+        write_resources(x.key("resources"), &Resources::from_vec(&of.resources));
+        x.end();
+    }
+    a.end();
+    let mut a = Arr::new(o.key("executors"));
+    for (agent, m) in &f.executors {
+        for e in m.values() {
+            let mut x = Obj::new(a.item());
+            x.str("executor_id", &e.executor_id.value);
+            x.str("name", e.name.as_deref().unwrap_or(""));
+            x.str("framework_id", f.id());
+            match &e.command {
+                Some(c) => x.value("command", &proto(c)),
+                None => x.key("command").extend_from_slice(b"null"),
+            }
+            write_resources(x.key("resources"), &Resources::from_vec(&e.resources));
+            x.str("slave_id", agent);
+            x.end();
+        }
+    }
+    a.end();
+    o.end();
+}
+
+/// [`agent`]'s fields, streamed into an open object (the caller closes it,
+/// after `/state-summary`'s extra fields if any).
+pub fn write_agent_fields(
+    o: &mut Obj<'_>,
+    state: &MasterState,
+    usage: &Usage,
+    a: &Agent,
+    full: bool,
+) {
+    let used = usage.used_on(a.id());
+    let offered = usage.offered_on(a.id());
+    let mut roles: Vec<&str> = a
+        .total
+        .iter()
+        .map(crate::resources::reservation_role)
+        .filter(|r| *r != "*")
+        .collect();
+    roles.sort_unstable();
+    roles.dedup();
+    let reserved: Vec<(&str, Resources)> = roles
+        .iter()
+        .map(|role| {
+            (
+                *role,
+                Resources::from_vec(
+                    a.total
+                        .iter()
+                        .filter(|r| crate::resources::reservation_role(r) == *role),
+                ),
+            )
+        })
+        .collect();
+    let unreserved = Resources::from_vec(
+        a.total
+            .iter()
+            .filter(|r| crate::resources::reservation_role(r) == "*"),
+    );
+    o.str("id", a.id());
+    o.str("pid", &a.pid.to_string());
+    o.str("hostname", a.hostname());
+    o.int("port", a.info.port.unwrap_or(5051));
+    if let Some(d) = &a.info.domain {
+        o.value("domain", &proto(d));
+    }
+    o.f64("registered_time", a.registered_time);
+    if let Some(t) = a.reregistered_time {
+        o.f64("reregistered_time", t);
+    }
+    write_resources(o.key("resources"), &a.total);
+    write_resources(o.key("used_resources"), &used);
+    write_resources(o.key("offered_resources"), &offered);
+    let mut r = Obj::new(o.key("reserved_resources"));
+    for (role, rs) in &reserved {
+        write_resources(r.key(role), rs);
+    }
+    r.end();
+    write_resources(o.key("unreserved_resources"), &unreserved);
+    write_attributes(o.key("attributes"), &a.info.attributes);
+    o.bool("active", a.active);
+    o.bool("deactivated", state.deactivated.contains(a.id()));
+    if let Some(d) = state.draining.get(a.id()) {
+        o.value("drain_info", &proto(d));
+        if let Some(t) = a.estimated_drain_start {
+            o.f64("estimated_drain_start_time_seconds", t);
+        }
+    }
+    o.str("version", &a.version);
+    jw::str_array(
+        o.key("capabilities"),
+        a.capabilities
+            .iter()
+            .filter_map(|t| mesos_proto::mesos::slave_info::capability::Type::try_from(*t).ok())
+            .map(|t| t.as_str_name()),
+    );
+    if full {
+        let mut r = Obj::new(o.key("reserved_resources_full"));
+        for (role, rs) in &reserved {
+            write_resources_full(r.key(role), rs);
+        }
+        r.end();
+        write_resources_full(o.key("unreserved_resources_full"), &unreserved);
+        write_resources_full(o.key("used_resources_full"), &used);
+        write_resources_full(o.key("offered_resources_full"), &offered);
+    }
+}
+
+/// [`agent`], streamed.
+pub fn write_agent(out: &mut Vec<u8>, state: &MasterState, usage: &Usage, a: &Agent, full: bool) {
+    let mut o = Obj::new(out);
+    write_agent_fields(&mut o, state, usage, a, full);
+    o.end();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,6 +904,62 @@ mod tests {
         assert_eq!(v["gpus"], json!(0.0));
         assert_eq!(v["disk"], json!(0.0));
         assert_eq!(v["ports"], json!("[31000-32000]"));
+    }
+
+    fn streamed(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        f(&mut out);
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn streamed_resources_and_attributes_match_values() {
+        let mut rev = scalar("cpus", 0.5);
+        rev.revocable = Some(Default::default());
+        let mut rev_mem = scalar("mem", 3.0);
+        rev_mem.revocable = Some(Default::default());
+        let set = Resource {
+            name: "zones".into(),
+            r#type: mesos_proto::mesos::value::Type::Set as i32,
+            set: Some(mesos_proto::mesos::value::Set {
+                item: vec!["b".into(), "a\"q".into()],
+            }),
+            ..Default::default()
+        };
+        let cases = [
+            vec![],
+            vec![scalar("cpus", 2.0), scalar("mem", 0.1 + 0.2)],
+            vec![
+                scalar("cpus", 1.0),
+                scalar("cpus", 0.25),
+                ranges("ports", &[(1, 5), (6, 9), (20, 30)]),
+                scalar("bandwidth", 1e20),
+                set.clone(),
+                rev.clone(),
+            ],
+            vec![rev, rev_mem, set],
+        ];
+        for c in cases {
+            let rs = Resources::from_vec(&c);
+            assert_eq!(
+                resources(&rs).to_string(),
+                streamed(|o| write_resources(o, &rs))
+            );
+        }
+        let attr = |name: &str, text: &str| Attribute {
+            name: name.into(),
+            text: Some(mesos_proto::mesos::value::Text { value: text.into() }),
+            ..Default::default()
+        };
+        let attrs = vec![
+            attr("rack", "r1"),
+            attr("os", "linux\u{2603}"),
+            attr("rack", "r2"),
+        ];
+        assert_eq!(
+            attributes(&attrs).to_string(),
+            streamed(|o| write_attributes(o, &attrs))
+        );
     }
 
     #[test]
