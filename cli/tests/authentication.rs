@@ -289,7 +289,22 @@ fn http_authentication_matches_the_real_master() {
         ("POST", "/master/api/v1/scheduler", Some(GOOD), "{}"),
         ("GET", "/version", None, ""),
     ];
-    let run = |port: u16| matrix(port, &cases);
+    // Calls whose answer bodies must match too: a subscriber whose
+    // FrameworkInfo.principal is not the one it authenticated as.
+    let subscribe = |principal: &str| {
+        format!(
+            r#"{{"type":"SUBSCRIBE","subscribe":{{"framework_info":{{"user":"root","name":"x","principal":"{principal}"}}}}}}"#
+        )
+    };
+    let exact = [subscribe("other")];
+    let run = |port: u16| {
+        let mut lines = matrix(port, &cases);
+        for body in &exact {
+            let answer = request(port, "POST", "/master/api/v1/scheduler", Some(GOOD), body);
+            lines.push(format!("SUBSCRIBE {body}: {answer:?}"));
+        }
+        lines
+    };
 
     let real_port = free_port();
     let real = start_real_master(&local, &dir, real_port);

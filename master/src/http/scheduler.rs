@@ -74,7 +74,7 @@ impl Master {
                 return;
             }
         };
-        let call = match parse_call(&req.body, json) {
+        let mut call = match parse_call(&req.body, json) {
             Ok(c) => c,
             Err(e) => {
                 responder.respond(Response::bad_request(e));
@@ -89,7 +89,33 @@ impl Master {
             return;
         }
         let ty = CallType::try_from(call.r#type.unwrap_or(0)).unwrap_or(CallType::Unknown);
+        let principal = req.principal.clone();
         if ty == CallType::Subscribe {
+            // Upstream `validation::scheduler::call::validate` and
+            // `Master::Http::scheduler`: an authenticated subscriber's
+            // FrameworkInfo.principal must be its own, and is set to it
+            // when absent.
+            if let (Some(p), Some(info)) = (
+                &principal,
+                call.subscribe.as_mut().map(|s| &mut s.framework_info),
+            ) {
+                match &info.principal {
+                    Some(q) if q != p => {
+                        self.metrics.invalid_scheduler_calls += 1;
+                        responder.respond(Response::bad_request(format!(
+                            "Failed to validate scheduler::Call: Authenticated principal '{p}' does not match principal '{q}' set in `FrameworkInfo`"
+                        )));
+                        return;
+                    }
+                    Some(_) => {}
+                    None => {
+                        tracing::warn!(
+                            "Setting 'principal' in FrameworkInfo to '{p}' because the framework authenticated with that principal but did not set it in FrameworkInfo"
+                        );
+                        info.principal = Some(p.clone());
+                    }
+                }
+            }
             self.http_subscribe(cx, &req, responder, call);
             return;
         }
@@ -98,6 +124,15 @@ impl Master {
             responder.respond(Response::bad_request("Framework cannot be found"));
             return;
         };
+        if let Some(p) = &principal {
+            let q = fw.info.principal.as_deref().unwrap_or_default();
+            if p != q {
+                responder.respond(Response::bad_request(format!(
+                    "Authenticated principal '{p}' does not match principal '{q}' set in `FrameworkInfo`"
+                )));
+                return;
+            }
+        }
         if !fw.connected() || !fw.is_http() {
             responder.respond(Response::text(
                 StatusCode::FORBIDDEN,
