@@ -9,10 +9,11 @@
 
 mod support;
 
+use support::kit::kit_bin;
+
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -213,24 +214,6 @@ fn get_metrics_carries_allocator_keys() {
 }
 
 // ------------------------------------------------ the real 1.9.0 master
-
-fn kit_bin() -> Option<PathBuf> {
-    let home = std::env::var("MESOS_REF_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/mesos-ref-1.9.0")
-        });
-    let bin = home.join("bin");
-    if bin.join("mesos-ref-local").exists() {
-        Some(bin)
-    } else {
-        eprintln!(
-            "SKIP: real Mesos 1.9.0 kit not found at {} (run /work/shared/ref-mesos/setup.sh)",
-            bin.display()
-        );
-        None
-    }
-}
 
 /// Kills (and reaps) the real master when the test ends, pass or fail.
 struct Guard(Child);

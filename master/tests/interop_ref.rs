@@ -6,6 +6,10 @@
 //!
 //! Skipped, with a printed reason, when the kit is not built.
 
+mod support;
+
+use support::kit::kit_bin;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -15,24 +19,6 @@ use std::time::{Duration, Instant};
 use libprocess::runtime::tokio::Runtime;
 use libprocess::transport::TransportConfig;
 use mesos_master::{Master, MasterFlags};
-
-fn kit_bin() -> Option<PathBuf> {
-    let home = std::env::var("MESOS_REF_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/mesos-ref-1.9.0")
-        });
-    let bin = home.join("bin");
-    if bin.join("mesos-ref-agent").exists() {
-        Some(bin)
-    } else {
-        eprintln!(
-            "SKIP: real Mesos 1.9.0 kit not found at {} (run /work/shared/ref-mesos/setup.sh)",
-            bin.display()
-        );
-        None
-    }
-}
 
 /// A child process killed (and reaped) when the test ends, pass or fail.
 struct Guard(Child);

@@ -17,6 +17,7 @@ use mesos_proto::mesos::value::{Range, Ranges, Scalar, Type as ValueType};
 use mesos_proto::mesos::*;
 
 pub mod durable;
+pub mod kit;
 
 pub const MASTER_ID: &str = "11111111-2222-3333-4444-555555555555";
 
