@@ -202,19 +202,8 @@ impl Master {
             return true;
         }
         match ty {
-            CallType::Teardown => match call.teardown.as_ref().and_then(|t| {
-                self.state
-                    .frameworks
-                    .get(&t.framework_id.value)
-                    .map(|f| f.info.principal.clone().unwrap_or_default())
-            }) {
-                Some(fw_principal) => {
-                    self.authorized(principal, Action::TeardownFramework, Some(&fw_principal))
-                }
-                // An unknown framework is the handler's 400 (upstream
-                // looks the framework up before authorizing).
-                None => true,
-            },
+            // TEARDOWN: `teardown_call` looks the framework up (400) before
+            // authorizing on its principal, as upstream's `_teardown`.
             CallType::DrainAgent => {
                 let mark_gone = call
                     .drain_agent

@@ -730,23 +730,8 @@ impl Master {
             ));
             return;
         };
-        if !self.state.frameworks.contains_key(fid) {
-            responder.respond(Response::bad_request(
-                "No framework found with specified ID",
-            ));
-            return;
-        }
-        let fw_principal = self.state.frameworks[fid].info.principal.clone();
-        if !self.authorized(
-            req.principal.as_deref(),
-            crate::authorizer::Action::TeardownFramework,
-            Some(fw_principal.as_deref().unwrap_or("")),
-        ) {
-            responder.respond(crate::actor::authorization::forbidden());
-            return;
-        }
-        self.teardown(cx, fid);
-        responder.respond(Response::ok());
+        let fid = fid.clone();
+        self.teardown_call(cx, &fid, req.principal.as_deref(), responder);
     }
 
     /// Upstream `Master::Http::redirect`: to the leader (itself when

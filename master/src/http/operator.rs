@@ -212,7 +212,12 @@ impl Master {
             }
             OpType::Teardown => {
                 match call.teardown {
-                    Some(t) => self.teardown_call(cx, &t.framework_id.value, responder),
+                    Some(t) => self.teardown_call(
+                        cx,
+                        &t.framework_id.value,
+                        req.principal.as_deref(),
+                        responder,
+                    ),
                     None => responder.respond(missing("teardown")),
                 }
                 return;
@@ -527,11 +532,29 @@ pub fn encode_response(resp: &OpResponse, json: bool) -> Response {
 impl Master {
     /// `TEARDOWN` (upstream `Master::Http::_teardown`): 400 for a framework
     /// this master does not know.
-    fn teardown_call(&mut self, cx: &mut Cx<'_, Self>, fid: &str, responder: Responder) {
-        if !self.state.frameworks.contains_key(fid) {
+    /// Shared by the v1 call and the legacy `/teardown` endpoint, as
+    /// upstream's `_teardown`: 400 for an unknown framework, then
+    /// TEARDOWN_FRAMEWORK on its principal (403).
+    pub(crate) fn teardown_call(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        fid: &str,
+        principal: Option<&str>,
+        responder: Responder,
+    ) {
+        let Some(fw) = self.state.frameworks.get(fid) else {
             responder.respond(Response::bad_request(
                 "No framework found with specified ID",
             ));
+            return;
+        };
+        let fw_principal = fw.info.principal.clone().unwrap_or_default();
+        if !self.authorized(
+            principal,
+            crate::authorizer::Action::TeardownFramework,
+            Some(&fw_principal),
+        ) {
+            responder.respond(crate::actor::authorization::forbidden());
             return;
         }
         self.teardown(cx, fid);
