@@ -34,6 +34,13 @@ pub const READONLY_REALM: &str = "mesos-master-readonly";
 pub const READWRITE_REALM: &str = "mesos-master-readwrite";
 pub const FRAMEWORK_REALM: &str = "mesos-master-scheduler";
 
+/// The flag that puts each realm behind HTTP Basic.
+const REALM_FLAGS: [(&str, &str); 3] = [
+    ("authenticate_http_readonly", READONLY_REALM),
+    ("authenticate_http_readwrite", READWRITE_REALM),
+    ("authenticate_http_frameworks", FRAMEWORK_REALM),
+];
+
 /// The realm of a master endpoint (upstream's `route(...)` calls in
 /// `Master::initialize` and the libprocess processes the master starts),
 /// or `None` for endpoints that never ask for credentials.
@@ -97,15 +104,11 @@ impl Authentication {
             },
             None => None,
         };
-        let realms = [
-            ("authenticate_http_readonly", READONLY_REALM),
-            ("authenticate_http_readwrite", READWRITE_REALM),
-            ("authenticate_http_frameworks", FRAMEWORK_REALM),
-        ]
-        .into_iter()
-        .filter(|(flag, _)| flags.bool(flag))
-        .map(|(_, realm)| realm)
-        .collect();
+        let realms = REALM_FLAGS
+            .into_iter()
+            .filter(|(flag, _)| flags.bool(flag))
+            .map(|(_, realm)| realm)
+            .collect();
         Authentication {
             secrets,
             realms,
@@ -169,11 +172,7 @@ pub fn check_flags(flags: &MasterFlags) -> Result<(), String> {
                 .into(),
         );
     }
-    for (flag, realm) in [
-        ("authenticate_http_readonly", READONLY_REALM),
-        ("authenticate_http_readwrite", READWRITE_REALM),
-        ("authenticate_http_frameworks", FRAMEWORK_REALM),
-    ] {
+    for (flag, realm) in REALM_FLAGS {
         if !flags.bool(flag) {
             continue;
         }
