@@ -15,36 +15,12 @@ use mesos_master::Master;
 use mesos_proto::mesos::slave_info::capability::Type as AgentCap;
 use mesos_proto::mesos::task_status::Reason;
 use mesos_proto::mesos::{framework_info, DrainInfo, DrainState, TaskState};
-use prost::Message;
 use serde_json::{json, Value};
-use support::durable::Cluster;
+use support::durable::{v1_call, Cluster};
 use support::*;
 
 fn fa<'s>(sim: &'s Sim, p: &Pid<FakeAgent>) -> &'s FakeAgent {
     sim.actor::<FakeAgent>(&p.upid).expect("agent alive")
-}
-
-/// Posts a v1 operator call given as JSON, as JSON or re-encoded as
-/// protobuf; returns status and body.
-fn call(sim: &mut Sim, json: &str, protobuf: bool) -> (StatusCode, Bytes) {
-    let mut r = Request::new(Method::POST, "/api/v1");
-    if protobuf {
-        let c: mesos_proto::mesos::v1::master::Call =
-            mesos_proto::json::from_json(json).expect("valid call json");
-        r.headers
-            .insert("content-type", "application/x-protobuf".parse().unwrap());
-        r.body = Bytes::from(c.encode_to_vec());
-    } else {
-        r.headers
-            .insert("content-type", "application/json".parse().unwrap());
-        r.body = Bytes::from(json.to_string());
-    }
-    r.headers
-        .insert("accept", "application/json".parse().unwrap());
-    let h = sim.http(master_addr(), r);
-    sim.settle();
-    let resp = h.response().expect("answered");
-    (resp.status, resp.body)
 }
 
 fn drain_json(id: &str, mark_gone: bool) -> String {
@@ -346,24 +322,12 @@ fn already_drained_drain_agent(protobuf: bool, durable: bool) {
     assert!(a.get("drain_info").is_none() && a.get("estimated_drain_start_time").is_none());
 }
 
-#[test]
-fn master_already_drained_test_drain_agent_json() {
-    already_drained_drain_agent(false, false);
-}
-
-#[test]
-fn master_already_drained_test_drain_agent_protobuf() {
-    already_drained_drain_agent(true, false);
-}
-
-#[test]
-fn master_already_drained_test_drain_agent_json_across_restart() {
-    already_drained_drain_agent(false, true);
-}
-
-#[test]
-fn master_already_drained_test_drain_agent_protobuf_across_restart() {
-    already_drained_drain_agent(true, true);
+variants! {
+    already_drained_drain_agent:
+        master_already_drained_test_drain_agent_json(false, false);
+        master_already_drained_test_drain_agent_protobuf(true, false);
+        master_already_drained_test_drain_agent_json_across_restart(false, true);
+        master_already_drained_test_drain_agent_protobuf_across_restart(true, true);
 }
 
 /// MasterAlreadyDrainedTest.DrainAgentMarkGone: the idle agent is marked
@@ -392,24 +356,12 @@ fn already_drained_mark_gone(protobuf: bool, durable: bool) {
     assert!(fx.c.master().state().agents.is_empty());
 }
 
-#[test]
-fn master_already_drained_test_drain_agent_mark_gone_json() {
-    already_drained_mark_gone(false, false);
-}
-
-#[test]
-fn master_already_drained_test_drain_agent_mark_gone_protobuf() {
-    already_drained_mark_gone(true, false);
-}
-
-#[test]
-fn master_already_drained_test_drain_agent_mark_gone_json_across_restart() {
-    already_drained_mark_gone(false, true);
-}
-
-#[test]
-fn master_already_drained_test_drain_agent_mark_gone_protobuf_across_restart() {
-    already_drained_mark_gone(true, true);
+variants! {
+    already_drained_mark_gone:
+        master_already_drained_test_drain_agent_mark_gone_json(false, false);
+        master_already_drained_test_drain_agent_mark_gone_protobuf(true, false);
+        master_already_drained_test_drain_agent_mark_gone_json_across_restart(false, true);
+        master_already_drained_test_drain_agent_mark_gone_protobuf_across_restart(true, true);
 }
 
 /// The agent's connection to the master drops (upstream terminates the
@@ -455,24 +407,12 @@ fn already_drained_disconnected(protobuf: bool, durable: bool) {
     );
 }
 
-#[test]
-fn master_already_drained_test_drain_agent_disconnected_json() {
-    already_drained_disconnected(false, false);
-}
-
-#[test]
-fn master_already_drained_test_drain_agent_disconnected_protobuf() {
-    already_drained_disconnected(true, false);
-}
-
-#[test]
-fn master_already_drained_test_drain_agent_disconnected_json_across_restart() {
-    already_drained_disconnected(false, true);
-}
-
-#[test]
-fn master_already_drained_test_drain_agent_disconnected_protobuf_across_restart() {
-    already_drained_disconnected(true, true);
+variants! {
+    already_drained_disconnected:
+        master_already_drained_test_drain_agent_disconnected_json(false, false);
+        master_already_drained_test_drain_agent_disconnected_protobuf(true, false);
+        master_already_drained_test_drain_agent_disconnected_json_across_restart(false, true);
+        master_already_drained_test_drain_agent_disconnected_protobuf_across_restart(true, true);
 }
 
 /// The agent stops answering pings until the master marks it unreachable
@@ -521,24 +461,12 @@ fn already_drained_unreachable(protobuf: bool, durable: bool) {
     );
 }
 
-#[test]
-fn master_already_drained_test_drain_agent_unreachable_json() {
-    already_drained_unreachable(false, false);
-}
-
-#[test]
-fn master_already_drained_test_drain_agent_unreachable_protobuf() {
-    already_drained_unreachable(true, false);
-}
-
-#[test]
-fn master_already_drained_test_drain_agent_unreachable_json_across_restart() {
-    already_drained_unreachable(false, true);
-}
-
-#[test]
-fn master_already_drained_test_drain_agent_unreachable_protobuf_across_restart() {
-    already_drained_unreachable(true, true);
+variants! {
+    already_drained_unreachable:
+        master_already_drained_test_drain_agent_unreachable_json(false, false);
+        master_already_drained_test_drain_agent_unreachable_protobuf(true, false);
+        master_already_drained_test_drain_agent_unreachable_json_across_restart(false, true);
+        master_already_drained_test_drain_agent_unreachable_protobuf_across_restart(true, true);
 }
 
 /// MasterDrainingTest.DrainAgent: with a running task the agent stays
@@ -607,24 +535,12 @@ fn draining_drain_agent(protobuf: bool, durable: bool) {
     fx.reactivated_agent_is_offered(protobuf);
 }
 
-#[test]
-fn master_draining_test_drain_agent_json() {
-    draining_drain_agent(false, false);
-}
-
-#[test]
-fn master_draining_test_drain_agent_protobuf() {
-    draining_drain_agent(true, false);
-}
-
-#[test]
-fn master_draining_test_drain_agent_json_across_restart() {
-    draining_drain_agent(false, true);
-}
-
-#[test]
-fn master_draining_test_drain_agent_protobuf_across_restart() {
-    draining_drain_agent(true, true);
+variants! {
+    draining_drain_agent:
+        master_draining_test_drain_agent_json(false, false);
+        master_draining_test_drain_agent_protobuf(true, false);
+        master_draining_test_drain_agent_json_across_restart(false, true);
+        master_draining_test_drain_agent_protobuf_across_restart(true, true);
 }
 
 /// MasterDrainingTest.DrainAgentMarkGone: the task ends
@@ -659,24 +575,12 @@ fn draining_mark_gone(protobuf: bool, durable: bool) {
     assert_eq!(reg.gone.as_ref().unwrap().slaves[0].id.value, fx.id);
 }
 
-#[test]
-fn master_draining_test_drain_agent_mark_gone_json() {
-    draining_mark_gone(false, false);
-}
-
-#[test]
-fn master_draining_test_drain_agent_mark_gone_protobuf() {
-    draining_mark_gone(true, false);
-}
-
-#[test]
-fn master_draining_test_drain_agent_mark_gone_json_across_restart() {
-    draining_mark_gone(false, true);
-}
-
-#[test]
-fn master_draining_test_drain_agent_mark_gone_protobuf_across_restart() {
-    draining_mark_gone(true, true);
+variants! {
+    draining_mark_gone:
+        master_draining_test_drain_agent_mark_gone_json(false, false);
+        master_draining_test_drain_agent_mark_gone_protobuf(true, false);
+        master_draining_test_drain_agent_mark_gone_json_across_restart(false, true);
+        master_draining_test_drain_agent_mark_gone_protobuf_across_restart(true, true);
 }
 
 /// MasterDrainingTest.DrainAgentDisconnected: the agent with a running
@@ -704,24 +608,12 @@ fn draining_disconnected(protobuf: bool, durable: bool) {
     fx.reactivated_agent_is_offered(protobuf);
 }
 
-#[test]
-fn master_draining_test_drain_agent_disconnected_json() {
-    draining_disconnected(false, false);
-}
-
-#[test]
-fn master_draining_test_drain_agent_disconnected_protobuf() {
-    draining_disconnected(true, false);
-}
-
-#[test]
-fn master_draining_test_drain_agent_disconnected_json_across_restart() {
-    draining_disconnected(false, true);
-}
-
-#[test]
-fn master_draining_test_drain_agent_disconnected_protobuf_across_restart() {
-    draining_disconnected(true, true);
+variants! {
+    draining_disconnected:
+        master_draining_test_drain_agent_disconnected_json(false, false);
+        master_draining_test_drain_agent_disconnected_protobuf(true, false);
+        master_draining_test_drain_agent_disconnected_json_across_restart(false, true);
+        master_draining_test_drain_agent_disconnected_protobuf_across_restart(true, true);
 }
 
 /// MasterDrainingTest.DrainAgentUnreachable: the partition-aware
@@ -762,24 +654,12 @@ fn draining_unreachable(protobuf: bool, durable: bool) {
     fx.reactivated_agent_is_offered(protobuf);
 }
 
-#[test]
-fn master_draining_test_drain_agent_unreachable_json() {
-    draining_unreachable(false, false);
-}
-
-#[test]
-fn master_draining_test_drain_agent_unreachable_protobuf() {
-    draining_unreachable(true, false);
-}
-
-#[test]
-fn master_draining_test_drain_agent_unreachable_json_across_restart() {
-    draining_unreachable(false, true);
-}
-
-#[test]
-fn master_draining_test_drain_agent_unreachable_protobuf_across_restart() {
-    draining_unreachable(true, true);
+variants! {
+    draining_unreachable:
+        master_draining_test_drain_agent_unreachable_json(false, false);
+        master_draining_test_drain_agent_unreachable_protobuf(true, false);
+        master_draining_test_drain_agent_unreachable_json_across_restart(false, true);
+        master_draining_test_drain_agent_unreachable_protobuf_across_restart(true, true);
 }
 
 /// Validation as upstream `Master::Http::drainAgent` & co.
@@ -797,22 +677,22 @@ fn validation(protobuf: bool) {
     sim.settle();
     let plain_id = fa(&sim, &plain).id.clone().unwrap();
 
-    let (st, body) = call(&mut sim, &drain_json("nope-S9", false), protobuf);
+    let (st, body) = v1_call(&mut sim, &drain_json("nope-S9", false), protobuf);
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(&body[..], b"Unknown agent");
-    let (st, body) = call(&mut sim, &drain_json(&plain_id, false), protobuf);
+    let (st, body) = v1_call(&mut sim, &drain_json(&plain_id, false), protobuf);
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(
         String::from_utf8_lossy(&body),
         format!("Agent {plain_id} is not capable of draining")
     );
-    let (st, body) = call(&mut sim, r#"{"type":"DRAIN_AGENT"}"#, protobuf);
+    let (st, body) = v1_call(&mut sim, r#"{"type":"DRAIN_AGENT"}"#, protobuf);
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(
         String::from_utf8_lossy(&body),
         "Failed to validate master::Call: Expecting 'drain_agent' to be present"
     );
-    let (st, body) = call(
+    let (st, body) = v1_call(
         &mut sim,
         &agent_call("DEACTIVATE_AGENT", "deactivate_agent", "nope-S9"),
         protobuf,
@@ -821,7 +701,7 @@ fn validation(protobuf: bool) {
         (st, &body[..]),
         (StatusCode::BAD_REQUEST, &b"Unknown agent"[..])
     );
-    let (st, body) = call(
+    let (st, body) = v1_call(
         &mut sim,
         &agent_call("REACTIVATE_AGENT", "reactivate_agent", &plain_id),
         protobuf,
@@ -843,7 +723,7 @@ fn validation(protobuf: bool) {
     let h = sim.http(master_addr(), r);
     sim.settle();
     assert_eq!(h.status(), Some(StatusCode::OK));
-    let (st, body) = call(&mut sim, &drain_json(&plain_id, false), protobuf);
+    let (st, body) = v1_call(&mut sim, &drain_json(&plain_id, false), protobuf);
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(
         String::from_utf8_lossy(&body),
@@ -854,14 +734,10 @@ fn validation(protobuf: bool) {
     assert!(master_of(&sim, &m).state().draining.is_empty());
 }
 
-#[test]
-fn master_draining_validation_json() {
-    validation(false);
-}
-
-#[test]
-fn master_draining_validation_protobuf() {
-    validation(true);
+variants! {
+    validation:
+        master_draining_validation_json(false);
+        master_draining_validation_protobuf(true);
 }
 
 /// DEACTIVATE_AGENT (upstream http.cpp `deactivateAgent`, registry
@@ -948,22 +824,10 @@ fn deactivate_and_reactivate(protobuf: bool, durable: bool) {
     );
 }
 
-#[test]
-fn master_deactivate_and_reactivate_agent_json() {
-    deactivate_and_reactivate(false, false);
-}
-
-#[test]
-fn master_deactivate_and_reactivate_agent_protobuf() {
-    deactivate_and_reactivate(true, false);
-}
-
-#[test]
-fn master_deactivate_and_reactivate_agent_json_across_restart() {
-    deactivate_and_reactivate(false, true);
-}
-
-#[test]
-fn master_deactivate_and_reactivate_agent_protobuf_across_restart() {
-    deactivate_and_reactivate(true, true);
+variants! {
+    deactivate_and_reactivate:
+        master_deactivate_and_reactivate_agent_json(false, false);
+        master_deactivate_and_reactivate_agent_protobuf(true, false);
+        master_deactivate_and_reactivate_agent_json_across_restart(false, true);
+        master_deactivate_and_reactivate_agent_protobuf_across_restart(true, true);
 }

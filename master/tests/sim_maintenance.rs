@@ -11,14 +11,9 @@
 
 mod support;
 
-use std::path::PathBuf;
-
-use bytes::Bytes;
 use http::{Method, StatusCode};
-use libprocess::runtime::sim::{Sim, SimConfig};
-use libprocess::{Actor, Cx, Pid, Request, Routes, Upid};
-use mesos_master::registrar::{InMemoryRegistrar, ReplicatedLogRegistrar};
-use mesos_master::{Master, MasterFlags};
+use libprocess::{Actor, Cx, Pid, Routes, Upid};
+use mesos_master::Master;
 use mesos_proto::mesos::internal::{
     InverseOffersMessage, RescindInverseOfferMessage, RescindResourceOfferMessage,
     ResourceOffersMessage, ShutdownMessage,
@@ -26,174 +21,25 @@ use mesos_proto::mesos::internal::{
 use mesos_proto::mesos::scheduler::call::{self, Type as CallType};
 use mesos_proto::mesos::scheduler::Call;
 use mesos_proto::mesos::{Filters, FrameworkId, FrameworkInfo, InverseOffer, Offer, TaskState};
-use prost::Message;
 use serde_json::{json, Value};
+use support::durable::Cluster;
 use support::*;
 
 // ------------------------------------------------------------- fixture
 
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "mesos-maintenance-{name}-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4()
-        ));
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
+/// The maintenance endpoints' reads, on the shared restartable cluster.
+trait Maintenance {
+    fn schedule(&mut self) -> Value;
+    fn status(&mut self) -> Value;
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A simulated master, optionally on a replicated-log registry that
-/// survives [`Cluster::restart`].
-struct Cluster {
-    sim: Sim,
-    m: Pid<Master>,
-    dir: Option<TempDir>,
-}
-
-fn make_master(dir: Option<&TempDir>) -> Master {
-    make_master_with(dir, &[])
-}
-
-fn make_master_with(dir: Option<&TempDir>, extra: &[&str]) -> Master {
-    let registry = if dir.is_some() {
-        "--registry=replicated_log"
-    } else {
-        "--registry=in_memory"
-    };
-    let mut args = vec![registry.to_string()];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let flags = MasterFlags::load(args, Vec::<(String, String)>::new()).expect("flags");
-    match dir {
-        Some(d) => {
-            let reg = ReplicatedLogRegistrar::open(&d.0, true).expect("open registry");
-            Master::with_registrar(flags, MASTER_ID, "master-host", Box::new(reg))
-        }
-        None => Master::with_registrar(
-            flags,
-            MASTER_ID,
-            "master-host",
-            Box::new(InMemoryRegistrar::new()),
-        ),
-    }
-}
-
-impl Cluster {
-    fn new(seed: u64, durable: bool) -> Cluster {
-        Cluster::with_flags(seed, durable, &[])
-    }
-
-    fn with_flags(seed: u64, durable: bool, extra: &[&str]) -> Cluster {
-        let dir = durable.then(|| TempDir::new(&format!("s{seed}")));
-        let mut sim = Sim::with_config(SimConfig::from_env(seed));
-        sim.add_node(master_addr());
-        sim.set_delegate(master_addr(), "master");
-        let m = sim.spawn(
-            master_addr(),
-            "master",
-            make_master_with(dir.as_ref(), extra),
-        );
-        sim.settle();
-        Cluster { sim, m, dir }
-    }
-
-    /// Crashes the master and starts a new one on the same registry (a
-    /// no-op without a durable registry: the scenario runs straight on).
-    fn restart_if_durable(&mut self) {
-        if self.dir.is_none() {
-            return;
-        }
-        self.restart();
-    }
-
-    fn restart(&mut self) {
-        self.sim.crash_actor(&self.m.upid);
-        self.m = self
-            .sim
-            .restart_actor(&self.m.upid, make_master(self.dir.as_ref()))
-            .expect("restarted");
-        self.sim.settle();
-    }
-
-    fn master(&self) -> &Master {
-        master_of(&self.sim, &self.m)
-    }
-
-    fn request(&mut self, method: Method, path: &str, body: &str) -> (StatusCode, String) {
-        let mut r = Request::new(method, path);
-        r.headers
-            .insert("content-type", "application/json".parse().unwrap());
-        r.body = Bytes::from(body.to_string());
-        let h = self.sim.http(master_addr(), r);
-        self.sim.settle();
-        let resp = h.response().expect("answered");
-        (
-            resp.status,
-            String::from_utf8_lossy(&resp.body).into_owned(),
-        )
-    }
-
-    fn post(&mut self, path: &str, body: &Value) -> StatusCode {
-        self.request(Method::POST, path, &body.to_string()).0
-    }
-
-    fn get_json(&mut self, path: &str) -> Value {
-        let (st, body) = self.request(Method::GET, path, "");
-        assert_eq!(st, StatusCode::OK, "{path}: {body}");
-        serde_json::from_str(&body).expect("json")
-    }
-
+impl Maintenance for Cluster {
     fn schedule(&mut self) -> Value {
         self.get_json("/master/maintenance/schedule")
     }
 
     fn status(&mut self) -> Value {
         self.get_json("/master/maintenance/status")
-    }
-
-    /// A v1 operator call, JSON or protobuf; the response as JSON.
-    fn operator(&mut self, call: &Value, protobuf: bool) -> (StatusCode, Value) {
-        let mut r = Request::new(Method::POST, "/api/v1");
-        if protobuf {
-            let c: mesos_proto::mesos::v1::master::Call =
-                mesos_proto::json::from_json(&call.to_string()).expect("valid call json");
-            r.headers
-                .insert("content-type", "application/x-protobuf".parse().unwrap());
-            r.headers
-                .insert("accept", "application/x-protobuf".parse().unwrap());
-            r.body = Bytes::from(c.encode_to_vec());
-        } else {
-            r.headers
-                .insert("content-type", "application/json".parse().unwrap());
-            r.headers
-                .insert("accept", "application/json".parse().unwrap());
-            r.body = Bytes::from(call.to_string());
-        }
-        let h = self.sim.http(master_addr(), r);
-        self.sim.settle();
-        let resp = h.response().expect("answered");
-        if resp.status != StatusCode::OK || resp.body.is_empty() {
-            let text = String::from_utf8_lossy(&resp.body).into_owned();
-            return (resp.status, json!(text));
-        }
-        let v = if protobuf {
-            let r = mesos_proto::mesos::v1::master::Response::decode(&resp.body[..])
-                .expect("protobuf response");
-            mesos_proto::json::to_json_value(&r).unwrap()
-        } else {
-            serde_json::from_slice(&resp.body).expect("json response")
-        };
-        (resp.status, v)
     }
 }
 
@@ -442,7 +288,7 @@ fn sched<'s>(c: &'s Cluster, s: &Pid<InverseScheduler>) -> &'s InverseScheduler 
 /// shown by GET; empty windows, duplicate machines and bad machine IDs are
 /// 400; a negative start is fine; the empty schedule clears it.
 fn update_schedule(durable: bool) {
-    let mut c = Cluster::new(101, durable);
+    let mut c = Cluster::new(101, durable, &[]);
     let s1 = schedule(&[window(&[machine1()], START)]);
     assert_eq!(c.post("/master/maintenance/schedule", &s1), StatusCode::OK);
     let got = c.schedule();
@@ -507,20 +353,16 @@ fn update_schedule(durable: bool) {
     assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED);
 }
 
-#[test]
-fn master_maintenance_test_update_schedule() {
-    update_schedule(false);
-}
-
-#[test]
-fn master_maintenance_test_update_schedule_across_restart() {
-    update_schedule(true);
+variants! {
+    update_schedule:
+        master_maintenance_test_update_schedule(false);
+        master_maintenance_test_update_schedule_across_restart(true);
 }
 
 /// MasterMaintenanceTest.FailToUnscheduleDeactivatedMachines: a DOWN
 /// machine may not leave the schedule until it is brought up.
 fn fail_to_unschedule_deactivated_machines(durable: bool) {
-    let mut c = Cluster::new(102, durable);
+    let mut c = Cluster::new(102, durable, &[]);
     let s = schedule(&[window(&[machine1(), machine2()], START)]);
     assert_eq!(c.post("/master/maintenance/schedule", &s), StatusCode::OK);
     assert_eq!(
@@ -551,14 +393,10 @@ fn fail_to_unschedule_deactivated_machines(durable: bool) {
     );
 }
 
-#[test]
-fn master_maintenance_test_fail_to_unschedule_deactivated_machines() {
-    fail_to_unschedule_deactivated_machines(false);
-}
-
-#[test]
-fn master_maintenance_test_fail_to_unschedule_deactivated_machines_across_restart() {
-    fail_to_unschedule_deactivated_machines(true);
+variants! {
+    fail_to_unschedule_deactivated_machines:
+        master_maintenance_test_fail_to_unschedule_deactivated_machines(false);
+        master_maintenance_test_fail_to_unschedule_deactivated_machines_across_restart(true);
 }
 
 /// MasterMaintenanceTest.PendingUnavailabilityTest and
@@ -566,7 +404,7 @@ fn master_maintenance_test_fail_to_unschedule_deactivated_machines_across_restar
 /// machine is scheduled; then outstanding offers are rescinded and the new
 /// ones carry the window, and an inverse offer arrives.
 fn pending_unavailability(durable: bool) {
-    let mut c = Cluster::new(103, durable);
+    let mut c = Cluster::new(103, durable, &[]);
     let ag = spawn_agent(&mut c);
     let s = spawn_scheduler(&mut c);
     let first = sched(&c, &s).offers.clone();
@@ -628,14 +466,10 @@ fn pending_unavailability(durable: bool) {
     }
 }
 
-#[test]
-fn master_maintenance_test_pending_unavailability() {
-    pending_unavailability(false);
-}
-
-#[test]
-fn master_maintenance_test_pending_unavailability_across_restart() {
-    pending_unavailability(true);
+variants! {
+    pending_unavailability:
+        master_maintenance_test_pending_unavailability(false);
+        master_maintenance_test_pending_unavailability_across_restart(true);
 }
 
 /// MasterMaintenanceTest.EnterMaintenanceMode: bringing the agent's
@@ -643,7 +477,7 @@ fn master_maintenance_test_pending_unavailability_across_restart() {
 /// framework, which also hears the agent is lost) and it may not come back
 /// while the machine is DOWN.
 fn enter_maintenance_mode(durable: bool) {
-    let mut c = Cluster::new(104, durable);
+    let mut c = Cluster::new(104, durable, &[]);
     let ag = spawn_agent(&mut c);
     c.sim.add_node(sched_addr(1));
     let s = c.sim.spawn(
@@ -734,20 +568,16 @@ fn enter_maintenance_mode(durable: bool) {
     assert!(fa(&c, &back).id.is_some());
 }
 
-#[test]
-fn master_maintenance_test_enter_maintenance_mode() {
-    enter_maintenance_mode(false);
-}
-
-#[test]
-fn master_maintenance_test_enter_maintenance_mode_across_restart() {
-    enter_maintenance_mode(true);
+variants! {
+    enter_maintenance_mode:
+        master_maintenance_test_enter_maintenance_mode(false);
+        master_maintenance_test_enter_maintenance_mode_across_restart(true);
 }
 
 /// MasterMaintenanceTest.BringDownMachines: only scheduled, DRAINING
 /// machines can be brought down; the list must be valid.
 fn bring_down_machines(durable: bool) {
-    let mut c = Cluster::new(105, durable);
+    let mut c = Cluster::new(105, durable, &[]);
     let down = "/master/machine/down";
     let (st, body) = c.request(
         Method::POST,
@@ -799,20 +629,16 @@ fn bring_down_machines(durable: bool) {
     assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED);
 }
 
-#[test]
-fn master_maintenance_test_bring_down_machines() {
-    bring_down_machines(false);
-}
-
-#[test]
-fn master_maintenance_test_bring_down_machines_across_restart() {
-    bring_down_machines(true);
+variants! {
+    bring_down_machines:
+        master_maintenance_test_bring_down_machines(false);
+        master_maintenance_test_bring_down_machines_across_restart(true);
 }
 
 /// MasterMaintenanceTest.BringUpMachines: only DOWN machines come up, and
 /// they leave the schedule (windows that become empty go too).
 fn bring_up_machines(durable: bool) {
-    let mut c = Cluster::new(106, durable);
+    let mut c = Cluster::new(106, durable, &[]);
     let up = "/master/machine/up";
     assert_eq!(
         c.post(up, &json!([machine1(), machine2()])),
@@ -856,20 +682,16 @@ fn bring_up_machines(durable: bool) {
     assert!(registry_machine_modes(c.master()).is_empty());
 }
 
-#[test]
-fn master_maintenance_test_bring_up_machines() {
-    bring_up_machines(false);
-}
-
-#[test]
-fn master_maintenance_test_bring_up_machines_across_restart() {
-    bring_up_machines(true);
+variants! {
+    bring_up_machines:
+        master_maintenance_test_bring_up_machines(false);
+        master_maintenance_test_bring_up_machines_across_restart(true);
 }
 
 /// MasterMaintenanceTest.MachineStatus: DRAINING and DOWN machines, as the
 /// operator sees them through /maintenance/status.
 fn machine_status(durable: bool) {
-    let mut c = Cluster::new(107, durable);
+    let mut c = Cluster::new(107, durable, &[]);
     assert_eq!(c.status(), json!({}));
     let s = schedule(&[window(&[machine1(), machine2()], START)]);
     assert_eq!(c.post("/master/maintenance/schedule", &s), StatusCode::OK);
@@ -897,14 +719,10 @@ fn machine_status(durable: bool) {
     assert!(body.starts_with("cb(") && body.ends_with(");"), "{body}");
 }
 
-#[test]
-fn master_maintenance_test_machine_status() {
-    machine_status(false);
-}
-
-#[test]
-fn master_maintenance_test_machine_status_across_restart() {
-    machine_status(true);
+variants! {
+    machine_status:
+        master_maintenance_test_machine_status(false);
+        master_maintenance_test_machine_status_across_restart(true);
 }
 
 /// MasterMaintenanceTest.InverseOffers: a framework using the agent gets an
@@ -912,7 +730,7 @@ fn master_maintenance_test_machine_status_across_restart() {
 /// inverse offer follows next cycle; ACCEPT replaces it. A restart forgets
 /// the answers (upstream notes so in /maintenance/status help).
 fn inverse_offers(durable: bool) {
-    let mut c = Cluster::new(108, durable);
+    let mut c = Cluster::new(108, durable, &[]);
     let _ag = spawn_agent(&mut c);
     let s = spawn_scheduler(&mut c);
     let sch = schedule(&[window(&[agent_machine()], START)]);
@@ -963,14 +781,10 @@ fn inverse_offers(durable: bool) {
     }
 }
 
-#[test]
-fn master_maintenance_test_inverse_offers() {
-    inverse_offers(false);
-}
-
-#[test]
-fn master_maintenance_test_inverse_offers_across_restart() {
-    inverse_offers(true);
+variants! {
+    inverse_offers:
+        master_maintenance_test_inverse_offers(false);
+        master_maintenance_test_inverse_offers_across_restart(true);
 }
 
 /// MasterMaintenanceTest.InverseOffersFilters: a declined inverse offer
@@ -978,7 +792,7 @@ fn master_maintenance_test_inverse_offers_across_restart() {
 /// schedule clears the filter (upstream `updateUnavailability`).
 #[test]
 fn master_maintenance_test_inverse_offers_filters() {
-    let mut c = Cluster::new(109, false);
+    let mut c = Cluster::new(109, false, &[]);
     let _ag = spawn_agent(&mut c);
     let s = spawn_scheduler(&mut c);
     let sch = schedule(&[window(&[agent_machine()], START)]);
@@ -1019,7 +833,7 @@ fn master_maintenance_test_inverse_offers_filters() {
 /// outstanding inverse offer.
 #[test]
 fn master_maintenance_test_accept_invalid_inverse_offer() {
-    let mut c = Cluster::new(110, false);
+    let mut c = Cluster::new(110, false, &[]);
     let _ag = spawn_agent(&mut c);
     let s = spawn_scheduler(&mut c);
     let sch = schedule(&[window(&[agent_machine()], START)]);
@@ -1054,7 +868,7 @@ fn master_maintenance_test_accept_invalid_inverse_offer() {
 /// STOP_MAINTENANCE, GET_MAINTENANCE_STATUS), JSON and protobuf, as
 /// upstream's `MasterAPITest.UpdateMaintenanceSchedule` & co.
 fn v1_calls(protobuf: bool) {
-    let mut c = Cluster::new(111, true);
+    let mut c = Cluster::new(111, true, &[]);
     let sch = schedule(&[window(&[machine1(), machine3()], START)]);
     let (code, _) = c.operator(
         &json!({"type": "UPDATE_MAINTENANCE_SCHEDULE",
@@ -1098,21 +912,17 @@ fn v1_calls(protobuf: bool) {
     );
 }
 
-#[test]
-fn master_api_test_maintenance_calls_json() {
-    v1_calls(false);
-}
-
-#[test]
-fn master_api_test_maintenance_calls_protobuf() {
-    v1_calls(true);
+variants! {
+    v1_calls:
+        master_api_test_maintenance_calls_json(false);
+        master_api_test_maintenance_calls_protobuf(true);
 }
 
 /// With `--registry=in_memory` a restarted master has no schedule, as
 /// upstream (the registry lives in the old process).
 #[test]
 fn master_maintenance_in_memory_registry_forgets_on_restart() {
-    let mut c = Cluster::new(112, false);
+    let mut c = Cluster::new(112, false, &[]);
     let s = schedule(&[window(&[machine1()], START)]);
     assert_eq!(c.post("/master/maintenance/schedule", &s), StatusCode::OK);
     c.restart();
@@ -1124,7 +934,7 @@ fn master_maintenance_in_memory_registry_forgets_on_restart() {
 /// (upstream `Master::_reregisterSlave`: maintenance is per machine).
 #[test]
 fn master_maintenance_agent_may_not_change_machine_while_registered() {
-    let mut c = Cluster::new(113, false);
+    let mut c = Cluster::new(113, false, &[]);
     let ag = spawn_agent(&mut c);
     let id = fa(&c, &ag).id.clone().unwrap();
     c.sim.add_node(agent_addr(2));
@@ -1158,7 +968,7 @@ fn master_maintenance_agent_may_not_change_machine_while_registered() {
 /// `Master::inverseOfferTimeout`); the allocator then makes a new one.
 #[test]
 fn master_maintenance_inverse_offer_timeout() {
-    let mut c = Cluster::with_flags(114, false, &["--offer_timeout=5secs"]);
+    let mut c = Cluster::new(114, false, &["--offer_timeout=5secs"]);
     let _ag = spawn_agent(&mut c);
     let s = spawn_scheduler(&mut c);
     let sch = schedule(&[window(&[agent_machine()], START)]);
@@ -1180,7 +990,7 @@ fn master_maintenance_inverse_offer_timeout() {
 /// (upstream `Master::failoverFramework` / `_reregisterFramework`).
 #[test]
 fn master_maintenance_inverse_offers_after_framework_failover() {
-    let mut c = Cluster::new(115, false);
+    let mut c = Cluster::new(115, false, &[]);
     let _ag = spawn_agent(&mut c);
     let s = spawn_scheduler(&mut c);
     let sch = schedule(&[window(&[agent_machine()], START)]);

@@ -12,33 +12,13 @@ use libprocess::runtime::sim::Sim;
 use libprocess::{Pid, Request};
 use mesos_master::Master;
 use mesos_proto::mesos::TaskState;
-use prost::Message;
 use serde_json::{json, Value};
-use support::durable::Cluster;
+use support::durable::{v1_call, Cluster};
 use support::*;
 
 fn call(sim: &mut Sim, json: &str, protobuf: bool) -> (StatusCode, String) {
-    let mut r = Request::new(Method::POST, "/api/v1");
-    if protobuf {
-        let c: mesos_proto::mesos::v1::master::Call =
-            mesos_proto::json::from_json(json).expect("valid call json");
-        r.headers
-            .insert("content-type", "application/x-protobuf".parse().unwrap());
-        r.body = Bytes::from(c.encode_to_vec());
-    } else {
-        r.headers
-            .insert("content-type", "application/json".parse().unwrap());
-        r.body = Bytes::from(json.to_string());
-    }
-    r.headers
-        .insert("accept", "application/json".parse().unwrap());
-    let h = sim.http(master_addr(), r);
-    sim.settle();
-    let resp = h.response().expect("answered");
-    (
-        resp.status,
-        String::from_utf8_lossy(&resp.body).into_owned(),
-    )
+    let (status, body) = v1_call(sim, json, protobuf);
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 fn update(configs: &str, force: bool) -> String {
@@ -124,24 +104,12 @@ fn validation(protobuf: bool, durable: bool) {
     assert_eq!(min_caps(&c.sim, &c.m), vec!["QUOTA_V2".to_string()]);
 }
 
-#[test]
-fn master_quota_test_validation_json() {
-    validation(false, false);
-}
-
-#[test]
-fn master_quota_test_validation_protobuf() {
-    validation(true, false);
-}
-
-#[test]
-fn master_quota_test_validation_json_across_restart() {
-    validation(false, true);
-}
-
-#[test]
-fn master_quota_test_validation_protobuf_across_restart() {
-    validation(true, true);
+variants! {
+    validation:
+        master_quota_test_validation_json(false, false);
+        master_quota_test_validation_protobuf(true, false);
+        master_quota_test_validation_json_across_restart(false, true);
+        master_quota_test_validation_protobuf_across_restart(true, true);
 }
 
 /// UPDATE_QUOTA then GET_QUOTA and `/quota`: the role's infos (guarantees)
@@ -304,14 +272,10 @@ fn set_and_remove_deprecated(durable: bool) {
     assert!(c.master().state().quotas.is_empty());
 }
 
-#[test]
-fn master_quota_test_set_and_remove_deprecated() {
-    set_and_remove_deprecated(false);
-}
-
-#[test]
-fn master_quota_test_set_and_remove_deprecated_across_restart() {
-    set_and_remove_deprecated(true);
+variants! {
+    set_and_remove_deprecated:
+        master_quota_test_set_and_remove_deprecated(false);
+        master_quota_test_set_and_remove_deprecated_across_restart(true);
 }
 
 /// DynamicWeightsTest: UPDATE_WEIGHTS validation, GET_WEIGHTS, `/weights`
@@ -563,24 +527,12 @@ fn update_and_get_quota(protobuf: bool, durable: bool) {
     }
 }
 
-#[test]
-fn master_quota_test_update_and_get_quota_json() {
-    update_and_get_quota(false, false);
-}
-
-#[test]
-fn master_quota_test_update_and_get_quota_protobuf() {
-    update_and_get_quota(true, false);
-}
-
-#[test]
-fn master_quota_test_update_and_get_quota_json_across_restart() {
-    update_and_get_quota(false, true);
-}
-
-#[test]
-fn master_quota_test_update_and_get_quota_protobuf_across_restart() {
-    update_and_get_quota(true, true);
+variants! {
+    update_and_get_quota:
+        master_quota_test_update_and_get_quota_json(false, false);
+        master_quota_test_update_and_get_quota_protobuf(true, false);
+        master_quota_test_update_and_get_quota_json_across_restart(false, true);
+        master_quota_test_update_and_get_quota_protobuf_across_restart(true, true);
 }
 
 /// MasterQuotaTest.UpdateQuotaMultipleRoles: two configs in one call are
@@ -614,14 +566,10 @@ fn update_quota_multiple_roles(durable: bool) {
     assert_eq!(c.master().registrar().registry().quota_configs.len(), 2);
 }
 
-#[test]
-fn master_quota_test_update_quota_multiple_roles() {
-    update_quota_multiple_roles(false);
-}
-
-#[test]
-fn master_quota_test_update_quota_multiple_roles_across_restart() {
-    update_quota_multiple_roles(true);
+variants! {
+    update_quota_multiple_roles:
+        master_quota_test_update_quota_multiple_roles(false);
+        master_quota_test_update_quota_multiple_roles_across_restart(true);
 }
 
 /// MasterQuotaTest.ValidateLimitAgainstConsumed: a role consuming the whole
@@ -660,24 +608,12 @@ fn validate_limit_against_consumed(protobuf: bool, durable: bool) {
     assert_eq!(c.master().state().quotas["role1"].limits["cpus"].value, 1.0);
 }
 
-#[test]
-fn master_quota_test_validate_limit_against_consumed_json() {
-    validate_limit_against_consumed(false, false);
-}
-
-#[test]
-fn master_quota_test_validate_limit_against_consumed_protobuf() {
-    validate_limit_against_consumed(true, false);
-}
-
-#[test]
-fn master_quota_test_validate_limit_against_consumed_json_across_restart() {
-    validate_limit_against_consumed(false, true);
-}
-
-#[test]
-fn master_quota_test_validate_limit_against_consumed_protobuf_across_restart() {
-    validate_limit_against_consumed(true, true);
+variants! {
+    validate_limit_against_consumed:
+        master_quota_test_validate_limit_against_consumed_json(false, false);
+        master_quota_test_validate_limit_against_consumed_protobuf(true, false);
+        master_quota_test_validate_limit_against_consumed_json_across_restart(false, true);
+        master_quota_test_validate_limit_against_consumed_protobuf_across_restart(true, true);
 }
 
 /// MasterQuotaTest.RescindOffersEnforcingLimits: limits at or above what
@@ -734,14 +670,10 @@ fn rescind_offers_enforcing_limits(durable: bool) {
     }
 }
 
-#[test]
-fn master_quota_test_rescind_offers_enforcing_limits() {
-    rescind_offers_enforcing_limits(false);
-}
-
-#[test]
-fn master_quota_test_rescind_offers_enforcing_limits_across_restart() {
-    rescind_offers_enforcing_limits(true);
+variants! {
+    rescind_offers_enforcing_limits:
+        master_quota_test_rescind_offers_enforcing_limits(false);
+        master_quota_test_rescind_offers_enforcing_limits_across_restart(true);
 }
 
 /// MasterQuotaTest.RescindOffersForUpdateQuotaGuarantees: guaranteeing
@@ -784,14 +716,10 @@ fn rescind_offers_for_update_quota_guarantees(durable: bool) {
     }
 }
 
-#[test]
-fn master_quota_test_rescind_offers_for_update_quota_guarantees() {
-    rescind_offers_for_update_quota_guarantees(false);
-}
-
-#[test]
-fn master_quota_test_rescind_offers_for_update_quota_guarantees_across_restart() {
-    rescind_offers_for_update_quota_guarantees(true);
+variants! {
+    rescind_offers_for_update_quota_guarantees:
+        master_quota_test_rescind_offers_for_update_quota_guarantees(false);
+        master_quota_test_rescind_offers_for_update_quota_guarantees_across_restart(true);
 }
 
 /// MasterQuotaTest.RecoverQuotaEmptyCluster: quota set with force through

@@ -122,6 +122,10 @@ impl Cluster {
         )
     }
 
+    pub fn post(&mut self, path: &str, body: &Value) -> StatusCode {
+        self.request(Method::POST, path, &body.to_string()).0
+    }
+
     pub fn get_json(&mut self, path: &str) -> Value {
         let (st, body) = self.request(Method::GET, path, "");
         assert_eq!(st, StatusCode::OK, "{path}: {body}");
@@ -159,4 +163,26 @@ impl Cluster {
         };
         (resp.status, v)
     }
+}
+
+/// A v1 operator call given as JSON, sent as JSON or re-encoded as protobuf
+/// (upstream's `ContentType` parameter), with the answer asked for as JSON.
+pub fn v1_call(sim: &mut Sim, json: &str, protobuf: bool) -> (StatusCode, Bytes) {
+    let mut r = Request::new(Method::POST, "/api/v1");
+    let ct = if protobuf {
+        let c: mesos_proto::mesos::v1::master::Call =
+            mesos_proto::json::from_json(json).expect("valid call json");
+        r.body = Bytes::from(c.encode_to_vec());
+        "application/x-protobuf"
+    } else {
+        r.body = Bytes::from(json.to_string());
+        "application/json"
+    };
+    r.headers.insert("content-type", ct.parse().unwrap());
+    r.headers
+        .insert("accept", "application/json".parse().unwrap());
+    let h = sim.http(master_addr(), r);
+    sim.settle();
+    let resp = h.response().expect("answered");
+    (resp.status, resp.body)
 }

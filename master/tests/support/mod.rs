@@ -19,6 +19,23 @@ use mesos_proto::mesos::*;
 pub mod durable;
 pub mod kit;
 
+/// One `#[test]` per instantiation of a parameterised scenario (upstream's
+/// `TEST_P` with `ContentType` and, here, the registry kind): each listed
+/// name runs the scenario function with its arguments.
+#[allow(unused_macros)]
+macro_rules! variants {
+    ($scenario:ident: $($name:ident($($arg:expr),*);)+) => {
+        $(
+            #[test]
+            fn $name() {
+                $scenario($($arg),*);
+            }
+        )+
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use variants;
+
 pub const MASTER_ID: &str = "11111111-2222-3333-4444-555555555555";
 
 pub fn master_addr() -> SocketAddr {
