@@ -9,12 +9,12 @@
 
 mod support;
 
-use support::kit::kit_bin;
+use support::durable::TempDir;
+use support::kit::{kit_bin, RealMaster};
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -215,16 +215,6 @@ fn get_metrics_carries_allocator_keys() {
 
 // ------------------------------------------------ the real 1.9.0 master
 
-/// Kills (and reaps) the real master when the test ends, pass or fail.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
@@ -295,24 +285,15 @@ fn wait_real(
 #[test]
 fn allocator_metric_names_match_real_master() {
     let Some(bin) = kit_bin() else { return };
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let work = std::env::temp_dir().join(format!("alloc-metrics-ref-{port}"));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).expect("work dir");
-    let log = std::fs::File::create(work.join("master.log")).expect("log file");
-    let guard = Guard(
-        Command::new(bin.join("mesos-ref-local"))
-            .arg(format!("--port={port}"))
-            .arg(format!("--work_dir={}", work.join("w").display()))
-            .arg("1")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start the real master"),
+    let work = TempDir::new("alloc-metrics-ref");
+    let real_master = RealMaster::start(
+        &bin,
+        1,
+        &[format!("--work_dir={}", work.0.join("w").display())],
+        &[],
+        &work.0.join("master.log"),
     );
+    let port = real_master.port();
     wait_real(port, "agent and two allocation runs", |m| {
         m.get("master/slaves_active").and_then(Value::as_f64) == Some(1.0)
             && m.contains_key("allocator/mesos/allocation_run_ms/count")
@@ -348,6 +329,4 @@ fn allocator_metric_names_match_real_master() {
         assert_eq!(real[k], ours[k], "{k}");
     }
     // Kept on failure: the real master's log is in there.
-    drop(guard);
-    let _ = std::fs::remove_dir_all(&work);
 }

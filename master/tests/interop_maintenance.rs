@@ -10,10 +10,11 @@
 
 mod support;
 
-use support::kit::kit_bin;
+use support::durable::TempDir;
+use support::kit::{free_port, kit_bin, RealMaster};
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,24 +23,6 @@ use libprocess::runtime::tokio::Runtime;
 use libprocess::transport::TransportConfig;
 use mesos_master::{Master, MasterFlags};
 use serde_json::Value;
-
-/// The real master, killed (and reaped) when the test ends, pass or fail.
-struct Guard(Child, PathBuf);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = std::fs::remove_dir_all(&self.1);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// One HTTP/1.1 exchange (`Connection: close`): status and body.
 fn http(addr: SocketAddr, method: &str, path: &str, ct: &str, body: &str) -> Option<(u16, String)> {
@@ -300,23 +283,11 @@ fn maintenance_endpoints_match_the_real_master() {
     let Some(bin) = kit_bin() else { return };
 
     // The real 1.9.0 master alone (`mesos-local` with 0 agents).
-    let port = free_port();
-    let dir = std::env::temp_dir().join(format!(
-        "mesos-maintenance-ref-{}-{port}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).expect("work dir");
-    let log = std::fs::File::create(dir.join("master.log")).expect("log");
-    let child = Command::new(bin.join("mesos-ref-local"))
-        .arg(format!("--port={port}"))
-        .arg("0")
-        .arg(format!("--work_dir={}", dir.join("work").display()))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start mesos-ref-local");
-    let _guard = Guard(child, dir);
-    let real: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let tmp = TempDir::new("maintenance-ref");
+    let dir = tmp.0.clone();
+    let work_dir = format!("--work_dir={}", dir.join("work").display());
+    let master = RealMaster::start(&bin, 0, &[work_dir], &[], &dir.join("master.log"));
+    let real = master.addr;
 
     // Ours, in-process.
     let flags = MasterFlags::load(
@@ -506,23 +477,11 @@ fn machine_down_scenario(
 #[test]
 fn machine_down_shuts_down_a_real_agent_as_the_real_master_does() {
     let Some(bin) = kit_bin() else { return };
-    let port = free_port();
-    let dir = std::env::temp_dir().join(format!(
-        "mesos-maintenance-agent-{}-{port}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).expect("work dir");
-    let log = std::fs::File::create(dir.join("master.log")).expect("log");
-    let child = Command::new(bin.join("mesos-ref-local"))
-        .arg(format!("--port={port}"))
-        .arg("0")
-        .arg(format!("--work_dir={}", dir.join("master").display()))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start mesos-ref-local");
-    let _guard = Guard(child, dir.clone());
-    let real: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let tmp = TempDir::new("maintenance-agent");
+    let dir = tmp.0.clone();
+    let work_dir = format!("--work_dir={}", dir.join("master").display());
+    let master = RealMaster::start(&bin, 0, &[work_dir], &[], &dir.join("master.log"));
+    let real = master.addr;
     wait_up(real);
     let want = machine_down_scenario(&bin, real, &dir.join("real"));
 
@@ -672,23 +631,11 @@ fn inverse_offers_reach_a_real_v1_framework_as_from_the_real_master() {
         eprintln!("SKIP: no Python with pymesos (run scripts/setup.sh or set MESOS_TEST_VENV)");
         return;
     };
-    let port = free_port();
-    let dir = std::env::temp_dir().join(format!(
-        "mesos-maintenance-inverse-{}-{port}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).expect("work dir");
-    let log = std::fs::File::create(dir.join("master.log")).expect("log");
-    let child = Command::new(bin.join("mesos-ref-local"))
-        .arg(format!("--port={port}"))
-        .arg("0")
-        .arg(format!("--work_dir={}", dir.join("master").display()))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start mesos-ref-local");
-    let _guard = Guard(child, dir.clone());
-    let real: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let tmp = TempDir::new("maintenance-inverse");
+    let dir = tmp.0.clone();
+    let work_dir = format!("--work_dir={}", dir.join("master").display());
+    let master = RealMaster::start(&bin, 0, &[work_dir], &[], &dir.join("master.log"));
+    let real = master.addr;
     wait_up(real);
     let want = inverse_offer_scenario(&bin, &python, real, &dir.join("real"));
 
@@ -775,11 +722,8 @@ fn post_ok(addr: SocketAddr, path: &str, body: &str) {
 #[test]
 fn maintenance_state_crosses_the_replicated_log_with_the_real_master() {
     let Some(bin) = kit_bin() else { return };
-    let dir = std::env::temp_dir().join(format!(
-        "mesos-maintenance-registry-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
+    let tmp = TempDir::new("maintenance-registry");
+    let dir = tmp.0.clone();
     // Local mode puts the real master's work_dir at `<work_dir>/master`.
     let mdir = dir.join("master");
     std::fs::create_dir_all(&mdir).expect("dir");
@@ -800,19 +744,14 @@ fn maintenance_state_crosses_the_replicated_log_with_the_real_master() {
     // The log's LevelDB lock goes with the runtime's actors.
     std::thread::sleep(Duration::from_millis(500));
 
-    let port = free_port();
-    let log = std::fs::File::create(dir.join("real-master.log")).expect("log");
-    let child = Command::new(bin.join("mesos-ref-local"))
-        .arg(format!("--port={port}"))
-        .arg("0")
-        .arg(format!("--work_dir={}", dir.display()))
-        .env("MESOS_REGISTRY", "replicated_log")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start mesos-ref-local");
-    let real_master = Guard(child, PathBuf::new());
-    let real: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let real_master = RealMaster::start(
+        &bin,
+        0,
+        &[format!("--work_dir={}", dir.display())],
+        &[("MESOS_REGISTRY", "replicated_log")],
+        &dir.join("real-master.log"),
+    );
+    let real = real_master.addr;
     wait_up(real);
     assert_eq!(
         maintenance_view(real),
@@ -839,6 +778,5 @@ fn maintenance_state_crosses_the_replicated_log_with_the_real_master() {
     let (runtime, ours) = durable_ours(&mdir);
     let read_back = maintenance_view(ours);
     runtime.shutdown();
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(read_back, rewritten, "ours reads the real master's");
 }

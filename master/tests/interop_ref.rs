@@ -8,34 +8,17 @@
 
 mod support;
 
-use support::kit::kit_bin;
+use support::kit::{free_port, kit_bin, Guard, RealMaster};
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use libprocess::runtime::tokio::Runtime;
 use libprocess::transport::TransportConfig;
 use mesos_master::{Master, MasterFlags};
-
-/// A child process killed (and reaped) when the test ends, pass or fail.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 struct Cluster {
     runtime: Option<Runtime>,
@@ -452,19 +435,14 @@ fn replicated_log_registry_survives_restart_with_real_agent_and_real_master() {
 
     // A real 1.9 master reads our log (no agents of its own: 0); local mode
     // puts the master's work_dir at `<work_dir>/master`.
-    let real_port = free_port();
-    let real_addr: SocketAddr = format!("127.0.0.1:{real_port}").parse().unwrap();
-    let log = std::fs::File::create(dir.join("real-master.log")).expect("log");
-    let real = Command::new(bin.join("mesos-ref-local"))
-        .arg(format!("--port={real_port}"))
-        .arg("0")
-        .arg(format!("--work_dir={}", dir.display()))
-        .env("MESOS_REGISTRY", "replicated_log")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start mesos-ref-local");
-    let real = Guard(real);
+    let real = RealMaster::start(
+        &bin,
+        0,
+        &[format!("--work_dir={}", dir.display())],
+        &[("MESOS_REGISTRY", "replicated_log")],
+        &dir.join("real-master.log"),
+    );
+    let real_addr = real.addr;
     wait_for(
         real_addr,
         "/master/state",
@@ -507,18 +485,8 @@ fn replicated_log_registry_survives_restart_with_real_agent_and_real_master() {
 fn operator_validation_errors_match_the_real_master() {
     let Some(bin) = kit_bin() else { return };
     let ours = cluster(&bin, "validation");
-    let real_port = free_port();
-    let real_addr: SocketAddr = format!("127.0.0.1:{real_port}").parse().unwrap();
-    let log = std::fs::File::create(ours.log_dir.join("real-local.log")).expect("log");
-    let real = Guard(
-        Command::new(bin.join("mesos-ref-local"))
-            .arg(format!("--port={real_port}"))
-            .arg("1")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start mesos-ref-local"),
-    );
+    let real = RealMaster::start(&bin, 1, &[], &[], &ours.log_dir.join("real-local.log"));
+    let real_addr = real.addr;
     let end = Instant::now() + Duration::from_secs(30);
     while !http_get(real_addr, "/master/slaves")
         .unwrap_or_default()
