@@ -24,26 +24,17 @@
 //! otherwise each test prints a SKIP line and passes.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 mod common;
 
-use common::{free_port, http_call, http_get};
+use common::{agents_registered, free_port, http_call, start_master, wait_for, Guard, MasterKind};
 
 const BUSYBOX: &str = "/bin/busybox";
 const IMAGE: &str = "mesos-test/image";
 const IMAGE_CONTAINER: &str =
     r#"{"type":"MESOS","mesos":{"image":{"type":"DOCKER","docker":{"name":"mesos-test/image"}}}}"#;
-
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Root, busybox and pymesos, or a SKIP line.
 fn prerequisites() -> Option<PathBuf> {
@@ -56,17 +47,6 @@ fn prerequisites() -> Option<PathBuf> {
         return None;
     }
     common::pymesos_python()
-}
-
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    false
 }
 
 /// A docker store in upstream's layout holding `IMAGE`: layer 1 has busybox,
@@ -132,7 +112,7 @@ impl Drop for Cluster {
         // terminal update, before the executor's container is gone).
         let port = self.agent_port;
         if self.agent.is_some() {
-            wait_until(Duration::from_secs(15), || {
+            wait_for(Duration::from_secs(15), || {
                 http_call(port, "POST", "/api/v1", r#"{"type":"GET_CONTAINERS"}"#)
                     .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
                     .is_some_and(|v| {
@@ -175,38 +155,9 @@ impl Cluster {
         std::fs::create_dir_all(&dir).unwrap();
         make_store(&dir.join("store"));
         let (master_port, agent_port) = (free_port(), free_port());
-        let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
-        let master = if real_master {
-            Guard(
-                Command::new(common::kit_bin("mesos-ref-local").expect("the kit"))
-                    .arg(format!("--port={master_port}"))
-                    .arg("--ip=127.0.0.1")
-                    .arg("0")
-                    .env("MESOS_WORK_DIR", dir.join("master"))
-                    .stdout(Stdio::null())
-                    .stderr(log("master.log"))
-                    .spawn()
-                    .expect("start the real master"),
-            )
-        } else {
-            Guard(
-                Command::new(env!("CARGO_BIN_EXE_mesos-master"))
-                    .arg(format!("--port={master_port}"))
-                    .arg("--ip=127.0.0.1")
-                    .arg("--registry=in_memory")
-                    .arg(format!("--work_dir={}", dir.join("master").display()))
-                    .stdout(Stdio::null())
-                    .stderr(log("master.log"))
-                    .spawn()
-                    .expect("start mesos-master"),
-            )
-        };
-        assert!(
-            wait_until(Duration::from_secs(30), || http_get(master_port, "/health")
-                .map(|r| r.0)
-                == Some(200)),
-            "master did not come up"
-        );
+        let local = real_master.then(|| common::kit_bin("mesos-ref-local").expect("the kit"));
+        let kind = local.as_deref().map_or(MasterKind::Ours, MasterKind::Real);
+        let master = start_master(kind, master_port, &dir, &[]);
         let mut c = Cluster {
             dir,
             master_port,
@@ -218,13 +169,8 @@ impl Cluster {
         };
         c.start_agent();
         assert!(
-            wait_until(Duration::from_secs(30), || http_get(
-                c.master_port,
-                "/master/slaves"
-            )
-            .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
-            .and_then(|v| v["slaves"].as_array().map(|a| a.len()))
-                == Some(1)),
+            wait_for(Duration::from_secs(30), || agents_registered(c.master_port)
+                == 1),
             "agent did not register; agent log:\n{}",
             c.agent_log()
         );
@@ -238,7 +184,7 @@ impl Cluster {
             .append(true)
             .open(dir.join("agent.log"))
             .unwrap();
-        self.agent = Some(Guard(
+        self.agent = Some(Guard(Some(
             Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
                 .arg(format!("--master=127.0.0.1:{}", self.master_port))
                 .arg(format!("--work_dir={}", dir.join("work").display()))
@@ -260,7 +206,7 @@ impl Cluster {
                 .stderr(log)
                 .spawn()
                 .expect("start mesos-agent"),
-        ));
+        )));
     }
 
     /// Container rootfses the provisioner holds.
@@ -287,16 +233,7 @@ impl Cluster {
         container: &str,
     ) -> (Option<i32>, String) {
         let mut g = self.spawn_scheduler(python, command, command_json, container, &[]);
-        let end = Instant::now() + Duration::from_secs(90);
-        let code = loop {
-            if let Ok(Some(st)) = g.0.try_wait() {
-                break st.code();
-            }
-            if Instant::now() > end {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let code = g.wait_exit(Duration::from_secs(90));
         (code, self.scheduler_log())
     }
 
@@ -327,7 +264,7 @@ impl Cluster {
             cmd.env("COMMAND_JSON", j);
         }
         cmd.envs(env.iter().copied());
-        Guard(cmd.spawn().expect("start the scheduler"))
+        Guard(Some(cmd.spawn().expect("start the scheduler")))
     }
 
     /// The (only) run directory of the task's executor on the host.
@@ -546,7 +483,7 @@ fn image_task_survives_agent_restart_and_its_rootfs_is_removed() {
         &[("CHECKPOINT", "1")],
     );
     assert!(
-        wait_until(Duration::from_secs(30), || http_call(
+        wait_for(Duration::from_secs(30), || http_call(
             port,
             "POST",
             "/api/v1",
@@ -563,16 +500,7 @@ fn image_task_survives_agent_restart_and_its_rootfs_is_removed() {
     // SIGKILL the agent (Guard drop) and start it again.
     c.agent = None;
     c.start_agent();
-    let end = Instant::now() + Duration::from_secs(90);
-    let code = loop {
-        if let Ok(Some(st)) = g.0.try_wait() {
-            break st.code();
-        }
-        if Instant::now() > end {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let code = g.wait_exit(Duration::from_secs(90));
     let out = c.scheduler_log();
     assert_eq!(code, Some(0), "{}", c.explain(&out));
     assert_eq!(out.matches("status TASK_FINISHED").count(), 1, "{out}");
@@ -584,7 +512,7 @@ fn image_task_survives_agent_restart_and_its_rootfs_is_removed() {
         c.agent_log()
     );
     assert!(
-        wait_until(Duration::from_secs(20), || c.rootfses().is_empty()),
+        wait_for(Duration::from_secs(20), || c.rootfses().is_empty()),
         "rootfs left behind: {:?}",
         c.rootfses()
     );
@@ -606,16 +534,7 @@ fn task_in_image_can_be_killed() {
         IMAGE_CONTAINER,
         &[("KILL_ON_RUNNING", "1")],
     );
-    let end = Instant::now() + Duration::from_secs(60);
-    let code = loop {
-        if let Ok(Some(st)) = g.0.try_wait() {
-            break st.code();
-        }
-        if Instant::now() > end {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let code = g.wait_exit(Duration::from_secs(60));
     let out = c.scheduler_log();
     assert_eq!(code, Some(0), "{}", c.explain(&out));
     assert!(out.contains("status TASK_KILLED"), "{out}");

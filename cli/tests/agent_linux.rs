@@ -23,24 +23,18 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 mod common;
 
-use common::{free_port, http_call, http_get, kit_dir as kit};
+use common::{
+    agents_registered, free_port, http_call, http_get, kit_dir as kit, start_master, wait_for,
+    Guard, MasterKind,
+};
 
 const ISOLATION: &str =
     "namespaces/ipc,linux/nnp,namespaces/pid,filesystem/linux,cgroups/cpu,cgroups/mem";
-
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Dir(PathBuf);
 
@@ -67,17 +61,6 @@ fn api_v1(port: u16, call: &str) -> Option<serde_json::Value> {
         .and_then(|(_, b)| serde_json::from_str(&b).ok())
 }
 
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    false
-}
-
 struct Cluster {
     dir: Dir,
     master_port: u16,
@@ -87,11 +70,6 @@ struct Cluster {
     agent_args: Vec<String>,
 }
 
-enum Master<'a> {
-    Real(&'a Path),
-    Ours,
-}
-
 impl Drop for Cluster {
     fn drop(&mut self) {
         // Let the agent finish destroying containers (a scheduler exits on
@@ -99,7 +77,7 @@ impl Drop for Cluster {
         // then remove this run's (by then empty) cgroups roots.
         let port = self.agent_port;
         if self.agent.is_some() {
-            wait_until(Duration::from_secs(15), || {
+            wait_for(Duration::from_secs(15), || {
                 api_v1(port, "GET_CONTAINERS").is_some_and(|v| {
                     v["get_containers"]["containers"]
                         .as_array()
@@ -132,7 +110,7 @@ impl Cluster {
             .collect()
     }
 
-    fn start(master: Master<'_>, tag: &str) -> Cluster {
+    fn start(master: MasterKind<'_>, tag: &str) -> Cluster {
         let linux = [
             "--launcher=linux".to_string(),
             format!("--isolation={ISOLATION}"),
@@ -144,7 +122,7 @@ impl Cluster {
         Cluster::start_with(master, tag, &linux)
     }
 
-    fn start_with(master: Master<'_>, tag: &str, agent_args: &[String]) -> Cluster {
+    fn start_with(master: MasterKind<'_>, tag: &str, agent_args: &[String]) -> Cluster {
         let dir = Dir(std::env::temp_dir().join(format!(
             "agent-linux-{tag}-{}-{}",
             std::process::id(),
@@ -155,34 +133,7 @@ impl Cluster {
         )));
         std::fs::create_dir_all(&dir.0).unwrap();
         let (master_port, agent_port) = (free_port(), free_port());
-        let log = |name: &str| std::fs::File::create(dir.0.join(name)).unwrap();
-        let mut cmd = match master {
-            Master::Real(bin) => {
-                let mut c = Command::new(bin.join("mesos-ref-local"));
-                c.arg(format!("--port={master_port}")).arg("0");
-                c
-            }
-            Master::Ours => {
-                let mut c = Command::new(env!("CARGO_BIN_EXE_mesos-master"));
-                c.arg(format!("--port={master_port}"))
-                    .arg("--ip=127.0.0.1")
-                    .arg("--registry=in_memory");
-                c
-            }
-        };
-        let m = Guard(
-            cmd.arg(format!("--work_dir={}", dir.0.join("master").display()))
-                .stdout(Stdio::null())
-                .stderr(log("master.log"))
-                .spawn()
-                .expect("start master"),
-        );
-        assert!(
-            wait_until(Duration::from_secs(30), || http_get(master_port, "/health")
-                .map(|r| r.0)
-                == Some(200)),
-            "master did not come up"
-        );
+        let m = start_master(master, master_port, &dir.0, &[]);
         let mut c = Cluster {
             dir,
             master_port,
@@ -193,13 +144,8 @@ impl Cluster {
         };
         c.start_agent();
         assert!(
-            wait_until(Duration::from_secs(30), || http_get(
-                c.master_port,
-                "/master/slaves"
-            )
-            .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
-            .and_then(|v| v["slaves"].as_array().map(|a| a.len()))
-                == Some(1)),
+            wait_for(Duration::from_secs(30), || agents_registered(c.master_port)
+                == 1),
             "agent did not register; agent log:\n{}",
             c.agent_log()
         );
@@ -212,7 +158,7 @@ impl Cluster {
             .append(true)
             .open(self.dir.0.join("agent.log"))
             .unwrap();
-        self.agent = Some(Guard(
+        self.agent = Some(Guard(Some(
             Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
                 .arg(format!("--master=127.0.0.1:{}", self.master_port))
                 .arg(format!("--work_dir={}", self.dir.0.join("work").display()))
@@ -230,7 +176,7 @@ impl Cluster {
                 .stderr(log)
                 .spawn()
                 .expect("start mesos-agent"),
-        ));
+        )));
     }
 
     fn agent_log(&self) -> String {
@@ -260,7 +206,7 @@ impl Cluster {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymesos_container_task.py");
         let log_path = self.dir.0.join("scheduler.log");
         let log = std::fs::File::create(&log_path).unwrap();
-        let mut g = Guard(
+        let mut g = Guard(Some(
             Command::new(python)
                 .arg(script)
                 .arg(format!("127.0.0.1:{}", self.master_port))
@@ -272,18 +218,9 @@ impl Cluster {
                 .stderr(log)
                 .spawn()
                 .expect("start the scheduler"),
-        );
+        ));
         during();
-        let end = Instant::now() + Duration::from_secs(90);
-        let code = loop {
-            if let Ok(Some(st)) = g.0.try_wait() {
-                break st.code();
-            }
-            if Instant::now() > end {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let code = g.wait_exit(Duration::from_secs(90));
         (code, std::fs::read_to_string(&log_path).unwrap_or_default())
     }
 
@@ -350,7 +287,8 @@ fn linux_info_applies_to_command_task_on_real_master() {
     if !root() {
         return;
     }
-    let c = Cluster::start(Master::Real(&bin), "real");
+    let local = bin.join("mesos-ref-local");
+    let c = Cluster::start(MasterKind::Real(&local), "real");
     let (code, out) = c.run_task(&python, PROBE, LINUX_INFO, || {});
     assert_probe(&c, code, &out);
 }
@@ -363,14 +301,14 @@ fn linux_info_applies_to_command_task_on_our_master() {
     if !root() {
         return;
     }
-    let c = Cluster::start(Master::Ours, "ours");
+    let c = Cluster::start(MasterKind::Ours, "ours");
     let port = c.agent_port;
     let seen = std::cell::RefCell::new((None, None, None));
     let v1 = std::cell::RefCell::new(Vec::new());
     let (code, out) = c.run_task(&python, &format!("{PROBE}; sleep 3"), LINUX_INFO, || {
         // While the task runs: usage with the task's limits, the
         // container listed, nothing pending in the containerizer.
-        wait_until(Duration::from_secs(30), || {
+        wait_for(Duration::from_secs(30), || {
             let stats = http_get(port, "/monitor/statistics")
                 .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok());
             let running = api_v1(port, "GET_TASKS")
@@ -456,7 +394,7 @@ fn disk_limitation_fails_the_task_with_its_reason() {
         return;
     }
     let c = Cluster::start_with(
-        Master::Ours,
+        MasterKind::Ours,
         "disk",
         &[
             "--launcher=linux".to_string(),
@@ -493,7 +431,7 @@ fn http_executor_runs_a_task_through_the_v1_executor_api() {
     let Some(python) = common::pymesos_python() else {
         return;
     };
-    let c = Cluster::start_with(Master::Ours, "httpexec", &[]);
+    let c = Cluster::start_with(MasterKind::Ours, "httpexec", &[]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/http_executor.py");
     let executor = serde_json::json!({
         "executor_id": {"value": "http-exec"},
@@ -549,7 +487,7 @@ fn linux_container_survives_agent_restart() {
     if !root() {
         return;
     }
-    let c = std::cell::RefCell::new(Cluster::start(Master::Ours, "recover"));
+    let c = std::cell::RefCell::new(Cluster::start(MasterKind::Ours, "recover"));
     let port = c.borrow().agent_port;
     let (code, out) = {
         let cl = c.borrow();
@@ -559,7 +497,7 @@ fn linux_container_survives_agent_restart() {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymesos_container_task.py");
         let log_path = dir.join("scheduler.log");
         let log = std::fs::File::create(&log_path).unwrap();
-        let mut g = Guard(
+        let mut g = Guard(Some(
             Command::new(&python)
                 .arg(script)
                 .arg(format!("127.0.0.1:{}", c.borrow().master_port))
@@ -571,9 +509,9 @@ fn linux_container_survives_agent_restart() {
                 .stderr(log)
                 .spawn()
                 .expect("start the scheduler"),
-        );
+        ));
         assert!(
-            wait_until(Duration::from_secs(30), || api_v1(port, "GET_TASKS")
+            wait_for(Duration::from_secs(30), || api_v1(port, "GET_TASKS")
                 .is_some_and(
                     |t| t["get_tasks"]["launched_tasks"][0]["state"] == "TASK_RUNNING"
                 )),
@@ -583,16 +521,7 @@ fn linux_container_survives_agent_restart() {
         // SIGKILL the agent (Guard drop kills and reaps) and restart it.
         c.borrow_mut().agent = None;
         c.borrow_mut().start_agent();
-        let end = Instant::now() + Duration::from_secs(90);
-        let code = loop {
-            if let Ok(Some(st)) = g.0.try_wait() {
-                break st.code();
-            }
-            if Instant::now() > end {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let code = g.wait_exit(Duration::from_secs(90));
         (code, std::fs::read_to_string(&log_path).unwrap_or_default())
     };
     let c = c.into_inner();
@@ -615,7 +544,7 @@ fn linux_container_survives_agent_restart() {
             .map(|e| e.path())
             .collect::<Vec<_>>()
     };
-    wait_until(Duration::from_secs(15), || left().is_empty());
+    wait_for(Duration::from_secs(15), || left().is_empty());
     assert!(left().is_empty(), "left behind: {:?}", left());
 }
 
@@ -628,7 +557,7 @@ fn http_executor_resubscribes_after_agent_restart() {
     let Some(python) = common::pymesos_python() else {
         return;
     };
-    let mut c = Cluster::start_with(Master::Ours, "httprecover", &[]);
+    let mut c = Cluster::start_with(MasterKind::Ours, "httprecover", &[]);
     let port = c.agent_port;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/http_executor.py");
     let executor = serde_json::json!({
@@ -644,7 +573,7 @@ fn http_executor_resubscribes_after_agent_restart() {
     });
     let log_path = c.dir.0.join("scheduler.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut g = Guard(
+    let mut g = Guard(Some(
         Command::new(&python)
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymesos_container_task.py"))
             .arg(format!("127.0.0.1:{}", c.master_port))
@@ -657,9 +586,9 @@ fn http_executor_resubscribes_after_agent_restart() {
             .stderr(log)
             .spawn()
             .expect("start the scheduler"),
-    );
+    ));
     assert!(
-        wait_until(Duration::from_secs(30), || api_v1(port, "GET_TASKS")
+        wait_for(Duration::from_secs(30), || api_v1(port, "GET_TASKS")
             .is_some_and(
                 |t| t["get_tasks"]["launched_tasks"][0]["state"] == "TASK_RUNNING"
             )),
@@ -668,16 +597,7 @@ fn http_executor_resubscribes_after_agent_restart() {
     );
     c.agent = None;
     c.start_agent();
-    let end = Instant::now() + Duration::from_secs(90);
-    let code = loop {
-        if let Ok(Some(st)) = g.0.try_wait() {
-            break st.code();
-        }
-        if Instant::now() > end {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let code = g.wait_exit(Duration::from_secs(90));
     let out = std::fs::read_to_string(&log_path).unwrap_or_default();
     let stdout = c.stdouts();
     assert_eq!(
@@ -700,7 +620,7 @@ fn http_executor_resubscribes_after_agent_restart() {
 /// Bad executor API requests get upstream's 4xx answers, never a crash.
 #[test]
 fn executor_api_rejects_bad_requests() {
-    let c = Cluster::start_with(Master::Ours, "execapi", &[]);
+    let c = Cluster::start_with(MasterKind::Ours, "execapi", &[]);
     let port = c.agent_port;
     let (code, _) = http_get(port, "/api/v1/executor").unwrap();
     assert_eq!(code, 405);

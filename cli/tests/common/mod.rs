@@ -28,6 +28,24 @@ impl Drop for Guard {
     }
 }
 
+impl Guard {
+    /// Waits up to `timeout` for the child to exit: its exit code (`None`
+    /// when killed by a signal, still running at the deadline, or gone).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let child = self.0.as_mut()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(st)) = child.try_wait() {
+                return st.code();
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 /// The `bin/` directory of the real Mesos 1.9.0 kit (`$MESOS_REF_HOME`, default
 /// `~/.cache/mesos-ref-1.9.0`), or `None` with a SKIP line when it is not built.
 pub fn kit_dir() -> Option<PathBuf> {
@@ -113,6 +131,12 @@ pub fn wait_until<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Opt
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Polls `cond` every 100 ms until it holds or `timeout` passes; whether
+/// it held.
+pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    wait_until(timeout, || cond().then_some(())).is_some()
 }
 
 /// `mesos-local` on 127.0.0.1:`port` with `agents` agents offering
@@ -243,4 +267,63 @@ pub fn kit_dir_version(version: &str) -> Option<PathBuf> {
 /// A program of the real Mesos kit of `version`, or `None` (with a SKIP line).
 pub fn kit_bin_version(version: &str, name: &str) -> Option<PathBuf> {
     kit_dir_version(version).map(|d| d.join(name))
+}
+
+/// Which master a cluster test runs against: ours (`mesos-master`) or the
+/// real one (the kit's `mesos-ref-local` at this path, with no agents of
+/// its own).
+#[derive(Clone, Copy)]
+pub enum MasterKind<'a> {
+    Ours,
+    Real(&'a std::path::Path),
+}
+
+/// A master on 127.0.0.1:`port` with its work_dir at `dir/master` and its
+/// log in `dir/master.log` (ours on the in-memory registry), plus `extra`
+/// flags; returns once `/health` answers 200 (panics after 30 s).
+pub fn start_master(
+    kind: MasterKind<'_>,
+    port: u16,
+    dir: &std::path::Path,
+    extra: &[String],
+) -> Guard {
+    let mut cmd = match kind {
+        MasterKind::Ours => {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_mesos-master"));
+            c.arg("--registry=in_memory");
+            c
+        }
+        MasterKind::Real(local) => {
+            let mut c = std::process::Command::new(local);
+            c.arg("0");
+            c
+        }
+    };
+    let log = std::fs::File::create(dir.join("master.log")).expect("master log");
+    let child = cmd
+        .arg(format!("--port={port}"))
+        .arg("--ip=127.0.0.1")
+        .arg(format!("--work_dir={}", dir.join("master").display()))
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start the master");
+    let guard = Guard(Some(child));
+    assert!(
+        wait_for(Duration::from_secs(30), || http_get(port, "/health")
+            .is_some_and(|(code, _)| code == 200)),
+        "master did not come up; see {}",
+        dir.join("master.log").display()
+    );
+    guard
+}
+
+/// How many agents the master on `port` lists in `/master/slaves` (0 when
+/// it does not answer).
+pub fn agents_registered(port: u16) -> usize {
+    http_get(port, "/master/slaves")
+        .and_then(|(_, b)| serde_json::from_str::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["slaves"].as_array().map(Vec::len))
+        .unwrap_or(0)
 }
