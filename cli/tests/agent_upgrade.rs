@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{free_port, http_get, kit_dir_version, wait_until, Guard};
+use common::{free_port, http_get, kit_dir_version, start_master, wait_until, Guard, MasterKind};
 
 const RESOURCES: &str = "--resources=cpus:2;mem:1024;disk:1024;ports:[31000-32000]";
 
@@ -121,50 +121,20 @@ fn slaves(master_port: u16) -> Vec<serde_json::Value> {
         .unwrap_or_default()
 }
 
-fn wait_healthy(port: u16, what: &str, log: impl Fn() -> String) {
-    assert!(
-        wait_until(Duration::from_secs(30), || (http_get(port, "/health")?.0
-            == 200)
-            .then_some(()))
-        .is_some(),
-        "{what} did not come up:\n{}",
-        log()
-    );
-}
-
 /// OUR `mesos-master` on a free port.
 fn start_our_master(dir: &Dir) -> (Guard, u16) {
     let port = free_port();
-    let g = Guard(Some(
-        Command::new(env!("CARGO_BIN_EXE_mesos-master"))
-            .arg(format!("--port={port}"))
-            .arg("--ip=127.0.0.1")
-            .arg("--registry=in_memory")
-            .arg(format!("--work_dir={}", dir.0.join("master").display()))
-            .stdout(Stdio::null())
-            .stderr(dir.log("master.log"))
-            .spawn()
-            .expect("start mesos-master"),
-    ));
-    wait_healthy(port, "our master", || dir.read("master.log"));
-    (g, port)
+    (start_master(MasterKind::Ours, port, &dir.0, &[]), port)
 }
 
 /// The REAL 1.9.0 master (`mesos-ref-local … 0`) on a free port.
 fn start_real_master(bin19: &Path, dir: &Dir) -> (Guard, u16) {
     let port = free_port();
-    let g = Guard(Some(
-        Command::new(bin19.join("mesos-ref-local"))
-            .arg(format!("--port={port}"))
-            .arg(format!("--work_dir={}", dir.0.join("master").display()))
-            .arg("0")
-            .stdout(Stdio::null())
-            .stderr(dir.log("master.log"))
-            .spawn()
-            .expect("start the real master"),
-    ));
-    wait_healthy(port, "the real 1.9.0 master", || dir.read("master.log"));
-    (g, port)
+    let local = bin19.join("mesos-ref-local");
+    (
+        start_master(MasterKind::Real(&local), port, &dir.0, &[]),
+        port,
+    )
 }
 
 /// The REAL agent of a kit, registering with `master_port`.

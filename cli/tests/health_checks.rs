@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, http_get, wait_until, Guard};
+use common::{free_port, start_master, Guard, MasterKind};
 use serde_json::Value;
 
 /// Launches one task for the scenario on the first offer, prints every
@@ -166,24 +166,7 @@ impl Cluster {
         std::fs::create_dir_all(&dir).unwrap();
         let (master_port, agent_port) = (free_port(), free_port());
         let log = |n: &str| std::fs::File::create(dir.join(n)).unwrap();
-        let master = Guard(Some(
-            Command::new(env!("CARGO_BIN_EXE_mesos-master"))
-                .arg(format!("--port={master_port}"))
-                .arg("--ip=127.0.0.1")
-                .arg("--registry=in_memory")
-                .arg(format!("--work_dir={}", dir.join("master").display()))
-                .stdout(Stdio::null())
-                .stderr(log("master.log"))
-                .spawn()
-                .expect("start mesos-master"),
-        ));
-        assert!(
-            wait_until(Duration::from_secs(30), || {
-                (http_get(master_port, "/health")?.0 == 200).then_some(())
-            })
-            .is_some(),
-            "master did not come up"
-        );
+        let master = start_master(MasterKind::Ours, master_port, &dir, &[]);
         // A port range of its own per test, so parallel tests' tasks do
         // not fight over the HTTP server's port.
         let base = 20000 + (free_port() % 20000);

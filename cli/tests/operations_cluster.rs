@@ -14,7 +14,9 @@ use std::time::Duration;
 
 mod common;
 
-use common::{free_port, http_get, http_post_json, kit_bin, wait_until, Guard};
+use common::{
+    free_port, http_get, http_post_json, kit_bin, start_master, wait_until, Guard, MasterKind,
+};
 use serde_json::{json, Value};
 
 struct TempDir(PathBuf);
@@ -44,25 +46,6 @@ impl Drop for TempDir {
 
 fn log(dir: &Path, name: &str) -> Stdio {
     Stdio::from(std::fs::File::create(dir.join(name)).unwrap())
-}
-
-fn start_master(dir: &Path, port: u16) -> Guard {
-    let g = Guard(Some(
-        Command::new(env!("CARGO_BIN_EXE_mesos-master"))
-            .arg(format!("--port={port}"))
-            .arg("--ip=127.0.0.1")
-            .arg("--registry=in_memory")
-            .arg(format!("--work_dir={}", dir.join("master").display()))
-            .stdout(Stdio::null())
-            .stderr(log(dir, "master.log"))
-            .spawn()
-            .expect("start mesos-master"),
-    ));
-    wait_until(Duration::from_secs(30), || {
-        http_get(port, "/health").filter(|r| r.0 == 200)
-    })
-    .expect("our master came up");
-    g
 }
 
 const RESOURCES: &str = "cpus:2;mem:1024;disk:1024;ports:[31000-32000]";
@@ -139,7 +122,7 @@ fn operator_reserve_and_create_volume_on_our_agent() {
     let dir = TempDir::new("ours");
     let master_port = free_port();
     let agent_port = free_port();
-    let _master = start_master(&dir.0, master_port);
+    let _master = start_master(MasterKind::Ours, master_port, &dir.0, &[]);
     let mut agent = start_our_agent(&dir.0, master_port, agent_port, "agent.log");
     let id = agent_id(master_port);
     reserve_and_create(master_port, &id);
@@ -204,7 +187,7 @@ fn operator_reserve_and_create_volume_on_real_agent() {
     let dir = TempDir::new("real");
     let master_port = free_port();
     let agent_port = free_port();
-    let _master = start_master(&dir.0, master_port);
+    let _master = start_master(MasterKind::Ours, master_port, &dir.0, &[]);
     let work = dir.0.join("work");
     let _agent = Guard(Some(
         Command::new(bin)
@@ -264,7 +247,7 @@ fn framework_reserve_create_launch_writes_into_volume() {
     let dir = TempDir::new("fw");
     let master_port = free_port();
     let agent_port = free_port();
-    let _master = start_master(&dir.0, master_port);
+    let _master = start_master(MasterKind::Ours, master_port, &dir.0, &[]);
     let _agent = start_our_agent(&dir.0, master_port, agent_port, "agent.log");
     agent_id(master_port);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pymesos_volume_task.py");
@@ -373,7 +356,7 @@ fn real_agent_recovers_our_checkpointed_resources() {
     let dir = TempDir::new("takeover");
     let master_port = free_port();
     let agent_port = free_port();
-    let _master = start_master(&dir.0, master_port);
+    let _master = start_master(MasterKind::Ours, master_port, &dir.0, &[]);
     let mut ours = start_our_agent(&dir.0, master_port, agent_port, "agent.log");
     let id = agent_id(master_port);
     reserve_and_create(master_port, &id);

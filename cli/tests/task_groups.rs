@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, http_get, http_post_json, wait_until, Guard};
+use common::{free_port, http_get, http_post_json, start_master, wait_until, Guard, MasterKind};
 use serde_json::{json, Value};
 
 /// A v1 scheduler: subscribes, launches one task group on the first offer,
@@ -251,34 +251,9 @@ impl Cluster {
         std::fs::create_dir_all(&dir).unwrap();
         let (master_port, agent_port) = (free_port(), free_port());
         let log = |n: &str| std::fs::File::create(dir.join(n)).unwrap();
-        let mut cmd = match kit {
-            Some(bin) => {
-                let mut c = Command::new(bin.join("mesos-ref-local"));
-                c.arg(format!("--port={master_port}")).arg("0");
-                c
-            }
-            None => {
-                let mut c = Command::new(env!("CARGO_BIN_EXE_mesos-master"));
-                c.arg(format!("--port={master_port}"))
-                    .arg("--ip=127.0.0.1")
-                    .arg("--registry=in_memory");
-                c
-            }
-        };
-        let master = Guard(Some(
-            cmd.arg(format!("--work_dir={}", dir.join("master").display()))
-                .stdout(Stdio::null())
-                .stderr(log("master.log"))
-                .spawn()
-                .expect("start the master"),
-        ));
-        assert!(
-            wait_until(Duration::from_secs(30), || {
-                (http_get(master_port, "/health")?.0 == 200).then_some(())
-            })
-            .is_some(),
-            "master did not come up"
-        );
+        let local = kit.map(|bin| bin.join("mesos-ref-local"));
+        let kind = local.as_deref().map_or(MasterKind::Ours, MasterKind::Real);
+        let master = start_master(kind, master_port, &dir, &[]);
         let agent = match kit.filter(|_| real_agent) {
             Some(bin) => {
                 let ld = dir.join("launcher");
