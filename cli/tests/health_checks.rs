@@ -30,9 +30,9 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{free_port, start_master, Guard, MasterKind};
+use common::{free_port, start_master, v1_scheduler, Guard, MasterKind};
 use serde_json::Value;
 
 /// Launches one task for the scenario on the first offer, prints every
@@ -40,31 +40,10 @@ use serde_json::Value;
 /// reported healthy (scenarios `command`, `http`) and exits after the
 /// terminal update.
 const SCHEDULER: &str = r#"
-import http.client, json, sys, threading, time, os
-master, scenario, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
-host, port = master.split(":")
-def log(*a): print(*a, flush=True)
-def watchdog():
-    time.sleep(timeout); log("TIMEOUT"); os._exit(3)
-threading.Thread(target=watchdog, daemon=True).start()
-stream_id = None; framework_id = None
-def call(body):
-    c = http.client.HTTPConnection(host, int(port), timeout=30)
-    c.request("POST", "/api/v1/scheduler", body=json.dumps(body).encode(),
-              headers={"Content-Type": "application/json", "Mesos-Stream-Id": stream_id})
-    r = c.getresponse(); data = r.read(); c.close()
-    if r.status != 202: log("CALL", body["type"], r.status, data.decode())
-    return r.status
-conn = http.client.HTTPConnection(host, int(port))
-conn.request("POST", "/api/v1/scheduler", body=json.dumps({"type": "SUBSCRIBE", "subscribe": {
-    "framework_info": {"user": "root", "name": "health-check-test", "roles": ["*"],
-                       "capabilities": [{"type": "MULTI_ROLE"}]}}}).encode(),
-    headers={"Content-Type": "application/json", "Accept": "application/json"})
-resp = conn.getresponse()
-if resp.status != 200: log("SUBSCRIBE failed", resp.status); sys.exit(2)
-stream_id = resp.getheader("Mesos-Stream-Id")
-launched = False; killed = False; buf = b""
-TERMINAL = ("TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED")
+from v1_scheduler import *
+resp = subscribe({"user": "root", "name": "health-check-test", "roles": ["*"],
+                  "capabilities": [{"type": "MULTI_ROLE"}]})
+launched = False; killed = False
 def task_for(o):
     res = []; hport = None
     for r in o["resources"]:
@@ -91,45 +70,36 @@ def task_for(o):
     return {"name": "hc", "task_id": {"value": "hc"}, "agent_id": o["agent_id"], "resources": res,
             "command": {"shell": True, "value": cmd}, "health_check": hc,
             "kill_policy": {"grace_period": {"nanoseconds": 1000000000}}}
-while True:
-    chunk = resp.read1(65536)
-    if not chunk: log("stream closed"); os._exit(4)
-    buf += chunk
-    while True:
-        nl = buf.find(b"\n")
-        if nl < 0: break
-        n = int(buf[:nl])
-        if len(buf) < nl + 1 + n: break
-        ev = json.loads(buf[nl + 1:nl + 1 + n]); buf = buf[nl + 1 + n:]
-        t = ev["type"]
-        if t == "SUBSCRIBED":
-            framework_id = ev["subscribed"]["framework_id"]
-        elif t == "OFFERS":
-            for o in ev["offers"]["offers"]:
-                if launched:
-                    call({"type": "DECLINE", "framework_id": framework_id, "decline": {"offer_ids": [o["id"]]}}); continue
-                op = {"type": "LAUNCH", "launch": {"task_infos": [task_for(o)]}}
-                if scenario.startswith("group-"):
-                    eres = [dict(r, scalar={"value": {"cpus": 0.1, "mem": 32, "disk": 32}[r["name"]]})
-                            for r in o["resources"] if r["name"] in ("cpus", "mem", "disk")]
-                    op = {"type": "LAUNCH_GROUP", "launch_group": {"executor": {
-                        "type": "DEFAULT", "executor_id": {"value": "default-exec"},
-                        "framework_id": framework_id, "resources": eres},
-                        "task_group": {"tasks": [task_for(o)]}}}
-                call({"type": "ACCEPT", "framework_id": framework_id, "accept": {"offer_ids": [o["id"]],
-                      "operations": [op]}})
-                launched = True
-        elif t == "UPDATE":
-            st = ev["update"]["status"]
-            log("UPDATE", json.dumps({k: st.get(k) for k in ("state", "healthy", "reason", "message")}))
-            if "uuid" in st:
-                call({"type": "ACKNOWLEDGE", "framework_id": framework_id, "acknowledge": {
-                      "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
-            if "failing" not in scenario and not killed and st.get("healthy") is True:
-                killed = True
-                call({"type": "KILL", "framework_id": framework_id, "kill": {"task_id": st["task_id"]}})
-            if st["state"] in TERMINAL:
-                log("DONE"); os._exit(0)
+for ev in events(resp):
+    t = ev["type"]
+    if t == "SUBSCRIBED":
+        framework_id = ev["subscribed"]["framework_id"]
+    elif t == "OFFERS":
+        for o in ev["offers"]["offers"]:
+            if launched:
+                call({"type": "DECLINE", "framework_id": framework_id, "decline": {"offer_ids": [o["id"]]}}); continue
+            op = {"type": "LAUNCH", "launch": {"task_infos": [task_for(o)]}}
+            if scenario.startswith("group-"):
+                eres = [dict(r, scalar={"value": {"cpus": 0.1, "mem": 32, "disk": 32}[r["name"]]})
+                        for r in o["resources"] if r["name"] in ("cpus", "mem", "disk")]
+                op = {"type": "LAUNCH_GROUP", "launch_group": {"executor": {
+                    "type": "DEFAULT", "executor_id": {"value": "default-exec"},
+                    "framework_id": framework_id, "resources": eres},
+                    "task_group": {"tasks": [task_for(o)]}}}
+            call({"type": "ACCEPT", "framework_id": framework_id, "accept": {"offer_ids": [o["id"]],
+                  "operations": [op]}})
+            launched = True
+    elif t == "UPDATE":
+        st = ev["update"]["status"]
+        log("UPDATE", json.dumps({k: st.get(k) for k in ("state", "healthy", "reason", "message")}))
+        if "uuid" in st:
+            call({"type": "ACKNOWLEDGE", "framework_id": framework_id, "acknowledge": {
+                  "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
+        if "failing" not in scenario and not killed and st.get("healthy") is True:
+            killed = True
+            call({"type": "KILL", "framework_id": framework_id, "kill": {"task_id": st["task_id"]}})
+        if st["state"] in TERMINAL:
+            log("DONE"); os._exit(0)
 "#;
 
 struct Cluster {
@@ -243,27 +213,13 @@ impl Cluster {
     fn run(&self, scenario: &str) -> (Option<i32>, Vec<Value>) {
         let log = std::fs::File::create(self.dir.join("scheduler.log")).unwrap();
         let mut g = Guard(Some(
-            Command::new("python3")
-                .arg("-c")
-                .arg(SCHEDULER)
-                .arg(format!("127.0.0.1:{}", self.master_port))
-                .arg(scenario)
-                .arg("60")
+            v1_scheduler(SCHEDULER, self.master_port, scenario, 60)
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)
                 .spawn()
                 .expect("start python3"),
         ));
-        let end = Instant::now() + Duration::from_secs(90);
-        let code = loop {
-            if let Ok(Some(st)) = g.0.as_mut().unwrap().try_wait() {
-                break st.code();
-            }
-            if Instant::now() > end {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let code = g.wait_exit(Duration::from_secs(90));
         let updates = self
             .log("scheduler.log")
             .lines()
@@ -312,18 +268,6 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     out
 }
 
-fn python_present() -> bool {
-    let ok = Command::new("python3")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        println!("SKIP: python3 is not installed");
-    }
-    ok
-}
-
 const HEALTH_REASON: &str = "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED";
 
 fn is_health_update(u: &Value, healthy: bool) -> bool {
@@ -333,7 +277,7 @@ fn is_health_update(u: &Value, healthy: bool) -> bool {
 /// Scenario `command` or `http`: reported healthy, then killed by the
 /// scheduler (so the terminal update does not carry `healthy = false`).
 fn healthy_scenario(scenario: &str, agent_args: &[&str]) {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let c = Cluster::start(scenario, agent_args);
@@ -359,7 +303,7 @@ fn healthy_scenario(scenario: &str, agent_args: &[&str]) {
 }
 
 fn failing_scenario(agent_args: &[&str]) {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let c = Cluster::start("failing", agent_args);
@@ -412,7 +356,7 @@ fn http_check_against_the_task_reports_healthy() {
 /// check starts failing is killed, its terminal update unhealthy.
 #[test]
 fn failing_check_kills_a_task_of_a_group() {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let c = Cluster::start("group", &[]);
@@ -442,7 +386,7 @@ fn http_check_against_the_task_reports_healthy_http_executor() {
 #[test]
 fn our_command_executor_on_the_real_agent() {
     let Some(bin) = common::kit_dir() else { return };
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let c = Cluster::start_with("realagent", &[], Some(&bin));

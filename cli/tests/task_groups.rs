@@ -33,30 +33,18 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{free_port, http_get, http_post_json, start_master, wait_until, Guard, MasterKind};
+use common::{
+    free_port, http_get, http_post_json, start_master, v1_scheduler, wait_until, Guard, MasterKind,
+};
 use serde_json::{json, Value};
 
 /// A v1 scheduler: subscribes, launches one task group on the first offer,
 /// acknowledges every update, prints `STATUS <task> <state> <message>` and
 /// exits once every task is terminal. Scenario via argv.
 const SCHEDULER: &str = r#"
-import http.client, json, sys, threading, time, os
-master, scenario, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
-host, port = master.split(":")
-def log(*a): print(*a, flush=True)
-def watchdog():
-    time.sleep(timeout); log("TIMEOUT"); os._exit(3)
-threading.Thread(target=watchdog, daemon=True).start()
-stream_id = None; framework_id = None
-def call(body):
-    c = http.client.HTTPConnection(host, int(port), timeout=30)
-    c.request("POST", "/api/v1/scheduler", body=json.dumps(body).encode(),
-              headers={"Content-Type": "application/json", "Mesos-Stream-Id": stream_id})
-    r = c.getresponse(); data = r.read(); c.close()
-    if r.status != 202: log("CALL", body["type"], r.status, data.decode())
-    return r.status
+from v1_scheduler import *
 if scenario == "finish":
     cmds = {"a": "echo hello-$MESOS_SANDBOX > out; sleep 1", "b": "sleep 1; exit 0"}
 elif scenario == "command":
@@ -69,15 +57,9 @@ else:
     cmds = {"a": "sleep 1000", "b": "trap 'echo got-term' TERM; while true; do sleep 0.1; done"}
 caps = [{"type": "MULTI_ROLE"}]
 if scenario == "kill": caps.append({"type": "TASK_KILLING_STATE"})
-conn = http.client.HTTPConnection(host, int(port))
-conn.request("POST", "/api/v1/scheduler", body=json.dumps({"type": "SUBSCRIBE", "subscribe": {
-    "framework_info": {"user": "root", "name": "task-group-test", "roles": ["*"], "capabilities": caps,
-                       "checkpoint": scenario == "ckpt", "failover_timeout": 600}}}).encode(),
-    headers={"Content-Type": "application/json", "Accept": "application/json"})
-resp = conn.getresponse()
-if resp.status != 200: log("SUBSCRIBE failed", resp.status); sys.exit(2)
-stream_id = resp.getheader("Mesos-Stream-Id")
-launched = False; buf = b""; states = {}; running = set(); killed = False
+resp = subscribe({"user": "root", "name": "task-group-test", "roles": ["*"], "capabilities": caps,
+                  "checkpoint": scenario == "ckpt", "failover_timeout": 600})
+launched = False; states = {}; running = set(); killed = False
 def res(o, cpus, mem, disk):
     out = []
     for r in o["resources"]:
@@ -85,68 +67,59 @@ def res(o, cpus, mem, disk):
         if want:
             r = dict(r); r["scalar"] = {"value": want}; out.append(r)
     return out
-while True:
-    chunk = resp.read1(65536)
-    if not chunk: log("stream closed"); os._exit(4)
-    buf += chunk
-    while True:
-        nl = buf.find(b"\n")
-        if nl < 0: break
-        n = int(buf[:nl])
-        if len(buf) < nl + 1 + n: break
-        ev = json.loads(buf[nl + 1:nl + 1 + n]); buf = buf[nl + 1 + n:]
-        t = ev["type"]
-        if t == "SUBSCRIBED":
-            framework_id = ev["subscribed"]["framework_id"]; log("FRAMEWORK", framework_id["value"])
-        elif t == "OFFERS":
-            for o in ev["offers"]["offers"]:
-                if launched:
-                    call({"type": "DECLINE", "framework_id": framework_id, "decline": {"offer_ids": [o["id"]]}}); continue
-                executor = {"type": "DEFAULT", "executor_id": {"value": "default-exec"}, "framework_id": framework_id,
-                            "resources": res(o, 0.1, 32, 32)}
-                if scenario == "notype": del executor["type"]
-                if scenario == "smallexec": executor["resources"] = res(o, 0.1, 16, 32)
-                tasks = []
-                for tid in ["a", "b"]:
-                    task = {"name": "task-" + tid, "task_id": {"value": tid}, "agent_id": o["agent_id"],
-                            "resources": res(o, 0.1, 32, 0), "command": {"shell": True, "value": cmds[tid]}}
-                    if scenario == "kill" and tid == "b":
-                        task["kill_policy"] = {"grace_period": {"nanoseconds": 1500000000}}
-                    tasks.append(task)
-                op = {"type": "LAUNCH_GROUP", "launch_group": {"executor": executor, "task_group": {"tasks": tasks}}}
-                if scenario == "command":
-                    op = {"type": "LAUNCH", "launch": {"task_infos": tasks}}
-                call({"type": "ACCEPT", "framework_id": framework_id, "accept": {"offer_ids": [o["id"]],
-                      "operations": [op]}})
-                launched = True
-        elif t == "UPDATE":
-            st = ev["update"]["status"]
-            tid = st["task_id"]["value"]; state = st["state"]
-            log("STATUS", tid, state, st.get("message", ""))
-            if st.get("reason"): log("REASON", tid, st["reason"])
-            states[tid] = state
-            if "uuid" in st:
-                call({"type": "ACKNOWLEDGE", "framework_id": framework_id, "acknowledge": {
-                      "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
-            if state == "TASK_RUNNING": running.add(tid)
-            if scenario == "teardown" and running >= {"a", "b"}:
-                log("TEARDOWN", call({"type": "TEARDOWN", "framework_id": framework_id}))
-                os._exit(0)
-            if scenario == "ckpt" and not killed and running >= {"a", "b"}:
-                killed = True; log("BOTH_RUNNING")
-                def kill_on_trigger():
-                    while not os.path.exists(os.environ["TRIGGER"]): time.sleep(0.1)
-                    log("KILLING a")
-                    call({"type": "KILL", "framework_id": framework_id, "kill": {"task_id": {"value": "a"}}})
-                threading.Thread(target=kill_on_trigger, daemon=True).start()
-            if scenario == "kill" and not killed and running >= {"a", "b"}:
-                time.sleep(0.5)
-                killed = True; log("KILLING a")
+for ev in events(resp):
+    t = ev["type"]
+    if t == "SUBSCRIBED":
+        framework_id = ev["subscribed"]["framework_id"]; log("FRAMEWORK", framework_id["value"])
+    elif t == "OFFERS":
+        for o in ev["offers"]["offers"]:
+            if launched:
+                call({"type": "DECLINE", "framework_id": framework_id, "decline": {"offer_ids": [o["id"]]}}); continue
+            executor = {"type": "DEFAULT", "executor_id": {"value": "default-exec"}, "framework_id": framework_id,
+                        "resources": res(o, 0.1, 32, 32)}
+            if scenario == "notype": del executor["type"]
+            if scenario == "smallexec": executor["resources"] = res(o, 0.1, 16, 32)
+            tasks = []
+            for tid in ["a", "b"]:
+                task = {"name": "task-" + tid, "task_id": {"value": tid}, "agent_id": o["agent_id"],
+                        "resources": res(o, 0.1, 32, 0), "command": {"shell": True, "value": cmds[tid]}}
+                if scenario == "kill" and tid == "b":
+                    task["kill_policy"] = {"grace_period": {"nanoseconds": 1500000000}}
+                tasks.append(task)
+            op = {"type": "LAUNCH_GROUP", "launch_group": {"executor": executor, "task_group": {"tasks": tasks}}}
+            if scenario == "command":
+                op = {"type": "LAUNCH", "launch": {"task_infos": tasks}}
+            call({"type": "ACCEPT", "framework_id": framework_id, "accept": {"offer_ids": [o["id"]],
+                  "operations": [op]}})
+            launched = True
+    elif t == "UPDATE":
+        st = ev["update"]["status"]
+        tid = st["task_id"]["value"]; state = st["state"]
+        log("STATUS", tid, state, st.get("message", ""))
+        if st.get("reason"): log("REASON", tid, st["reason"])
+        states[tid] = state
+        if "uuid" in st:
+            call({"type": "ACKNOWLEDGE", "framework_id": framework_id, "acknowledge": {
+                  "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
+        if state == "TASK_RUNNING": running.add(tid)
+        if scenario == "teardown" and running >= {"a", "b"}:
+            log("TEARDOWN", call({"type": "TEARDOWN", "framework_id": framework_id}))
+            os._exit(0)
+        if scenario == "ckpt" and not killed and running >= {"a", "b"}:
+            killed = True; log("BOTH_RUNNING")
+            def kill_on_trigger():
+                while not os.path.exists(os.environ["TRIGGER"]): time.sleep(0.1)
+                log("KILLING a")
                 call({"type": "KILL", "framework_id": framework_id, "kill": {"task_id": {"value": "a"}}})
-            if len(states) == 2 and all(s in ("TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED") for s in states.values()):
-                log("DONE")
-                if scenario == "finish": time.sleep(float(os.environ.get("LINGER", "0")))
-                os._exit(0)
+            threading.Thread(target=kill_on_trigger, daemon=True).start()
+        if scenario == "kill" and not killed and running >= {"a", "b"}:
+            time.sleep(0.5)
+            killed = True; log("KILLING a")
+            call({"type": "KILL", "framework_id": framework_id, "kill": {"task_id": {"value": "a"}}})
+        if len(states) == 2 and all(s in ("TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED") for s in states.values()):
+            log("DONE")
+            if scenario == "finish": time.sleep(float(os.environ.get("LINGER", "0")))
+            os._exit(0)
 "#;
 
 struct Cluster {
@@ -325,12 +298,7 @@ impl Cluster {
     fn scheduler(&self, scenario: &str, linger: u32) -> Guard {
         let log = std::fs::File::create(self.dir.join("scheduler.log")).unwrap();
         Guard(Some(
-            Command::new("python3")
-                .arg("-c")
-                .arg(SCHEDULER)
-                .arg(format!("127.0.0.1:{}", self.master_port))
-                .arg(scenario)
-                .arg("60")
+            v1_scheduler(SCHEDULER, self.master_port, scenario, 60)
                 .env("LINGER", linger.to_string())
                 .env("TRIGGER", self.dir.join("trigger"))
                 .stdout(log.try_clone().unwrap())
@@ -342,17 +310,7 @@ impl Cluster {
 
     /// Waits for the scheduler to exit; its exit code and output.
     fn finish(&self, mut g: Guard) -> (Option<i32>, String) {
-        let end = Instant::now() + Duration::from_secs(90);
-        let code = loop {
-            let child = g.0.as_mut().unwrap();
-            if let Ok(Some(st)) = child.try_wait() {
-                break st.code();
-            }
-            if Instant::now() > end {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let code = g.wait_exit(Duration::from_secs(90));
         (code, self.log("scheduler.log"))
     }
 
@@ -390,21 +348,9 @@ fn states(out: &str, task: &str) -> Vec<String> {
     statuses(out, task).into_iter().map(|s| s.0).collect()
 }
 
-fn python_present() -> bool {
-    let ok = Command::new("python3")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        println!("SKIP: python3 is not installed");
-    }
-    ok
-}
-
 #[test]
 fn group_of_two_tasks_finishes() {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let c = Cluster::start("finish");
@@ -492,7 +438,7 @@ fn group_of_two_tasks_finishes() {
 
 #[test]
 fn failed_task_kills_the_rest_of_its_group() {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let c = Cluster::start("fail");
@@ -504,7 +450,7 @@ fn failed_task_kills_the_rest_of_its_group() {
 
 #[test]
 fn killing_a_task_kills_the_group() {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let c = Cluster::start("kill");
@@ -565,7 +511,7 @@ fn check_fail(c: &Cluster) {
 #[test]
 fn real_master_runs_task_groups_on_our_agent() {
     let Some(bin) = common::kit_dir() else { return };
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let c = Cluster::start_with("realmaster", Some(&bin), false, &[]);
@@ -593,7 +539,7 @@ fn real_master_runs_task_groups_on_our_agent() {
 #[test]
 fn our_default_executor_on_the_real_agent() {
     let Some(bin) = common::kit_dir() else { return };
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let c = Cluster::start_with("realagent", Some(&bin), true, &[]);
@@ -613,7 +559,7 @@ fn our_default_executor_on_the_real_agent() {
 /// REASON_TASK_GROUP_INVALID for every task of the group.
 #[test]
 fn invalid_group_executor_is_rejected_by_the_master() {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let c = Cluster::start("invalid");
@@ -693,7 +639,7 @@ fn nested_container_calls_over_the_operator_api() {
         "launch_container": {"container_id": {"value": "standalone"}}}));
     assert_eq!(s, 501);
 
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     // A live default executor to nest under.
@@ -780,7 +726,7 @@ fn nested_container_calls_over_the_operator_api() {
 /// the v1 executor HTTP API (upstream `MESOS_HTTP_COMMAND_EXECUTOR=1`).
 #[test]
 fn http_command_executor_runs_command_tasks() {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let c = Cluster::start_with("httpcmd", None, false, &["--http_command_executor"]);
@@ -845,7 +791,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// group (TASK_KILLED for both, no process left behind).
 #[test]
 fn task_group_survives_agent_restart() {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let mut c = Cluster::start("restart");
@@ -904,7 +850,7 @@ fn task_group_survives_agent_restart() {
 /// dropped by the agent for the terminating framework, as upstream.)
 #[test]
 fn teardown_shuts_the_default_executor_down() {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let c = Cluster::start("teardown");

@@ -327,3 +327,38 @@ pub fn agents_registered(port: u16) -> usize {
         .and_then(|v| v["slaves"].as_array().map(Vec::len))
         .unwrap_or(0)
 }
+
+/// `python3 -c script 127.0.0.1:<master_port> <scenario> <timeout_secs>`
+/// for the tests' small v1 schedulers, which import their plumbing from
+/// tests/data/v1_scheduler.py.
+pub fn v1_scheduler(
+    script: &str,
+    master_port: u16,
+    scenario: &str,
+    timeout_secs: u32,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg("-c")
+        .arg(script)
+        .arg(format!("127.0.0.1:{master_port}"))
+        .arg(scenario)
+        .arg(timeout_secs.to_string())
+        .env(
+            "PYTHONPATH",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data"),
+        );
+    cmd
+}
+
+/// Whether `python3` runs here (else a SKIP line).
+pub fn python_present() -> bool {
+    let ok = std::process::Command::new("python3")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        println!("SKIP: python3 is not installed");
+    }
+    ok
+}
