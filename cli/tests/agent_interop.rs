@@ -19,32 +19,15 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{free_port, http_get, http_post_json, kit_dir as kit};
+use common::{free_port, http_get, http_post_json, kit_dir as kit, Guard};
 
 /// Kills (SIGKILL) and reaps a child on drop.
-struct Guard(Option<Child>);
-
-impl Guard {
-    fn kill(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// Kills every executor whose pid was checkpointed under `work_dir`.
 struct ExecutorReaper(PathBuf);
 
@@ -278,17 +261,9 @@ fn run_to_end(mut cmd: Command, timeout: Duration) -> (Option<i32>, String) {
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let end = Instant::now() + timeout;
-    let code = loop {
-        if let Ok(Some(st)) = child.0.as_mut().unwrap().try_wait() {
-            break st.code();
-        }
-        if Instant::now() > end {
-            child.kill();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let code = child.wait_exit(timeout);
+    // Past the deadline the pipes close only with the child.
+    child.kill();
     let out = format!(
         "{}{}",
         t1.join().unwrap_or_default(),

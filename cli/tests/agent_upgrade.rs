@@ -222,17 +222,7 @@ fn run_to_end(mut cmd: Command, timeout: Duration) -> (Option<i32>, String) {
             .spawn()
             .expect("spawn"),
     ));
-    let end = Instant::now() + timeout;
-    let code = loop {
-        if let Ok(Some(st)) = g.0.as_mut().unwrap().try_wait() {
-            g.0 = None;
-            break st.code();
-        }
-        if Instant::now() > end {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let code = g.wait_exit(timeout);
     drop(g);
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     let _ = std::fs::remove_file(&out);

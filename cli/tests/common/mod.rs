@@ -21,14 +21,19 @@ pub struct Guard(pub Option<Child>);
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl Guard {
+    /// SIGKILLs and reaps the child now (a no-op once it is gone).
+    pub fn kill(&mut self) {
         if let Some(mut c) = self.0.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
     }
-}
 
-impl Guard {
     /// Waits up to `timeout` for the child to exit: its exit code (`None`
     /// when killed by a signal, still running at the deadline, or gone).
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
