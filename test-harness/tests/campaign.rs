@@ -13,7 +13,7 @@ use mesos_test_harness::campaign::{
 };
 
 /// Seeds per test function (each run twice).
-const SEEDS_PER_TEST: u64 = 25;
+const SEEDS_PER_TEST: u64 = 63;
 
 fn scale() -> u64 {
     std::env::var("MESOS_CAMPAIGN_SCALE")
@@ -92,6 +92,22 @@ blocks! {
     campaign_seeds_block_13 = 13;
     campaign_seeds_block_14 = 14;
     campaign_seeds_block_15 = 15;
+    campaign_seeds_block_16 = 16;
+    campaign_seeds_block_17 = 17;
+    campaign_seeds_block_18 = 18;
+    campaign_seeds_block_19 = 19;
+    campaign_seeds_block_20 = 20;
+    campaign_seeds_block_21 = 21;
+    campaign_seeds_block_22 = 22;
+    campaign_seeds_block_23 = 23;
+    campaign_seeds_block_24 = 24;
+    campaign_seeds_block_25 = 25;
+    campaign_seeds_block_26 = 26;
+    campaign_seeds_block_27 = 27;
+    campaign_seeds_block_28 = 28;
+    campaign_seeds_block_29 = 29;
+    campaign_seeds_block_30 = 30;
+    campaign_seeds_block_31 = 31;
 }
 
 /// Different seeds give different runs (the hash sees the schedule).
