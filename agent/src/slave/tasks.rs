@@ -688,24 +688,23 @@ impl Slave {
         // The URIs are fetched into the sandbox before the executor runs
         // (upstream fetches between isolating and exec'ing; see
         // third_party_docs/files.md).
-        let fetch = crate::fetcher::FetchRequest::from_flags(
-            &self.config.given,
-            &self.config.launcher_dir,
-            &container_id,
-            self.frameworks[fid].executors[&eid]
+        let fetch = crate::fetcher::FetchRequest {
+            container_id: container_id.clone(),
+            uris: self.frameworks[fid].executors[&eid]
                 .info
                 .command
                 .as_ref()
                 .map(|c| c.uris.clone())
                 .unwrap_or_default(),
-            &launch.spec.directory,
-            launch.spec.user.clone(),
-        );
+            sandbox: launch.spec.directory.clone(),
+            user: launch.spec.user.clone(),
+        };
         let containerizer = Arc::clone(&self.containerizer);
+        let fetcher = Arc::clone(&self.fetcher);
         let (f2, e2, c2) = (fid.to_string(), eid, container_id);
         cx.blocking(
             move || {
-                crate::fetcher::fetch(&fetch).map_err(crate::Error::Fetch)?;
+                fetcher.fetch(&fetch).map_err(crate::Error::Fetch)?;
                 containerizer.launch(&launch)
             },
             move |s: &mut Slave, cx, r| s.executor_launched(cx, &f2, &e2, &c2, r),
