@@ -344,7 +344,9 @@ fn tasks_share_one_cached_download() {
         let mode = std::fs::metadata(&f).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o755, "{}", f.display());
     }
-    assert_eq!(cache_files(&dir.join("cache")), ["c1-payload.sh"]);
+    // Per-user cache directories: the tasks run as root.
+    assert_eq!(cache_files(&dir.join("cache")), ["root"]);
+    assert_eq!(cache_files(&dir.join("cache/root")), ["c1-payload.sh"]);
     // What the agent told `mesos-fetcher` (it logs its `FetcherInfo` into
     // the sandbox's stderr): one task downloaded, the others copied.
     let actions: Vec<String> = (1..=6)
@@ -444,7 +446,7 @@ fn small_cache_evicts_and_restart_clears_it() {
         200
     );
     // Only the second download of a.bin is left; big.bin never entered.
-    assert_eq!(cache_files(&dir.join("cache")), ["c3-a.bin"]);
+    assert_eq!(cache_files(&dir.join("cache/root")), ["c3-a.bin"]);
     let m = metrics(agent_port);
     assert_eq!(
         m["containerizer/fetcher/cache_size_total_bytes"],

@@ -649,6 +649,10 @@ impl Slave {
         let env = self.executor_environment(cx, &info, &directory, checkpoint);
         let cmd = info.command.clone().unwrap_or_default();
         let is_root = nix::unistd::geteuid().is_root();
+        // The fetcher runs as the task's user, root included (upstream's
+        // container config user; it also names the user's cache directory).
+        let fetch_user =
+            (self.config.switch_user && is_root && !user.is_empty()).then(|| user.clone());
         let spec = LaunchSpec {
             value: cmd.value.clone().unwrap_or_default(),
             arguments: cmd.arguments.clone(),
@@ -697,7 +701,7 @@ impl Slave {
                 .map(|c| c.uris.clone())
                 .unwrap_or_default(),
             sandbox: launch.spec.directory.clone(),
-            user: launch.spec.user.clone(),
+            user: fetch_user,
         };
         let containerizer = Arc::clone(&self.containerizer);
         let fetcher = Arc::clone(&self.fetcher);
