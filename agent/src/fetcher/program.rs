@@ -529,7 +529,17 @@ mod tests {
         assert!(e.contains("within the sandbox"), "{e}");
         let mut cached = item("/etc/hostname", |_| {});
         cached.action = fetcher_info::item::Action::DownloadAndCache as i32;
-        let e = run(&info(sandbox.path(), vec![cached])).unwrap_err();
+        let e = run(&info(sandbox.path(), vec![cached.clone()])).unwrap_err();
         assert!(e.contains("Cache directory not specified"), "{e}");
+        let cache = tempfile::tempdir().unwrap();
+        let mut with_dir = info(sandbox.path(), vec![cached.clone()]);
+        with_dir.cache_directory = Some(cache.path().display().to_string());
+        let e = run(&with_dir).unwrap_err();
+        assert!(e.contains("No cache file name"), "{e}");
+        cached.cache_filename = Some("../escape".into());
+        with_dir.items = vec![cached];
+        let e = run(&with_dir).unwrap_err();
+        assert!(e.contains("Invalid cache file name"), "{e}");
+        assert!(!cache.path().join("../escape").exists());
     }
 }
