@@ -166,12 +166,14 @@ pub const READONLY_REALM: &str = "mesos-agent-readonly";
 pub const READWRITE_REALM: &str = "mesos-agent-readwrite";
 
 /// The realm of an agent endpoint, as upstream's `route(...)` calls in
-/// `Slave::initialize` put them (`/metrics/snapshot` and `/files` are
-/// served by other processes).
+/// `Slave::initialize` put them (`/files` is served by another process;
+/// `/metrics/snapshot`, served by the agent here, is read-only as
+/// libprocess's metrics process is in the agent).
 pub fn realm_of(endpoint: &str) -> Option<&'static str> {
     match endpoint {
         "api/v1" => Some(READWRITE_REALM),
-        "state"
+        "metrics/snapshot"
+        | "state"
         | "state.json"
         | "flags"
         | "monitor/statistics"
@@ -533,6 +535,8 @@ const KNOWN: &[&str] = &[
     "containerizers",
     "systemd_enable_support",
     "fetcher_cache_dir",
+    "fetcher_cache_size",
+    "fetcher_stall_timeout",
     "logging_level",
     "log_dir",
     "quiet",

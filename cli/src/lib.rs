@@ -111,6 +111,12 @@ pub fn agent_slave(
         other => anyhow::bail!("Unknown or unsupported launcher: {other}"),
     };
     let slave = Slave::new(config.clone(), info, containerizer);
+    // Upstream's `Fetcher` constructor (made in the agent's main): the
+    // cache starts empty, so a previous run's cache files are deleted.
+    slave
+        .fetcher()
+        .clear_cache_directory()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((config, slave))
 }
 

@@ -209,6 +209,39 @@ fn copy_chunked(r: &mut impl BufRead, out: &mut impl Write) -> Result<(), String
     }
 }
 
+/// Upstream `net::contentLength` (curl `HEAD`, redirects followed): the
+/// `Content-Length` of `url`, which the agent reserves in the fetcher cache
+/// before the download. An answer other than 200, or one without a length,
+/// is an error.
+pub fn content_length(url: &str, stall: Option<Duration>) -> Result<u64, String> {
+    let mut url = Url::parse(url)?;
+    for _ in 0..=MAX_REDIRECTS {
+        let mut stream = connect(&url, stall)?;
+        let request = format!(
+            "HEAD {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mesos-fetcher/1.9.0\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+            url.target,
+            url.host_header()
+        );
+        stream
+            .write_all(request.as_bytes())
+            .map_err(|e| format!("Failed to send request: {e}"))?;
+        let head = read_head(&mut BufReader::new(stream))?;
+        if matches!(head.code, 301 | 302 | 303 | 307 | 308) {
+            if let Some(loc) = &head.location {
+                url = url.join(loc)?;
+                continue;
+            }
+        }
+        if head.code != 200 {
+            return Err(format!("HEAD request returned HTTP code {}", head.code));
+        }
+        return head
+            .length
+            .ok_or_else(|| "No URL content-length available".to_string());
+    }
+    Err(format!("Maximum ({MAX_REDIRECTS}) redirects followed"))
+}
+
 /// Downloads `url` into `dest`; returns the final HTTP status. The file is
 /// written only for a 200.
 pub fn download(url: &str, dest: &Path, stall: Option<Duration>) -> Result<u16, String> {
@@ -361,6 +394,23 @@ mod tests {
         .unwrap_err();
         assert!(e.contains("TLS handshake"), "{e}");
         assert!(!dest.exists());
+    }
+
+    #[test]
+    fn content_length_follows_redirects_and_needs_a_length() {
+        let port = serve(vec![
+            b"HTTP/1.1 301 Moved\r\nLocation: /real\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n".to_vec(),
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec(),
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\n".to_vec(),
+        ]);
+        let url = format!("http://127.0.0.1:{port}/x");
+        let stall = Some(Duration::from_secs(10));
+        assert_eq!(content_length(&url, stall).unwrap(), 1234);
+        assert!(content_length(&url, stall)
+            .unwrap_err()
+            .contains("No URL content-length"));
+        assert!(content_length(&url, stall).unwrap_err().contains("404"));
     }
 
     #[test]

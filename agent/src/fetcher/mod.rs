@@ -1,27 +1,31 @@
 //! The fetcher: `CommandInfo.uris` into the sandbox before the executor runs.
 //!
-//! - this module: the agent's side (upstream `src/slave/containerizer/fetcher.cpp`
-//!   `Fetcher` / `FetcherProcess::run`): validate the URIs, build a
-//!   `FetcherInfo`, run `<launcher_dir>/mesos-fetcher` with it in
-//!   `MESOS_FETCHER_INFO`, its output going to the sandbox's `stdout`/`stderr`.
+//! - [`process`]: the agent's side (upstream `src/slave/containerizer/fetcher.cpp`
+//!   `FetcherProcess`): validate the URIs, decide per URI whether to bypass
+//!   the cache, download into it or retrieve from it ([`cache`] keeps the
+//!   table, the space accounting and LRU eviction), then run
+//!   `<launcher_dir>/mesos-fetcher` with the `FetcherInfo` in
+//!   `MESOS_FETCHER_INFO`, its output going to the sandbox's
+//!   `stdout`/`stderr` (this module's [`run_program`]).
 //! - [`program`]: what `mesos-fetcher` does with a `FetcherInfo` (upstream
 //!   `src/launcher/fetcher.cpp`): copy local files, download `http(s)://`,
-//!   extract archives, `chmod` executables.
+//!   extract archives, `chmod` executables, into the sandbox or the cache
+//!   and from the cache into the sandbox.
 //! - [`download`]: the small HTTP/1.1 client (plain and TLS) the downloads use.
-//!
-//! The fetcher cache (`cache: true`) is not implemented: every item is fetched
-//! with `BYPASS_CACHE` (see third_party_docs/files.md).
 
+pub mod cache;
+#[cfg(test)]
+mod cache_tests;
 pub mod download;
+pub mod process;
 pub mod program;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use mesos_proto::mesos::command_info::Uri;
-use mesos_proto::mesos::fetcher::{fetcher_info, FetcherInfo};
-use mesos_proto::mesos::DurationInfo;
+use mesos_proto::mesos::fetcher::FetcherInfo;
+
+pub use process::{Fetcher, FetcherSettings};
 
 /// `MESOS_FETCHER_INFO`: the variable the fetcher program reads its job from.
 pub const FETCHER_INFO_ENV: &str = "MESOS_FETCHER_INFO";
@@ -29,69 +33,15 @@ pub const FETCHER_INFO_ENV: &str = "MESOS_FETCHER_INFO";
 /// The binary upstream runs from `--launcher_dir`.
 pub const MESOS_FETCHER: &str = "mesos-fetcher";
 
-/// Everything one fetch needs.
+/// One container's fetch (upstream `Fetcher::fetch`'s arguments).
 #[derive(Clone, Debug, Default)]
 pub struct FetchRequest {
     pub container_id: String,
     pub uris: Vec<Uri>,
     pub sandbox: PathBuf,
-    /// Fetch as this user (the task's), as upstream's `os::su` in the program.
+    /// Fetch as this user (the task's), as upstream's `os::su` in the
+    /// program; also names the user's cache directory.
     pub user: Option<String>,
-    pub launcher_dir: PathBuf,
-    /// `--frameworks_home`: prefix of relative URIs.
-    pub frameworks_home: Option<String>,
-    /// `--hadoop_home`: passed on as `HADOOP_HOME` (hdfs is not supported).
-    pub hadoop_home: Option<String>,
-    /// `--fetcher_stall_timeout`.
-    pub stall_timeout: Option<Duration>,
-}
-
-impl FetchRequest {
-    /// The request for one container from the agent's flags.
-    pub fn from_flags(
-        flags: &BTreeMap<String, String>,
-        launcher_dir: &Path,
-        container_id: &str,
-        uris: Vec<Uri>,
-        sandbox: &Path,
-        user: Option<String>,
-    ) -> FetchRequest {
-        let nonempty = |k: &str| flags.get(k).filter(|v| !v.is_empty()).cloned();
-        FetchRequest {
-            container_id: container_id.to_string(),
-            uris,
-            sandbox: sandbox.to_path_buf(),
-            user,
-            launcher_dir: launcher_dir.to_path_buf(),
-            frameworks_home: nonempty("frameworks_home"),
-            hadoop_home: nonempty("hadoop_home"),
-            stall_timeout: nonempty("fetcher_stall_timeout")
-                .and_then(|v| stout::Duration::parse(&v).ok())
-                .and_then(|d| d.to_std()),
-        }
-    }
-
-    /// The `FetcherInfo` handed to the program.
-    pub fn fetcher_info(&self) -> FetcherInfo {
-        FetcherInfo {
-            sandbox_directory: self.sandbox.display().to_string(),
-            cache_directory: None,
-            items: self
-                .uris
-                .iter()
-                .map(|u| fetcher_info::Item {
-                    uri: u.clone(),
-                    action: fetcher_info::item::Action::BypassCache as i32,
-                    cache_filename: None,
-                })
-                .collect(),
-            user: self.user.clone(),
-            frameworks_home: self.frameworks_home.clone(),
-            stall_timeout: self.stall_timeout.map(|d| DurationInfo {
-                nanoseconds: d.as_nanos().min(i64::MAX as u128) as i64,
-            }),
-        }
-    }
 }
 
 /// `Fetcher::basename`: the last `/`-separated piece of a URI (URIs are
@@ -185,14 +135,14 @@ fn open_output(
     Ok(f)
 }
 
-/// `FetcherProcess::fetch` + `run`: fetches the URIs into the sandbox by
-/// running `mesos-fetcher`. Blocks until the program exits. An error is the
-/// container launch failure upstream reports.
-pub fn fetch(req: &FetchRequest) -> Result<(), String> {
-    if req.uris.is_empty() {
-        return Ok(());
-    }
-    validate_uris(&req.uris).map_err(|e| format!("Could not fetch: {e}"))?;
+/// `FetcherProcess::run`: runs `mesos-fetcher` with `info` for `req`'s
+/// container, its output in the sandbox's `stdout`/`stderr`. Blocks until
+/// the program exits.
+pub fn run_program(
+    settings: &FetcherSettings,
+    req: &FetchRequest,
+    info: &FetcherInfo,
+) -> Result<(), String> {
     // The program drops to the task's user; the sandbox must be theirs, as
     // upstream's `createExecutorDirectory` makes it.
     let owner = match &req.user {
@@ -215,14 +165,15 @@ pub fn fetch(req: &FetchRequest) -> Result<(), String> {
     }
     let out = open_output(&req.sandbox, "stdout", owner.as_ref())?;
     let err = open_output(&req.sandbox, "stderr", owner.as_ref())?;
-    let program = std::fs::canonicalize(req.launcher_dir.join(MESOS_FETCHER)).map_err(|e| {
-        tracing::error!(
-            "Failed to determine the canonical path for the mesos-fetcher '{}': {e}",
-            req.launcher_dir.join(MESOS_FETCHER).display()
-        );
-        "Could not fetch URIs: failed to find mesos-fetcher".to_string()
-    })?;
-    let info = mesos_proto::json::to_json(&req.fetcher_info())
+    let program =
+        std::fs::canonicalize(settings.launcher_dir.join(MESOS_FETCHER)).map_err(|e| {
+            tracing::error!(
+                "Failed to determine the canonical path for the mesos-fetcher '{}': {e}",
+                settings.launcher_dir.join(MESOS_FETCHER).display()
+            );
+            "Could not fetch URIs: failed to find mesos-fetcher".to_string()
+        })?;
+    let info = mesos_proto::json::to_json(info)
         .map_err(|e| format!("Failed to serialize FetcherInfo: {e}"))?;
     // The agent's environment minus its MESOS_*/LIBPROCESS_* settings,
     // except the logging ones the program understands (upstream's whitelist).
@@ -248,7 +199,7 @@ pub fn fetch(req: &FetchRequest) -> Result<(), String> {
         .stdin(std::process::Stdio::null())
         .stdout(out)
         .stderr(err);
-    if let Some(h) = &req.hadoop_home {
+    if let Some(h) = &settings.hadoop_home {
         cmd.env("HADOOP_HOME", h);
     }
     let status = cmd
@@ -301,28 +252,36 @@ mod tests {
 
     #[test]
     fn fetcher_info_round_trips_through_json() {
-        let req = FetchRequest {
-            uris: vec![Uri {
+        use mesos_proto::mesos::fetcher::fetcher_info::{item::Action, Item};
+        let item = |action: Action, file: Option<&str>| Item {
+            uri: Uri {
                 value: "http://h/a.tgz".into(),
                 extract: Some(true),
+                cache: Some(action != Action::BypassCache),
                 ..Default::default()
-            }],
-            sandbox: "/sb".into(),
-            stall_timeout: Some(Duration::from_secs(60)),
-            ..Default::default()
+            },
+            action: action as i32,
+            cache_filename: file.map(str::to_string),
         };
-        let json = mesos_proto::json::to_json(&req.fetcher_info()).unwrap();
-        assert!(json.contains("\"action\":\"BYPASS_CACHE\""), "{json}");
+        let info = FetcherInfo {
+            sandbox_directory: "/sb".into(),
+            cache_directory: Some("/tmp/mesos/fetch/alice".into()),
+            items: vec![
+                item(Action::BypassCache, None),
+                item(Action::DownloadAndCache, Some("c1-a.tgz")),
+                item(Action::RetrieveFromCache, Some("c1-a.tgz")),
+            ],
+            user: Some("alice".into()),
+            frameworks_home: None,
+            stall_timeout: Some(mesos_proto::mesos::DurationInfo {
+                nanoseconds: 60_000_000_000,
+            }),
+        };
+        let json = mesos_proto::json::to_json(&info).unwrap();
+        for action in ["BYPASS_CACHE", "DOWNLOAD_AND_CACHE", "RETRIEVE_FROM_CACHE"] {
+            assert!(json.contains(&format!("\"action\":\"{action}\"")), "{json}");
+        }
         let back: FetcherInfo = mesos_proto::json::from_json(&json).unwrap();
-        assert_eq!(back, req.fetcher_info());
-    }
-
-    #[test]
-    fn no_uris_fetches_nothing() {
-        let req = FetchRequest {
-            sandbox: "/nonexistent".into(),
-            ..Default::default()
-        };
-        assert!(fetch(&req).is_ok());
+        assert_eq!(back, info);
     }
 }

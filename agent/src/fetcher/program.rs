@@ -1,7 +1,10 @@
 //! What `mesos-fetcher` does with its `FetcherInfo` (upstream
 //! `src/launcher/fetcher.cpp`): each item is fetched straight into the
-//! sandbox, then made executable or extracted. The first failure stops the
-//! program (exit status 1).
+//! sandbox (`BYPASS_CACHE`), or downloaded into the cache directory first
+//! (`DOWNLOAD_AND_CACHE`), or taken from the cache (`RETRIEVE_FROM_CACHE`),
+//! then made executable or extracted. The first failure stops the program
+//! (exit status 1). The agent decides the actions and owns the cache's
+//! bookkeeping; the program only copies.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,6 +25,8 @@ pub fn run(info: &FetcherInfo) -> Result<Vec<(String, PathBuf)>, String> {
     if info.sandbox_directory.is_empty() {
         return Err("Missing sandbox directory".into());
     }
+    create_cache_directory(info)
+        .map_err(|e| format!("Could not create the fetcher cache directory: {e}"))?;
     if let Some(user) = &info.user {
         su(user)
             .map_err(|e| format!("Fetcher could not execute `os::su()` for user '{user}': {e}"))?;
@@ -58,30 +63,105 @@ fn su(user: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `createCacheDirectory`: when any item uses the cache, its directory
+/// exists and (before dropping privileges) belongs to the task's user.
+pub fn create_cache_directory(info: &FetcherInfo) -> Result<(), String> {
+    let Some(dir) = info.cache_directory.as_deref().filter(|d| !d.is_empty()) else {
+        return Ok(());
+    };
+    if info
+        .items
+        .iter()
+        .all(|i| i.action() == fetcher_info::item::Action::BypassCache)
+    {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("Failed to create '{dir}': {e}"))?;
+    if let Some(user) = &info.user {
+        let u = nix::unistd::User::from_name(user)
+            .ok()
+            .flatten()
+            .ok_or_else(|| format!("no such user '{user}'"))?;
+        nix::unistd::chown(dir, Some(u.uid), Some(u.gid))
+            .map_err(|e| format!("Failed to chown '{dir}' to user '{user}': {e}"))?;
+    }
+    Ok(())
+}
+
 fn fetch_item(
     item: &fetcher_info::Item,
     info: &FetcherInfo,
     sandbox: &Path,
     stall: Option<Duration>,
 ) -> Result<PathBuf, String> {
-    if item.action() != fetcher_info::item::Action::BypassCache {
-        // The cache is not implemented; the agent never asks for it.
-        if info.cache_directory.as_deref().unwrap_or("").is_empty() {
-            return Err("Cache directory not specified".into());
-        }
-        return Err("The fetcher cache is not supported".into());
+    if item.action() == fetcher_info::item::Action::BypassCache {
+        return fetch_bypassing_cache(&item.uri, sandbox, info.frameworks_home.as_deref(), stall);
     }
-    fetch_bypassing_cache(&item.uri, sandbox, info.frameworks_home.as_deref(), stall)
+    fetch_through_cache(item, info, sandbox, stall)
 }
 
-/// `fetchBypassingCache`.
-fn fetch_bypassing_cache(
-    uri: &Uri,
+/// `fetchThroughCache`: downloads into the cache file unless it is there
+/// already (the same URI twice in one request), then takes it from there.
+fn fetch_through_cache(
+    item: &fetcher_info::Item,
+    info: &FetcherInfo,
     sandbox: &Path,
-    frameworks_home: Option<&str>,
     stall: Option<Duration>,
 ) -> Result<PathBuf, String> {
-    let output = match &uri.output_file {
+    let Some(dir) = info.cache_directory.as_deref().filter(|d| !d.is_empty()) else {
+        return Err("Cache directory not specified".into());
+    };
+    let Some(name) = item.cache_filename.as_deref().filter(|n| !n.is_empty()) else {
+        return Err(format!("No cache file name for: {}", item.uri.value));
+    };
+    // Our addition: a hand-written FetcherInfo cannot point outside the
+    // cache directory.
+    if name.contains('/') || name == "." || name == ".." || name.contains('\0') {
+        return Err(format!("Invalid cache file name: {name}"));
+    }
+    let cache_file = Path::new(dir).join(name);
+    if item.action() == fetcher_info::item::Action::DownloadAndCache && !cache_file.exists() {
+        fetch_to(
+            &item.uri.value,
+            &cache_file,
+            info.frameworks_home.as_deref(),
+            stall,
+        )?;
+    }
+    fetch_from_cache(&item.uri, &cache_file, sandbox)
+}
+
+/// `fetchFromCache`: the cache file into the sandbox — copied (and made
+/// executable), or extracted (the archive itself is not copied).
+fn fetch_from_cache(uri: &Uri, cache_file: &Path, sandbox: &Path) -> Result<PathBuf, String> {
+    tracing::info!("Fetching URI '{}' from cache", uri.value);
+    let output = output_path(uri, sandbox)?;
+    let dest = sandbox.join(&output);
+    if uri.executable() {
+        copy_file(cache_file, &dest)?;
+        chmod_executable(&dest)?;
+        return Ok(dest);
+    }
+    if uri.extract() {
+        // A bare `.gz` is named after the sandbox name, not the cache
+        // file's (upstream would write `c<n>-<name>`).
+        if extract_named(cache_file, sandbox, Some(&output))? {
+            return Ok(sandbox.to_path_buf());
+        }
+        tracing::warn!(
+            "Copying instead of extracting resource from URI with 'extract' flag, \
+             because it does not seem to be an archive: {}",
+            uri.value
+        );
+    }
+    copy_file(cache_file, &dest)?;
+    Ok(dest)
+}
+
+/// The item's name in the sandbox (`output_file` or the URI's base name),
+/// with `output_file`'s subdirectories created.
+fn output_path(uri: &Uri, sandbox: &Path) -> Result<String, String> {
+    match &uri.output_file {
         Some(o) => {
             // Checked again here: the program may be run by hand.
             validate_output_file(o)?;
@@ -93,10 +173,34 @@ fn fetch_bypassing_cache(
                     )
                 })?;
             }
-            o.clone()
+            Ok(o.clone())
         }
-        None => basename(uri.value.trim_start())?,
-    };
+        None => basename(uri.value.trim_start()),
+    }
+}
+
+fn copy_file(src: &Path, dest: &Path) -> Result<(), String> {
+    std::fs::copy(src, dest).map(|_| ()).map_err(|e| {
+        format!(
+            "Failed to copy '{}' to '{}': {e}",
+            src.display(),
+            dest.display()
+        )
+    })
+}
+
+/// `fetchBypassingCache`.
+fn fetch_bypassing_cache(
+    uri: &Uri,
+    sandbox: &Path,
+    frameworks_home: Option<&str>,
+    stall: Option<Duration>,
+) -> Result<PathBuf, String> {
+    tracing::info!(
+        "Fetching '{}' directly into the sandbox directory",
+        uri.value
+    );
+    let output = output_path(uri, sandbox)?;
     let path = sandbox.join(&output);
     fetch_to(&uri.value, &path, frameworks_home, stall)?;
     if uri.executable() {
@@ -205,6 +309,12 @@ fn chmod_executable(path: &Path) -> Result<(), String> {
 /// `extract`: archives by name with `tar` / `unzip`, a bare `.gz` with
 /// `gunzip`; `Ok(false)` when the name is no archive's.
 pub fn extract(source: &Path, dest: &Path) -> Result<bool, String> {
+    extract_named(source, dest, None)
+}
+
+/// [`extract`], a bare `.gz` becoming `gz_name` minus `.gz` (default: the
+/// source's name minus `.gz`).
+fn extract_named(source: &Path, dest: &Path, gz_name: Option<&str>) -> Result<bool, String> {
     let name = source.to_string_lossy().into_owned();
     let mut cmd = if TAR_SUFFIXES.iter().any(|s| name.ends_with(s)) {
         let mut c = Command::new("tar");
@@ -215,6 +325,9 @@ pub fn extract(source: &Path, dest: &Path) -> Result<bool, String> {
         c.arg("-o").arg("-q").arg(source).arg("-d").arg(dest);
         c
     } else if let Some(stem) = name.strip_suffix(".gz") {
+        let stem = gz_name
+            .map(|n| n.strip_suffix(".gz").unwrap_or(n))
+            .unwrap_or(stem);
         let file = Path::new(stem)
             .file_name()
             .map(PathBuf::from)
@@ -416,7 +529,17 @@ mod tests {
         assert!(e.contains("within the sandbox"), "{e}");
         let mut cached = item("/etc/hostname", |_| {});
         cached.action = fetcher_info::item::Action::DownloadAndCache as i32;
-        let e = run(&info(sandbox.path(), vec![cached])).unwrap_err();
+        let e = run(&info(sandbox.path(), vec![cached.clone()])).unwrap_err();
         assert!(e.contains("Cache directory not specified"), "{e}");
+        let cache = tempfile::tempdir().unwrap();
+        let mut with_dir = info(sandbox.path(), vec![cached.clone()]);
+        with_dir.cache_directory = Some(cache.path().display().to_string());
+        let e = run(&with_dir).unwrap_err();
+        assert!(e.contains("No cache file name"), "{e}");
+        cached.cache_filename = Some("../escape".into());
+        with_dir.items = vec![cached];
+        let e = run(&with_dir).unwrap_err();
+        assert!(e.contains("Invalid cache file name"), "{e}");
+        assert!(!cache.path().join("../escape").exists());
     }
 }

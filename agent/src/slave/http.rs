@@ -148,6 +148,60 @@ impl Slave {
         r.respond(Response::json(body));
     }
 
+    /// The agent's `/metrics/snapshot` keys (upstream registers them with
+    /// the process-wide metrics registry: `slave/*` from `Slave::Metrics`,
+    /// `containerizer/fetcher/*` from `FetcherProcess::Metrics`).
+    pub(crate) fn metrics_values(&self, cx: &mut Cx<'_, Self>) -> Vec<(&'static str, f64)> {
+        let m = &self.metrics;
+        let running = self
+            .frameworks
+            .values()
+            .flat_map(|f| f.executors.values())
+            .filter(|e| e.state == super::model::ExecutorState::Running)
+            .count();
+        let mut metrics = vec![
+            (
+                "slave/registered",
+                if self.state == super::State::Running {
+                    1.0
+                } else {
+                    0.0
+                },
+            ),
+            ("slave/uptime_secs", cx.wall_secs() - self.start_time),
+            ("slave/frameworks_active", self.frameworks.len() as f64),
+            ("slave/executors_running", running as f64),
+            ("slave/executors_terminated", m.executors_terminated as f64),
+            ("slave/valid_status_updates", m.valid_status_updates as f64),
+            (
+                "slave/invalid_status_updates",
+                m.invalid_status_updates as f64,
+            ),
+            (
+                "slave/valid_framework_messages",
+                m.valid_framework_messages as f64,
+            ),
+        ];
+        metrics.extend(self.fetcher.metrics());
+        metrics
+    }
+
+    /// `/metrics/snapshot` (upstream's `MetricsProcess::snapshot`, served
+    /// here since the agent is the HTTP delegate).
+    pub(crate) fn metrics_snapshot_endpoint(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        _req: Request,
+        r: Responder,
+    ) {
+        let body: Map<String, Value> = self
+            .metrics_values(cx)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        r.respond(Response::json(Value::Object(body).to_string()));
+    }
+
     pub(crate) fn health_endpoint(&mut self, _cx: &mut Cx<'_, Self>, _req: Request, r: Responder) {
         r.respond(Response::ok());
     }
@@ -332,40 +386,11 @@ impl Slave {
             "GET_FRAMEWORKS" => {
                 json!({"type": "GET_FRAMEWORKS", "get_frameworks": self.v1_get_frameworks()})
             }
-            // The agent's own counters (upstream's `slave/*` metrics).
+            // The agent's own counters (upstream's `slave/*` metrics) and
+            // the fetcher's.
             "GET_METRICS" => {
-                let m = &self.metrics;
-                let running = self
-                    .frameworks
-                    .values()
-                    .flat_map(|f| f.executors.values())
-                    .filter(|e| e.state == super::model::ExecutorState::Running)
-                    .count();
-                let metrics = [
-                    (
-                        "slave/registered",
-                        if self.state == super::State::Running {
-                            1.0
-                        } else {
-                            0.0
-                        },
-                    ),
-                    ("slave/uptime_secs", cx.wall_secs() - self.start_time),
-                    ("slave/frameworks_active", self.frameworks.len() as f64),
-                    ("slave/executors_running", running as f64),
-                    ("slave/executors_terminated", m.executors_terminated as f64),
-                    ("slave/valid_status_updates", m.valid_status_updates as f64),
-                    (
-                        "slave/invalid_status_updates",
-                        m.invalid_status_updates as f64,
-                    ),
-                    (
-                        "slave/valid_framework_messages",
-                        m.valid_framework_messages as f64,
-                    ),
-                ];
                 json!({"type": "GET_METRICS", "get_metrics": {"metrics":
-                    metrics.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>()
+                    self.metrics_values(cx).iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>()
                 }})
             }
             // Status and usage come from the containerizer (blocking).

@@ -304,6 +304,9 @@ pub struct Slave {
     pub(crate) gc: gc::Gc,
     /// Nested containers under executor containers (`/api/v1`).
     pub(crate) nested: nested::NestedContainers,
+    /// Fetches `CommandInfo.uris`, with the fetcher cache (one per agent,
+    /// as upstream's `Fetcher` made in the agent's main).
+    pub(crate) fetcher: Arc<crate::fetcher::Fetcher>,
 }
 
 /// Counters shown in `/state` and used by tests.
@@ -343,6 +346,9 @@ impl Slave {
         containerizer: Arc<dyn Containerizer>,
     ) -> Slave {
         let meta = paths::meta_root(&config.work_dir);
+        let fetcher = Arc::new(crate::fetcher::Fetcher::new(
+            crate::fetcher::FetcherSettings::from_flags(&config.given, &config.launcher_dir),
+        ));
         Slave {
             config,
             info,
@@ -372,7 +378,13 @@ impl Slave {
             files: mesos_files::Files::new(),
             gc: gc::Gc::default(),
             nested: nested::NestedContainers::default(),
+            fetcher,
         }
+    }
+
+    /// The agent's fetcher (its cache, its metrics).
+    pub fn fetcher(&self) -> &Arc<crate::fetcher::Fetcher> {
+        &self.fetcher
     }
 
     pub fn state(&self) -> State {
@@ -453,6 +465,7 @@ impl Actor for Slave {
         r.http("state.json", Self::state_endpoint);
         r.http("flags", Self::flags_endpoint);
         r.http("health", Self::health_endpoint);
+        r.http("metrics/snapshot", Self::metrics_snapshot_endpoint);
         r.http("api/v1", Self::api_v1);
         r.http("api/v1/executor", Self::api_v1_executor);
         r.http("containerizer/debug", Self::containerizer_debug_endpoint);

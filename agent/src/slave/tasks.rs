@@ -649,6 +649,10 @@ impl Slave {
         let env = self.executor_environment(cx, &info, &directory, checkpoint);
         let cmd = info.command.clone().unwrap_or_default();
         let is_root = nix::unistd::geteuid().is_root();
+        // The fetcher runs as the task's user, root included (upstream's
+        // container config user; it also names the user's cache directory).
+        let fetch_user =
+            (self.config.switch_user && is_root && !user.is_empty()).then(|| user.clone());
         let spec = LaunchSpec {
             value: cmd.value.clone().unwrap_or_default(),
             arguments: cmd.arguments.clone(),
@@ -688,24 +692,23 @@ impl Slave {
         // The URIs are fetched into the sandbox before the executor runs
         // (upstream fetches between isolating and exec'ing; see
         // third_party_docs/files.md).
-        let fetch = crate::fetcher::FetchRequest::from_flags(
-            &self.config.given,
-            &self.config.launcher_dir,
-            &container_id,
-            self.frameworks[fid].executors[&eid]
+        let fetch = crate::fetcher::FetchRequest {
+            container_id: container_id.clone(),
+            uris: self.frameworks[fid].executors[&eid]
                 .info
                 .command
                 .as_ref()
                 .map(|c| c.uris.clone())
                 .unwrap_or_default(),
-            &launch.spec.directory,
-            launch.spec.user.clone(),
-        );
+            sandbox: launch.spec.directory.clone(),
+            user: fetch_user,
+        };
         let containerizer = Arc::clone(&self.containerizer);
+        let fetcher = Arc::clone(&self.fetcher);
         let (f2, e2, c2) = (fid.to_string(), eid, container_id);
         cx.blocking(
             move || {
-                crate::fetcher::fetch(&fetch).map_err(crate::Error::Fetch)?;
+                fetcher.fetch(&fetch).map_err(crate::Error::Fetch)?;
                 containerizer.launch(&launch)
             },
             move |s: &mut Slave, cx, r| s.executor_launched(cx, &f2, &e2, &c2, r),
