@@ -89,6 +89,31 @@ pub fn validate_check_info(c: &CheckInfo) -> Result<(), String> {
     Ok(())
 }
 
+/// Upstream `common::validation::validateCheckStatusInfo` (run on the
+/// `check_status` of an executor's UPDATE): the type is given and its
+/// field present.
+pub fn validate_check_status_info(s: &CheckStatusInfo) -> Result<(), String> {
+    let Some(t) = s.r#type else {
+        return Err("CheckStatusInfo must specify 'type'".into());
+    };
+    let (present, field) = match check_info::Type::try_from(t).unwrap_or(check_info::Type::Unknown)
+    {
+        check_info::Type::Command => (s.command.is_some(), "command"),
+        check_info::Type::Http => (s.http.is_some(), "http"),
+        check_info::Type::Tcp => (s.tcp.is_some(), "tcp"),
+        check_info::Type::Unknown => {
+            return Err("'UNKNOWN' is not a valid check's status type".into());
+        }
+    };
+    if !present {
+        let name = field.to_uppercase();
+        return Err(format!(
+            "Expecting '{field}' to be set for {name} check's status"
+        ));
+    }
+    Ok(())
+}
+
 /// Upstream `validateEnvironment` for a check's command: a SECRET variable
 /// needs its secret, any other needs its value.
 fn validate_environment(c: &CommandInfo) -> Result<(), String> {

@@ -253,3 +253,20 @@ fn nested_check_commands_start_in_the_task_sandbox() {
         Some(1)
     );
 }
+
+#[test]
+fn check_status_validation_follows_upstream() {
+    assert!(validate_check_status_info(&empty_status(check_info::Type::Tcp)).is_ok());
+    assert_eq!(
+        validate_check_status_info(&CheckStatusInfo::default()).unwrap_err(),
+        "CheckStatusInfo must specify 'type'"
+    );
+    let mut s = CheckStatusInfo::default();
+    s.set_type(check_info::Type::Http);
+    assert_eq!(
+        validate_check_status_info(&s).unwrap_err(),
+        "Expecting 'http' to be set for HTTP check's status"
+    );
+    s.set_type(check_info::Type::Unknown);
+    assert!(validate_check_status_info(&s).is_err());
+}
