@@ -265,7 +265,7 @@ impl CheckTracker {
         if status == self.previous {
             return None;
         }
-        self.previous = status.clone();
+        self.previous = status;
         Some(status)
     }
 }

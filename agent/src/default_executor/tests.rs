@@ -754,7 +754,7 @@ fn check_updates_keep_the_last_health_and_checks_pause_while_disconnected() {
     });
     let out = e.handle(Input::Checked {
         task_id: "b".into(),
-        result: Ok(Some(tcp.clone())),
+        result: Ok(Some(tcp)),
         leftover: None,
     });
     let st = update_status(&out, "b");

@@ -96,7 +96,7 @@ impl Master {
     pub(crate) fn add_task_status_extras(status: &mut TaskStatus, task: &mesos_proto::mesos::Task) {
         if let Some(last) = task.statuses.last() {
             status.healthy = last.healthy;
-            status.check_status = last.check_status.clone();
+            status.check_status = last.check_status;
         }
         status.container_status = task
             .statuses
