@@ -550,16 +550,67 @@ fn our_default_executor_on_the_real_agent() {
     assert_eq!(comparable(&real), comparable(&ours));
 }
 
+/// The statuses the master's v0 `/state` shows for task `ck` (wherever
+/// the task is: active or completed).
+fn state_statuses(master_port: u16) -> Vec<Value> {
+    fn find(v: &Value, out: &mut Vec<Value>) {
+        match v {
+            Value::Object(o) => {
+                if o.get("id") == Some(&Value::from("ck")) {
+                    if let Some(Value::Array(st)) = o.get("statuses") {
+                        out.extend(st.iter().cloned());
+                    }
+                }
+                o.values().for_each(|x| find(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| find(x, out)),
+            _ => {}
+        }
+    }
+    let (code, body) = http_get(master_port, "/state").expect("GET /state");
+    assert_eq!(code, 200);
+    let mut out = Vec::new();
+    find(&serde_json::from_str(&body).unwrap(), &mut out);
+    out
+}
+
 /// The real 1.9.0 master with our agent and executor: it forwards the
-/// `check_status` of the updates unchanged.
+/// `check_status` of the updates unchanged; neither its `/state` nor ours
+/// shows `check_status` (upstream's `json(TaskStatus)` leaves it out),
+/// while our v1 GET_TASKS has it (protobuf-shaped).
 #[test]
 fn real_master_passes_check_status_through() {
     if common::kit_dir().is_none() || !python_present() {
         return;
     }
-    let (_, real) = scenario("command", &[], Peers::RealMaster);
-    let (_, ours) = scenario("command", &[], Peers::Ours);
+    let (rc, real) = scenario("command", &[], Peers::RealMaster);
+    let (oc, ours) = scenario("command", &[], Peers::Ours);
     assert_eq!(comparable(&real), comparable(&ours));
+    let keys = |st: &[Value]| -> Vec<Vec<String>> {
+        st.iter()
+            .map(|s| s.as_object().unwrap().keys().cloned().collect())
+            .collect()
+    };
+    let (real_state, our_state) = (
+        state_statuses(rc.master_port),
+        state_statuses(oc.master_port),
+    );
+    assert!(!our_state.is_empty());
+    assert_eq!(keys(&real_state), keys(&our_state));
+    assert!(our_state.iter().all(|s| s.get("check_status").is_none()));
+    let (code, body) =
+        common::http_post_json(oc.master_port, "/api/v1", r#"{"type":"GET_TASKS"}"#).unwrap();
+    assert_eq!(code, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let tasks = &v["get_tasks"];
+    let with_check: Vec<&Value> = ["tasks", "completed_tasks"]
+        .iter()
+        .filter_map(|k| tasks[*k].as_array())
+        .flatten()
+        .flat_map(|t| t["statuses"].as_array().into_iter().flatten())
+        .filter(|s| s["check_status"]["type"] == "COMMAND")
+        .collect();
+    assert!(!with_check.is_empty(), "{body}");
 }
 
 /// An HTTP check without its `http` field is refused by the master with

@@ -26,6 +26,10 @@
 //! as healthy); `https` still goes through `curl -k` as upstream.
 //! The [`HealthTracker`] state machine takes the time as an argument so it
 //! is tested without sleeping.
+//!
+//! General checks (`TaskInfo.check`, [`general`]) share the scheduling and
+//! the probes ([`probe`]) with the health checks, as upstream's `Checker`
+//! and `HealthChecker` share `CheckerProcess`.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
