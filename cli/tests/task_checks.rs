@@ -11,7 +11,7 @@
 //!   REASON_TASK_CHECK_STATUS_UPDATED say exit code 1, then 0 — once each,
 //!   although the check runs every 0.3 s (updates only on change).
 //! - `http`: `python3 -m http.server` answers 404 for `/ready` until the
-//!   task creates `ready`, then 200; `tcp`: nothing listens for ~2 s
+//!   task creates `ready` (after the first 404), then 200; `tcp`: nothing listens for ~3 s
 //!   (`succeeded = false`), then the server does (`succeeded = true`).
 //! - each through the driver-based command executor, with
 //!   `--http_command_executor`, and through the default executor
@@ -76,13 +76,14 @@ def task_for(o):
     check = {"delay_seconds": 0, "interval_seconds": 0.3, "timeout_seconds": 5}
     serve = "exec python3 -m http.server %d --bind 127.0.0.1" % hport
     if kind == "command":
-        cmd = "sleep 2; touch flag; sleep 1000"
+        cmd = "sleep 3; touch flag; sleep 1000"
         check.update({"type": "COMMAND", "command": {"command": {"value": "test -f flag"}}})
     elif kind == "http":
-        cmd = "(sleep 3; touch ready) & " + serve
+        # `ready` appears once the server has answered a 404 (its log).
+        cmd = "(until grep -qs ' 404 ' log; do sleep 0.2; done; touch ready) & " + serve + " 2>log"
         check.update({"type": "HTTP", "http": {"port": hport, "path": "/ready"}})
     elif kind == "tcp":
-        cmd = "sleep 2; " + serve
+        cmd = "sleep 3; " + serve
         check.update({"type": "TCP", "tcp": {"port": hport}})
     else:
         cmd = "sleep 1000"; check.update({"type": "HTTP"})
