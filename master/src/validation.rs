@@ -266,6 +266,9 @@ pub fn validate_task(
     {
         return Err("Task's `max_completion_time` must be non-negative".into());
     }
+    if let Some(check) = &task.check {
+        validate_check_info(check).map_err(|e| format!("Task uses invalid check: {e}"))?;
+    }
     let task_resources = Resources::from_vec(&task.resources);
     if task_resources.is_empty() {
         return Err("Task uses no resources".into());
@@ -309,6 +312,75 @@ pub fn validate_task(
         return Err(format!(
             "Total resources {total} required by task and its executor is more than available {available}"
         ));
+    }
+    Ok(())
+}
+
+/// Upstream `common::validation::validateCheckInfo` (run by the master for
+/// `TaskInfo.check` before the resources, `validateCheck`): the type is
+/// given and its field present, a command has a value and a valid
+/// environment, an HTTP path starts with '/', durations are non-negative.
+/// The executors (mesos_agent::checks::general) apply the same rules.
+pub fn validate_check_info(c: &mesos_proto::mesos::CheckInfo) -> Result<(), String> {
+    use mesos_proto::mesos::check_info::Type;
+    use mesos_proto::mesos::environment::variable::Type as VarType;
+    let Some(t) = c.r#type else {
+        return Err("CheckInfo must specify 'type'".into());
+    };
+    match Type::try_from(t).unwrap_or(Type::Unknown) {
+        Type::Command => {
+            let Some(cmd) = &c.command else {
+                return Err("Expecting 'command' to be set for COMMAND check".into());
+            };
+            let cmd = &cmd.command;
+            if cmd.value.is_none() {
+                let what = if cmd.shell.unwrap_or(true) {
+                    "'shell command'"
+                } else {
+                    "'executable path'"
+                };
+                return Err(format!("Command check must contain {what}"));
+            }
+            for v in cmd.environment.iter().flat_map(|e| e.variables.iter()) {
+                let secret = v.r#type == Some(VarType::Secret as i32);
+                let (ok, kind) = if secret {
+                    (v.secret.is_some(), "'SECRET' must have a secret")
+                } else {
+                    (v.value.is_some(), "'VALUE' must have a value")
+                };
+                if !ok {
+                    return Err(format!(
+                        "Check's `CommandInfo` is invalid: Environment variable '{}' of type {kind} set",
+                        v.name
+                    ));
+                }
+            }
+        }
+        Type::Http => {
+            let Some(http) = &c.http else {
+                return Err("Expecting 'http' to be set for HTTP check".into());
+            };
+            if let Some(path) = http.path.as_deref().filter(|p| !p.starts_with('/')) {
+                return Err(format!(
+                    "The path '{path}' of HTTP check must start with '/'"
+                ));
+            }
+        }
+        Type::Tcp => {
+            if c.tcp.is_none() {
+                return Err("Expecting 'tcp' to be set for TCP check".into());
+            }
+        }
+        Type::Unknown => return Err("'UNKNOWN' is not a valid check type".into()),
+    }
+    for (name, v) in [
+        ("delay_seconds", c.delay_seconds),
+        ("interval_seconds", c.interval_seconds),
+        ("timeout_seconds", c.timeout_seconds),
+    ] {
+        if v.is_some_and(|v| v < 0.0) {
+            return Err(format!("Expecting '{name}' to be non-negative"));
+        }
     }
     Ok(())
 }
@@ -501,5 +573,54 @@ mod tests {
         assert!(validate_framework(&info, &[], Some(&["db".to_string()])).is_err());
         info.role = Some("-x".into());
         assert!(validate_framework(&info, &[], None).is_err());
+    }
+    /// Upstream `TaskValidationTest.TaskUsesInvalidCheck`-style: a task's
+    /// `check` is validated before its resources, with upstream's messages.
+    #[test]
+    fn task_check_is_validated_like_upstream() {
+        use mesos_proto::mesos::{check_info, CheckInfo};
+        let (f, a, av) = (framework(), agent(), available());
+        let with = |c: CheckInfo| {
+            let mut t = task("t1", 0.5);
+            t.check = Some(c);
+            validate_task(&t, &f, &a, &av)
+        };
+        let mut http = CheckInfo::default();
+        http.set_type(check_info::Type::Http);
+        assert_eq!(
+            with(http.clone()).unwrap_err(),
+            "Task uses invalid check: Expecting 'http' to be set for HTTP check"
+        );
+        http.http = Some(check_info::Http {
+            port: 8080,
+            path: Some("health".into()),
+        });
+        assert_eq!(
+            with(http.clone()).unwrap_err(),
+            "Task uses invalid check: The path 'health' of HTTP check must start with '/'"
+        );
+        http.http.as_mut().unwrap().path = Some("/health".into());
+        assert!(with(http.clone()).is_ok());
+        http.timeout_seconds = Some(-1.0);
+        assert_eq!(
+            with(http).unwrap_err(),
+            "Task uses invalid check: Expecting 'timeout_seconds' to be non-negative"
+        );
+        assert_eq!(
+            with(CheckInfo::default()).unwrap_err(),
+            "Task uses invalid check: CheckInfo must specify 'type'"
+        );
+        let mut cmd = CheckInfo::default();
+        cmd.set_type(check_info::Type::Command);
+        cmd.command = Some(check_info::Command {
+            command: CommandInfo {
+                shell: Some(false),
+                ..Default::default()
+            },
+        });
+        assert_eq!(
+            with(cmd).unwrap_err(),
+            "Task uses invalid check: Command check must contain 'executable path'"
+        );
     }
 }

@@ -26,6 +26,10 @@
 //! as healthy); `https` still goes through `curl -k` as upstream.
 //! The [`HealthTracker`] state machine takes the time as an argument so it
 //! is tested without sleeping.
+//!
+//! General checks (`TaskInfo.check`, [`general`]) share the scheduling and
+//! the probes ([`probe`]) with the health checks, as upstream's `Checker`
+//! and `HealthChecker` share `CheckerProcess`.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -215,16 +219,52 @@ impl HealthTracker {
     }
 }
 
-/// Runs one check to completion (blocking, bounded by the timeout):
-/// `Ok` when healthy, else why not.
+/// Runs one health check to completion (blocking, bounded by the
+/// timeout): `Ok` when healthy, else why not. The probe is shared with the
+/// general checks ([`probe`]); only the verdict differs.
 pub fn run_check(
     config: &HealthConfig,
     environment: &BTreeMap<String, String>,
     directory: &std::path::Path,
     enter_mnt_of: Option<i32>,
 ) -> Result<(), String> {
-    let timeout = config.timeout;
-    match &config.kind {
+    match probe(
+        &config.kind,
+        config.timeout,
+        environment,
+        directory,
+        enter_mnt_of,
+    )? {
+        Probe::Exited(0) => Ok(()),
+        Probe::Exited(s) => Err(crate::executor::command_status_message(Some(s))),
+        Probe::HttpStatus(code) => http_code_healthy(code),
+        Probe::Tcp(r) => r,
+    }
+}
+
+/// What one probe of a check observed (upstream checker_process.cpp's
+/// `commandCheck` / `httpCheck` / `tcpCheck` futures).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// The command's wait status.
+    Exited(i32),
+    /// The HTTP response's status code.
+    HttpStatus(u16),
+    /// Whether a TCP connection could be established (and why not).
+    Tcp(Result<(), String>),
+}
+
+/// Runs one probe to completion, bounded by `timeout` (`None`: no
+/// limit). `Err` when the probe itself could not be performed (timed out,
+/// command not started, no HTTP answer): upstream's failed future.
+pub fn probe(
+    kind: &CheckKind,
+    timeout: Option<Duration>,
+    environment: &BTreeMap<String, String>,
+    directory: &std::path::Path,
+    enter_mnt_of: Option<i32>,
+) -> Result<Probe, String> {
+    match kind {
         CheckKind::Command(c) => {
             let mut env = environment.clone();
             if let Some(e) = &c.environment {
@@ -264,10 +304,8 @@ pub fn run_check(
             if directory.is_dir() {
                 cmd.current_dir(directory);
             }
-            match run_with_timeout(cmd, timeout, false)? {
-                (0, _) => Ok(()),
-                (s, _) => Err(crate::executor::command_status_message(Some(s))),
-            }
+            let (status, _) = run_with_timeout(cmd, timeout, false)?;
+            Ok(Probe::Exited(status))
         }
         CheckKind::Http {
             scheme,
@@ -301,19 +339,25 @@ pub fn run_check(
                 .trim()
                 .parse()
                 .map_err(|_| format!("Unexpected output from curl: '{}'", out.trim()))?;
-            http_code_healthy(code)
+            Ok(Probe::HttpStatus(code))
         }
         CheckKind::Http {
             ipv6, port, path, ..
-        } => {
-            let code = http_get_status(*ipv6, *port, path, timeout)?;
-            http_code_healthy(code)
-        }
+        } => http_get_status(*ipv6, *port, path, timeout).map(Probe::HttpStatus),
         CheckKind::Tcp { ipv6, port } => {
             let addr = local_addr(*ipv6, *port);
-            TcpStream::connect_timeout(&addr, timeout.unwrap_or(Duration::from_secs(3600)))
-                .map(|_| ())
-                .map_err(|e| format!("TCP connection to {addr} failed: {e}"))
+            match TcpStream::connect_timeout(&addr, timeout.unwrap_or(Duration::from_secs(3600))) {
+                Ok(_) => Ok(Probe::Tcp(Ok(()))),
+                // Upstream kills `mesos-tcp-connect` at the timeout: the
+                // check failed, which is not the same as "not connected".
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(format!(
+                    "TCP connection to {addr} timed out after {:?}",
+                    timeout.unwrap_or_default()
+                )),
+                Err(e) => Ok(Probe::Tcp(Err(format!(
+                    "TCP connection to {addr} failed: {e}"
+                )))),
+            }
         }
     }
 }
@@ -435,6 +479,8 @@ fn run_with_timeout(
     let out = reader.join().unwrap_or_default();
     Ok((status.into_raw(), out))
 }
+
+pub mod general;
 
 #[cfg(test)]
 mod tests;

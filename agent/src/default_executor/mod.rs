@@ -29,7 +29,14 @@
 //!   `consecutive_failures` failures; from then on every terminal update
 //!   says `healthy = false` (upstream `taskHealthUpdated` / `unhealthy`).
 //!
-//! Not done (yet): general checks (`TaskInfo.check`).
+//! - a task's `check` runs from its start ([`crate::checks::general`]):
+//!   every update carries `check_status` (empty until a result is known),
+//!   each change of it goes out as TASK_RUNNING with
+//!   REASON_TASK_CHECK_STATUS_UPDATED (upstream `taskCheckUpdated`).
+//!   COMMAND checks run in `check-<uuid>` nested containers under the
+//!   task's container (LAUNCH / WAIT / REMOVE_NESTED_CONTAINER); HTTP and
+//!   TCP checks from the executor. Checks pause while the executor is
+//!   disconnected and resume with an immediate check on resubscription.
 
 pub mod client;
 pub mod run;
@@ -109,6 +116,15 @@ pub enum Input {
         task_id: String,
         result: Result<(), String>,
     },
+    /// Time for the task's next (general) check.
+    CheckDue { task_id: String },
+    /// A check of the task finished; `leftover` is a check container
+    /// still to be removed before the next check.
+    Checked {
+        task_id: String,
+        result: crate::checks::general::CheckResult,
+        leftover: Option<ContainerId>,
+    },
 }
 
 /// Something to do.
@@ -138,6 +154,24 @@ pub enum Action {
         task_id: String,
         config: crate::checks::HealthConfig,
         directory: PathBuf,
+    },
+    /// Run one check of the task from the executor (HTTP, TCP, and
+    /// COMMAND in command mode); the result comes back as `Checked`.
+    Check {
+        task_id: String,
+        config: crate::checks::general::CheckConfig,
+        directory: PathBuf,
+    },
+    /// Run one COMMAND check in a nested container: remove `previous`
+    /// (if any), launch (`launch` is LAUNCH_NESTED_CONTAINER of
+    /// `check_id`), wait at most `timeout` (then SIGKILL); the result
+    /// comes back as `Checked`.
+    NestedCheck {
+        task_id: String,
+        previous: Option<ContainerId>,
+        check_id: ContainerId,
+        launch: v1a::Call,
+        timeout: Option<Duration>,
     },
     /// End the process after [`TERMINATION_DELAY`].
     Terminate,
@@ -170,6 +204,19 @@ struct Container {
     waiting: bool,
     /// The task's health check and its state machine.
     health: Option<(crate::checks::HealthConfig, crate::checks::HealthTracker)>,
+    /// The task's check and what it last reported (upstream `checker`;
+    /// dropped when the task is killed).
+    check: Option<(
+        crate::checks::general::CheckConfig,
+        crate::checks::general::CheckTracker,
+    )>,
+    /// A check came due (or finished) while disconnected: check again
+    /// right after resubscribing (upstream `Checker::pause` / `resume`).
+    check_paused: bool,
+    /// The last nested check container, removed before the next check.
+    check_container: Option<ContainerId>,
+    /// The last update sent for the task (upstream `lastTaskStatus`).
+    last_status: Option<TaskStatus>,
 }
 
 /// The default executor's state.
@@ -355,6 +402,12 @@ impl DefaultExecutor {
             Input::HealthChecked { task_id, result } => {
                 self.health_checked(&task_id, result, &mut out)
             }
+            Input::CheckDue { task_id } => self.check_due(&task_id, &mut out),
+            Input::Checked {
+                task_id,
+                result,
+                leftover,
+            } => self.checked(&task_id, result, leftover, &mut out),
             Input::MaxCompletion { task_id } => {
                 if let Some(c) = self.containers.get_mut(&task_id) {
                     if !c.killing {
@@ -398,6 +451,18 @@ impl DefaultExecutor {
                     .collect();
                 for id in ids {
                     self.wait(&id, out);
+                }
+                // Paused checks resume with a check right away.
+                for (id, c) in self.containers.iter_mut() {
+                    if c.check_paused && c.check.is_some() {
+                        c.check_paused = false;
+                        out.push(Action::Timer {
+                            after: Duration::ZERO,
+                            input: Input::CheckDue {
+                                task_id: id.clone(),
+                            },
+                        });
+                    }
                 }
             }
             Type::Launch if self.config.command_mode => {
@@ -499,6 +564,10 @@ impl DefaultExecutor {
                     launch_error: None,
                     waiting: false,
                     health: None,
+                    check: None,
+                    check_paused: false,
+                    check_container: None,
+                    last_status: None,
                 },
             );
             let st = self.status(&tid, TaskState::TaskStarting, None, None);
@@ -587,7 +656,9 @@ impl DefaultExecutor {
                 }
                 let st = self.status(task_id, TaskState::TaskRunning, None, None);
                 self.forward(st, out);
-                self.start_health_checks(task_id, out);
+                if self.start_checks(task_id, out) {
+                    self.start_health_checks(task_id, out);
+                }
             }
         }
         if self.state == State::Subscribed {
@@ -868,12 +939,8 @@ impl DefaultExecutor {
                 "Received task health update for task '{task_id}', task is {}",
                 if ev.healthy { "healthy" } else { "not healthy" }
             );
-            let mut st = self.status(
-                task_id,
-                TaskState::TaskRunning,
-                Some(task_status::Reason::TaskHealthCheckStatusUpdated),
-                None,
-            );
+            let mut st = self.status_from_last(task_id);
+            st.set_reason(task_status::Reason::TaskHealthCheckStatusUpdated);
             st.healthy = Some(ev.healthy);
             self.forward(st, out);
             if ev.kill_task {
@@ -885,6 +952,158 @@ impl DefaultExecutor {
         out.push(Action::Timer {
             after: interval,
             input: Input::HealthCheckDue {
+                task_id: task_id.to_string(),
+            },
+        });
+    }
+
+    /// Arms a launched task's check (upstream `__launchGroup`). An invalid
+    /// check shuts the executor down, as upstream's default executor does
+    /// (the command executor logs it and runs the task unchecked). Returns
+    /// false when the executor is shutting down because of it.
+    fn start_checks(&mut self, task_id: &str, out: &mut Vec<Action>) -> bool {
+        use crate::checks::general::{CheckConfig, CheckTracker};
+        let command_mode = self.config.command_mode;
+        let Some(c) = self.containers.get_mut(task_id) else {
+            return true;
+        };
+        let Some(info) = &c.task.check else {
+            return true;
+        };
+        let v0 = mesos_proto::mesos::CheckInfo::decode(info.encode_to_vec().as_slice());
+        match v0
+            .map_err(|e| e.to_string())
+            .and_then(|i| CheckConfig::from_proto(&i))
+        {
+            Ok(config) => {
+                out.push(Action::Timer {
+                    after: config.delay,
+                    input: Input::CheckDue {
+                        task_id: task_id.to_string(),
+                    },
+                });
+                let tracker = CheckTracker::new(config.r#type);
+                c.check = Some((config, tracker));
+                true
+            }
+            Err(e) if command_mode => {
+                tracing::error!("Failed to create checker: {e}");
+                true
+            }
+            Err(e) => {
+                tracing::error!("Failed to create checker: {e}");
+                self.shutdown(out);
+                false
+            }
+        }
+    }
+
+    /// `CheckerProcess::performCheck` for a task.
+    fn check_due(&mut self, task_id: &str, out: &mut Vec<Action>) {
+        let subscribed = self.state == State::Subscribed;
+        let (command_mode, shutting_down) = (self.config.command_mode, self.shutting_down);
+        let Some(c) = self.containers.get_mut(task_id) else {
+            return;
+        };
+        if c.killing || shutting_down {
+            return;
+        }
+        let Some((config, _)) = &c.check else {
+            return;
+        };
+        if !subscribed {
+            tracing::info!("Pausing the check of task '{task_id}' while disconnected");
+            c.check_paused = true;
+            return;
+        }
+        let config = config.clone();
+        match &config.kind {
+            crate::checks::CheckKind::Command(cmd) if !command_mode => {
+                let task_sandbox = self
+                    .config
+                    .sandbox
+                    .join("containers")
+                    .join(&c.id.value)
+                    .display()
+                    .to_string();
+                let command = crate::checks::general::nested_check_command(cmd, &task_sandbox);
+                let command =
+                    mesos_proto::mesos::v1::CommandInfo::decode(command.encode_to_vec().as_slice())
+                        .unwrap_or_default();
+                let check_id = ContainerId {
+                    value: format!("check-{}", uuid::Uuid::from_bytes((self.uuid)())),
+                    parent: Some(Box::new(c.id.clone())),
+                };
+                let previous = c.check_container.take();
+                out.push(Action::NestedCheck {
+                    task_id: task_id.to_string(),
+                    previous,
+                    check_id: check_id.clone(),
+                    launch: v1a::Call {
+                        r#type: Some(v1a::call::Type::LaunchNestedContainer as i32),
+                        launch_nested_container: Some(v1a::call::LaunchNestedContainer {
+                            container_id: check_id,
+                            command: Some(command),
+                            container: None,
+                        }),
+                        ..Default::default()
+                    },
+                    timeout: config.timeout,
+                });
+            }
+            _ => {
+                let directory = if command_mode {
+                    self.config.sandbox.clone()
+                } else {
+                    self.config.sandbox.join("tasks").join(task_id)
+                };
+                out.push(Action::Check {
+                    task_id: task_id.to_string(),
+                    config,
+                    directory,
+                });
+            }
+        }
+    }
+
+    /// `taskCheckUpdated` (through `Checker::processCheckResult`).
+    fn checked(
+        &mut self,
+        task_id: &str,
+        result: crate::checks::general::CheckResult,
+        leftover: Option<ContainerId>,
+        out: &mut Vec<Action>,
+    ) {
+        let subscribed = self.state == State::Subscribed;
+        let shutting_down = self.shutting_down;
+        let Some(c) = self.containers.get_mut(task_id) else {
+            return;
+        };
+        if leftover.is_some() {
+            c.check_container = leftover;
+        }
+        if c.killing || shutting_down {
+            return;
+        }
+        let Some((config, tracker)) = c.check.as_mut() else {
+            return;
+        };
+        if !subscribed {
+            tracing::info!("Ignoring the check result of task '{task_id}': checking is paused");
+            c.check_paused = true;
+            return;
+        }
+        let interval = config.interval;
+        if let Some(cs) = tracker.record(result) {
+            tracing::info!("Received check update '{cs:?}' for task '{task_id}'");
+            let mut st = self.status_from_last(task_id);
+            st.set_reason(task_status::Reason::TaskCheckStatusUpdated);
+            st.check_status = Some(v1_check_status(&cs));
+            self.forward(st, out);
+        }
+        out.push(Action::Timer {
+            after: interval,
+            input: Input::CheckDue {
                 task_id: task_id.to_string(),
             },
         });
@@ -977,6 +1196,9 @@ impl DefaultExecutor {
             return;
         }
         c.killing = true;
+        // No more check updates for a task being killed (upstream drops
+        // its checker in `kill`).
+        c.check = None;
         let grace = grace.unwrap_or(DEFAULT_KILL_GRACE_PERIOD);
         let cid = c.id.clone();
         let by_timeout = c.killed_by_completion_timeout;
@@ -1047,11 +1269,42 @@ impl DefaultExecutor {
                 ..Default::default()
             });
         }
+        // A checked task's updates always carry a `check_status`, empty
+        // until a result is known (upstream `createTaskStatus`).
+        if let Some(t) = self
+            .containers
+            .get(task_id)
+            .and_then(|c| c.task.check.as_ref())
+            .and_then(|c| c.r#type)
+            .and_then(|t| mesos_proto::mesos::check_info::Type::try_from(t).ok())
+            .filter(|t| *t != mesos_proto::mesos::check_info::Type::Unknown)
+        {
+            st.check_status = Some(v1_check_status(&crate::checks::general::empty_status(t)));
+        }
+        st
+    }
+
+    /// A copy of the task's last update with a new uuid and time (upstream
+    /// `createTaskStatus(lastTaskStatus, ...)`).
+    fn status_from_last(&mut self, task_id: &str) -> TaskStatus {
+        let last = self
+            .containers
+            .get(task_id)
+            .and_then(|c| c.last_status.clone());
+        let mut st = match last {
+            Some(s) => s,
+            None => self.status(task_id, TaskState::TaskRunning, None, None),
+        };
+        st.uuid = Some(Bytes::copy_from_slice(&(self.uuid)()));
+        st.timestamp = Some((self.now)());
         st
     }
 
     /// `forward`: an UPDATE call, kept until acknowledged.
     fn forward(&mut self, status: TaskStatus, out: &mut Vec<Action>) {
+        if let Some(c) = self.containers.get_mut(&status.task_id.value) {
+            c.last_status = Some(status.clone());
+        }
         let update = v1e::call::Update { status };
         if let Some(u) = &update.status.uuid {
             self.unacknowledged.insert(u.to_vec(), update.clone());
@@ -1060,6 +1313,14 @@ impl DefaultExecutor {
         call.update = Some(update);
         out.push(Action::Send(call));
     }
+}
+
+/// The v1 form of a check status (same wire bytes).
+pub fn v1_check_status(
+    s: &mesos_proto::mesos::CheckStatusInfo,
+) -> mesos_proto::mesos::v1::CheckStatusInfo {
+    mesos_proto::mesos::v1::CheckStatusInfo::decode(s.encode_to_vec().as_slice())
+        .unwrap_or_default()
 }
 
 /// The v0 form of a v1 container id (same wire bytes).

@@ -355,6 +355,41 @@ pub fn run(config: Config, agent: Agent, settings: Settings) -> Result<(), Error
                         let _ = tx.send(Input::HealthChecked { task_id, result });
                     });
                 }
+                Action::Check {
+                    task_id,
+                    config,
+                    directory,
+                } => {
+                    let (tx, env) = (tx.clone(), settings.task_environment.clone());
+                    std::thread::spawn(move || {
+                        let result = crate::checks::general::run_general_check(
+                            &config, &env, &directory, None,
+                        );
+                        let _ = tx.send(Input::Checked {
+                            task_id,
+                            result,
+                            leftover: None,
+                        });
+                    });
+                }
+                Action::NestedCheck {
+                    task_id,
+                    previous,
+                    check_id,
+                    launch,
+                    timeout,
+                } => {
+                    let (tx, agent) = (tx.clone(), agent.clone());
+                    std::thread::spawn(move || {
+                        let (result, leftover) =
+                            nested_command_check(&agent, previous, check_id, &launch, timeout);
+                        let _ = tx.send(Input::Checked {
+                            task_id,
+                            result,
+                            leftover,
+                        });
+                    });
+                }
                 Action::Terminate => {
                     std::thread::sleep(TERMINATION_DELAY);
                     return Ok(());
@@ -386,4 +421,153 @@ pub fn run(config: Config, agent: Agent, settings: Settings) -> Result<(), Error
         }
         pending = exec.handle(input);
     }
+}
+
+/// One container call to the agent: the status and the body.
+fn container_call(
+    agent: &Agent,
+    call: &mesos_proto::mesos::v1::agent::Call,
+    timeout: Option<Duration>,
+) -> Result<(u16, Vec<u8>), String> {
+    agent
+        .post("api/v1", PROTOBUF, &call.encode_to_vec(), timeout)
+        .map(|r| (r.status, r.body))
+        .map_err(|e| e.to_string())
+}
+
+/// WAIT_NESTED_CONTAINER for `id`, bounded by `timeout`: `Ok(exit
+/// status)` once it ended, `Err((timed out, why))` otherwise.
+fn wait_check_container(
+    agent: &Agent,
+    id: &mesos_proto::mesos::v1::ContainerId,
+    timeout: Option<Duration>,
+) -> Result<Option<i32>, (bool, String)> {
+    use mesos_proto::mesos::v1::agent::{call, Call, Response};
+    let wait = Call {
+        r#type: Some(call::Type::WaitNestedContainer as i32),
+        wait_nested_container: Some(call::WaitNestedContainer {
+            container_id: id.clone(),
+        }),
+        ..Default::default()
+    };
+    match agent.post("api/v1", PROTOBUF, &wait.encode_to_vec(), timeout) {
+        Ok(r) if r.status == 200 => Response::decode(r.body.as_slice())
+            .map(|r| r.wait_nested_container.and_then(|w| w.exit_status))
+            .map_err(|e| (false, format!("Failed to parse the wait response: {e}"))),
+        Ok(r) => Err((
+            false,
+            format!(
+                "Received '{}' ({}) while waiting on check container '{}'",
+                r.status,
+                String::from_utf8_lossy(&r.body),
+                id.value
+            ),
+        )),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            Err((true, e.to_string()))
+        }
+        Err(e) => Err((false, e.to_string())),
+    }
+}
+
+/// A COMMAND check in a nested container (upstream checker_process.cpp
+/// `nestedCommandCheck` and its continuations): the previous check
+/// container is removed first (failing that, the check is skipped as a
+/// transient failure), the new one launched and waited for at most the
+/// check's timeout (then SIGKILLed: the check failed). A launch the agent
+/// refuses, or a check container killed by SIGKILL (its task ended), is
+/// transient too. Returns the result and the container to remove next.
+fn nested_command_check(
+    agent: &Agent,
+    previous: Option<mesos_proto::mesos::v1::ContainerId>,
+    check_id: mesos_proto::mesos::v1::ContainerId,
+    launch: &mesos_proto::mesos::v1::agent::Call,
+    timeout: Option<Duration>,
+) -> (
+    crate::checks::general::CheckResult,
+    Option<mesos_proto::mesos::v1::ContainerId>,
+) {
+    use crate::checks::general::result_of;
+    use crate::checks::Probe;
+    use mesos_proto::mesos::check_info::Type;
+    use mesos_proto::mesos::v1::agent::{call, Call};
+    if let Some(prev) = previous {
+        let remove = Call {
+            r#type: Some(call::Type::RemoveNestedContainer as i32),
+            remove_nested_container: Some(call::RemoveNestedContainer {
+                container_id: prev.clone(),
+            }),
+            ..Default::default()
+        };
+        match container_call(agent, &remove, Some(CALL_TIMEOUT)) {
+            Ok((200, _)) => {}
+            Ok((code, body)) => {
+                tracing::warn!(
+                    "Received '{code}' ({}) while removing the check container '{}'",
+                    String::from_utf8_lossy(&body),
+                    prev.value
+                );
+                return (Ok(None), Some(prev));
+            }
+            Err(e) => {
+                tracing::warn!("Failed to remove the check container '{}': {e}", prev.value);
+                return (Ok(None), Some(prev));
+            }
+        }
+    }
+    let started = Instant::now();
+    match container_call(agent, launch, Some(CALL_TIMEOUT)) {
+        Ok((200, _)) => {}
+        Ok((code, body)) => {
+            tracing::warn!(
+                "Received '{code}' ({}) while launching the check container '{}'",
+                String::from_utf8_lossy(&body),
+                check_id.value
+            );
+            let _ = wait_check_container(agent, &check_id, Some(CALL_TIMEOUT));
+            return (Ok(None), Some(check_id));
+        }
+        Err(e) => {
+            tracing::warn!("Connection to the agent to launch a check failed: {e}");
+            return (Ok(None), Some(check_id));
+        }
+    }
+    let left = timeout.map(|t| {
+        t.saturating_sub(started.elapsed())
+            .max(Duration::from_millis(1))
+    });
+    let result = match wait_check_container(agent, &check_id, left) {
+        Ok(Some(status))
+            if libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL =>
+        {
+            Ok(None)
+        }
+        Ok(Some(status)) => result_of(Type::Command, Ok(Probe::Exited(status))),
+        Ok(None) => Err("Unable to get the exit code".to_string()),
+        Err((true, _)) => {
+            // Timed out: the check container is killed and waited for
+            // before the failure counts (upstream closes the session).
+            let kill = Call {
+                r#type: Some(call::Type::KillNestedContainer as i32),
+                kill_nested_container: Some(call::KillNestedContainer {
+                    container_id: check_id.clone(),
+                    signal: Some(libc::SIGKILL),
+                }),
+                ..Default::default()
+            };
+            let _ = container_call(agent, &kill, Some(CALL_TIMEOUT));
+            let _ = wait_check_container(agent, &check_id, Some(CALL_TIMEOUT));
+            Err(format!(
+                "Command timed out after {:?}",
+                timeout.unwrap_or_default()
+            ))
+        }
+        Err((false, e)) => Err(format!("Unable to get the exit code: {e}")),
+    };
+    (result, Some(check_id))
 }

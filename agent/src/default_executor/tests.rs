@@ -551,3 +551,267 @@ fn health_checks_report_and_kill_the_unhealthy_task() {
     assert_eq!(st.state(), TaskState::TaskKilled);
     assert_eq!(st.healthy, Some(false));
 }
+
+/// A group whose task `a` has a COMMAND check (delay 2 s, interval 0.5 s,
+/// timeout 3 s) and `b` a TCP check, launched and running.
+fn running_with_checks() -> (DefaultExecutor, Vec<Action>) {
+    use mesos_proto::mesos::v1::{check_info, CheckInfo};
+    let mut e = executor();
+    e.start();
+    e.handle(subscribed(false));
+    let mut ck = CheckInfo {
+        command: Some(check_info::Command {
+            command: mesos_proto::mesos::v1::CommandInfo {
+                value: Some("test -f flag".into()),
+                ..Default::default()
+            },
+        }),
+        delay_seconds: Some(2.0),
+        interval_seconds: Some(0.5),
+        timeout_seconds: Some(3.0),
+        ..Default::default()
+    };
+    ck.set_type(check_info::Type::Command);
+    let mut a = task("a", None);
+    a.check = Some(ck);
+    let mut tcp = CheckInfo {
+        tcp: Some(check_info::Tcp { port: 8080 }),
+        ..Default::default()
+    };
+    tcp.set_type(check_info::Type::Tcp);
+    let mut b = task("b", None);
+    b.check = Some(tcp);
+    let out = e.handle(launch_group(vec![a, b]));
+    // Even TASK_STARTING carries the (empty) check status of its type.
+    let st = update_status(&out, "a");
+    let cs = st.check_status.as_ref().unwrap();
+    assert_eq!(cs.r#type(), check_info::Type::Command);
+    assert!(cs.command.as_ref().is_some_and(|c| c.exit_code.is_none()));
+    let out = e.handle(Input::Launched {
+        task_id: "a".into(),
+        result: ok(),
+    });
+    let st = update_status(&out, "a");
+    assert_eq!(st.state(), TaskState::TaskRunning);
+    assert_eq!(st.reason, None);
+    assert!(st.check_status.as_ref().unwrap().command.is_some());
+    // The first check is due `delay_seconds` after the start.
+    assert!(out.iter().any(|x| matches!(x,
+        Action::Timer { after, input: Input::CheckDue { task_id } }
+            if *after == Duration::from_secs(2) && task_id == "a")));
+    let out_b = e.handle(Input::Launched {
+        task_id: "b".into(),
+        result: ok(),
+    });
+    (e, out_b)
+}
+
+fn exit_code(code: i32) -> crate::checks::general::CheckResult {
+    let mut s = crate::checks::general::empty_status(mesos_proto::mesos::check_info::Type::Command);
+    s.command = Some(mesos_proto::mesos::check_status_info::Command {
+        exit_code: Some(code),
+    });
+    Ok(Some(s))
+}
+
+/// The check results the updates report: (state, reason, exit code).
+fn check_updates(actions: &[Action]) -> Vec<(TaskState, i32, Option<i32>)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(c) => c.update.as_ref().map(|u| {
+                (
+                    u.status.state(),
+                    u.status.reason.unwrap_or(-1),
+                    u.status
+                        .check_status
+                        .as_ref()
+                        .and_then(|c| c.command.as_ref())
+                        .and_then(|c| c.exit_code),
+                )
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn command_checks_run_nested_and_report_changes() {
+    let (mut e, out_b) = running_with_checks();
+    // `b`'s TCP check is due at the default delay (15 s).
+    assert!(out_b.iter().any(|x| matches!(x,
+        Action::Timer { after, input: Input::CheckDue { task_id } }
+            if *after == Duration::from_secs(15) && task_id == "b")));
+    let due = || Input::CheckDue {
+        task_id: "a".into(),
+    };
+    let checked = |r, leftover: Option<ContainerId>| Input::Checked {
+        task_id: "a".into(),
+        result: r,
+        leftover,
+    };
+    let reason = task_status::Reason::TaskCheckStatusUpdated as i32;
+    // A COMMAND check: a `check-<uuid>` child of the task's container,
+    // started in the task's sandbox, bounded by the timeout.
+    let out = e.handle(due());
+    let [Action::NestedCheck {
+        task_id,
+        previous: None,
+        check_id,
+        launch,
+        timeout,
+    }] = &out[..]
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(task_id, "a");
+    assert!(check_id.value.starts_with("check-"));
+    let task_cid = check_id.parent.as_ref().unwrap();
+    assert_eq!(task_cid.parent.as_ref().unwrap().value, "exec-cid");
+    assert_eq!(*timeout, Some(Duration::from_secs(3)));
+    let l = launch.launch_nested_container.as_ref().unwrap();
+    assert_eq!(&l.container_id, check_id);
+    let cmd = l.command.as_ref().unwrap();
+    assert!(cmd.value.as_ref().unwrap().ends_with("test -f flag"));
+    let sandbox = format!("/sandbox/containers/{}", task_cid.value);
+    assert!(cmd
+        .environment
+        .as_ref()
+        .unwrap()
+        .variables
+        .iter()
+        .any(|v| v.name == "MESOS_SANDBOX" && v.value.as_deref() == Some(sandbox.as_str())));
+    let first = check_id.clone();
+    // Exit code 1: a change, reported; the next check `interval` later.
+    let out = e.handle(checked(exit_code(1), Some(first.clone())));
+    assert_eq!(
+        check_updates(&out),
+        vec![(TaskState::TaskRunning, reason, Some(1))]
+    );
+    assert!(out.contains(&Action::Timer {
+        after: Duration::from_millis(500),
+        input: due()
+    }));
+    // The next check removes the previous container first.
+    let out = e.handle(due());
+    assert!(
+        matches!(&out[..], [Action::NestedCheck { previous: Some(p), check_id, .. }]
+            if *p == first && *check_id != first)
+    );
+    // The same result again, or a transient failure: no update.
+    let out = e.handle(checked(exit_code(1), None));
+    assert!(check_updates(&out).is_empty());
+    assert!(out.contains(&Action::Timer {
+        after: Duration::from_millis(500),
+        input: due()
+    }));
+    assert!(check_updates(&e.handle(checked(Ok(None), None))).is_empty());
+    // Exit code 0: reported.
+    let out = e.handle(checked(exit_code(0), None));
+    assert_eq!(
+        check_updates(&out),
+        vec![(TaskState::TaskRunning, reason, Some(0))]
+    );
+    // A timed-out check: the empty status, a change.
+    let out = e.handle(checked(Err("Command timed out after 3s".into()), None));
+    assert_eq!(
+        check_updates(&out),
+        vec![(TaskState::TaskRunning, reason, None)]
+    );
+    let st = update_status(&out, "a");
+    assert!(st.check_status.as_ref().unwrap().command.is_some());
+    // Killed: no more checks or check updates; the terminal update made
+    // from scratch carries the empty status.
+    let out = e.handle(Input::Event(Box::new(v1e::Event {
+        kill: Some(v1e::event::Kill {
+            task_id: TaskId { value: "a".into() },
+            kill_policy: None,
+        }),
+        ..ev(v1e::event::Type::Kill)
+    })));
+    assert_eq!(kills(&out), vec![libc::SIGTERM]);
+    assert!(e.handle(due()).is_empty());
+    assert!(check_updates(&e.handle(checked(exit_code(1), None))).is_empty());
+    let out = e.handle(exited(15, 1, "a"));
+    let st = update_status(&out, "a");
+    assert_eq!(st.state(), TaskState::TaskKilled);
+    let cs = st.check_status.as_ref().unwrap();
+    assert!(cs.command.as_ref().is_some_and(|c| c.exit_code.is_none()));
+}
+
+#[test]
+fn check_updates_keep_the_last_health_and_checks_pause_while_disconnected() {
+    let (mut e, _) = running_with_checks();
+    let due = || Input::CheckDue {
+        task_id: "b".into(),
+    };
+    // `b`'s TCP check runs in the executor.
+    let out = e.handle(due());
+    assert!(matches!(&out[..], [Action::Check { task_id, .. }] if task_id == "b"));
+    let mut tcp = crate::checks::general::empty_status(mesos_proto::mesos::check_info::Type::Tcp);
+    tcp.tcp = Some(mesos_proto::mesos::check_status_info::Tcp {
+        succeeded: Some(false),
+    });
+    let out = e.handle(Input::Checked {
+        task_id: "b".into(),
+        result: Ok(Some(tcp)),
+        leftover: None,
+    });
+    let st = update_status(&out, "b");
+    assert_eq!(
+        st.check_status
+            .as_ref()
+            .unwrap()
+            .tcp
+            .as_ref()
+            .unwrap()
+            .succeeded,
+        Some(false)
+    );
+    // The update is a copy of the last one: same container status.
+    assert!(st.container_status.is_some());
+    // Disconnected: a due check pauses, a late result is ignored.
+    e.handle(Input::Disconnected);
+    assert!(e.handle(due()).is_empty());
+    tcp.tcp = Some(mesos_proto::mesos::check_status_info::Tcp {
+        succeeded: Some(true),
+    });
+    assert!(e
+        .handle(Input::Checked {
+            task_id: "b".into(),
+            result: Ok(Some(tcp)),
+            leftover: None,
+        })
+        .is_empty());
+    // Resubscribed: the paused check runs right away.
+    let out = e.handle(subscribed(false));
+    assert!(out.contains(&Action::Timer {
+        after: Duration::ZERO,
+        input: due()
+    }));
+}
+
+#[test]
+fn an_invalid_check_shuts_the_default_executor_down() {
+    use mesos_proto::mesos::v1::{check_info, CheckInfo};
+    let mut e = executor();
+    e.start();
+    e.handle(subscribed(false));
+    let mut bad = CheckInfo::default();
+    bad.set_type(check_info::Type::Http);
+    let mut a = task("a", None);
+    a.check = Some(bad);
+    e.handle(launch_group(vec![a]));
+    let out = e.handle(Input::Launched {
+        task_id: "a".into(),
+        result: ok(),
+    });
+    assert_eq!(kills(&out), vec![libc::SIGTERM]);
+    assert!(!out.iter().any(|x| matches!(
+        x,
+        Action::Timer {
+            input: Input::CheckDue { .. },
+            ..
+        }
+    )));
+}

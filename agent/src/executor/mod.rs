@@ -320,6 +320,18 @@ pub struct CommandExecutor {
     /// The kill came from a failing health check: the terminal update
     /// carries `healthy = false` (upstream `killedByHealthCheck`).
     killed_by_health_check: bool,
+    /// The type of the task's `check`: every update made from scratch
+    /// carries an empty `check_status` of it (upstream `createTaskStatus`).
+    check_type: Option<mesos_proto::mesos::check_info::Type>,
+    /// The task's validated check and what it last reported (upstream
+    /// executor.cpp `checker`).
+    check: Option<(
+        crate::checks::general::CheckConfig,
+        crate::checks::general::CheckTracker,
+    )>,
+    /// The last update sent: check and health updates are copies of it
+    /// (upstream `lastTaskStatus`).
+    last_status: Option<TaskStatus>,
     /// Exit code the binary should use once the actor stops.
     pub exit_code: i32,
 }
@@ -348,6 +360,9 @@ impl CommandExecutor {
             kill_timer: None,
             health: None,
             killed_by_health_check: false,
+            check_type: None,
+            check: None,
+            last_status: None,
             exit_code: 0,
         }
     }
@@ -372,6 +387,23 @@ impl CommandExecutor {
         };
         s.set_state(state);
         s.set_source(task_status::Source::Executor);
+        if let Some(t) = self.check_type {
+            s.check_status = Some(crate::checks::general::empty_status(t));
+        }
+        s
+    }
+
+    /// A copy of the last update with a new uuid and time, to which a check
+    /// or health result is added (upstream `createTaskStatus(lastTaskStatus,
+    /// ...)`, which keeps everything else attached).
+    fn status_from_last(&self, cx: &mut Cx<'_, Self>, task_id: &TaskId) -> TaskStatus {
+        let mut s = match &self.last_status {
+            Some(last) => last.clone(),
+            None => self.status(cx, task_id, TaskState::TaskRunning, None),
+        };
+        let uuid = uuid::Uuid::new_v4();
+        s.uuid = Some(Bytes::copy_from_slice(uuid.as_bytes()));
+        s.timestamp = Some(cx.wall_secs());
         s
     }
 
@@ -403,6 +435,7 @@ impl CommandExecutor {
             update.status.task_id.value
         );
         self.updates.push(update.clone());
+        self.last_status = Some(update.status.clone());
         let m = msg::StatusUpdateMessage {
             update,
             pid: Some(cx.me().to_string()),
@@ -490,6 +523,11 @@ impl CommandExecutor {
             self.send_status(cx, s);
             return;
         }
+        self.check_type = task
+            .check
+            .as_ref()
+            .map(|c| c.r#type())
+            .filter(|t| *t != mesos_proto::mesos::check_info::Type::Unknown);
         let s = self.status(cx, &task.task_id, TaskState::TaskStarting, None);
         self.send_status(cx, s);
         // The image's ENTRYPOINT/CMD (`--task_command`) replaces the task's.
@@ -592,6 +630,7 @@ impl CommandExecutor {
                 let pid = child.id() as i32;
                 tracing::info!("Forked command at {pid}");
                 self.pid = Some(pid);
+                self.start_checks(cx, &task);
                 self.start_health_checks(cx, &task);
                 let s = self.status(cx, &task.task_id, TaskState::TaskRunning, None);
                 self.send_status(cx, s);
@@ -712,7 +751,7 @@ impl CommandExecutor {
                 ev.healthy,
                 ev.consecutive_failures
             );
-            let mut s = self.status(cx, &task.task_id, TaskState::TaskRunning, None);
+            let mut s = self.status_from_last(cx, &task.task_id);
             s.healthy = Some(ev.healthy);
             s.set_reason(task_status::Reason::TaskHealthCheckStatusUpdated);
             self.send_status(cx, s);
@@ -736,6 +775,80 @@ impl CommandExecutor {
         cx.delay(interval, |e: &mut CommandExecutor, cx| {
             e.perform_health_check(cx)
         });
+    }
+
+    /// Arms the task's general check, if any (upstream executor.cpp
+    /// `launch`: an invalid check is logged and the task runs unchecked).
+    fn start_checks(&mut self, cx: &mut Cx<'_, Self>, task: &TaskInfo) {
+        use crate::checks::general::{CheckConfig, CheckTracker};
+        let Some(c) = &task.check else {
+            return;
+        };
+        match CheckConfig::from_proto(c) {
+            Ok(config) => {
+                tracing::info!(
+                    "Starting {} check for task {} in {:?}",
+                    config.r#type.as_str_name(),
+                    task.task_id.value,
+                    config.delay
+                );
+                let delay = config.delay;
+                let tracker = CheckTracker::new(config.r#type);
+                self.check = Some((config, tracker));
+                cx.delay(delay, |e: &mut CommandExecutor, cx| e.perform_check(cx));
+            }
+            Err(e) => tracing::error!("Failed to create checker: {e}"),
+        }
+    }
+
+    /// `CheckerProcess::performCheck`: stops once the task is being killed
+    /// or has ended (upstream pauses the checker then).
+    fn perform_check(&mut self, cx: &mut Cx<'_, Self>) {
+        if self.killed || self.terminated || self.aborted {
+            return;
+        }
+        let Some((config, _)) = &self.check else {
+            return;
+        };
+        let config = config.clone();
+        let environment = self.env.task_environment.clone();
+        let directory = self.env.directory.clone();
+        let enter_mnt = self.flags.rootfs.as_ref().and(self.pid);
+        cx.blocking(
+            move || {
+                crate::checks::general::run_general_check(
+                    &config,
+                    &environment,
+                    &directory,
+                    enter_mnt,
+                )
+            },
+            |e: &mut CommandExecutor, cx, r| e.check_result(cx, r),
+        );
+    }
+
+    /// `taskCheckUpdated`: a changed check status goes out as TASK_RUNNING
+    /// with it and REASON_TASK_CHECK_STATUS_UPDATED; the next check runs
+    /// `interval` after this one finished.
+    fn check_result(&mut self, cx: &mut Cx<'_, Self>, r: crate::checks::general::CheckResult) {
+        if self.killed || self.terminated || self.aborted {
+            return;
+        }
+        let Some(task) = self.task.clone() else {
+            return;
+        };
+        let Some((config, tracker)) = self.check.as_mut() else {
+            return;
+        };
+        let interval = config.interval;
+        if let Some(cs) = tracker.record(r) {
+            tracing::info!("Received check update '{cs:?}'");
+            let mut s = self.status_from_last(cx, &task.task_id);
+            s.check_status = Some(cs);
+            s.set_reason(task_status::Reason::TaskCheckStatusUpdated);
+            self.send_status(cx, s);
+        }
+        cx.delay(interval, |e: &mut CommandExecutor, cx| e.perform_check(cx));
     }
 
     fn self_terminate(&mut self, cx: &mut Cx<'_, Self>) {

@@ -401,6 +401,13 @@ impl Slave {
                 "Expecting 'uuid' to be present in the status",
             ));
         };
+        // Upstream `validateExecutorCall`: a check status must be
+        // well-formed.
+        if let Some(cs) = &status.check_status {
+            if let Err(e) = crate::checks::general::validate_check_status_info(cs) {
+                return r.respond(Response::bad_request(e));
+            }
+        }
         if self
             .frameworks
             .get(fid)

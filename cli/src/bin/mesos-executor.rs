@@ -6,8 +6,9 @@
 //! `--rootfs` (a task with an image) the executor stays in the host
 //! filesystem and launches only the task inside the image through
 //! `mesos-containerizer launch`.
-//! The task's health check (`TaskInfo.health_check`) is run in both modes
-//! (mesos_agent::checks; third_party_docs/health-checks.md).
+//! The task's health check (`TaskInfo.health_check`) and check
+//! (`TaskInfo.check`) are run in both modes (mesos_agent::checks;
+//! third_party_docs/health-checks.md).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

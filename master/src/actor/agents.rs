@@ -425,7 +425,7 @@ impl Master {
                     );
                     continue;
                 }
-                let update = self.master_update(
+                let mut update = self.master_update(
                     cx,
                     &fid,
                     Some(&id.value),
@@ -436,6 +436,7 @@ impl Master {
                     message,
                     t.executor_id.clone(),
                 );
+                Self::add_task_status_extras(&mut update.status, t);
                 self.forward(cx, update, None, &fid);
             }
         }

@@ -90,6 +90,21 @@ impl Master {
         }
     }
 
+    /// What a master-made update of a known task repeats from the task's
+    /// statuses (upstream `getTaskHealth`, `getTaskCheckStatus` from the
+    /// last status, `getTaskContainerStatus` from the latest that has one).
+    pub(crate) fn add_task_status_extras(status: &mut TaskStatus, task: &mesos_proto::mesos::Task) {
+        if let Some(last) = task.statuses.last() {
+            status.healthy = last.healthy;
+            status.check_status = last.check_status;
+        }
+        status.container_status = task
+            .statuses
+            .iter()
+            .rev()
+            .find_map(|s| s.container_status.clone());
+    }
+
     /// Upstream `Master::forward`: remembers what was sent for the task (so
     /// the acknowledgement can be matched) and sends the update with the pid
     /// the framework should acknowledge to (empty: no ack needed).
@@ -1065,7 +1080,7 @@ impl Master {
         }
         for (agent, task_id, state, message, executor_id) in updates {
             let state = TaskState::try_from(state).unwrap_or(TaskState::TaskLost);
-            let update = self.master_update(
+            let mut update = self.master_update(
                 cx,
                 fid,
                 agent.as_deref(),
@@ -1076,6 +1091,14 @@ impl Master {
                 message,
                 executor_id,
             );
+            if let Some(t) = self
+                .state
+                .frameworks
+                .get(fid)
+                .and_then(|f| f.tasks.get(&task_id))
+            {
+                Self::add_task_status_extras(&mut update.status, t);
+            }
             self.send_framework(
                 cx,
                 fid,
