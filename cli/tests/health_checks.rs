@@ -28,11 +28,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-use common::{free_port, start_master, v1_scheduler, Guard, MasterKind};
+use common::executor_cluster::{Cluster, Peers};
 use serde_json::Value;
 
 /// Launches one task for the scenario on the first offer, prints every
@@ -102,172 +98,6 @@ for ev in events(resp):
             log("DONE"); os._exit(0)
 "#;
 
-struct Cluster {
-    dir: PathBuf,
-    master_port: u16,
-    _master: Guard,
-    _agent: Guard,
-    /// The kit's agent keeps its runtime dir in /tmp/mesos-ref-agent-<port>.
-    extra_dir: Option<PathBuf>,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        if let Some(d) = &self.extra_dir {
-            let _ = std::fs::remove_dir_all(d);
-        }
-    }
-}
-
-impl Cluster {
-    fn start(name: &str, agent_args: &[&str]) -> Cluster {
-        Cluster::start_with(name, agent_args, None)
-    }
-
-    /// With `kit` (the 1.9.0 kit's `bin/`): the real agent, whose launcher
-    /// dir holds OUR `mesos-executor` (the kit's other helpers beside it).
-    fn start_with(name: &str, agent_args: &[&str], kit: Option<&std::path::Path>) -> Cluster {
-        let dir = std::env::temp_dir().join(format!(
-            "health-checks-{name}-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (master_port, agent_port) = (free_port(), free_port());
-        let log = |n: &str| std::fs::File::create(dir.join(n)).unwrap();
-        let master = start_master(MasterKind::Ours, master_port, &dir, &[]);
-        // A port range of its own per test, so parallel tests' tasks do
-        // not fight over the HTTP server's port.
-        let base = 20000 + (free_port() % 20000);
-        let resources = format!(
-            "--resources=cpus:2;mem:1024;disk:1024;ports:[{base}-{}]",
-            base + 9
-        );
-        if let Some(bin) = kit {
-            let ld = dir.join("launcher");
-            std::fs::create_dir_all(&ld).unwrap();
-            for b in [
-                "mesos-containerizer",
-                "mesos-default-executor",
-                "mesos-fetcher",
-            ] {
-                std::os::unix::fs::symlink(bin.join(b), ld.join(b)).unwrap();
-            }
-            std::os::unix::fs::symlink(
-                env!("CARGO_BIN_EXE_mesos-executor"),
-                ld.join("mesos-executor"),
-            )
-            .unwrap();
-            let agent = Guard(Some(
-                Command::new(bin.join("mesos-ref-agent"))
-                    .arg(format!("127.0.0.1:{master_port}"))
-                    .arg(format!("--port={agent_port}"))
-                    .arg(format!("--work_dir={}", dir.join("work").display()))
-                    .arg(&resources)
-                    .args(agent_args)
-                    .env("MESOS_LAUNCHER_DIR", &ld)
-                    .stdout(Stdio::null())
-                    .stderr(log("agent.log"))
-                    .spawn()
-                    .expect("start mesos-ref-agent"),
-            ));
-            return Cluster {
-                dir,
-                master_port,
-                _master: master,
-                _agent: agent,
-                extra_dir: Some(std::env::temp_dir().join(format!("mesos-ref-agent-{agent_port}"))),
-            };
-        }
-        let agent = Guard(Some(
-            Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
-                .arg(format!("--master=127.0.0.1:{master_port}"))
-                .arg(format!("--work_dir={}", dir.join("work").display()))
-                .arg(format!("--runtime_dir={}", dir.join("runtime").display()))
-                .arg(format!("--port={agent_port}"))
-                .arg("--ip=127.0.0.1")
-                .arg(&resources)
-                .args(agent_args)
-                .env_remove("MESOS_WORK_DIR")
-                .stdout(Stdio::null())
-                .stderr(log("agent.log"))
-                .spawn()
-                .expect("start mesos-agent"),
-        ));
-        Cluster {
-            dir,
-            master_port,
-            _master: master,
-            _agent: agent,
-            extra_dir: None,
-        }
-    }
-
-    fn log(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.join(name)).unwrap_or_default()
-    }
-
-    /// Runs the scheduler for `scenario` to its end; its exit code and the
-    /// updates it saw.
-    fn run(&self, scenario: &str) -> (Option<i32>, Vec<Value>) {
-        let log = std::fs::File::create(self.dir.join("scheduler.log")).unwrap();
-        let mut g = Guard(Some(
-            v1_scheduler(SCHEDULER, self.master_port, scenario, 60)
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("start python3"),
-        ));
-        let code = g.wait_exit(Duration::from_secs(90));
-        let updates = self
-            .log("scheduler.log")
-            .lines()
-            .filter_map(|l| l.strip_prefix("UPDATE "))
-            .filter_map(|j| serde_json::from_str(j).ok())
-            .collect();
-        (code, updates)
-    }
-
-    fn diagnostics(&self) -> String {
-        let tail = |s: String, n: usize| {
-            let lines: Vec<&str> = s.lines().collect();
-            lines[lines.len().saturating_sub(n)..].join("\n")
-        };
-        let mut executor = String::new();
-        for e in walk(&self.dir.join("work")) {
-            if e.ends_with("stderr") {
-                executor += &format!(
-                    "--- {}\n{}\n",
-                    e.display(),
-                    tail(std::fs::read_to_string(&e).unwrap_or_default(), 40)
-                );
-            }
-        }
-        format!(
-            "scheduler:\n{}\nexecutor:\n{executor}\nagent:\n{}",
-            self.log("scheduler.log"),
-            tail(self.log("agent.log"), 60),
-        )
-    }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() && !p.is_symlink() {
-                todo.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 const HEALTH_REASON: &str = "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED";
 
 fn is_health_update(u: &Value, healthy: bool) -> bool {
@@ -280,8 +110,8 @@ fn healthy_scenario(scenario: &str, agent_args: &[&str]) {
     if !common::python_present() {
         return;
     }
-    let c = Cluster::start(scenario, agent_args);
-    let (code, updates) = c.run(scenario);
+    let c = Cluster::start(scenario, agent_args, Peers::Ours);
+    let (code, updates) = c.run(SCHEDULER, scenario);
     let d = c.diagnostics();
     assert_eq!(code, Some(0), "{d}");
     let first = updates
@@ -306,12 +136,12 @@ fn failing_scenario(agent_args: &[&str]) {
     if !common::python_present() {
         return;
     }
-    let c = Cluster::start("failing", agent_args);
+    let c = Cluster::start("failing", agent_args, Peers::Ours);
     check_failing(&c, "failing");
 }
 
 fn check_failing(c: &Cluster, scenario: &str) {
-    let (code, updates) = c.run(scenario);
+    let (code, updates) = c.run(SCHEDULER, scenario);
     let d = c.diagnostics();
     assert_eq!(code, Some(0), "{d}");
     let health: Vec<&Value> = updates
@@ -359,7 +189,7 @@ fn failing_check_kills_a_task_of_a_group() {
     if !common::python_present() {
         return;
     }
-    let c = Cluster::start("group", &[]);
+    let c = Cluster::start("group", &[], Peers::Ours);
     check_failing(&c, "group-failing");
 }
 
@@ -385,10 +215,12 @@ fn http_check_against_the_task_reports_healthy_http_executor() {
 
 #[test]
 fn our_command_executor_on_the_real_agent() {
-    let Some(bin) = common::kit_dir() else { return };
+    if common::kit_dir().is_none() {
+        return;
+    }
     if !common::python_present() {
         return;
     }
-    let c = Cluster::start_with("realagent", &[], Some(&bin));
+    let c = Cluster::start("realagent", &[], Peers::RealAgent);
     check_failing(&c, "failing");
 }

@@ -28,11 +28,8 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use common::{free_port, http_get, wait_until, Guard};
+use common::executor_cluster::{Cluster, Peers};
+use common::http_get;
 use serde_json::Value;
 
 /// Launches the scenario's task on the first offer, prints each update as
@@ -40,31 +37,12 @@ use serde_json::Value;
 /// success and exits after the terminal update. Scenario `invalid` sends a
 /// check without its `http` field and prints the TASK_ERROR.
 const SCHEDULER: &str = r#"
-import http.client, json, sys, threading, time, os
-master, scenario, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
-host, port = master.split(":")
-def log(*a): print(*a, flush=True)
-def watchdog():
-    time.sleep(timeout); log("TIMEOUT"); os._exit(3)
-threading.Thread(target=watchdog, daemon=True).start()
-stream_id = None; fid = None
-def call(body):
-    c = http.client.HTTPConnection(host, int(port), timeout=30)
-    c.request("POST", "/api/v1/scheduler", body=json.dumps(body).encode(),
-              headers={"Content-Type": "application/json", "Mesos-Stream-Id": stream_id})
-    r = c.getresponse(); data = r.read(); c.close()
-    if r.status != 202: log("CALL", body["type"], r.status, data.decode())
-conn = http.client.HTTPConnection(host, int(port))
-conn.request("POST", "/api/v1/scheduler", body=json.dumps({"type": "SUBSCRIBE", "subscribe": {
-    "framework_info": {"user": "root", "name": "check-test", "roles": ["*"],
-                       "capabilities": [{"type": "MULTI_ROLE"}]}}}).encode(),
-    headers={"Content-Type": "application/json", "Accept": "application/json"})
-resp = conn.getresponse()
-if resp.status != 200: log("SUBSCRIBE failed", resp.status); sys.exit(2)
-stream_id = resp.getheader("Mesos-Stream-Id")
+from v1_scheduler import *
+resp = subscribe({"user": "root", "name": "check-test", "roles": ["*"],
+                  "capabilities": [{"type": "MULTI_ROLE"}]})
+fid = None
 kind = scenario.split("-")[-1]
-launched = False; killed = False; buf = b""
-TERMINAL = ("TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED")
+launched = False; killed = False
 def task_for(o):
     res = []; hport = None
     for r in o["resources"]:
@@ -93,273 +71,37 @@ def task_for(o):
 def succeeded(cs):
     return (cs.get("command", {}).get("exit_code") == 0 or cs.get("http", {}).get("status_code") == 200
             or cs.get("tcp", {}).get("succeeded") is True)
-while True:
-    chunk = resp.read1(65536)
-    if not chunk: log("stream closed"); os._exit(4)
-    buf += chunk
-    while True:
-        nl = buf.find(b"\n")
-        if nl < 0: break
-        n = int(buf[:nl])
-        if len(buf) < nl + 1 + n: break
-        ev = json.loads(buf[nl + 1:nl + 1 + n]); buf = buf[nl + 1 + n:]
-        t = ev["type"]
-        if t == "SUBSCRIBED":
-            fid = ev["subscribed"]["framework_id"]
-        elif t == "OFFERS":
-            for o in ev["offers"]["offers"]:
-                if launched:
-                    call({"type": "DECLINE", "framework_id": fid, "decline": {"offer_ids": [o["id"]]}}); continue
-                op = {"type": "LAUNCH", "launch": {"task_infos": [task_for(o)]}}
-                if scenario.startswith("group-"):
-                    eres = [dict(r, scalar={"value": {"cpus": 0.1, "mem": 32, "disk": 32}[r["name"]]})
-                            for r in o["resources"] if r["name"] in ("cpus", "mem", "disk")]
-                    op = {"type": "LAUNCH_GROUP", "launch_group": {"executor": {
-                        "type": "DEFAULT", "executor_id": {"value": "default-exec"},
-                        "framework_id": fid, "resources": eres},
-                        "task_group": {"tasks": [task_for(o)]}}}
-                call({"type": "ACCEPT", "framework_id": fid, "accept": {"offer_ids": [o["id"]],
-                      "operations": [op]}})
-                launched = True
-        elif t == "UPDATE":
-            st = ev["update"]["status"]
-            log("UPDATE", json.dumps({k: st.get(k) for k in ("state", "check_status", "reason", "message")}))
-            if "uuid" in st:
-                call({"type": "ACKNOWLEDGE", "framework_id": fid, "acknowledge": {
-                      "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
-            if not killed and succeeded(st.get("check_status") or {}):
-                killed = True
-                call({"type": "KILL", "framework_id": fid, "kill": {"task_id": st["task_id"]}})
-            if st["state"] in TERMINAL:
-                log("DONE"); os._exit(0)
+for ev in events(resp):
+    t = ev["type"]
+    if t == "SUBSCRIBED":
+        fid = ev["subscribed"]["framework_id"]
+    elif t == "OFFERS":
+        for o in ev["offers"]["offers"]:
+            if launched:
+                call({"type": "DECLINE", "framework_id": fid, "decline": {"offer_ids": [o["id"]]}}); continue
+            op = {"type": "LAUNCH", "launch": {"task_infos": [task_for(o)]}}
+            if scenario.startswith("group-"):
+                eres = [dict(r, scalar={"value": {"cpus": 0.1, "mem": 32, "disk": 32}[r["name"]]})
+                        for r in o["resources"] if r["name"] in ("cpus", "mem", "disk")]
+                op = {"type": "LAUNCH_GROUP", "launch_group": {"executor": {
+                    "type": "DEFAULT", "executor_id": {"value": "default-exec"},
+                    "framework_id": fid, "resources": eres},
+                    "task_group": {"tasks": [task_for(o)]}}}
+            call({"type": "ACCEPT", "framework_id": fid, "accept": {"offer_ids": [o["id"]],
+                  "operations": [op]}})
+            launched = True
+    elif t == "UPDATE":
+        st = ev["update"]["status"]
+        log("UPDATE", json.dumps({k: st.get(k) for k in ("state", "check_status", "reason", "message")}))
+        if "uuid" in st:
+            call({"type": "ACKNOWLEDGE", "framework_id": fid, "acknowledge": {
+                  "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
+        if not killed and succeeded(st.get("check_status") or {}):
+            killed = True
+            call({"type": "KILL", "framework_id": fid, "kill": {"task_id": st["task_id"]}})
+        if st["state"] in TERMINAL:
+            log("DONE"); os._exit(0)
 "#;
-
-struct Cluster {
-    dir: PathBuf,
-    master_port: u16,
-    _master: Guard,
-    _agent: Guard,
-    /// The kit's agent keeps its runtime dir in /tmp/mesos-ref-agent-<port>.
-    extra_dir: Option<PathBuf>,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        if let Some(d) = &self.extra_dir {
-            let _ = std::fs::remove_dir_all(d);
-        }
-    }
-}
-
-/// Which master and agent a test runs (ours unless the kit's).
-#[derive(Clone, Copy, PartialEq)]
-enum Peers {
-    Ours,
-    /// The kit's agent, with OUR `mesos-executor` and
-    /// `mesos-default-executor` in its launcher dir.
-    RealAgent,
-    /// The kit's master.
-    RealMaster,
-}
-
-impl Cluster {
-    fn start(name: &str, agent_args: &[&str], peers: Peers) -> Cluster {
-        let dir = std::env::temp_dir().join(format!(
-            "task-checks-{name}-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (master_port, agent_port) = (free_port(), free_port());
-        let log = |n: &str| std::fs::File::create(dir.join(n)).unwrap();
-        let kit = common::kit_dir().filter(|_| peers != Peers::Ours);
-        let master = if peers == Peers::RealMaster {
-            let bin = kit.as_ref().expect("kit checked by the caller");
-            Command::new(bin.join("mesos-ref-local"))
-                .arg(format!("--port={master_port}"))
-                .arg("0")
-                .stdout(Stdio::null())
-                .stderr(log("master.log"))
-                .spawn()
-                .expect("start mesos-ref-local")
-        } else {
-            Command::new(env!("CARGO_BIN_EXE_mesos-master"))
-                .arg(format!("--port={master_port}"))
-                .arg("--ip=127.0.0.1")
-                .arg("--registry=in_memory")
-                .arg(format!("--work_dir={}", dir.join("master").display()))
-                .stdout(Stdio::null())
-                .stderr(log("master.log"))
-                .spawn()
-                .expect("start mesos-master")
-        };
-        let master = Guard(Some(master));
-        assert!(
-            wait_until(Duration::from_secs(30), || {
-                (http_get(master_port, "/health")?.0 == 200).then_some(())
-            })
-            .is_some(),
-            "master did not come up"
-        );
-        // A port range of its own per test: parallel tests' servers must
-        // not fight over ports.
-        let base = 20000 + (free_port() % 20000);
-        let resources = format!(
-            "--resources=cpus:2;mem:1024;disk:1024;ports:[{base}-{}]",
-            base + 9
-        );
-        if peers == Peers::RealAgent {
-            let bin = kit.as_ref().expect("kit checked by the caller");
-            let ld = dir.join("launcher");
-            std::fs::create_dir_all(&ld).unwrap();
-            for b in ["mesos-containerizer", "mesos-fetcher"] {
-                std::os::unix::fs::symlink(bin.join(b), ld.join(b)).unwrap();
-            }
-            for (ours, name) in [
-                (env!("CARGO_BIN_EXE_mesos-executor"), "mesos-executor"),
-                (
-                    env!("CARGO_BIN_EXE_mesos-default-executor"),
-                    "mesos-default-executor",
-                ),
-            ] {
-                std::os::unix::fs::symlink(ours, ld.join(name)).unwrap();
-            }
-            let agent = Guard(Some(
-                Command::new(bin.join("mesos-ref-agent"))
-                    .arg(format!("127.0.0.1:{master_port}"))
-                    .arg(format!("--port={agent_port}"))
-                    .arg(format!("--work_dir={}", dir.join("work").display()))
-                    .arg(&resources)
-                    .args(agent_args)
-                    .env("MESOS_LAUNCHER_DIR", &ld)
-                    .stdout(Stdio::null())
-                    .stderr(log("agent.log"))
-                    .spawn()
-                    .expect("start mesos-ref-agent"),
-            ));
-            return Cluster {
-                dir,
-                master_port,
-                _master: master,
-                _agent: agent,
-                extra_dir: Some(std::env::temp_dir().join(format!("mesos-ref-agent-{agent_port}"))),
-            };
-        }
-        let agent = Guard(Some(
-            Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
-                .arg(format!("--master=127.0.0.1:{master_port}"))
-                .arg(format!("--work_dir={}", dir.join("work").display()))
-                .arg(format!("--runtime_dir={}", dir.join("runtime").display()))
-                .arg(format!("--port={agent_port}"))
-                .arg("--ip=127.0.0.1")
-                .arg(&resources)
-                .args(agent_args)
-                .env_remove("MESOS_WORK_DIR")
-                .stdout(Stdio::null())
-                .stderr(log("agent.log"))
-                .spawn()
-                .expect("start mesos-agent"),
-        ));
-        Cluster {
-            dir,
-            master_port,
-            _master: master,
-            _agent: agent,
-            extra_dir: None,
-        }
-    }
-
-    fn log(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.join(name)).unwrap_or_default()
-    }
-
-    /// Runs the scheduler for `scenario` to its end: its exit code and the
-    /// updates it saw.
-    fn run(&self, scenario: &str) -> (Option<i32>, Vec<Value>) {
-        let log = std::fs::File::create(self.dir.join("scheduler.log")).unwrap();
-        let mut g = Guard(Some(
-            Command::new("python3")
-                .arg("-c")
-                .arg(SCHEDULER)
-                .arg(format!("127.0.0.1:{}", self.master_port))
-                .arg(scenario)
-                .arg("60")
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("start python3"),
-        ));
-        let end = Instant::now() + Duration::from_secs(90);
-        let code = loop {
-            if let Ok(Some(st)) = g.0.as_mut().unwrap().try_wait() {
-                break st.code();
-            }
-            if Instant::now() > end {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let updates = self
-            .log("scheduler.log")
-            .lines()
-            .filter_map(|l| l.strip_prefix("UPDATE "))
-            .filter_map(|j| serde_json::from_str(j).ok())
-            .collect();
-        (code, updates)
-    }
-
-    fn diagnostics(&self) -> String {
-        let tail = |s: String, n: usize| {
-            let lines: Vec<&str> = s.lines().collect();
-            lines[lines.len().saturating_sub(n)..].join("\n")
-        };
-        let mut executor = String::new();
-        for e in walk(&self.dir.join("work")) {
-            if e.ends_with("stderr") {
-                executor += &format!(
-                    "--- {}\n{}\n",
-                    e.display(),
-                    tail(std::fs::read_to_string(&e).unwrap_or_default(), 40)
-                );
-            }
-        }
-        format!(
-            "scheduler:\n{}\nexecutor:\n{executor}\nagent:\n{}\nmaster:\n{}",
-            self.log("scheduler.log"),
-            tail(self.log("agent.log"), 60),
-            tail(self.log("master.log"), 20),
-        )
-    }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() && !p.is_symlink() {
-                todo.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-fn python_present() -> bool {
-    let ok = Command::new("python3")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        println!("SKIP: python3 is not installed");
-    }
-    ok
-}
 
 const CHECK_REASON: &str = "REASON_TASK_CHECK_STATUS_UPDATED";
 
@@ -410,7 +152,7 @@ fn check_updates(updates: &[Value], check_type: &str, field: &str, d: &str) -> V
 
 fn scenario(scenario: &str, agent_args: &[&str], peers: Peers) -> (Cluster, Vec<Value>) {
     let c = Cluster::start(scenario, agent_args, peers);
-    let (code, updates) = c.run(scenario);
+    let (code, updates) = c.run(SCHEDULER, scenario);
     let d = c.diagnostics();
     assert_eq!(code, Some(0), "{d}");
     let kind = scenario.rsplit('-').next().unwrap();
@@ -436,42 +178,42 @@ fn scenario(scenario: &str, agent_args: &[&str], peers: Peers) -> (Cluster, Vec<
 
 #[test]
 fn command_check_status_changes_are_reported() {
-    if python_present() {
+    if common::python_present() {
         let _ = scenario("command", &[], Peers::Ours);
     }
 }
 
 #[test]
 fn http_check_reports_the_status_code() {
-    if python_present() {
+    if common::python_present() {
         let _ = scenario("http", &[], Peers::Ours);
     }
 }
 
 #[test]
 fn tcp_check_reports_the_connection() {
-    if python_present() {
+    if common::python_present() {
         let _ = scenario("tcp", &[], Peers::Ours);
     }
 }
 
 #[test]
 fn command_check_status_changes_are_reported_http_executor() {
-    if python_present() {
+    if common::python_present() {
         let _ = scenario("command", &["--http_command_executor"], Peers::Ours);
     }
 }
 
 #[test]
 fn http_check_reports_the_status_code_http_executor() {
-    if python_present() {
+    if common::python_present() {
         let _ = scenario("http", &["--http_command_executor"], Peers::Ours);
     }
 }
 
 #[test]
 fn tcp_check_reports_the_connection_http_executor() {
-    if python_present() {
+    if common::python_present() {
         let _ = scenario("tcp", &["--http_command_executor"], Peers::Ours);
     }
 }
@@ -480,7 +222,7 @@ fn tcp_check_reports_the_connection_http_executor() {
 /// under the task's, in the task's sandbox.
 #[test]
 fn command_check_of_a_task_group() {
-    if python_present() {
+    if common::python_present() {
         let (c, _) = scenario("group-command", &[], Peers::Ours);
         let agent = c.log("agent.log");
         let nested = agent
@@ -501,14 +243,14 @@ fn command_check_of_a_task_group() {
 
 #[test]
 fn http_check_of_a_task_group() {
-    if python_present() {
+    if common::python_present() {
         let _ = scenario("group-http", &[], Peers::Ours);
     }
 }
 
 #[test]
 fn tcp_check_of_a_task_group() {
-    if python_present() {
+    if common::python_present() {
         let _ = scenario("group-tcp", &[], Peers::Ours);
     }
 }
@@ -530,7 +272,7 @@ fn comparable(updates: &[Value]) -> Vec<Value> {
 /// same updates as under our agent.
 #[test]
 fn our_command_executor_on_the_real_agent() {
-    if common::kit_dir().is_none() || !python_present() {
+    if common::kit_dir().is_none() || !common::python_present() {
         return;
     }
     let (_, real) = scenario("command", &[], Peers::RealAgent);
@@ -543,7 +285,7 @@ fn our_command_executor_on_the_real_agent() {
 /// same updates as under our agent.
 #[test]
 fn our_default_executor_on_the_real_agent() {
-    if common::kit_dir().is_none() || !python_present() {
+    if common::kit_dir().is_none() || !common::python_present() {
         return;
     }
     let (_, real) = scenario("group-command", &[], Peers::RealAgent);
@@ -581,7 +323,7 @@ fn state_statuses(master_port: u16) -> Vec<Value> {
 /// while our v1 GET_TASKS has it (protobuf-shaped).
 #[test]
 fn real_master_passes_check_status_through() {
-    if common::kit_dir().is_none() || !python_present() {
+    if common::kit_dir().is_none() || !common::python_present() {
         return;
     }
     let (rc, real) = scenario("command", &[], Peers::RealMaster);
@@ -618,7 +360,7 @@ fn real_master_passes_check_status_through() {
 /// upstream's message (TASK_ERROR), on our master as on the real one.
 #[test]
 fn invalid_check_is_refused_by_the_master() {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let mut runs = vec![Peers::Ours];
@@ -628,7 +370,7 @@ fn invalid_check_is_refused_by_the_master() {
     let mut messages = Vec::new();
     for peers in runs {
         let c = Cluster::start("invalid", &[], peers);
-        let (code, updates) = c.run("invalid");
+        let (code, updates) = c.run(SCHEDULER, "invalid");
         let d = c.diagnostics();
         assert_eq!(code, Some(0), "{d}");
         let last = updates.last().unwrap_or_else(|| panic!("no update\n{d}"));
