@@ -20,6 +20,9 @@
 //! - `bad_session_calls_get_upstreams_4xx`: unknown containers (404),
 //!   media-type errors (400/406/415), malformed records (400), a container
 //!   without a switchboard (400); the agent stays healthy.
+//! - `containers_without_a_switchboard_refuse_attach`: a plain nested
+//!   container refuses attach (400), an unknown one is 404; a plain launch
+//!   with `tty_info` gets a switchboard (sandbox output, attach works).
 //!
 //! The real 1.9.0 kit has no `mesos-io-switchboard` helper, so the framing
 //! is checked against upstream's code, not against a running real agent.
@@ -911,4 +914,43 @@ fn containers_without_a_switchboard_refuse_attach() {
         (s, b.as_str()),
         (404, &*format!("Unknown container {parent}.other"))
     );
+
+    // A plain launch with `tty_info` has a switchboard (not waiting for a
+    // client): its output reaches the sandbox and clients can attach.
+    let tty = cid("tty-plain", &parent);
+    let (s, b) = http_post_json(
+        port,
+        "/api/v1",
+        &json!({"type": "LAUNCH_NESTED_CONTAINER", "launch_nested_container": {
+            "container_id": tty, "container": {"type": "MESOS", "tty_info": {}},
+            "command": {"value": "tty; cat"}}})
+        .to_string(),
+    )
+    .unwrap();
+    assert_eq!(s, 200, "{b}");
+    let printed = wait_until(T, || {
+        let d = walk(&c.dir.join("work"), "tty-plain")?;
+        let out = std::fs::read_to_string(d.join("stdout")).ok()?;
+        out.contains("/dev/pts/").then_some(out)
+    });
+    assert!(printed.is_some(), "tty output reaches the sandbox");
+    let mut watcher = Conn::post(
+        port,
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+        ],
+        json!({"type": "ATTACH_CONTAINER_OUTPUT",
+            "attach_container_output": {"container_id": tty}})
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(watcher.head().status, 200);
+    let mut watched = Records::new(watcher);
+    let mut input = attach_input(port, &tty);
+    input.chunk(&input_record(stdin(b"typed\n")));
+    let got = read_stdout_until(&mut watched, false, |s| s.contains("typed"));
+    assert!(got.contains("typed"), "{got:?}");
+    input.end_body();
+    assert_eq!(input.response().0, 200);
 }

@@ -922,7 +922,9 @@ impl Slave {
         };
         // New attaches are refused from now on; the switchboard's thread
         // still drains what the container wrote.
-        self.nested.switchboards.remove(key);
+        if let Some(sb) = self.nested.switchboards.remove(key) {
+            sb.release();
+        }
         let status = match (status, n.recovered, n.last_signal) {
             (None, true, Some(sig)) => Some(sig),
             _ => status,

@@ -246,6 +246,14 @@ impl Switchboard {
         true
     }
 
+    /// Lets the output thread read even though no client came (the
+    /// container is gone, so what is left only goes to the sandbox files
+    /// and the thread ends at EOF).
+    pub fn release(&self) {
+        lock(&self.outputs).started = true;
+        self.wake.notify_all();
+    }
+
     /// Whether stdout and stderr are over.
     pub fn finished(&self) -> bool {
         lock(&self.outputs).finished
