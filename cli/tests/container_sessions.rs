@@ -1023,7 +1023,8 @@ fn error_answers_match_the_real_agent() {
         .to_string()
     };
     // (headers, body, whether the body text must match too)
-    let cases: Vec<(Vec<(&str, &str)>, Vec<u8>, bool)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<u8>, bool);
+    let cases: Vec<Case> = vec![
         (json_h.to_vec(), output.clone().into_bytes(), true),
         (rio.to_vec(), recordio(input.as_bytes()), true),
         (json_h.to_vec(), input.clone().into_bytes(), true),
