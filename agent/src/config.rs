@@ -251,6 +251,10 @@ impl AgentConfig {
             format_duration(self.executor_shutdown_grace_period),
         );
         put(
+            "http_heartbeat_interval",
+            format_duration(self.http_heartbeat_interval),
+        );
+        put(
             "registration_backoff_factor",
             format_duration(self.registration_backoff_factor),
         );
