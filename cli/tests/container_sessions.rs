@@ -865,6 +865,56 @@ fn bad_session_calls_get_upstreams_4xx() {
         (s, b.as_str()),
         (400, "Received EOF while reading request body")
     );
+    // Mutated streamed calls (seeded byte flips, cuts and splices) get 4xx
+    // answers, never a 5xx or a dropped connection.
+    let valid = [
+        recordio(
+            json!({"type": "ATTACH_CONTAINER_INPUT", "attach_container_input": {
+                "type": "CONTAINER_ID", "container_id": cid("x", "nope")}})
+            .to_string()
+            .as_bytes(),
+        ),
+        input_record(stdin(b"data")),
+    ]
+    .concat();
+    let mut seed: u64 = 0x5e55_1013;
+    let mut rnd = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n.max(1)
+    };
+    for _ in 0..150 {
+        let mut body = valid.clone();
+        for _ in 0..1 + rnd(4) {
+            let i = rnd(body.len());
+            match rnd(3) {
+                0 => body[i] = rnd(256) as u8,
+                1 => body.truncate(i),
+                _ => body.insert(i, b"0123456789\n{}[]\"x"[rnd(17)]),
+            }
+            if body.is_empty() {
+                break;
+            }
+        }
+        let mut i = Conn::post_chunked(
+            port,
+            &[
+                ("Content-Type", "application/recordio"),
+                ("Message-Content-Type", "application/json"),
+            ],
+        );
+        if !body.is_empty() {
+            i.chunk(&body);
+        }
+        i.end_body();
+        let (s, b) = i.response();
+        assert!(
+            (400..500).contains(&s),
+            "{s} {b} for {:?}",
+            String::from_utf8_lossy(&body)
+        );
+    }
     // Ordinary calls still work, also with a chunked body.
     let mut g = Conn::post_chunked(port, &json_h);
     g.chunk(br#"{"type":"#);
