@@ -133,6 +133,8 @@ pub struct AgentConfig {
     pub executor_registration_timeout: Duration,
     pub executor_reregistration_timeout: Duration,
     pub executor_shutdown_grace_period: Duration,
+    /// `--http_heartbeat_interval`: heartbeats on container output streams.
+    pub http_heartbeat_interval: Duration,
     pub registration_backoff_factor: Duration,
     /// `--credential`: (principal, secret) to authenticate with the master.
     pub credential: Option<(String, String)>,
@@ -205,6 +207,7 @@ impl AgentConfig {
             executor_registration_timeout: Duration::from_secs(60),
             executor_reregistration_timeout: Duration::from_secs(2),
             executor_shutdown_grace_period: Duration::from_secs(5),
+            http_heartbeat_interval: Duration::from_secs(30),
             registration_backoff_factor: Duration::from_secs(1),
             credential: None,
             authentication_backoff_factor: Duration::from_secs(1),
@@ -248,6 +251,10 @@ impl AgentConfig {
         put(
             "executor_shutdown_grace_period",
             format_duration(self.executor_shutdown_grace_period),
+        );
+        put(
+            "http_heartbeat_interval",
+            format_duration(self.http_heartbeat_interval),
         );
         put(
             "registration_backoff_factor",
@@ -320,6 +327,7 @@ impl AgentConfig {
         c.executor_registration_timeout = d(flags.executor_registration_timeout());
         c.executor_reregistration_timeout = d(flags.executor_reregistration_timeout());
         c.executor_shutdown_grace_period = d(flags.executor_shutdown_grace_period());
+        c.http_heartbeat_interval = d(flags.http_heartbeat_interval());
         c.registration_backoff_factor = d(flags.registration_backoff_factor());
         c.credential = flags
             .read_credential()
@@ -478,6 +486,7 @@ impl AgentConfig {
                 "executor_reregistration_timeout" => {
                     c.executor_reregistration_timeout = parse_duration(v)?
                 }
+                "http_heartbeat_interval" => c.http_heartbeat_interval = parse_duration(v)?,
                 "executor_shutdown_grace_period" => {
                     c.executor_shutdown_grace_period = parse_duration(v)?
                 }
@@ -524,6 +533,7 @@ const KNOWN: &[&str] = &[
     "executor_registration_timeout",
     "executor_reregistration_timeout",
     "executor_shutdown_grace_period",
+    "http_heartbeat_interval",
     "registration_backoff_factor",
     "recover",
     "recovery_timeout",

@@ -36,8 +36,27 @@ pub struct LaunchSpec {
     pub user: Option<String>,
 }
 
+/// A container's ends of its standard streams, when an I/O switchboard
+/// holds the other ends (instead of the sandbox files).
+#[derive(Debug)]
+pub struct ChildIo {
+    pub stdin: std::os::fd::OwnedFd,
+    pub stdout: std::os::fd::OwnedFd,
+    pub stderr: std::os::fd::OwnedFd,
+    /// The three are one pseudo terminal, which the child makes its
+    /// controlling terminal (as `mesos-containerizer launch` does with
+    /// `--tty_slave_path`).
+    pub tty: bool,
+}
+
 /// Forks and execs `spec` in a new session; returns the child.
 pub fn launch(spec: &LaunchSpec) -> Result<Child, Error> {
+    launch_io(spec, None)
+}
+
+/// [`launch`] with the given standard streams (else stdin is /dev/null and
+/// the output goes to the sandbox's `stdout`/`stderr` files).
+pub fn launch_io(spec: &LaunchSpec, io: Option<ChildIo>) -> Result<Child, Error> {
     std::fs::create_dir_all(&spec.directory)
         .map_err(|e| Error::Launch(format!("{}: {e}", spec.directory.display())))?;
     let open = |name: &str| {
@@ -47,8 +66,19 @@ pub fn launch(spec: &LaunchSpec) -> Result<Child, Error> {
             .open(spec.directory.join(name))
             .map_err(|e| Error::Launch(format!("failed to open {name}: {e}")))
     };
-    let stdout = open("stdout")?;
-    let stderr = open("stderr")?;
+    let tty = io.as_ref().is_some_and(|io| io.tty);
+    let (stdin, stdout, stderr) = match io {
+        Some(io) => (
+            Stdio::from(io.stdin),
+            Stdio::from(io.stdout),
+            Stdio::from(io.stderr),
+        ),
+        None => (
+            Stdio::null(),
+            Stdio::from(open("stdout")?),
+            Stdio::from(open("stderr")?),
+        ),
+    };
     let mut cmd = if spec.shell {
         let mut c = Command::new("/bin/sh");
         c.arg("-c").arg(&spec.value);
@@ -67,9 +97,9 @@ pub fn launch(spec: &LaunchSpec) -> Result<Child, Error> {
     cmd.env_clear()
         .envs(&env)
         .current_dir(&spec.directory)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::from(stderr));
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr);
     if let Some(user) = &spec.user {
         let u = nix::unistd::User::from_name(user)
             .map_err(|e| Error::Launch(format!("failed to look up user '{user}': {e}")))?
@@ -78,10 +108,14 @@ pub fn launch(spec: &LaunchSpec) -> Result<Child, Error> {
             cmd.uid(u.uid.as_raw()).gid(u.gid.as_raw());
         }
     }
-    // SAFETY: only async-signal-safe setsid() runs between fork and exec.
+    // SAFETY: only async-signal-safe setsid() and ioctl() run between
+    // fork and exec.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             nix::unistd::setsid().map_err(std::io::Error::from)?;
+            if tty && libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             Ok(())
         });
     }

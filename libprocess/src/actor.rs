@@ -72,6 +72,12 @@ pub type DispatchFn<A> = Box<dyn for<'c> FnOnce(&mut A, &mut Cx<'c, A>) + Send>;
 pub struct RouteOptions {
     /// Authentication realm, as upstream's `route(name, realm, ...)`; `None` = unauthenticated.
     pub realm: Option<String>,
+    /// Deliver chunked request bodies as they arrive
+    /// ([`crate::Request::body_stream`]), as upstream's
+    /// `RouteOptions::requestStreaming`. Content-Length bodies are still read
+    /// whole. Only the tokio runtime streams; the simulator delivers whole
+    /// bodies.
+    pub request_streaming: bool,
 }
 
 /// The install table of one actor type.
@@ -131,6 +137,15 @@ impl<A: Actor> Routes<A> {
 
     pub fn has_message(&self, name: &str) -> bool {
         self.messages.contains_key(name)
+    }
+
+    /// Every endpoint name, longest first, with whether its route streams
+    /// request bodies (what runtimes consult before a body is read).
+    pub fn streaming_table(&self) -> Vec<(String, bool)> {
+        self.http
+            .iter()
+            .map(|(n, o, _)| (n.clone(), o.request_streaming))
+            .collect()
     }
 
     /// Finds the endpoint for a path below the process id (`state`, `api/v1/x`):
@@ -549,6 +564,11 @@ pub trait ErasedActor: Send {
     /// Whether an HTTP endpoint is installed for `endpoint`.
     fn has_route(&self, endpoint: &str) -> bool;
     fn has_message(&self, name: &str) -> bool;
+    /// The installed endpoint names, longest first, each with whether its
+    /// route streams request bodies.
+    fn route_streaming(&self) -> Vec<(String, bool)> {
+        Vec::new()
+    }
     /// The actor itself, for tests that inspect state (`downcast_ref::<A>()`).
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
@@ -638,6 +658,10 @@ impl<A: Actor> ErasedActor for Holder<A> {
 
     fn has_message(&self, name: &str) -> bool {
         self.routes.has_message(name)
+    }
+
+    fn route_streaming(&self) -> Vec<(String, bool)> {
+        self.routes.streaming_table()
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -24,6 +24,10 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The body as it arrives, for routes installed with
+    /// [`crate::actor::RouteOptions::request_streaming`] and a chunked
+    /// request (upstream's `Request::PIPE` reader); `body` is then empty.
+    pub body_stream: Option<BodyStream>,
     /// The client's address, where the transport knows it.
     pub peer: Option<SocketAddr>,
     /// The principal the actor's [`crate::Actor::authenticate`] found, if any.
@@ -39,6 +43,7 @@ impl Request {
             query: Vec::new(),
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            body_stream: None,
             peer: None,
             principal: None,
         }
@@ -54,6 +59,91 @@ impl Request {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One step of a streamed request body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BodyPart {
+    Data(Bytes),
+    /// The last chunk arrived: the body is complete.
+    End,
+    /// The body cannot be completed: the client went away, or sent a
+    /// malformed chunk.
+    Failed(String),
+    /// Nothing arrived within the timeout given to [`BodyStream::next_blocking`].
+    Timeout,
+}
+
+/// What a runtime implements to deliver a request body chunk by chunk.
+pub trait BodySource: Send {
+    /// Waits (blocking the calling thread, never an actor) for the next
+    /// part, at most `timeout` if given. After `End` or `Failed` every call
+    /// answers the same.
+    fn next_blocking(&mut self, timeout: Option<std::time::Duration>) -> BodyPart;
+}
+
+/// A request body delivered as it arrives. The runtime reads the socket
+/// only as fast as the body is consumed (a small bounded queue of chunks
+/// sits in between), so a large or endless body never piles up in memory.
+/// Read it off the actor, e.g. in [`crate::Cx::blocking`].
+#[derive(Clone)]
+pub struct BodyStream {
+    source: std::sync::Arc<std::sync::Mutex<Box<dyn BodySource>>>,
+}
+
+impl BodyStream {
+    pub fn new(source: Box<dyn BodySource>) -> BodyStream {
+        BodyStream {
+            source: std::sync::Arc::new(std::sync::Mutex::new(source)),
+        }
+    }
+
+    /// The next part; blocks the calling thread.
+    pub fn next_blocking(&self, timeout: Option<std::time::Duration>) -> BodyPart {
+        self.source
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_blocking(timeout)
+    }
+
+    /// Reads the rest of the body, failing beyond `limit` bytes.
+    pub fn read_all_blocking(&self, limit: usize) -> Result<Bytes, String> {
+        let mut all = bytes::BytesMut::new();
+        loop {
+            match self.next_blocking(None) {
+                BodyPart::Data(d) => {
+                    if all.len() + d.len() > limit {
+                        return Err(format!("Request body exceeds {limit} bytes"));
+                    }
+                    all.extend_from_slice(&d);
+                }
+                BodyPart::End => return Ok(all.freeze()),
+                BodyPart::Failed(e) => return Err(e),
+                BodyPart::Timeout => {}
+            }
+        }
+    }
+
+    /// A stream over a body that is already complete (for runtimes and
+    /// tests without a socket).
+    pub fn from_bytes(body: Bytes) -> BodyStream {
+        struct Done(Option<Bytes>);
+        impl BodySource for Done {
+            fn next_blocking(&mut self, _: Option<std::time::Duration>) -> BodyPart {
+                match self.0.take() {
+                    Some(b) if !b.is_empty() => BodyPart::Data(b),
+                    _ => BodyPart::End,
+                }
+            }
+        }
+        BodyStream::new(Box::new(Done(Some(body))))
+    }
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BodyStream")
     }
 }
 

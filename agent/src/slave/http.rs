@@ -313,6 +313,29 @@ impl Slave {
                     .header(http::header::ALLOW, "POST"),
             );
         }
+        // A chunked call that is not itself a stream is read whole first
+        // (upstream `Http::api` does `reader.readAll()`).
+        if let Some(body) = req.body_stream.clone() {
+            if req.header("content-type").map(str::trim) != Some("application/recordio") {
+                let limit = super::sessions::MAX_CALL_BODY;
+                return cx.blocking(
+                    move || body.read_all_blocking(limit),
+                    move |s: &mut Slave, cx, all: Result<bytes::Bytes, String>| match all {
+                        Ok(b) => {
+                            let mut req = req;
+                            req.body = b;
+                            req.body_stream = None;
+                            s.api_v1(cx, req, r)
+                        }
+                        Err(e) => r.respond(Response::bad_request(e)),
+                    },
+                );
+            }
+        }
+        // Sessions and attaches (streamed or not) live in `sessions`.
+        let Some(r) = self.session_api(cx, &req, r) else {
+            return;
+        };
         // Nested container calls (JSON or protobuf) live in `nested`.
         let Some(r) = self.container_api(cx, &req, r) else {
             return;

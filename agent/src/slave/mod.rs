@@ -34,6 +34,8 @@ pub mod nested;
 pub mod recovery;
 pub mod registration;
 pub mod resources_ops;
+pub mod sessions;
+pub mod switchboard;
 pub mod tasks;
 pub mod updates;
 
@@ -466,7 +468,16 @@ impl Actor for Slave {
         r.http("flags", Self::flags_endpoint);
         r.http("health", Self::health_endpoint);
         r.http("metrics/snapshot", Self::metrics_snapshot_endpoint);
-        r.http("api/v1", Self::api_v1);
+        // Streamed bodies for ATTACH_CONTAINER_INPUT (upstream installs
+        // `/api/v1` with `requestStreaming = true`).
+        r.http_with(
+            "api/v1",
+            libprocess::actor::RouteOptions {
+                request_streaming: true,
+                ..Default::default()
+            },
+            Self::api_v1,
+        );
         r.http("api/v1/executor", Self::api_v1_executor);
         r.http("containerizer/debug", Self::containerizer_debug_endpoint);
         r.http("containers", Self::containers_endpoint);

@@ -402,6 +402,9 @@ pub struct NestedTermination {
 pub struct NestedContainers {
     pub live: BTreeMap<String, NestedContainer>,
     pub terminated: BTreeMap<String, NestedTermination>,
+    /// The I/O switchboards of running containers that have one (sessions
+    /// and `tty_info`), see `switchboard`.
+    pub switchboards: BTreeMap<String, std::sync::Arc<super::switchboard::Switchboard>>,
 }
 
 impl NestedContainers {
@@ -410,6 +413,14 @@ impl NestedContainers {
     /// with their root).
     pub fn destroy_root(&mut self, cid: &str) {
         self.terminated.retain(|_, t| t.root != cid);
+        let live = &self.live;
+        self.switchboards.retain(|key, sb| {
+            let under = live.get(key).is_none_or(|n| n.root == cid);
+            if under {
+                sb.close_outputs();
+            }
+            !under
+        });
         for (key, n) in self.live.iter_mut().filter(|(_, n)| n.root == cid) {
             tracing::info!("Destroying nested container {key} with its root {cid}");
             n.pending_kill = true;
@@ -556,7 +567,7 @@ impl Slave {
                 id,
                 command,
                 container,
-            } => self.launch_nested(cx, id, *command, container.map(|c| *c), r),
+            } => self.launch_nested(cx, id, *command, container.map(|c| *c), r, None),
             ContainerCall::Wait { id, deprecated } => {
                 self.wait_nested(&id, WaitFormat { deprecated, json }, r)
             }
@@ -566,7 +577,7 @@ impl Slave {
     }
 
     /// The executor whose container is `cid`, if it has not terminated.
-    fn executor_with_container(&self, cid: &str) -> Option<&super::Executor> {
+    pub(crate) fn executor_with_container(&self, cid: &str) -> Option<&super::Executor> {
         self.frameworks
             .values()
             .flat_map(|f| f.executors.values())
@@ -738,13 +749,14 @@ impl Slave {
     }
 
     /// `MesosContainerizerProcess::launch` for a nested container.
-    fn launch_nested(
+    pub(crate) fn launch_nested(
         &mut self,
         cx: &mut Cx<'_, Self>,
         id: ContainerId,
         command: CommandInfo,
         container: Option<ContainerInfo>,
         r: Responder,
+        session: Option<super::sessions::Session>,
     ) {
         let key = container_id_string(&id);
         if self.nested.live.contains_key(&key) {
@@ -810,9 +822,28 @@ impl Slave {
                 waiters: Vec::new(),
             },
         );
+        // Sessions and terminals get an I/O switchboard
+        // (`IOSwitchboard::requiresServer`).
+        let tty = container.as_ref().is_some_and(|c| c.tty_info.is_some());
+        let (child_io, parent_io) = if tty || session.is_some() {
+            match super::switchboard::prepare(tty, spec.user.as_deref()) {
+                Ok((c, p)) => (Some(c), Some(p)),
+                Err(e) => {
+                    self.nested.live.remove(&key);
+                    return r.respond(Response::bad_request(format!(
+                        "Failed to prepare the I/O switchboard: {e}"
+                    )));
+                }
+            }
+        } else {
+            (None, None)
+        };
         cx.blocking(
-            move || crate::launcher::launch(&spec),
-            move |s: &mut Slave, cx, result| s.nested_launched(cx, &key, result, r),
+            move || crate::launcher::launch_io(&spec, child_io),
+            move |s: &mut Slave, cx, result| {
+                let io = parent_io.map(|p| (p, session));
+                s.nested_launched(cx, &key, result, r, io)
+            },
         );
     }
 
@@ -822,6 +853,10 @@ impl Slave {
         key: &str,
         result: Result<std::process::Child, crate::Error>,
         r: Responder,
+        io: Option<(
+            super::switchboard::ParentIo,
+            Option<super::sessions::Session>,
+        )>,
     ) {
         match result {
             Ok(child) => {
@@ -850,7 +885,12 @@ impl Slave {
                     crate::launcher::kill_tree(pid, nix::sys::signal::Signal::SIGKILL);
                 }
                 tracing::info!("Launched nested container {key} (pid {pid})");
-                r.respond(Response::ok());
+                match io {
+                    Some((parent_io, session)) => {
+                        self.start_switchboard(cx, key, parent_io, session, r)
+                    }
+                    None => r.respond(Response::ok()),
+                }
                 let k = key.to_string();
                 cx.blocking(
                     move || crate::launcher::wait_child(child),
@@ -880,6 +920,11 @@ impl Slave {
         let Some(n) = self.nested.live.remove(key) else {
             return;
         };
+        // New attaches are refused from now on; the switchboard's thread
+        // still drains what the container wrote.
+        if let Some(sb) = self.nested.switchboards.remove(key) {
+            sb.release();
+        }
         let status = match (status, n.recovered, n.last_signal) {
             (None, true, Some(sig)) => Some(sig),
             _ => status,
@@ -957,6 +1002,20 @@ impl Slave {
             }
         }
         r.respond(Response::ok());
+    }
+
+    /// `MesosContainerizerProcess::destroy` of a nested container (a
+    /// session whose client went away): SIGKILL to its process group.
+    pub(crate) fn destroy_nested(&mut self, key: &str) {
+        let Some(n) = self.nested.live.get_mut(key) else {
+            return;
+        };
+        n.pending_kill = true;
+        if let Some(pid) = n.pid {
+            tracing::info!("Destroying nested container {key}");
+            n.last_signal = Some(libc::SIGKILL);
+            crate::launcher::kill_tree(pid, nix::sys::signal::Signal::SIGKILL);
+        }
     }
 
     /// `MesosContainerizerProcess::remove`.

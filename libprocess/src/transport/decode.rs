@@ -99,6 +99,8 @@ enum State {
     Head,
     /// The head is in, the body is awaited; `bool` = a `100 Continue` is owed.
     Body(Box<(DecodedRequest, BodyState)>, bool),
+    /// A chunked body handed out chunk by chunk ([`RequestDecoder::stream_body`]).
+    Streaming(BodyState),
     Failed(DecodeError),
 }
 
@@ -107,6 +109,9 @@ pub struct RequestDecoder {
     max_head: usize,
     max_body: usize,
     state: State,
+    /// The head of the awaited chunked body was shown by
+    /// [`RequestDecoder::new_chunked_head`].
+    head_shown: bool,
 }
 
 impl RequestDecoder {
@@ -115,12 +120,81 @@ impl RequestDecoder {
             max_head,
             max_body,
             state: State::Head,
+            head_shown: false,
         }
     }
 
     /// Whether part of a request has been consumed and the rest is awaited.
     pub fn in_progress(&self) -> bool {
-        matches!(self.state, State::Body(..))
+        matches!(self.state, State::Body(..) | State::Streaming(_))
+    }
+
+    /// The head of a chunked request whose body is awaited, once per
+    /// request: the caller may then take the body as a stream
+    /// ([`RequestDecoder::stream_body`]) instead of waiting for all of it.
+    pub fn new_chunked_head(&mut self) -> Option<&DecodedRequest> {
+        match &self.state {
+            State::Body(b, _) if !self.head_shown && matches!(b.1, BodyState::Chunked { .. }) => {
+                self.head_shown = true;
+                Some(&b.0)
+            }
+            _ => None,
+        }
+    }
+
+    /// Switches the awaited chunked body to streaming: returns its request
+    /// (empty body) and whether a `100 Continue` is owed. From now on
+    /// [`RequestDecoder::decode_stream`] hands out the chunks; each is
+    /// still bounded by `max_body`, the total is not.
+    pub fn stream_body(&mut self) -> Option<(DecodedRequest, bool)> {
+        match std::mem::replace(&mut self.state, State::Head) {
+            State::Body(b, expect) => {
+                let (req, body) = *b;
+                self.state = State::Streaming(body);
+                Some((req, expect))
+            }
+            other => {
+                self.state = other;
+                None
+            }
+        }
+    }
+
+    /// Whether a streamed body is being decoded.
+    pub fn is_streaming(&self) -> bool {
+        matches!(self.state, State::Streaming(_))
+    }
+
+    /// Takes the chunks of a streamed body that are complete in `buf`;
+    /// `true` once the body (with its trailer) is over, after which
+    /// [`RequestDecoder::decode`] takes the next request.
+    pub fn decode_stream(&mut self, buf: &mut BytesMut) -> Result<(Vec<Bytes>, bool), DecodeError> {
+        let (max_body, max_head) = (self.max_body, self.max_head);
+        let State::Streaming(BodyState::Chunked {
+            phase,
+            chunks,
+            total,
+            trailer,
+        }) = &mut self.state
+        else {
+            return Ok((Vec::new(), false));
+        };
+        match chunked(buf, phase, chunks, total, trailer, max_body, max_head) {
+            Ok(done) => {
+                // Only the size of one chunk is bounded while streaming.
+                *total = 0;
+                let out = std::mem::take(chunks);
+                if done {
+                    self.state = State::Head;
+                    self.head_shown = false;
+                }
+                Ok((out, done))
+            }
+            Err(e) => {
+                self.state = State::Failed(e.clone());
+                Err(e)
+            }
+        }
     }
 
     /// `true` once when the request whose body is awaited sent
@@ -148,6 +222,8 @@ impl RequestDecoder {
         loop {
             match &mut self.state {
                 State::Failed(e) => return Err(e.clone()),
+                // The caller reads a streamed body with `decode_stream`.
+                State::Streaming(_) => return Ok(None),
                 State::Head => {
                     // Tolerate blank lines between pipelined requests (RFC 7230 §3.5).
                     while buf.starts_with(b"\r\n") {
@@ -215,6 +291,7 @@ impl RequestDecoder {
                         else {
                             unreachable!("state checked above")
                         };
+                        self.head_shown = false;
                         return Ok(Some(b.0));
                     }
                 }

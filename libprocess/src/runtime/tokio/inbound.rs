@@ -18,7 +18,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::{Mail, Shared};
 use crate::actor::{CloseNotice, Event};
 use crate::http::{
-    Request, Responder, Response, ResponseHead, ResponseSink, StreamError, StreamSender, StreamSink,
+    BodyPart, BodySource, BodyStream, Request, Responder, Response, ResponseHead, ResponseSink,
+    StreamError, StreamSender, StreamSink,
 };
 use crate::tls::MaybeTlsStream;
 use crate::transport::decode::{
@@ -109,6 +110,44 @@ impl StreamSink for ChunkSink {
     }
 }
 
+/// Chunks of a streamed request body queued between the socket reader and
+/// the handler; beyond this the reader stops reading the socket.
+const STREAM_QUEUE: usize = 16;
+
+/// The handler's end of a streamed request body.
+struct ChannelBody {
+    rx: mpsc::Receiver<BodyPart>,
+    handle: tokio::runtime::Handle,
+    /// `End` or `Failed`, repeated once seen.
+    over: Option<BodyPart>,
+}
+
+impl BodySource for ChannelBody {
+    fn next_blocking(&mut self, timeout: Option<std::time::Duration>) -> BodyPart {
+        if let Some(o) = &self.over {
+            return o.clone();
+        }
+        let rx = &mut self.rx;
+        let next = match timeout {
+            None => Some(rx.blocking_recv()),
+            Some(t) => self
+                .handle
+                .block_on(async { tokio::time::timeout(t, rx.recv()).await.ok() }),
+        };
+        let part = match next {
+            None => return BodyPart::Timeout,
+            Some(Some(p)) => p,
+            Some(None) => {
+                BodyPart::Failed("Connection closed before the request body ended".into())
+            }
+        };
+        if matches!(part, BodyPart::End | BodyPart::Failed(_)) {
+            self.over = Some(part.clone());
+        }
+        part
+    }
+}
+
 pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     loop {
         match listener.accept().await {
@@ -174,17 +213,83 @@ impl Shared {
     ) {
         let mut decoder = RequestDecoder::new(self.config.max_head, self.config.max_body);
         let mut buf = BytesMut::with_capacity(64 * 1024);
+        // The handler's end of a body being streamed, and whether the
+        // connection closes after that request.
+        let mut body_tx: Option<mpsc::Sender<BodyPart>> = None;
+        let mut close_after = false;
         loop {
             loop {
+                if decoder.is_streaming() {
+                    match decoder.decode_stream(&mut buf) {
+                        Ok((chunks, done)) => {
+                            for c in chunks {
+                                // Waiting for room here stops reading the
+                                // socket: the client is held back by TCP.
+                                let gone = match &body_tx {
+                                    Some(tx) => tx.send(BodyPart::Data(c)).await.is_err(),
+                                    None => false,
+                                };
+                                if gone {
+                                    // The handler dropped the stream; the
+                                    // rest of the body is read and discarded.
+                                    body_tx = None;
+                                }
+                            }
+                            if !done {
+                                break;
+                            }
+                            if let Some(tx) = body_tx.take() {
+                                let _ = tx.send(BodyPart::End).await;
+                            }
+                            if close_after {
+                                return;
+                            }
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!("Closing connection from {peer}: {e}");
+                            if let Some(tx) = body_tx.take() {
+                                let _ = tx.try_send(BodyPart::Failed(e.to_string()));
+                            }
+                            // The streamed request answers itself; nothing
+                            // more is read from this connection.
+                            return;
+                        }
+                    }
+                }
                 match decoder.decode(&mut buf) {
                     Ok(Some(req)) => {
                         let keep_alive = req.keep_alive;
-                        let slot = self.handle_request(req, peer, !keep_alive);
+                        let slot = self.handle_request(req, peer, !keep_alive, None);
                         if slots.send(slot).is_err() || !keep_alive {
                             return;
                         }
                     }
                     Ok(None) => {
+                        let stream = decoder
+                            .new_chunked_head()
+                            .is_some_and(|head| self.wants_stream(head));
+                        if stream {
+                            if let Some((req, expect)) = decoder.stream_body() {
+                                if expect {
+                                    let ok = Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n");
+                                    let _ = slots.send(Slot::Ready(ok, false));
+                                }
+                                let (tx, rx) = mpsc::channel(STREAM_QUEUE);
+                                let body = BodyStream::new(Box::new(ChannelBody {
+                                    rx,
+                                    handle: self.handle.clone(),
+                                    over: None,
+                                }));
+                                close_after = !req.keep_alive;
+                                let slot = self.handle_request(req, peer, close_after, Some(body));
+                                if slots.send(slot).is_err() {
+                                    return;
+                                }
+                                body_tx = Some(tx);
+                                continue;
+                            }
+                        }
                         if decoder.take_continue() {
                             let ok = Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n");
                             let _ = slots.send(Slot::Ready(ok, false));
@@ -214,6 +319,11 @@ impl Shared {
         if decoder.in_progress() || !buf.is_empty() {
             tracing::debug!("Connection from {peer} closed inside a request");
         }
+        if let Some(tx) = body_tx.take() {
+            let _ = tx.try_send(BodyPart::Failed(
+                "Connection closed before the request body ended".into(),
+            ));
+        }
         let _ = gone.send(true);
     }
 
@@ -224,6 +334,7 @@ impl Shared {
         req: DecodedRequest,
         peer: SocketAddr,
         close: bool,
+        body_stream: Option<BodyStream>,
     ) -> Slot {
         let ready = |r: Response| Slot::Ready(encoded(&r), close);
         let (path, query) = split_target(&req.target);
@@ -243,6 +354,36 @@ impl Shared {
             Ok(q) => q.unwrap_or_default(),
             Err(e) => return ready(Response::bad_request(e)),
         };
+        let Some((receiver, full, endpoint)) = self.route(path) else {
+            tracing::debug!("Returning '404 Not Found' for '{path}'");
+            return ready(Response::not_found());
+        };
+        let request = Request {
+            method: req.method,
+            path: percent_decode(&full).unwrap_or(full),
+            endpoint,
+            query,
+            headers: req.headers,
+            body: req.body,
+            body_stream,
+            peer: Some(peer),
+            principal: None,
+        };
+        let (tx, rx) = oneshot::channel();
+        let responder = Responder::new(Box::new(ConnResponder {
+            tx,
+            shared: Arc::downgrade(self),
+        }));
+        // A process that vanished in between drops the event, and with it
+        // the responder, which answers 503.
+        self.deliver(&receiver, Mail::event(Event::Http { request, responder }));
+        Slot::Pending(rx, close)
+    }
+
+    /// The receiving process of an endpoint path, the full path (with the
+    /// delegate's id put in front where it serves the request) and the
+    /// endpoint below the process id.
+    fn route(&self, path: &str) -> Option<(String, String, String)> {
         let delegate = self
             .delegate
             .read()
@@ -268,32 +409,25 @@ impl Shared {
                 receiver = Some(d.clone());
             }
         }
-        let Some(receiver) = receiver.filter(|r| self.exists(r)) else {
-            tracing::debug!("Returning '404 Not Found' for '{path}'");
-            return ready(Response::not_found());
-        };
+        let receiver = receiver.filter(|r| self.exists(r))?;
         // The endpoint is what follows the process id segment.
         let trimmed = full.trim_start_matches('/');
         let endpoint = trimmed.split_once('/').map_or("", |(_, e)| e).to_string();
-        let request = Request {
-            method: req.method,
-            path: percent_decode(&full).unwrap_or(full),
-            endpoint,
-            query,
-            headers: req.headers,
-            body: req.body,
-            peer: Some(peer),
-            principal: None,
-        };
-        let (tx, rx) = oneshot::channel();
-        let responder = Responder::new(Box::new(ConnResponder {
-            tx,
-            shared: Arc::downgrade(self),
-        }));
-        // A process that vanished in between drops the event, and with it
-        // the responder, which answers 503.
-        self.deliver(&receiver, Mail::event(Event::Http { request, responder }));
-        Slot::Pending(rx, close)
+        Some((receiver, full, endpoint))
+    }
+
+    /// Whether a chunked endpoint request's body goes to its handler as a
+    /// stream (the route was installed with `request_streaming`).
+    fn wants_stream(&self, head: &DecodedRequest) -> bool {
+        if is_message(head) {
+            return false;
+        }
+        let path = split_target(&head.target).0;
+        if !path.starts_with('/') || path.contains("/..") {
+            return false;
+        }
+        self.route(path)
+            .is_some_and(|(receiver, _, endpoint)| self.streams_request(&receiver, &endpoint))
     }
 
     /// Delivers an inbound libprocess message; the response status is

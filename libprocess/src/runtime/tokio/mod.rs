@@ -62,6 +62,9 @@ struct Proc {
     /// Set by `terminate`: the actor stops before its next event, as
     /// upstream's `terminate(pid, inject = true)` jumps the queue.
     terminating: Arc<AtomicBool>,
+    /// Endpoint names (longest first) with whether they stream request
+    /// bodies; `None` when no route of the actor streams.
+    streaming: Option<Arc<[(String, bool)]>>,
 }
 
 /// Events an actor handles back to back before it yields its worker.
@@ -137,6 +140,25 @@ impl Shared {
         addr == self.advertised || addr == self.bound
     }
 
+    /// Whether the route of process `id` serving `endpoint` streams
+    /// request bodies (`RouteOptions::request_streaming`).
+    pub(crate) fn streams_request(&self, id: &str, endpoint: &str) -> bool {
+        let procs = self.procs.read().unwrap_or_else(|e| e.into_inner());
+        let Some(table) = procs.get(id).and_then(|p| p.streaming.clone()) else {
+            return false;
+        };
+        drop(procs);
+        let endpoint = endpoint.trim_matches('/');
+        table
+            .iter()
+            .find(|(n, _)| {
+                endpoint == n
+                    || (endpoint.starts_with(n.as_str())
+                        && endpoint.as_bytes().get(n.len()) == Some(&b'/'))
+            })
+            .is_some_and(|(_, s)| *s)
+    }
+
     pub(crate) fn exists(&self, id: &str) -> bool {
         self.procs
             .read()
@@ -165,6 +187,11 @@ impl Shared {
     fn spawn_actor(self: &Arc<Self>, pid: Upid, actor: Box<dyn ErasedActor>) -> Option<Upid> {
         let (tx, rx) = mpsc::unbounded_channel();
         let terminating = Arc::new(AtomicBool::new(false));
+        let table = actor.route_streaming();
+        let streaming = table
+            .iter()
+            .any(|(_, s)| *s)
+            .then(|| Arc::from(table.into_boxed_slice()));
         {
             let mut procs = self.procs.write().unwrap_or_else(|e| e.into_inner());
             if procs.contains_key(pid.id()) {
@@ -176,6 +203,7 @@ impl Shared {
                 Proc {
                     tx: tx.clone(),
                     terminating: terminating.clone(),
+                    streaming,
                 },
             );
         }
