@@ -395,6 +395,7 @@ impl InverseScheduler {
                 },
                 force: None,
                 suppressed_roles: vec![],
+                ..Default::default()
             }),
             ..Default::default()
         };
