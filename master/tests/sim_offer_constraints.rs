@@ -179,6 +179,20 @@ fn update_framework_test_offer_constraints() {
     assert_eq!(frameworks["frameworks"][0]["offer_constraints"], updated);
     let state = get_json(&mut sim, "/master/state");
     assert_eq!(state["frameworks"][0]["offer_constraints"], updated);
+    // And in the operator API's GET_FRAMEWORKS (`Framework.offer_constraints`).
+    let mut r = Request::new(Method::POST, "/api/v1");
+    r.headers
+        .insert("content-type", "application/json".parse().unwrap());
+    r.headers
+        .insert("accept", "application/json".parse().unwrap());
+    r.body = Bytes::from(r#"{"type":"GET_FRAMEWORKS"}"#);
+    let h = sim.http(master_addr(), r);
+    sim.settle();
+    let resp: Value = serde_json::from_slice(&h.response().expect("response").body).unwrap();
+    assert_eq!(
+        resp["get_frameworks"]["frameworks"][0]["offer_constraints"],
+        updated
+    );
 
     // Invalid updates are refused as a whole with upstream's 400 reasons.
     let (status, body) = update_framework(&mut sim, &s, rack("ops", json!({"exists": {}})));
