@@ -436,7 +436,7 @@ fn hierarchical_allocator_offer_constraints_per_role() {
     add_agent(&mut a, "S1", "gpu:none");
     a.add_framework(
         "F1",
-        &fw_info("F1", &["ml", "batch"]),
+        &fw_info("F1", &["gpu-jobs", "web"]),
         &BTreeMap::new(),
         true,
         &BTreeSet::new(),
@@ -445,15 +445,17 @@ fn hierarchical_allocator_offer_constraints_per_role() {
     a.update_offer_constraints(
         "F1",
         create_filter(&single_role(
-            "ml",
+            "gpu-jobs",
             r#"{"attribute_name": "gpu"}"#,
             r#"{"text_not_equals": {"value": "none"}}"#,
         ))
         .unwrap(),
     )
     .unwrap();
+    // `gpu-jobs` sorts first among the equal-share roles, so without the
+    // constraint it would take the agent.
     let got = offers(&a.allocate_pending(Duration::from_secs(10)));
-    assert_eq!(got, BTreeSet::from([triple("F1", "batch", "S1")]));
+    assert_eq!(got, BTreeSet::from([triple("F1", "web", "S1")]));
 }
 
 /// Changing the constraints (UPDATE_FRAMEWORK) takes effect on the next
