@@ -344,3 +344,43 @@ fn protobuf_subscribe_carries_suppressed_roles_and_constraints() {
         rack("batch", json!({"text_not_equals": {"value": "r1"}}))
     );
 }
+
+/// `--offer_constraints_re2_max_mem` / `--offer_constraints_re2_max_program_size`
+/// set the regex limits: `(a+){50}` (103 states) is too complex under the
+/// defaults and accepted with roomier flags.
+#[test]
+fn regex_limits_come_from_the_master_flags() {
+    let complex = rack("web", json!({"text_matches": {"regex": "r(a+){50}"}}));
+    for (flags, accepted) in [
+        (vec![], false),
+        (
+            vec![
+                "--offer_constraints_re2_max_mem=1MB",
+                "--offer_constraints_re2_max_program_size=1000",
+            ],
+            true,
+        ),
+    ] {
+        let (mut sim, _m) = sim_with_master(44, &flags);
+        let sub = json!({"type": "SUBSCRIBE", "subscribe": {
+            "framework_info": framework_info(None),
+            "offer_constraints": complex.clone(),
+        }});
+        let h = sim.http(master_addr(), post(&sub.to_string(), None));
+        sim.settle();
+        let events = records(&h.stream_body());
+        let first = events[0]["type"].as_str().unwrap().to_string();
+        assert_eq!(first == "SUBSCRIBED", accepted, "{flags:?}: {events:?}");
+        if !accepted {
+            assert!(events[0]["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("is too complex: program size of 104 is larger than maximum of 100"));
+        }
+    }
+    let bad = mesos_master::MasterFlags::load(
+        vec!["--offer_constraints_re2_max_mem=lots".to_string()],
+        Vec::<(String, String)>::new(),
+    );
+    assert!(bad.is_err());
+}
