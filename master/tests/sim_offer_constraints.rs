@@ -384,3 +384,86 @@ fn regex_limits_come_from_the_master_flags() {
     );
     assert!(bad.is_err());
 }
+
+/// The driver (v0 `Call` over libprocess): a (re)SUBSCRIBE with constraints is
+/// applied, and a refused UPDATE_FRAMEWORK comes back as a
+/// `FrameworkErrorMessage` carrying upstream's 400 body.
+#[test]
+fn driver_subscribe_and_update_framework_with_constraints() {
+    use mesos_proto::mesos::scheduler::call::{Type as CallType, UpdateFramework};
+    use mesos_proto::mesos::scheduler::OfferConstraints;
+    let (mut sim, m) = sim_with_master(45, &[]);
+    let r1 = agent(&mut sim, &m, 1, "rack:r1");
+    let _r2 = agent(&mut sim, &m, 2, "rack:r2");
+    let equals_r1: OfferConstraints = mesos_proto::json::from_json(
+        &rack("*", json!({"text_equals": {"value": "r1"}})).to_string(),
+    )
+    .unwrap();
+    sim.add_node(sched_addr(1));
+    let mut fake = FakeScheduler::new(m.upid.clone(), OfferPolicy::Hold);
+    fake.info.capabilities = vec![mesos_proto::mesos::framework_info::Capability {
+        r#type: Some(mesos_proto::mesos::framework_info::capability::Type::MultiRole as i32),
+    }];
+    fake.info.roles = vec!["*".into()];
+    #[allow(deprecated)]
+    {
+        fake.info.role = None;
+    }
+    let s = sim.spawn(sched_addr(1), "scheduler-1", fake);
+    // The fake subscribes on start (without constraints) and holds its
+    // offers; it then resubscribes (failover) with the constraints, which
+    // replace the allocator's view and drop the old offers.
+    sim.settle();
+    let fid = sim
+        .actor::<FakeScheduler>(&s.upid)
+        .unwrap()
+        .framework_id
+        .clone()
+        .expect("subscribed");
+    let constraints = equals_r1.clone();
+    let resubscribe_id = fid.clone();
+    sim.dispatch(&s, move |f: &mut FakeScheduler, cx| {
+        f.offers.clear();
+        let mut info = f.info.clone();
+        info.id = Some(resubscribe_id.clone());
+        let mut c = f.call(CallType::Subscribe);
+        c.framework_id = Some(resubscribe_id);
+        c.subscribe = Some(mesos_proto::mesos::scheduler::call::Subscribe {
+            framework_info: info,
+            force: Some(true),
+            offer_constraints: Some(constraints),
+            ..Default::default()
+        });
+        f.send_call(cx, c);
+    });
+    sim.settle();
+    sim.advance(secs(2));
+    let f = sim.actor::<FakeScheduler>(&s.upid).unwrap();
+    let agents: Vec<String> = f.offers.iter().map(|o| o.slave_id.value.clone()).collect();
+    assert_eq!(agents, vec![r1]);
+    assert!(f.errors.is_empty(), "{:?}", f.errors);
+
+    let bad: OfferConstraints =
+        mesos_proto::json::from_json(&rack("ops", json!({"exists": {}})).to_string()).unwrap();
+    sim.dispatch(&s, move |f: &mut FakeScheduler, cx| {
+        let mut info = f.info.clone();
+        info.id = Some(fid.clone());
+        let mut c = f.call(CallType::UpdateFramework);
+        c.framework_id = Some(fid);
+        c.update_framework = Some(UpdateFramework {
+            framework_info: info,
+            offer_constraints: Some(bad),
+            ..Default::default()
+        });
+        f.send_call(cx, c);
+    });
+    sim.settle();
+    assert_eq!(
+        sim.actor::<FakeScheduler>(&s.upid).unwrap().errors,
+        vec![
+            "'UpdateFramework' call is not valid: Offer constraints specify \
+             `role_constraints` for a role 'ops'not contained in the set of roles"
+                .to_string()
+        ]
+    );
+}
