@@ -47,6 +47,9 @@ pub enum Error {
     /// A quota configuration is not acceptable.
     #[error("invalid quota: {0}")]
     InvalidQuota(String),
+    /// A framework's `OfferConstraints` are not valid (upstream's message as is).
+    #[error("{0}")]
+    InvalidOfferConstraints(String),
 }
 
 /// Result alias for this crate.

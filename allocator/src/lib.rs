@@ -7,6 +7,8 @@
 //! - [`hierarchical`]: [`HierarchicalAllocator`], the upstream `Allocator`
 //!   interface as a pure state machine: time is an argument, a cycle returns
 //!   offers and inverse offers.
+//! - [`offer_constraints`]: per-role offer constraints on agent attributes
+//!   (upstream 1.11's `OfferConstraintsFilter`, beyond 1.9).
 //! - [`error`]: the crate's one error enum.
 //!
 //! Nothing here reads a clock or an unseeded RNG: the same inputs produce the
@@ -19,6 +21,7 @@ pub mod bench_support;
 pub mod error;
 mod fast_hash;
 pub mod hierarchical;
+pub mod offer_constraints;
 pub mod resources;
 pub mod sorter;
 
@@ -27,5 +30,6 @@ pub use hierarchical::{
     AgentCapabilities, Allocation, AllocationResult, AllocatorOptions, FrameworkCapabilities,
     HierarchicalAllocator, InverseOfferAllocation, Quota, Time, UnavailableResources,
 };
+pub use offer_constraints::{OfferConstraintsFilter, OfferConstraintsOptions};
 pub use resources::Resources;
 pub use sorter::{Sorter, SorterKind};

@@ -25,10 +25,28 @@ pub fn evolve_event(event: &Event) -> Result<mesos_proto::mesos::v1::scheduler::
 }
 
 /// A v1 scheduler call as the v0 type the master handles.
+///
+/// `Subscribe` is the one message whose tags differ (v1 `suppressed_roles = 2`
+/// and `offer_constraints = 3` are v0's `force` and `suppressed_roles`), so, as
+/// upstream's `devolve(v1::scheduler::Call)` (`src/internal/devolve.cpp`), those
+/// fields are moved across by hand.
 pub fn devolve_call(
     call: &mesos_proto::mesos::v1::scheduler::Call,
 ) -> Result<mesos_proto::mesos::scheduler::Call> {
-    recode(call)
+    let Some(sub) = &call.subscribe else {
+        return recode(call);
+    };
+    let mut stripped = call.clone();
+    if let Some(s) = stripped.subscribe.as_mut() {
+        s.suppressed_roles.clear();
+        s.offer_constraints = None;
+    }
+    let mut out: mesos_proto::mesos::scheduler::Call = recode(&stripped)?;
+    if let Some(s) = out.subscribe.as_mut() {
+        s.suppressed_roles = sub.suppressed_roles.clone();
+        s.offer_constraints = sub.offer_constraints.as_ref().map(recode).transpose()?;
+    }
+    Ok(out)
 }
 
 /// The UPDATE event for a status update (upstream `evolve(StatusUpdateMessage)`):

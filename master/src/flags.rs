@@ -67,6 +67,10 @@ const FLAGS: &[(&str, Option<&str>)] = &[
     ("modules", None),
     ("modules_dir", None),
     ("offer_timeout", None),
+    // Beyond 1.9 (upstream 1.11): accepted, but without a printed default so
+    // `/flags` stays as 1.9's unless they are set.
+    ("offer_constraints_re2_max_mem", None),
+    ("offer_constraints_re2_max_program_size", None),
     ("port", Some("5050")),
     ("publish_per_framework_metrics", Some("true")),
     ("quiet", Some("false")),
@@ -289,7 +293,33 @@ impl MasterFlags {
         crate::actor::authentication::check_flags(self).map_err(Error::Flag)?;
         crate::authorizer::check_flags(self).map_err(Error::Flag)?;
         self.agent_removal_rate_limit()?;
+        self.offer_constraints_options()?;
         Ok(())
+    }
+
+    /// `--offer_constraints_re2_max_mem` (default 4KB) and
+    /// `--offer_constraints_re2_max_program_size` (default 100), upstream
+    /// 1.11's limits on each regex of a framework's offer constraints.
+    pub fn offer_constraints_options(&self) -> Result<mesos_allocator::OfferConstraintsOptions> {
+        let mut o = mesos_allocator::OfferConstraintsOptions::default();
+        if let Some(v) = self.get("offer_constraints_re2_max_mem") {
+            o.re2_max_mem = stout::bytes::Bytes::parse(v)
+                .map_err(|e| {
+                    Error::Flag(format!(
+                        "Failed to load flag 'offer_constraints_re2_max_mem': {e}"
+                    ))
+                })?
+                .bytes();
+        }
+        if let Some(v) = self.get("offer_constraints_re2_max_program_size") {
+            o.re2_max_program_size = v.trim().parse().map_err(|_| {
+                Error::Flag(format!(
+                    "Failed to load flag 'offer_constraints_re2_max_program_size': \
+                     Failed to convert '{v}' to integer"
+                ))
+            })?;
+        }
+        Ok(o)
     }
 
     /// `--agent_removal_rate_limit` as `permits/duration` (upstream

@@ -115,6 +115,12 @@ pub fn validate_call(call: &Call) -> Result<(), String> {
         CallType::Message if call.message.is_none() => missing("message"),
         CallType::Request if call.request.is_none() => missing("request"),
         CallType::UpdateFramework if call.update_framework.is_none() => missing("update_framework"),
+        CallType::UpdateFramework
+            if call.update_framework.as_ref().map(|u| &u.framework_info.id)
+                != Some(&call.framework_id) =>
+        {
+            Err("'framework_id' differs from 'update_framework.framework_info.id'".into())
+        }
         _ => Ok(()),
     }
 }

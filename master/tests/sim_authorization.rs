@@ -375,6 +375,7 @@ fn update_framework_to_a_refused_role_is_an_error() {
         c.update_framework = Some(mesos_proto::mesos::scheduler::call::UpdateFramework {
             framework_info: info,
             suppressed_roles: vec![],
+            ..Default::default()
         });
         f.send_call(cx, c);
     });

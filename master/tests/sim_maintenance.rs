@@ -241,6 +241,7 @@ impl InverseScheduler {
                 },
                 force: None,
                 suppressed_roles: vec![],
+                ..Default::default()
             }),
             ..Default::default()
         };

@@ -293,6 +293,20 @@ pub fn master_flag_specs() -> Vec<FlagSpec> {
             T::Duration,
             "How long an offer stays outstanding before it is rescinded; never when unset.",
         ),
+        // Beyond 1.9 (upstream 1.11); no printed default, so `/flags` stays
+        // as 1.9's unless set (defaults 4KB and 100 apply in the master).
+        FlagSpec::optional(
+            "offer_constraints_re2_max_mem",
+            T::Bytes,
+            "Memory limit of each regular expression in a framework's offer\n\
+             constraints (default 4KB); larger ones make SUBSCRIBE/UPDATE_FRAMEWORK fail.",
+        ),
+        FlagSpec::optional(
+            "offer_constraints_re2_max_program_size",
+            T::Int,
+            "Program size limit of each regular expression in a framework's offer\n\
+             constraints (default 100); larger ones make SUBSCRIBE/UPDATE_FRAMEWORK fail.",
+        ),
         FlagSpec::optional(
             "modules",
             T::Proto("mesos.Modules"),

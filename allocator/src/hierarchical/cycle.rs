@@ -370,6 +370,14 @@ impl HierarchicalAllocator {
                     return true;
                 };
                 let fw: &Framework = frameworks[fidx].as_ref().expect("live framework");
+                // Upstream 1.11 checks the framework's offer constraints first,
+                // in both stages (`isAgentExcluded` in `__allocate`).
+                if fw
+                    .offer_constraints_filter
+                    .is_agent_excluded(role, &slave.info)
+                {
+                    return true;
+                }
                 if !allocatable(options, base, role, fw) {
                     return true;
                 }

@@ -386,6 +386,7 @@ impl HierarchicalAllocator {
             min_allocatable_resources: min_allocatable_from_info(info),
             tracked_roles: BTreeSet::new(),
             allocated: BTreeMap::new(),
+            offer_constraints_filter: Default::default(),
         };
         let idx = match self.free_frameworks.pop() {
             Some(i) => {
@@ -530,6 +531,24 @@ impl HierarchicalAllocator {
             .collect();
         self.suppress_roles(idx, &to_suppress);
         self.revive_roles(idx, &to_revive);
+        Ok(())
+    }
+
+    /// Replaces the framework's offer constraints (the `offerConstraintsFilter`
+    /// part of upstream 1.11's `FrameworkOptions`, given to `addFramework` and
+    /// `updateFramework`; beyond 1.9). The master calls this right after
+    /// [`Self::add_framework`] / [`Self::update_framework`], before the next
+    /// cycle. Agents are re-examined on the next cycle.
+    pub fn update_offer_constraints(
+        &mut self,
+        id: &str,
+        filter: crate::offer_constraints::OfferConstraintsFilter,
+    ) -> Result<()> {
+        let idx = self.fw_idx(id)?;
+        self.fw_mut(idx).offer_constraints_filter = filter;
+        if self.fw(idx).active {
+            self.trigger_all();
+        }
         Ok(())
     }
 

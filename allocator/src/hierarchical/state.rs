@@ -8,6 +8,7 @@ use mesos_proto::mesos::{FrameworkInfo, SlaveInfo, Unavailability};
 
 use super::types::{AgentCapabilities, FrameworkCapabilities, Time};
 use crate::fast_hash::FastMap;
+use crate::offer_constraints::OfferConstraintsFilter;
 use crate::resources::{resource as r, ResourceQuantities, Resources};
 
 /// A refusal: `resources` on one agent are not offered again to the framework
@@ -43,6 +44,8 @@ pub(crate) struct Framework {
     pub tracked_roles: BTreeSet<String>,
     /// agent id -> allocated resources (with allocation info; any role).
     pub allocated: BTreeMap<String, Resources>,
+    /// Offer constraints per role (upstream 1.11's `offerConstraintsFilter`).
+    pub offer_constraints_filter: OfferConstraintsFilter,
 }
 
 impl Framework {

@@ -160,7 +160,11 @@ impl Master {
             }
             CallType::UpdateFramework => {
                 if let Some(u) = call.update_framework {
-                    self.update_framework(cx, fid, u.framework_info, u.suppressed_roles)
+                    // Upstream's driver path: a refusal is the response
+                    // body, sent as a FrameworkErrorMessage.
+                    if let Err((_, e)) = self.update_framework(cx, fid, u) {
+                        self.send_framework(cx, fid, ToFramework::Error(e));
+                    }
                 }
             }
             CallType::Subscribe | CallType::Unknown => {
@@ -276,6 +280,37 @@ impl Master {
         Ok(())
     }
 
+    /// The allocator's offer constraints filter for a SUBSCRIBE or
+    /// UPDATE_FRAMEWORK (the constraints part of upstream 1.11's
+    /// `createAllocatorFrameworkOptions`, beyond 1.9): every constrained role
+    /// must be one of the framework's (`validateOfferConstraintsRoles`), then
+    /// the constraints must compile within the regex limits. Errors carry
+    /// upstream's text.
+    pub(crate) fn offer_constraints_filter(
+        &self,
+        info: &FrameworkInfo,
+        constraints: Option<&mesos_proto::mesos::scheduler::OfferConstraints>,
+    ) -> Result<mesos_allocator::OfferConstraintsFilter, String> {
+        let Some(constraints) = constraints else {
+            return Ok(Default::default());
+        };
+        let roles = crate::state::framework::roles_of(info);
+        if let Some(role) = constraints
+            .role_constraints
+            .keys()
+            .find(|r| !roles.contains(*r))
+        {
+            // Upstream's text, missing space included.
+            return Err(format!(
+                "Offer constraints specify `role_constraints` for a role '{role}'\
+                 not contained in the set of roles"
+            ));
+        }
+        let options = self.flags.offer_constraints_options().unwrap_or_default();
+        mesos_allocator::OfferConstraintsFilter::create(&options, constraints)
+            .map_err(|e| format!("Offer constraints are not valid: {e}"))
+    }
+
     /// SUBSCRIBE over either connection (upstream `Master::subscribe` and
     /// `_subscribe`, both overloads). Returns the framework ID, or the
     /// error to report to the subscriber.
@@ -295,6 +330,8 @@ impl Master {
             self.metrics.messages_reregister_framework += 1;
         }
         self.validate_framework(&info, &sub.suppressed_roles)?;
+        let constraints = sub.offer_constraints;
+        let filter = self.offer_constraints_filter(&info, constraints.as_ref())?;
         // Upstream `Master::subscribe`: REGISTER_FRAMEWORK after validation.
         self.authorize_framework(&info)?;
         let at = match &conn {
@@ -334,11 +371,13 @@ impl Master {
             );
             let mut fw = Framework::new(info, Connection::Recovered, now);
             fw.suppressed_roles = suppressed.clone();
+            fw.offer_constraints = constraints;
             self.state.frameworks.insert(fid.clone(), fw);
             self.attach(cx, &fid, conn);
             let info = self.state.frameworks[&fid].info.clone();
             self.allocator
                 .add_framework(&fid, &info, &suppressed, &Default::default(), true);
+            self.allocator.update_offer_constraints(&fid, filter);
             tracing::info!("Added framework {}", self.state.frameworks[&fid].describe());
             self.publish_framework_added(&fid);
             self.send_subscribed(cx, &fid, false);
@@ -386,11 +425,15 @@ impl Master {
         let fw = self.state.frameworks.get_mut(&fid).expect("checked above");
         fw.info = new_info;
         fw.suppressed_roles = suppressed.clone();
+        fw.offer_constraints = constraints;
         fw.reregistered_time = Some(now);
         fw.epoch += 1;
         let described = fw.describe();
         let info = fw.info.clone();
         self.allocator.update_framework(&fid, &info, &suppressed);
+        // As upstream's `_subscribe`: a resubscription replaces the
+        // constraints (none given: none kept).
+        self.allocator.update_offer_constraints(&fid, filter);
 
         // Offers made over the old connection may never have been seen.
         let offers = self.state.offers_of_framework(&fid);
@@ -626,19 +669,35 @@ impl Master {
         }
     }
 
-    /// UPDATE_FRAMEWORK (upstream `Master::updateFramework`): new info and
-    /// suppressed roles, immutable fields kept.
-    fn update_framework(
+    /// UPDATE_FRAMEWORK (upstream `Master::updateFramework`): new info,
+    /// suppressed roles and (beyond 1.9) offer constraints, immutable fields
+    /// kept. The error is upstream's HTTP status and body: 400 for an invalid
+    /// FrameworkInfo or offer constraints, 403 when the roles are refused.
+    pub(crate) fn update_framework(
         &mut self,
         cx: &mut Cx<'_, Self>,
         fid: &str,
-        mut info: FrameworkInfo,
-        suppressed: Vec<String>,
-    ) {
+        call: mesos_proto::mesos::scheduler::call::UpdateFramework,
+    ) -> Result<(), (http::StatusCode, String)> {
+        use http::StatusCode;
+        let mut info = call.framework_info;
+        let suppressed = call.suppressed_roles;
         if let Err(e) = self.validate_framework(&info, &suppressed) {
-            self.send_framework(cx, fid, ToFramework::Error(e));
-            return;
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("Supplied FrameworkInfo is not valid: {e}"),
+            ));
         }
+        // Upstream 1.11 validates the constraints with the other allocator
+        // options, before authorization.
+        let filter = self
+            .offer_constraints_filter(&info, call.offer_constraints.as_ref())
+            .map_err(|e| {
+                (
+                    StatusCode::BAD_REQUEST,
+                    format!("'UpdateFramework' call is not valid: {e}"),
+                )
+            })?;
         // Upstream `Master::updateFramework`: the new roles are authorized
         // for the framework's principal (REGISTER_FRAMEWORK).
         let mut asked = info.clone();
@@ -648,24 +707,32 @@ impl Master {
             .get(fid)
             .and_then(|f| f.info.principal.clone());
         if let Err(e) = self.authorize_framework(&asked) {
-            self.send_framework(cx, fid, ToFramework::Error(e));
-            return;
+            return Err((StatusCode::FORBIDDEN, e));
         }
         let Some(fw) = self.state.frameworks.get_mut(fid) else {
-            return;
+            return Err((
+                StatusCode::CONFLICT,
+                "Framework was removed while this call was being processed".into(),
+            ));
         };
         if info.id.as_ref().map(|i| i.value.as_str()) != Some(fid) {
-            return;
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "'framework_id' differs from 'update_framework.framework_info.id'".into(),
+            ));
         }
         info.principal = fw.info.principal.clone();
         info.user = fw.info.user.clone();
         info.checkpoint = fw.info.checkpoint;
         fw.info = info;
         fw.suppressed_roles = suppressed.iter().cloned().collect();
+        fw.offer_constraints = call.offer_constraints;
         let s = fw.suppressed_roles.clone();
         let info = fw.info.clone();
         self.allocator.update_framework(fid, &info, &s);
+        self.allocator.update_offer_constraints(fid, filter);
         self.allocate(cx);
+        Ok(())
     }
 
     /// TEARDOWN (upstream `Master::teardown`).

@@ -230,7 +230,7 @@ impl Master {
         if self.subscribers.is_empty() {
             return;
         }
-        let Some(framework) = self
+        let Some(mut framework) = self
             .get_frameworks()
             .frameworks
             .into_iter()
@@ -238,6 +238,8 @@ impl Master {
         else {
             return;
         };
+        // Upstream 1.11 never reports offer constraints in events.
+        framework.offer_constraints = None;
         let e = if updated {
             let mut e = event(EventType::FrameworkUpdated);
             e.framework_updated = Some(FrameworkUpdated { framework });

@@ -181,6 +181,17 @@ impl Allocator for Hierarchical {
         );
     }
 
+    fn update_offer_constraints(
+        &mut self,
+        framework_id: &str,
+        filter: mesos_allocator::OfferConstraintsFilter,
+    ) {
+        log(
+            "updateOfferConstraints",
+            self.inner.update_offer_constraints(framework_id, filter),
+        );
+    }
+
     fn remove_framework(&mut self, framework_id: &str) {
         log("removeFramework", self.inner.remove_framework(framework_id));
     }

@@ -53,6 +53,16 @@ pub trait Allocator: Send {
         info: &FrameworkInfo,
         suppressed: &BTreeSet<String>,
     );
+    /// The framework's offer constraints (beyond 1.9: upstream 1.11 passes
+    /// them in `FrameworkOptions` to `addFramework` / `updateFramework`; the
+    /// master calls this right after those). Allocators without support
+    /// ignore them.
+    fn update_offer_constraints(
+        &mut self,
+        _framework_id: &str,
+        _filter: mesos_allocator::OfferConstraintsFilter,
+    ) {
+    }
 
     /// A new agent: its total and what frameworks already use on it.
     fn add_agent(

@@ -358,6 +358,9 @@ pub fn framework(state: &MasterState, usage: &Usage, f: &Framework) -> Value {
                 .collect(),
         ),
     );
+    if let Some(c) = &f.offer_constraints {
+        o.insert("offer_constraints".into(), proto(c));
+    }
     Value::Object(o)
 }
 
@@ -791,6 +794,12 @@ pub fn write_framework(out: &mut Vec<u8>, state: &MasterState, usage: &Usage, f:
         }
     }
     a.end();
+    // Beyond 1.9: upstream 1.11's `FullFrameworkWriter` ends with the
+    // framework's offer constraints (always; `{}` when none). We print them
+    // only when the framework set some, so 1.9 clients see 1.9's output.
+    if let Some(c) = &f.offer_constraints {
+        o.value("offer_constraints", &proto(c));
+    }
     o.end();
 }
 

@@ -463,6 +463,9 @@ impl Master {
                 inverse_offers: self.inverse_offers_of(f.id()),
                 allocated_resources: used.to_endpoint_vec(),
                 offered_resources: offered.to_endpoint_vec(),
+                // Beyond 1.9 (upstream 1.11 sets it always); only when the
+                // framework set constraints, so 1.9 clients see 1.9's model.
+                offer_constraints: f.offer_constraints.clone(),
             }
         };
         GetFrameworks {

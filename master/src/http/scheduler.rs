@@ -160,6 +160,17 @@ impl Master {
             }
             Some(_) => {}
         }
+        if ty == CallType::UpdateFramework {
+            // Upstream answers UPDATE_FRAMEWORK synchronously: 200 once
+            // applied, otherwise 400/403/409 with the reason.
+            if let Some(u) = call.update_framework.take() {
+                match self.update_framework(cx, &fid, u) {
+                    Ok(()) => responder.respond(Response::ok()),
+                    Err((status, reason)) => responder.respond(Response::text(status, reason)),
+                }
+            }
+            return;
+        }
         responder.respond(Response::accepted());
         self.dispatch_call(cx, &fid, call);
     }
@@ -274,6 +285,10 @@ impl Master {
     ) -> Result<String, (String, HttpStream)> {
         if let Err(e) = self
             .validate_framework(&sub.framework_info, &sub.suppressed_roles)
+            .and_then(|()| {
+                self.offer_constraints_filter(&sub.framework_info, sub.offer_constraints.as_ref())
+                    .map(drop)
+            })
             .and_then(|()| self.authorize_framework(&sub.framework_info))
         {
             return Err((e, stream));

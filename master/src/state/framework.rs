@@ -52,6 +52,10 @@ pub struct Framework {
     /// Executors by agent ID then executor ID.
     pub executors: BTreeMap<String, BTreeMap<String, ExecutorInfo>>,
     pub suppressed_roles: BTreeSet<String>,
+    /// Offer constraints given at SUBSCRIBE / UPDATE_FRAMEWORK (upstream
+    /// 1.11's `Framework::offerConstraints`, beyond 1.9); `None` when the
+    /// scheduler sent none.
+    pub offer_constraints: Option<mesos_proto::mesos::scheduler::OfferConstraints>,
     /// Bumped on every (re)connection so a stale failover timer can tell it
     /// is stale.
     pub epoch: u64,
@@ -72,6 +76,7 @@ impl Framework {
             offers: BTreeSet::new(),
             executors: BTreeMap::new(),
             suppressed_roles: BTreeSet::new(),
+            offer_constraints: None,
             epoch: 0,
         }
     }

@@ -111,6 +111,8 @@ pub struct FakeAgent {
     pub agent_shutdowns: Vec<ShutdownMessage>,
     /// Names of the drain / reregistered messages in arrival order.
     pub order: Vec<&'static str>,
+    /// `SlaveInfo.attributes` announced at (re)registration.
+    pub attributes: Vec<mesos_proto::mesos::Attribute>,
 }
 
 impl FakeAgent {
@@ -135,6 +137,7 @@ impl FakeAgent {
             drains: vec![],
             agent_shutdowns: vec![],
             order: vec![],
+            attributes: vec![],
         }
     }
 
@@ -158,6 +161,7 @@ impl FakeAgent {
                     ..Default::default()
                 },
             ],
+            attributes: self.attributes.clone(),
             ..Default::default()
         }
     }
@@ -556,6 +560,7 @@ impl FakeScheduler {
                 framework_info: info,
                 force: Some(self.force),
                 suppressed_roles: vec![],
+                ..Default::default()
             }),
             ..Default::default()
         };

@@ -210,6 +210,7 @@ impl DriverScheduler {
                 framework_info: self.info(),
                 force: Some(self.failover),
                 suppressed_roles: vec![],
+                ..Default::default()
             }),
             ..Default::default()
         };
