@@ -41,13 +41,7 @@ resp = subscribe({"user": "root", "name": "health-check-test", "roles": ["*"],
                   "capabilities": [{"type": "MULTI_ROLE"}]})
 launched = False; killed = False
 def task_for(o):
-    res = []; hport = None
-    for r in o["resources"]:
-        if r["name"] in ("cpus", "mem"):
-            r = dict(r); r["scalar"] = {"value": 0.1 if r["name"] == "cpus" else 32}; res.append(r)
-        if r["name"] == "ports":
-            hport = r["ranges"]["range"][0]["begin"]
-            r = dict(r); r["ranges"] = {"range": [{"begin": hport, "end": hport}]}; res.append(r)
+    res, hport = small_resources(o)
     hc = {"delay_seconds": 0, "interval_seconds": 0.3, "timeout_seconds": 5,
           "consecutive_failures": 3, "grace_period_seconds": 30}
     if scenario == "command":
@@ -73,24 +67,13 @@ for ev in events(resp):
     elif t == "OFFERS":
         for o in ev["offers"]["offers"]:
             if launched:
-                call({"type": "DECLINE", "framework_id": framework_id, "decline": {"offer_ids": [o["id"]]}}); continue
-            op = {"type": "LAUNCH", "launch": {"task_infos": [task_for(o)]}}
-            if scenario.startswith("group-"):
-                eres = [dict(r, scalar={"value": {"cpus": 0.1, "mem": 32, "disk": 32}[r["name"]]})
-                        for r in o["resources"] if r["name"] in ("cpus", "mem", "disk")]
-                op = {"type": "LAUNCH_GROUP", "launch_group": {"executor": {
-                    "type": "DEFAULT", "executor_id": {"value": "default-exec"},
-                    "framework_id": framework_id, "resources": eres},
-                    "task_group": {"tasks": [task_for(o)]}}}
-            call({"type": "ACCEPT", "framework_id": framework_id, "accept": {"offer_ids": [o["id"]],
-                  "operations": [op]}})
+                decline(framework_id, o); continue
+            launch(framework_id, o, task_for(o), group=scenario.startswith("group-"))
             launched = True
     elif t == "UPDATE":
         st = ev["update"]["status"]
         log("UPDATE", json.dumps({k: st.get(k) for k in ("state", "healthy", "reason", "message")}))
-        if "uuid" in st:
-            call({"type": "ACKNOWLEDGE", "framework_id": framework_id, "acknowledge": {
-                  "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
+        acknowledge(framework_id, st)
         if "failing" not in scenario and not killed and st.get("healthy") is True:
             killed = True
             call({"type": "KILL", "framework_id": framework_id, "kill": {"task_id": st["task_id"]}})

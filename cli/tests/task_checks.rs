@@ -44,13 +44,7 @@ fid = None
 kind = scenario.split("-")[-1]
 launched = False; killed = False
 def task_for(o):
-    res = []; hport = None
-    for r in o["resources"]:
-        if r["name"] in ("cpus", "mem"):
-            r = dict(r); r["scalar"] = {"value": 0.1 if r["name"] == "cpus" else 32}; res.append(r)
-        if r["name"] == "ports":
-            hport = r["ranges"]["range"][0]["begin"]
-            r = dict(r); r["ranges"] = {"range": [{"begin": hport, "end": hport}]}; res.append(r)
+    res, hport = small_resources(o)
     check = {"delay_seconds": 0, "interval_seconds": 0.3, "timeout_seconds": 5}
     serve = "exec python3 -m http.server %d --bind 127.0.0.1" % hport
     if kind == "command":
@@ -78,24 +72,13 @@ for ev in events(resp):
     elif t == "OFFERS":
         for o in ev["offers"]["offers"]:
             if launched:
-                call({"type": "DECLINE", "framework_id": fid, "decline": {"offer_ids": [o["id"]]}}); continue
-            op = {"type": "LAUNCH", "launch": {"task_infos": [task_for(o)]}}
-            if scenario.startswith("group-"):
-                eres = [dict(r, scalar={"value": {"cpus": 0.1, "mem": 32, "disk": 32}[r["name"]]})
-                        for r in o["resources"] if r["name"] in ("cpus", "mem", "disk")]
-                op = {"type": "LAUNCH_GROUP", "launch_group": {"executor": {
-                    "type": "DEFAULT", "executor_id": {"value": "default-exec"},
-                    "framework_id": fid, "resources": eres},
-                    "task_group": {"tasks": [task_for(o)]}}}
-            call({"type": "ACCEPT", "framework_id": fid, "accept": {"offer_ids": [o["id"]],
-                  "operations": [op]}})
+                decline(fid, o); continue
+            launch(fid, o, task_for(o), group=scenario.startswith("group-"))
             launched = True
     elif t == "UPDATE":
         st = ev["update"]["status"]
         log("UPDATE", json.dumps({k: st.get(k) for k in ("state", "check_status", "reason", "message")}))
-        if "uuid" in st:
-            call({"type": "ACKNOWLEDGE", "framework_id": fid, "acknowledge": {
-                  "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
+        acknowledge(fid, st)
         if not killed and succeeded(st.get("check_status") or {}):
             killed = True
             call({"type": "KILL", "framework_id": fid, "kill": {"task_id": st["task_id"]}})

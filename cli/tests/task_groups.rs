@@ -74,7 +74,7 @@ for ev in events(resp):
     elif t == "OFFERS":
         for o in ev["offers"]["offers"]:
             if launched:
-                call({"type": "DECLINE", "framework_id": framework_id, "decline": {"offer_ids": [o["id"]]}}); continue
+                decline(framework_id, o); continue
             executor = {"type": "DEFAULT", "executor_id": {"value": "default-exec"}, "framework_id": framework_id,
                         "resources": res(o, 0.1, 32, 32)}
             if scenario == "notype": del executor["type"]
@@ -98,9 +98,7 @@ for ev in events(resp):
         log("STATUS", tid, state, st.get("message", ""))
         if st.get("reason"): log("REASON", tid, st["reason"])
         states[tid] = state
-        if "uuid" in st:
-            call({"type": "ACKNOWLEDGE", "framework_id": framework_id, "acknowledge": {
-                  "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
+        acknowledge(framework_id, st)
         if state == "TASK_RUNNING": running.add(tid)
         if scenario == "teardown" and running >= {"a", "b"}:
             log("TEARDOWN", call({"type": "TEARDOWN", "framework_id": framework_id}))

@@ -72,3 +72,41 @@ def events(resp):
                 break
             yield json.loads(buf[nl + 1:nl + 1 + n])
             buf = buf[nl + 1 + n:]
+
+
+def small_resources(o):
+    """0.1 cpus, 32 mem and the first port of offer `o`: (resources, port)."""
+    res, hport = [], None
+    for r in o["resources"]:
+        if r["name"] in ("cpus", "mem"):
+            res.append(dict(r, scalar={"value": 0.1 if r["name"] == "cpus" else 32}))
+        if r["name"] == "ports":
+            hport = r["ranges"]["range"][0]["begin"]
+            res.append(dict(r, ranges={"range": [{"begin": hport, "end": hport}]}))
+    return res, hport
+
+
+def launch(framework_id, o, task, group=False):
+    """ACCEPTs offer `o` with LAUNCH of `task`, or (group) LAUNCH_GROUP of it
+    under a default executor with 0.1 cpus, 32 mem and 32 disk."""
+    op = {"type": "LAUNCH", "launch": {"task_infos": [task]}}
+    if group:
+        eres = [dict(r, scalar={"value": {"cpus": 0.1, "mem": 32, "disk": 32}[r["name"]]})
+                for r in o["resources"] if r["name"] in ("cpus", "mem", "disk")]
+        op = {"type": "LAUNCH_GROUP", "launch_group": {"executor": {
+            "type": "DEFAULT", "executor_id": {"value": "default-exec"},
+            "framework_id": framework_id, "resources": eres},
+            "task_group": {"tasks": [task]}}}
+    call({"type": "ACCEPT", "framework_id": framework_id,
+          "accept": {"offer_ids": [o["id"]], "operations": [op]}})
+
+
+def decline(framework_id, o):
+    call({"type": "DECLINE", "framework_id": framework_id, "decline": {"offer_ids": [o["id"]]}})
+
+
+def acknowledge(framework_id, st):
+    """ACKNOWLEDGEs status `st` when it asks for it (has a uuid)."""
+    if "uuid" in st:
+        call({"type": "ACKNOWLEDGE", "framework_id": framework_id, "acknowledge": {
+              "agent_id": st["agent_id"], "task_id": st["task_id"], "uuid": st["uuid"]}})
