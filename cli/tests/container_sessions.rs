@@ -40,7 +40,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, http_get, http_post_json, wait_until, Guard};
+use common::{
+    free_port, http_get, http_post_json, kill_processes_under, start_master, wait_until, Guard,
+    MasterKind,
+};
 use serde_json::{json, Value};
 
 /// A v1 scheduler that launches one default-executor task group of one
@@ -111,46 +114,9 @@ struct Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        // The executor and its nested containers outlive a SIGKILLed agent.
-        let pids: Vec<String> = pids_under(&self.dir)
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
-        if !pids.is_empty() {
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .args(&pids)
-                .stderr(Stdio::null())
-                .status();
-        }
+        kill_processes_under(&self.dir);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// Processes whose working directory lies under `dir`.
-fn pids_under(dir: &Path) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        if std::fs::read_link(e.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir)) {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-fn python_present() -> bool {
-    let ok = Command::new("python3")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        println!("SKIP: python3 is not installed");
-    }
-    ok
 }
 
 impl Cluster {
@@ -165,22 +131,7 @@ impl Cluster {
         std::fs::create_dir_all(&dir).unwrap();
         let (master_port, agent_port) = (free_port(), free_port());
         let log = |n: &str| std::fs::File::create(dir.join(n)).unwrap();
-        let master = Guard(Some(
-            Command::new(env!("CARGO_BIN_EXE_mesos-master"))
-                .arg(format!("--port={master_port}"))
-                .arg("--ip=127.0.0.1")
-                .arg("--registry=in_memory")
-                .arg(format!("--work_dir={}", dir.join("master").display()))
-                .stdout(Stdio::null())
-                .stderr(log("master.log"))
-                .spawn()
-                .expect("start mesos-master"),
-        ));
-        assert!(
-            wait_until(T, || (http_get(master_port, "/health")?.0 == 200)
-                .then_some(()))
-            .is_some()
-        );
+        let master = start_master(MasterKind::Ours, master_port, &dir, &[]);
         let agent = Guard(Some(
             Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
                 .arg(format!("--master=127.0.0.1:{master_port}"))
@@ -540,7 +491,7 @@ fn wait_status(port: u16, id: &Value) -> (u16, Value) {
 
 #[test]
 fn cat_session_echoes_attached_input_in_json_and_protobuf() {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let (c, parent) = Cluster::start("cat", true);
@@ -689,7 +640,7 @@ fn walk(dir: &Path, name: &str) -> Option<PathBuf> {
 
 #[test]
 fn tty_session_has_a_terminal_and_dies_with_its_client() {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let (c, parent) = Cluster::start("tty", true);
@@ -927,7 +878,7 @@ fn bad_session_calls_get_upstreams_4xx() {
 
 #[test]
 fn containers_without_a_switchboard_refuse_attach() {
-    if !python_present() {
+    if !common::python_present() {
         return;
     }
     let (c, parent) = Cluster::start("nosb", true);

@@ -160,18 +160,7 @@ fn spawn_our_agent(
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        // Executors and their nested containers outlive a SIGKILLed agent.
-        let pids: Vec<String> = pids_under(&self.dir)
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
-        if !pids.is_empty() {
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .args(&pids)
-                .stderr(Stdio::null())
-                .status();
-        }
+        common::kill_processes_under(&self.dir);
         let _ = std::fs::remove_dir_all(&self.dir);
         if self.real_agent {
             let _ = std::fs::remove_dir_all(
@@ -179,25 +168,6 @@ impl Drop for Cluster {
             );
         }
     }
-}
-
-/// Processes whose working directory lies under `dir`.
-fn pids_under(dir: &Path) -> Vec<i32> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in rd.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        if let Ok(cwd) = std::fs::read_link(e.path().join("cwd")) {
-            if cwd.starts_with(dir) {
-                out.push(pid);
-            }
-        }
-    }
-    out
 }
 
 impl Cluster {
@@ -833,12 +803,12 @@ fn task_group_survives_agent_restart() {
     }
     assert!(
         wait_until(Duration::from_secs(10), || {
-            let left = pids_under(&c.dir.join("work"));
+            let left = common::pids_under(&c.dir.join("work"));
             left.is_empty().then_some(())
         })
         .is_some(),
         "processes left in the sandboxes: {:?}",
-        pids_under(&c.dir.join("work"))
+        common::pids_under(&c.dir.join("work"))
     );
 }
 
@@ -870,12 +840,14 @@ fn teardown_shuts_the_default_executor_down() {
         )
     });
     assert!(
-        wait_until(Duration::from_secs(10), || pids_under(&c.dir.join("work"))
-            .is_empty()
-            .then_some(()))
+        wait_until(Duration::from_secs(10), || common::pids_under(
+            &c.dir.join("work")
+        )
+        .is_empty()
+        .then_some(()))
         .is_some(),
         "processes left: {:?}",
-        pids_under(&c.dir.join("work"))
+        common::pids_under(&c.dir.join("work"))
     );
     assert!(c.log("agent.log").contains("Sending SIGTERM"), "{d}");
 }

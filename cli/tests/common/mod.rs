@@ -369,3 +369,30 @@ pub fn python_present() -> bool {
     }
     ok
 }
+
+/// The processes whose working directory lies under `dir`.
+pub fn pids_under(dir: &std::path::Path) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if std::fs::read_link(e.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir)) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// SIGKILLs every process whose working directory lies under `dir`
+/// (executors and their containers outlive a SIGKILLed agent).
+pub fn kill_processes_under(dir: &std::path::Path) {
+    let pids: Vec<String> = pids_under(dir).iter().map(i32::to_string).collect();
+    if !pids.is_empty() {
+        let _ = std::process::Command::new("kill")
+            .arg("-KILL")
+            .args(&pids)
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
