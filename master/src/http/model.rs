@@ -215,11 +215,15 @@ pub fn task(t: &Task) -> Value {
     Value::Object(o)
 }
 
-fn framework_used(state: &MasterState, usage: &Usage, f: &Framework) -> (Resources, Resources) {
+fn framework_used<'u>(
+    state: &MasterState,
+    usage: &'u Usage,
+    f: &Framework,
+) -> (&'u Resources, Resources) {
     let used = usage.used_by(f.id());
     let mut offered = Resources::new();
     for o in f.offers.iter().filter_map(|id| state.offers.get(id)) {
-        offered.add_all(&Resources::from_vec(&o.resources));
+        offered.add_slice(&o.resources);
     }
     (used, offered)
 }
@@ -228,7 +232,7 @@ fn framework_used(state: &MasterState, usage: &Usage, f: &Framework) -> (Resourc
 /// fields of the full model.
 pub fn framework_summary(state: &MasterState, usage: &Usage, f: &Framework) -> Map<String, Value> {
     let (used, offered) = framework_used(state, usage, f);
-    framework_summary_of(f, &used, &offered)
+    framework_summary_of(f, used, &offered)
 }
 
 fn framework_summary_of(
@@ -278,8 +282,8 @@ fn framework_summary_of(
 /// Upstream `FullFrameworkWriter` (`/state`, `/frameworks`).
 pub fn framework(state: &MasterState, usage: &Usage, f: &Framework) -> Value {
     let (used, offered) = framework_used(state, usage, f);
-    let mut o = framework_summary_of(f, &used, &offered);
-    let mut total = used;
+    let mut o = framework_summary_of(f, used, &offered);
+    let mut total = used.clone();
     total.add_all(&offered);
     o.insert("user".into(), json!(f.info.user));
     o.insert(
@@ -729,8 +733,8 @@ pub fn write_framework_summary(o: &mut Obj<'_>, state: &MasterState, usage: &Usa
 pub fn write_framework(out: &mut Vec<u8>, state: &MasterState, usage: &Usage, f: &Framework) {
     let (used, offered) = framework_used(state, usage, f);
     let mut o = Obj::new(out);
-    write_framework_summary_fields(&mut o, f, &used, &offered);
-    let mut total = used;
+    write_framework_summary_fields(&mut o, f, used, &offered);
+    let mut total = used.clone();
     total.add_all(&offered);
     o.str("user", &f.info.user);
     o.f64("failover_timeout", f.info.failover_timeout.unwrap_or(0.0));
