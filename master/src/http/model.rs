@@ -410,8 +410,8 @@ pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value
         o.insert("reregistered_time".into(), json!(t));
     }
     o.insert("resources".into(), resources(&a.total));
-    o.insert("used_resources".into(), resources(&used));
-    o.insert("offered_resources".into(), resources(&offered));
+    o.insert("used_resources".into(), resources(used));
+    o.insert("offered_resources".into(), resources(offered));
     o.insert("reserved_resources".into(), reserved_by_role);
     o.insert("unreserved_resources".into(), resources(&unreserved));
     o.insert("attributes".into(), attributes(&a.info.attributes));
@@ -448,8 +448,8 @@ pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value
             "unreserved_resources_full".into(),
             resources_full(&unreserved),
         );
-        o.insert("used_resources_full".into(), resources_full(&used));
-        o.insert("offered_resources_full".into(), resources_full(&offered));
+        o.insert("used_resources_full".into(), resources_full(used));
+        o.insert("offered_resources_full".into(), resources_full(offered));
     }
     Value::Object(o)
 }
@@ -726,7 +726,7 @@ fn write_framework_summary_fields(
 /// caller adds `/state-summary`'s counts and closes it).
 pub fn write_framework_summary(o: &mut Obj<'_>, state: &MasterState, usage: &Usage, f: &Framework) {
     let (used, offered) = framework_used(state, usage, f);
-    write_framework_summary_fields(o, f, &used, &offered);
+    write_framework_summary_fields(o, f, used, &offered);
 }
 
 /// [`framework`], streamed.
@@ -847,8 +847,8 @@ pub fn write_agent_fields(
         o.f64("reregistered_time", t);
     }
     write_resources(o.key("resources"), &a.total);
-    write_resources(o.key("used_resources"), &used);
-    write_resources(o.key("offered_resources"), &offered);
+    write_resources(o.key("used_resources"), used);
+    write_resources(o.key("offered_resources"), offered);
     let mut r = Obj::new(o.key("reserved_resources"));
     for (role, rs) in &reserved {
         write_resources(r.key(role), rs);
@@ -879,8 +879,8 @@ pub fn write_agent_fields(
         }
         r.end();
         write_resources_full(o.key("unreserved_resources_full"), &unreserved);
-        write_resources_full(o.key("used_resources_full"), &used);
-        write_resources_full(o.key("offered_resources_full"), &offered);
+        write_resources_full(o.key("used_resources_full"), used);
+        write_resources_full(o.key("offered_resources_full"), offered);
     }
 }
 

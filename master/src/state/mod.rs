@@ -179,12 +179,11 @@ impl MasterState {
         // or removed behind its back (tests fill `agents` directly) makes
         // the lookup fall back to the scan.
         if self.agent_pids.len() == self.agents.len() {
-            let hit = self.agent_pids.get(pid).and_then(|id| self.agents.get(id));
-            if let Some(a) = hit.filter(|a| &a.pid == pid) {
-                return Some(a);
-            }
-            if hit.is_none() {
-                return None;
+            match self.agent_pids.get(pid).and_then(|id| self.agents.get(id)) {
+                Some(a) if &a.pid == pid => return Some(a),
+                // A pid changed behind the index's back: scan.
+                Some(_) => {}
+                None => return None,
             }
         }
         self.agents.values().find(|a| &a.pid == pid)
