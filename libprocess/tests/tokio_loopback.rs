@@ -140,6 +140,10 @@ fn local_links_exit_on_terminate_and_at_once_when_missing() {
         cx.unlink(&e2);
     })
     .unwrap();
+    // `call` answers from inside the handler, before the handler's link and
+    // unlink take effect; a second call to the same actor runs after them.
+    // (Terminating echo2 first made the link find it missing: `exited`.)
+    a.call::<Watcher, _>(&w, |_, _| ()).unwrap();
     a.terminate(&echo2);
     assert!(a.wait_terminated(&echo2, T));
     std::thread::sleep(Duration::from_millis(50));

@@ -12,6 +12,7 @@
 //! thread (`Cx::blocking`), like upstream's registrar which stores the full
 //! `Registry` on every update (`Registrar::update`, state/log.cpp snapshots).
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -113,6 +114,7 @@ pub fn check_minimum_capabilities(registry: &Registry) -> Result<()> {
 #[derive(Debug, Default)]
 pub struct InMemoryRegistrar {
     registry: Registry,
+    known: KnownIds,
 }
 
 impl InMemoryRegistrar {
@@ -136,11 +138,54 @@ impl Registrar for InMemoryRegistrar {
     }
 
     fn apply(&mut self, op: Operation) -> Result<bool> {
-        apply_to(&mut self.registry, op)
+        self.known.apply(&mut self.registry, op)
     }
 
     fn registry(&self) -> &Registry {
         &self.registry
+    }
+}
+
+/// The agent IDs of a registry's admitted and unreachable lists, so that
+/// admitting an agent is not a scan of every agent (a burst of 50k
+/// registrations made that quadratic). Built on first use, kept up to date
+/// by admissions and dropped by every other operation (rebuilt when next
+/// needed), so it can never disagree with the registry.
+#[derive(Debug, Default)]
+struct KnownIds(Option<HashSet<String>>);
+
+impl KnownIds {
+    fn apply(&mut self, registry: &mut Registry, op: Operation) -> Result<bool> {
+        let Operation::AdmitSlave(info) = op else {
+            self.0 = None;
+            return apply_to(registry, op);
+        };
+        let id = slave_id(&info)?.value.clone();
+        let ids = self.0.get_or_insert_with(|| {
+            let admitted = registry.slaves.iter().flat_map(|s| &s.slaves);
+            let unreachable = registry.unreachable.iter().flat_map(|u| &u.slaves);
+            admitted
+                .filter_map(|s| s.info.id.as_ref().map(|i| i.value.clone()))
+                .chain(unreachable.map(|u| u.id.value.clone()))
+                .collect()
+        });
+        // Upstream `AdmitSlave`: no mutation when the ID is known.
+        if !ids.insert(id) {
+            return Ok(false);
+        }
+        // As `apply_to`, which makes both lists present.
+        registry
+            .unreachable
+            .get_or_insert_with(UnreachableSlaves::default);
+        registry
+            .slaves
+            .get_or_insert_with(Slaves::default)
+            .slaves
+            .push(Slave {
+                info,
+                ..Default::default()
+            });
+        Ok(true)
     }
 }
 
@@ -383,6 +428,7 @@ struct Durable {
 /// 1.9 master.
 pub struct ReplicatedLogRegistrar {
     registry: Registry,
+    known: KnownIds,
     version: u64,
     durable: Arc<Mutex<Durable>>,
 }
@@ -408,6 +454,7 @@ impl ReplicatedLogRegistrar {
             .unwrap_or_default();
         Ok(ReplicatedLogRegistrar {
             registry,
+            known: KnownIds::default(),
             version: 0,
             durable: Arc::new(Mutex::new(Durable { store, saved: 0 })),
         })
@@ -423,7 +470,7 @@ impl Registrar for ReplicatedLogRegistrar {
     }
 
     fn apply(&mut self, op: Operation) -> Result<bool> {
-        apply_to(&mut self.registry, op)
+        self.known.apply(&mut self.registry, op)
     }
 
     fn registry(&self) -> &Registry {
@@ -471,6 +518,45 @@ mod tests {
         assert!(r.apply(Operation::AdmitSlave(info("S0"))).unwrap());
         assert!(!r.apply(Operation::AdmitSlave(info("S0"))).unwrap());
         assert_eq!(r.registry().slaves.as_ref().unwrap().slaves.len(), 1);
+    }
+
+    #[test]
+    fn admission_index_follows_every_other_operation() {
+        let mut r = InMemoryRegistrar::new();
+        for i in 0..3 {
+            assert!(r
+                .apply(Operation::AdmitSlave(info(&format!("S{i}"))))
+                .unwrap());
+        }
+        // Removing drops the index; the ID may be admitted again.
+        assert!(r.apply(Operation::RemoveSlave(info("S1"))).unwrap());
+        assert!(r.apply(Operation::AdmitSlave(info("S1"))).unwrap());
+        assert!(!r.apply(Operation::AdmitSlave(info("S2"))).unwrap());
+        // An unreachable agent is known too.
+        assert!(r
+            .apply(Operation::MarkSlaveUnreachable(info("S0"), 1))
+            .unwrap());
+        assert!(!r.apply(Operation::AdmitSlave(info("S0"))).unwrap());
+        // Without an ID: an error, nothing recorded.
+        assert!(r
+            .apply(Operation::AdmitSlave(SlaveInfo::default()))
+            .is_err());
+        let ids: Vec<_> = r
+            .registry()
+            .slaves
+            .as_ref()
+            .unwrap()
+            .slaves
+            .iter()
+            .map(|s| s.info.id.as_ref().unwrap().value.clone())
+            .collect();
+        assert_eq!(ids, ["S2", "S1"]);
+        // The fast path leaves the registry as `apply_to` would: both lists.
+        let mut fresh = InMemoryRegistrar::new();
+        fresh.apply(Operation::AdmitSlave(info("S9"))).unwrap();
+        let mut slow = Registry::default();
+        apply_to(&mut slow, Operation::AdmitSlave(info("S9"))).unwrap();
+        assert_eq!(fresh.registry(), &slow);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! The allocator crate has the complete arithmetic; this module is the small
 //! part the master's validation and bookkeeping needs.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -20,7 +21,6 @@ use mesos_proto::mesos::resource::reservation_info::Type as ReservationType;
 use mesos_proto::mesos::resource::ReservationInfo;
 use mesos_proto::mesos::value::{self, Range, Ranges, Scalar, Set};
 use mesos_proto::mesos::Resource;
-use prost::Message;
 
 /// Scalars are compared with three decimal digits, as upstream's fixed-point
 /// `Value::Scalar` arithmetic (`src/common/values.cpp`).
@@ -86,14 +86,51 @@ pub fn reservation_role(r: &Resource) -> &str {
         .unwrap_or("*")
 }
 
-/// Everything that must match for two resources to combine; the
-/// allocation role is part of it, as upstream's `addable`.
-fn key(r: &Resource) -> Vec<u8> {
-    let mut k = r.clone();
-    k.scalar = None;
-    k.ranges = None;
-    k.set = None;
-    k.encode_to_vec()
+/// Everything but the value must match for two (upgraded) resources to
+/// combine; the allocation role is part of it, as upstream's `addable`.
+/// Field by field rather than by comparing encodings of value-less copies:
+/// this runs for every resource of every task, offer and executor summed,
+/// and the copies were most of the cost of `/master/state`. None of these
+/// fields holds a float or a map, so `==` agrees with comparing encodings;
+/// the exhaustive pattern makes a new `Resource` field a compile error here.
+fn same_key(a: &Resource, b: &Resource) -> bool {
+    let Resource {
+        provider_id,
+        name,
+        r#type,
+        scalar: _,
+        ranges: _,
+        set: _,
+        role,
+        allocation_info,
+        reservation,
+        reservations,
+        disk,
+        revocable,
+        shared,
+    } = a;
+    *name == b.name
+        && *r#type == b.r#type
+        && *role == b.role
+        && *allocation_info == b.allocation_info
+        && *reservations == b.reservations
+        && *reservation == b.reservation
+        && *provider_id == b.provider_id
+        && *disk == b.disk
+        && *revocable == b.revocable
+        && *shared == b.shared
+}
+
+/// `r` in the post-refinement format, copied only when it is not already
+/// (`upgrade` leaves a resource without `role` and `reservation` as it is).
+fn upgraded(r: &Resource) -> Cow<'_, Resource> {
+    if r.role.is_none() && r.reservation.is_none() {
+        Cow::Borrowed(r)
+    } else {
+        let mut r = r.clone();
+        upgrade(&mut r);
+        Cow::Owned(r)
+    }
 }
 
 fn merge_ranges(mut rs: Vec<Range>) -> Vec<Range> {
@@ -158,8 +195,8 @@ pub struct Resources {
 }
 
 impl Resources {
-    pub fn new() -> Resources {
-        Resources::default()
+    pub const fn new() -> Resources {
+        Resources { items: Vec::new() }
     }
 
     /// Upgrades and combines `rs`; empty and typeless resources are dropped.
@@ -169,6 +206,11 @@ impl Resources {
             out.add(r);
         }
         out
+    }
+
+    /// Drops spare capacity (for long-lived copies).
+    pub fn shrink_to_fit(&mut self) {
+        self.items.shrink_to_fit();
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Resource> {
@@ -224,13 +266,11 @@ impl Resources {
 
     /// Adds one resource.
     pub fn add(&mut self, r: &Resource) {
-        let mut r = r.clone();
-        upgrade(&mut r);
+        let r = upgraded(r);
         if is_empty(&r) {
             return;
         }
-        let k = key(&r);
-        if let Some(existing) = self.items.iter_mut().find(|e| key(e) == k) {
+        if let Some(existing) = self.items.iter_mut().find(|e| same_key(e, &r)) {
             match value::Type::try_from(r.r#type) {
                 Ok(value::Type::Scalar) => {
                     let a = existing.scalar.as_ref().map_or(0.0, |s| s.value);
@@ -241,7 +281,7 @@ impl Resources {
                 }
                 Ok(value::Type::Ranges) => {
                     let mut all = existing.ranges.take().unwrap_or_default().range;
-                    all.extend(r.ranges.unwrap_or_default().range);
+                    all.extend(r.ranges.iter().flat_map(|x| x.range.iter().cloned()));
                     existing.ranges = Some(Ranges {
                         range: merge_ranges(all),
                     });
@@ -254,7 +294,7 @@ impl Resources {
                         .item
                         .into_iter()
                         .collect();
-                    all.extend(r.set.unwrap_or_default().item);
+                    all.extend(r.set.iter().flat_map(|x| x.item.iter().cloned()));
                     existing.set = Some(Set {
                         item: all.into_iter().collect(),
                     });
@@ -262,10 +302,18 @@ impl Resources {
                 _ => {}
             }
         } else {
+            let mut r = r.into_owned();
             if let Some(rs) = r.ranges.as_mut() {
                 rs.range = merge_ranges(std::mem::take(&mut rs.range));
             }
             self.items.push(r);
+        }
+    }
+
+    /// Adds each resource of a protobuf list (not yet normalized).
+    pub fn add_slice(&mut self, rs: &[Resource]) {
+        for r in rs {
+            self.add(r);
         }
     }
 
@@ -278,10 +326,8 @@ impl Resources {
     /// Removes one resource; whatever is not present is ignored (upstream
     /// `operator-=` likewise subtracts only what it can).
     pub fn subtract(&mut self, r: &Resource) {
-        let mut r = r.clone();
-        upgrade(&mut r);
-        let k = key(&r);
-        if let Some(pos) = self.items.iter().position(|e| key(e) == k) {
+        let r = upgraded(r);
+        if let Some(pos) = self.items.iter().position(|e| same_key(e, &r)) {
             let e = &mut self.items[pos];
             match value::Type::try_from(r.r#type) {
                 Ok(value::Type::Scalar) => {
@@ -293,13 +339,13 @@ impl Resources {
                 }
                 Ok(value::Type::Ranges) => {
                     let a = e.ranges.take().unwrap_or_default().range;
-                    let b = r.ranges.unwrap_or_default().range;
+                    let b = r.ranges.as_ref().map_or(&[][..], |x| &x.range[..]);
                     e.ranges = Some(Ranges {
-                        range: subtract_ranges(&a, &b),
+                        range: subtract_ranges(&a, b),
                     });
                 }
                 Ok(value::Type::Set) => {
-                    let b: BTreeSet<String> = r.set.unwrap_or_default().item.into_iter().collect();
+                    let b: BTreeSet<&String> = r.set.iter().flat_map(|x| x.item.iter()).collect();
                     let a = e.set.take().unwrap_or_default().item;
                     e.set = Some(Set {
                         item: a.into_iter().filter(|i| !b.contains(i)).collect(),
@@ -321,13 +367,11 @@ impl Resources {
 
     /// Whether `self` holds at least `r`.
     pub fn contains_one(&self, r: &Resource) -> bool {
-        let mut r = r.clone();
-        upgrade(&mut r);
+        let r = upgraded(r);
         if is_empty(&r) {
             return true;
         }
-        let k = key(&r);
-        let Some(e) = self.items.iter().find(|e| key(e) == k) else {
+        let Some(e) = self.items.iter().find(|e| same_key(e, &r)) else {
             return false;
         };
         match value::Type::try_from(r.r#type) {

@@ -122,7 +122,7 @@ impl Master {
             msg.slave.hostname
         );
 
-        let mut info = msg.slave.clone();
+        let mut info = msg.slave;
         for r in info.resources.iter_mut() {
             crate::resources::upgrade(r);
         }
@@ -184,17 +184,19 @@ impl Master {
         let observer = cx.spawn(&observer_id, observer);
         agent.observer = Some(observer.upid);
         let id = agent.id().to_string();
-        let total = agent.total.clone();
-        let (info, caps) = (agent.info.clone(), agent.capabilities.clone());
         // An agent the operator deactivated (or drains) stays deactivated
         // across reregistration (upstream `_reregisterSlave`).
         let deactivated = self.state.deactivated.contains(&id);
         if deactivated {
             agent.active = false;
         }
-        self.state.agents.insert(id.clone(), agent);
+        // What the agent's tasks use comes from the frameworks, not from
+        // the agent entry, so the allocator can see the agent before it is
+        // stored, without copies of its info and resources.
         let used = self.state.used_on_agent(&id);
-        self.allocator.add_agent(&id, &info, &caps, &total, &used);
+        self.allocator
+            .add_agent(&id, &agent.info, &agent.capabilities, &agent.total, &used);
+        self.state.insert_agent(id.clone(), agent);
         self.maintenance_agent_added(&id);
         if deactivated {
             self.allocator.deactivate_agent(&id);
@@ -264,10 +266,12 @@ impl Master {
         if self.moved_machines(cx, &from, &id.value, &msg.slave.hostname) {
             return;
         }
-        if let Some(agent) = self.state.agents.get_mut(&id.value) {
+        let old_pid = self.state.agents.get(&id.value).map(|a| a.pid.clone());
+        if old_pid.is_some() {
+            self.state.set_agent_pid(&id.value, from.clone());
+        }
+        if let (Some(old_pid), Some(agent)) = (old_pid, self.state.agents.get_mut(&id.value)) {
             // Upstream `___reregisterSlave` for a known agent.
-            let old_pid = agent.pid.clone();
-            agent.pid = from.clone();
             agent.connected = true;
             // Upstream `__reregisterSlave`: a deactivated agent stays so.
             let deactivated = self.state.deactivated.contains(&id.value);
@@ -312,7 +316,7 @@ impl Master {
         }
 
         // Unknown or unreachable agent: admit it again.
-        let mut info = msg.slave.clone();
+        let mut info = msg.slave;
         for r in info.resources.iter_mut() {
             crate::resources::upgrade(r);
         }
@@ -827,7 +831,7 @@ impl Master {
             };
             self.fail_tasks_on_agent(cx, &fid, agent_id, state, reason, message);
         }
-        let Some(agent) = self.state.agents.remove(agent_id) else {
+        let Some(agent) = self.state.remove_agent(agent_id) else {
             return;
         };
         if !unreachable {

@@ -122,8 +122,8 @@ impl Metrics {
         let usage = state.usage();
         for a in state.agents.values() {
             total.add_all(&a.total);
-            used.add_all(&usage.used_on(a.id()));
-            used.add_all(&usage.offered_on(a.id()));
+            used.add_all(usage.used_on(a.id()));
+            used.add_all(usage.offered_on(a.id()));
         }
         for n in ["cpus", "mem", "disk", "gpus"] {
             let t = total.scalar(n);

@@ -215,11 +215,15 @@ pub fn task(t: &Task) -> Value {
     Value::Object(o)
 }
 
-fn framework_used(state: &MasterState, usage: &Usage, f: &Framework) -> (Resources, Resources) {
+fn framework_used<'u>(
+    state: &MasterState,
+    usage: &'u Usage,
+    f: &Framework,
+) -> (&'u Resources, Resources) {
     let used = usage.used_by(f.id());
     let mut offered = Resources::new();
     for o in f.offers.iter().filter_map(|id| state.offers.get(id)) {
-        offered.add_all(&Resources::from_vec(&o.resources));
+        offered.add_slice(&o.resources);
     }
     (used, offered)
 }
@@ -228,7 +232,7 @@ fn framework_used(state: &MasterState, usage: &Usage, f: &Framework) -> (Resourc
 /// fields of the full model.
 pub fn framework_summary(state: &MasterState, usage: &Usage, f: &Framework) -> Map<String, Value> {
     let (used, offered) = framework_used(state, usage, f);
-    framework_summary_of(f, &used, &offered)
+    framework_summary_of(f, used, &offered)
 }
 
 fn framework_summary_of(
@@ -278,8 +282,8 @@ fn framework_summary_of(
 /// Upstream `FullFrameworkWriter` (`/state`, `/frameworks`).
 pub fn framework(state: &MasterState, usage: &Usage, f: &Framework) -> Value {
     let (used, offered) = framework_used(state, usage, f);
-    let mut o = framework_summary_of(f, &used, &offered);
-    let mut total = used;
+    let mut o = framework_summary_of(f, used, &offered);
+    let mut total = used.clone();
     total.add_all(&offered);
     o.insert("user".into(), json!(f.info.user));
     o.insert(
@@ -409,8 +413,8 @@ pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value
         o.insert("reregistered_time".into(), json!(t));
     }
     o.insert("resources".into(), resources(&a.total));
-    o.insert("used_resources".into(), resources(&used));
-    o.insert("offered_resources".into(), resources(&offered));
+    o.insert("used_resources".into(), resources(used));
+    o.insert("offered_resources".into(), resources(offered));
     o.insert("reserved_resources".into(), reserved_by_role);
     o.insert("unreserved_resources".into(), resources(&unreserved));
     o.insert("attributes".into(), attributes(&a.info.attributes));
@@ -447,8 +451,8 @@ pub fn agent(state: &MasterState, usage: &Usage, a: &Agent, full: bool) -> Value
             "unreserved_resources_full".into(),
             resources_full(&unreserved),
         );
-        o.insert("used_resources_full".into(), resources_full(&used));
-        o.insert("offered_resources_full".into(), resources_full(&offered));
+        o.insert("used_resources_full".into(), resources_full(used));
+        o.insert("offered_resources_full".into(), resources_full(offered));
     }
     Value::Object(o)
 }
@@ -725,15 +729,15 @@ fn write_framework_summary_fields(
 /// caller adds `/state-summary`'s counts and closes it).
 pub fn write_framework_summary(o: &mut Obj<'_>, state: &MasterState, usage: &Usage, f: &Framework) {
     let (used, offered) = framework_used(state, usage, f);
-    write_framework_summary_fields(o, f, &used, &offered);
+    write_framework_summary_fields(o, f, used, &offered);
 }
 
 /// [`framework`], streamed.
 pub fn write_framework(out: &mut Vec<u8>, state: &MasterState, usage: &Usage, f: &Framework) {
     let (used, offered) = framework_used(state, usage, f);
     let mut o = Obj::new(out);
-    write_framework_summary_fields(&mut o, f, &used, &offered);
-    let mut total = used;
+    write_framework_summary_fields(&mut o, f, used, &offered);
+    let mut total = used.clone();
     total.add_all(&offered);
     o.str("user", &f.info.user);
     o.f64("failover_timeout", f.info.failover_timeout.unwrap_or(0.0));
@@ -852,8 +856,8 @@ pub fn write_agent_fields(
         o.f64("reregistered_time", t);
     }
     write_resources(o.key("resources"), &a.total);
-    write_resources(o.key("used_resources"), &used);
-    write_resources(o.key("offered_resources"), &offered);
+    write_resources(o.key("used_resources"), used);
+    write_resources(o.key("offered_resources"), offered);
     let mut r = Obj::new(o.key("reserved_resources"));
     for (role, rs) in &reserved {
         write_resources(r.key(role), rs);
@@ -884,8 +888,8 @@ pub fn write_agent_fields(
         }
         r.end();
         write_resources_full(o.key("unreserved_resources_full"), &unreserved);
-        write_resources_full(o.key("used_resources_full"), &used);
-        write_resources_full(o.key("offered_resources_full"), &offered);
+        write_resources_full(o.key("used_resources_full"), used);
+        write_resources_full(o.key("offered_resources_full"), offered);
     }
 }
 

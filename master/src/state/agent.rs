@@ -47,13 +47,17 @@ pub struct Agent {
 
 impl Agent {
     pub fn new(
-        info: SlaveInfo,
+        mut info: SlaveInfo,
         pid: Upid,
         version: String,
         capabilities: Vec<i32>,
         now: f64,
     ) -> Agent {
-        let total = Resources::from_vec(&info.resources);
+        // Kept for the agent's lifetime, and a `Resource` is large (~1 KB
+        // with its inline optional sub-messages): no spare capacity.
+        info.resources.shrink_to_fit();
+        let mut total = Resources::from_vec(&info.resources);
+        total.shrink_to_fit();
         Agent {
             info,
             pid,

@@ -7,7 +7,7 @@
 pub mod agent;
 pub mod framework;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use libprocess::Upid;
 use mesos_proto::mesos::{
@@ -81,6 +81,11 @@ pub struct MasterState {
     pub offers: BTreeMap<String, Offer>,
     pub max_completed_frameworks: usize,
     pub max_completed_tasks: usize,
+    /// Agent IDs by pid, for [`MasterState::agent_by_pid`]: every
+    /// registration asks, and a scan of all agents made a burst of them
+    /// quadratic. Kept by [`MasterState::insert_agent`],
+    /// [`MasterState::remove_agent`] and [`MasterState::set_agent_pid`].
+    agent_pids: HashMap<Upid, String>,
 }
 
 /// Resources in use and offered, summed once (see [`MasterState::usage`]).
@@ -91,26 +96,32 @@ pub struct Usage {
     pub offered_by_agent: BTreeMap<String, Resources>,
 }
 
+/// Shared by the `Usage` lookups that find nothing.
+static NO_RESOURCES: Resources = Resources::new();
+
 impl Usage {
-    pub fn used_on(&self, agent_id: &str) -> Resources {
-        self.used_by_agent
-            .get(agent_id)
-            .cloned()
-            .unwrap_or_default()
+    pub fn used_on(&self, agent_id: &str) -> &Resources {
+        self.used_by_agent.get(agent_id).unwrap_or(&NO_RESOURCES)
     }
 
-    pub fn offered_on(&self, agent_id: &str) -> Resources {
-        self.offered_by_agent
-            .get(agent_id)
-            .cloned()
-            .unwrap_or_default()
+    pub fn offered_on(&self, agent_id: &str) -> &Resources {
+        self.offered_by_agent.get(agent_id).unwrap_or(&NO_RESOURCES)
     }
 
-    pub fn used_by(&self, framework_id: &str) -> Resources {
+    pub fn used_by(&self, framework_id: &str) -> &Resources {
         self.used_by_framework
             .get(framework_id)
-            .cloned()
-            .unwrap_or_default()
+            .unwrap_or(&NO_RESOURCES)
+    }
+}
+
+/// Adds `rs` to the entry `key` of `m`; the key is copied only for a new
+/// entry (most lookups find one: many tasks per agent).
+fn add_to(m: &mut BTreeMap<String, Resources>, key: &str, rs: &[mesos_proto::mesos::Resource]) {
+    if let Some(acc) = m.get_mut(key) {
+        acc.add_slice(rs);
+    } else {
+        m.entry(key.to_string()).or_default().add_slice(rs);
     }
 }
 
@@ -134,6 +145,7 @@ impl MasterState {
             offers: BTreeMap::new(),
             max_completed_frameworks: 50,
             max_completed_tasks: 1000,
+            agent_pids: HashMap::new(),
         }
     }
 
@@ -163,7 +175,55 @@ impl MasterState {
     }
 
     pub fn agent_by_pid(&self, pid: &Upid) -> Option<&Agent> {
+        // The index is trusted while it covers every agent; an agent added
+        // or removed behind its back (tests fill `agents` directly) makes
+        // the lookup fall back to the scan.
+        if self.agent_pids.len() == self.agents.len() {
+            match self.agent_pids.get(pid).and_then(|id| self.agents.get(id)) {
+                Some(a) if &a.pid == pid => return Some(a),
+                // A pid changed behind the index's back: scan.
+                Some(_) => {}
+                None => return None,
+            }
+        }
         self.agents.values().find(|a| &a.pid == pid)
+    }
+
+    /// Tracks a registered agent under its ID (replacing any agent there).
+    pub fn insert_agent(&mut self, id: String, agent: Agent) {
+        self.agent_pids.insert(agent.pid.clone(), id.clone());
+        if let Some(old) = self.agents.insert(id, agent) {
+            self.forget_pid(&old);
+        }
+    }
+
+    /// Forgets a registered agent.
+    pub fn remove_agent(&mut self, id: &str) -> Option<Agent> {
+        let agent = self.agents.remove(id)?;
+        self.forget_pid(&agent);
+        Some(agent)
+    }
+
+    /// An agent reregistered from another pid.
+    pub fn set_agent_pid(&mut self, id: &str, pid: Upid) {
+        let Some(agent) = self.agents.get_mut(id) else {
+            return;
+        };
+        let old = std::mem::replace(&mut agent.pid, pid.clone());
+        if self.agent_pids.get(&old).is_some_and(|i| i == id) {
+            self.agent_pids.remove(&old);
+        }
+        self.agent_pids.insert(pid, id.to_string());
+    }
+
+    fn forget_pid(&mut self, agent: &Agent) {
+        if self
+            .agent_pids
+            .get(&agent.pid)
+            .is_some_and(|i| i == agent.id())
+        {
+            self.agent_pids.remove(&agent.pid);
+        }
     }
 
     /// All tasks on an agent, of every framework.
@@ -199,32 +259,32 @@ impl MasterState {
     /// endpoints need all of it, and asking per agent and per framework made
     /// them grow with agents × frameworks × tasks.
     pub fn usage(&self) -> Usage {
+        // Summing a task's resources straight into the totals is the same as
+        // summing its normalized `Resources` (addition is associative and
+        // keeps the order in which keys first appear); it skips a copy of
+        // every task's resources and two key strings per task.
         let mut u = Usage::default();
         for f in self.frameworks.values() {
-            let mut add = |agent: &str, r: &Resources| {
-                u.used_by_agent
-                    .entry(agent.to_string())
-                    .or_default()
-                    .add_all(r);
-                u.used_by_framework
-                    .entry(f.id().to_string())
-                    .or_default()
-                    .add_all(r);
-            };
+            let mut by_framework = Resources::new();
+            let mut touched = false;
             for t in f.active_tasks() {
-                add(&t.slave_id.value, &Resources::from_vec(&t.resources));
+                add_to(&mut u.used_by_agent, &t.slave_id.value, &t.resources);
+                by_framework.add_slice(&t.resources);
+                touched = true;
             }
             for (agent, execs) in &f.executors {
                 for e in execs.values() {
-                    add(agent, &Resources::from_vec(&e.resources));
+                    add_to(&mut u.used_by_agent, agent, &e.resources);
+                    by_framework.add_slice(&e.resources);
+                    touched = true;
                 }
+            }
+            if touched {
+                u.used_by_framework.insert(f.id().to_string(), by_framework);
             }
         }
         for o in self.offers.values() {
-            u.offered_by_agent
-                .entry(o.slave_id.value.clone())
-                .or_default()
-                .add_all(&Resources::from_vec(&o.resources));
+            add_to(&mut u.offered_by_agent, &o.slave_id.value, &o.resources);
         }
         u
     }
@@ -436,7 +496,7 @@ mod tests {
         assert_eq!(s.used_on_agent("a1")["m1-0000"].scalar("cpus"), 0.5);
         // The one-pass summary agrees with the per-agent view.
         let usage = s.usage();
-        assert_eq!(usage.used_on("a1"), s.used_on_agent("a1")["m1-0000"]);
+        assert_eq!(usage.used_on("a1"), &s.used_on_agent("a1")["m1-0000"]);
         assert_eq!(usage.used_by("m1-0000").scalar("cpus"), 0.5);
         assert!(usage.used_on("a2").is_empty());
 
@@ -462,6 +522,38 @@ mod tests {
 
         assert!(s.remove_task("m1-0000", "t1").is_some());
         assert_eq!(s.frameworks["m1-0000"].completed_tasks.len(), 1);
+    }
+
+    fn agent(id: &str, pid: &Upid) -> Agent {
+        let info = SlaveInfo {
+            id: Some(SlaveId { value: id.into() }),
+            ..Default::default()
+        };
+        Agent::new(info, pid.clone(), String::new(), vec![], 0.0)
+    }
+
+    #[test]
+    fn agents_are_found_by_pid_through_the_index() {
+        let addr = "127.0.0.1:5051".parse().unwrap();
+        let (p1, p2, p3) = (
+            Upid::new("slave(1)", addr),
+            Upid::new("slave(2)", addr),
+            Upid::new("slave(3)", addr),
+        );
+        let mut s = MasterState::new("m1");
+        s.insert_agent("a1".into(), agent("a1", &p1));
+        s.insert_agent("a2".into(), agent("a2", &p2));
+        assert_eq!(s.agent_by_pid(&p2).map(|a| a.id()), Some("a2"));
+        assert!(s.agent_by_pid(&p3).is_none());
+        // Reregistration from a new pid moves the entry.
+        s.set_agent_pid("a2", p3.clone());
+        assert!(s.agent_by_pid(&p2).is_none());
+        assert_eq!(s.agent_by_pid(&p3).map(|a| a.id()), Some("a2"));
+        assert_eq!(s.remove_agent("a1").map(|a| a.pid), Some(p1.clone()));
+        assert!(s.agent_by_pid(&p1).is_none());
+        // An agent stored behind the index's back is still found.
+        s.agents.insert("a4".into(), agent("a4", &p1));
+        assert_eq!(s.agent_by_pid(&p1).map(|a| a.id()), Some("a4"));
     }
 
     #[test]

@@ -17,7 +17,7 @@
 mod inbound;
 mod outbound;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use rand::SeedableRng;
 use tokio::runtime::Handle;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use crate::actor::{Cx, DispatchFn, Effect, Env, ErasedActor, Event, Holder, Node};
@@ -57,8 +57,66 @@ impl Mail {
     }
 }
 
+/// One process's mailbox: a locked queue and a wake-up. It allocates nothing
+/// until mail arrives; a tokio unbounded channel allocates a 32-slot block
+/// (32 x `Mail`, ~4 KB) up front, which was most of what an idle process
+/// costs (the master keeps one `slave-observer` per agent).
+#[derive(Default)]
+struct Mailbox {
+    /// The mail, and whether the owner stopped taking it.
+    queue: Mutex<(VecDeque<Mail>, bool)>,
+    ready: Notify,
+}
+
+/// A queue that held more than this much mail gives the memory back once
+/// drained (after a burst such as mass agent registration).
+const MAILBOX_KEEP: usize = 1024;
+
+impl Mailbox {
+    /// Queues `mail`; `false` once the owner has stopped.
+    fn push(&self, mail: Mail) -> bool {
+        {
+            let mut q = lock(&self.queue);
+            if q.1 {
+                return false;
+            }
+            q.0.push_back(mail);
+        }
+        self.ready.notify_one();
+        true
+    }
+
+    fn try_pop(&self) -> Option<Mail> {
+        let mut q = lock(&self.queue);
+        let m = q.0.pop_front();
+        if m.is_none() && q.0.capacity() > MAILBOX_KEEP {
+            q.0.shrink_to(MAILBOX_KEEP / 16);
+        }
+        m
+    }
+
+    /// The next mail, waiting for it. `notify_one` keeps a permit when
+    /// nobody waits, so mail queued between the check and the wait still
+    /// wakes us.
+    async fn pop(&self) -> Mail {
+        loop {
+            if let Some(m) = self.try_pop() {
+                return m;
+            }
+            self.ready.notified().await;
+        }
+    }
+
+    /// Refuses further mail; returns what was queued.
+    fn close(&self) -> VecDeque<Mail> {
+        let mut q = lock(&self.queue);
+        q.1 = true;
+        std::mem::take(&mut q.0)
+    }
+}
+
 struct Proc {
-    tx: mpsc::UnboundedSender<Mail>,
+    mailbox: Arc<Mailbox>,
     /// Set by `terminate`: the actor stops before its next event, as
     /// upstream's `terminate(pid, inject = true)` jumps the queue.
     terminating: Arc<AtomicBool>,
@@ -171,7 +229,7 @@ impl Shared {
     pub(crate) fn deliver(&self, id: &str, mail: Mail) -> bool {
         let procs = self.procs.read().unwrap_or_else(|e| e.into_inner());
         match procs.get(id) {
-            Some(p) => p.tx.send(mail).is_ok(),
+            Some(p) => p.mailbox.push(mail),
             None => false,
         }
     }
@@ -185,7 +243,7 @@ impl Shared {
     }
 
     fn spawn_actor(self: &Arc<Self>, pid: Upid, actor: Box<dyn ErasedActor>) -> Option<Upid> {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let mailbox = Arc::new(Mailbox::default());
         let terminating = Arc::new(AtomicBool::new(false));
         let table = actor.route_streaming();
         let streaming = table
@@ -201,7 +259,7 @@ impl Shared {
             procs.insert(
                 Arc::from(pid.id()),
                 Proc {
-                    tx: tx.clone(),
+                    mailbox: mailbox.clone(),
                     terminating: terminating.clone(),
                     streaming,
                 },
@@ -210,7 +268,7 @@ impl Shared {
         let sh = self.clone();
         let p = pid.clone();
         self.handle
-            .spawn(async move { sh.run_actor(p, actor, rx, tx, terminating).await });
+            .spawn(async move { sh.run_actor(p, actor, mailbox, terminating).await });
         Some(pid)
     }
 
@@ -218,8 +276,7 @@ impl Shared {
         self: Arc<Self>,
         pid: Upid,
         mut actor: Box<dyn ErasedActor>,
-        mut rx: mpsc::UnboundedReceiver<Mail>,
-        tx: mpsc::UnboundedSender<Mail>,
+        mailbox: Arc<Mailbox>,
         terminating: Arc<AtomicBool>,
     ) {
         let mut rng = rand::rngs::SmallRng::from_entropy();
@@ -237,26 +294,22 @@ impl Shared {
         // yields so one busy actor cannot starve the others on its worker.
         let mut run = 0u32;
         while !terminating.load(Ordering::Acquire) {
-            let mail = match rx.try_recv() {
-                Ok(m) if run < BATCH => {
+            let mail = match mailbox.try_pop() {
+                Some(m) if run < BATCH => {
                     run += 1;
                     m
                 }
-                Ok(m) => {
+                Some(m) => {
                     run = 0;
                     clock.stale();
                     tokio::task::yield_now().await;
                     m
                 }
-                Err(mpsc::error::TryRecvError::Empty) => {
+                None => {
                     run = 0;
                     clock.stale();
-                    match rx.recv().await {
-                        Some(m) => m,
-                        None => break,
-                    }
+                    mailbox.pop().await
                 }
-                Err(mpsc::error::TryRecvError::Disconnected) => break,
             };
             if terminating.load(Ordering::Acquire) {
                 break;
@@ -279,15 +332,17 @@ impl Shared {
         );
         {
             let mut procs = self.procs.write().unwrap_or_else(|e| e.into_inner());
-            if procs.get(pid.id()).is_some_and(|p| p.tx.same_channel(&tx)) {
+            if procs
+                .get(pid.id())
+                .is_some_and(|p| Arc::ptr_eq(&p.mailbox, &mailbox))
+            {
                 procs.remove(pid.id());
             }
         }
-        drop(tx);
-        rx.close();
-        // Whatever is still queued is dropped: pending HTTP responders answer
-        // 503, pending close notices find no process.
-        while rx.try_recv().is_ok() {}
+        // Whatever is still queued is dropped (outside the mailbox lock):
+        // pending HTTP responders answer 503, pending close notices find no
+        // process.
+        drop(mailbox.close());
         drop(actor);
         self.process_exited(&pid);
     }
@@ -382,7 +437,7 @@ impl Shared {
         let procs = self.procs.read().unwrap_or_else(|e| e.into_inner());
         if let Some(p) = procs.get(id) {
             p.terminating.store(true, Ordering::Release);
-            let _ = p.tx.send(Mail::Terminate);
+            let _ = p.mailbox.push(Mail::Terminate);
         }
     }
 

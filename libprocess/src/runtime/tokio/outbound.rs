@@ -27,18 +27,20 @@ use crate::Upid;
 /// Who is linked to whom.
 #[derive(Default)]
 pub(crate) struct Links {
-    /// Linked-to pid -> the processes (local) watching it.
-    watchers: HashMap<Upid, BTreeSet<Upid>>,
+    /// Linked-to pid -> the processes (local) watching it. Almost always one
+    /// or two watchers, so a short vector: a `BTreeSet` node is ~700 bytes
+    /// per linked pid, which the master pays for every agent it links to.
+    watchers: HashMap<Upid, Vec<Upid>>,
     /// Local process -> the pids it watches (to clean up when it goes).
     watching: HashMap<Upid, BTreeSet<Upid>>,
 }
 
 impl Links {
     fn add(&mut self, from: &Upid, to: &Upid) {
-        self.watchers
-            .entry(to.clone())
-            .or_default()
-            .insert(from.clone());
+        let ws = self.watchers.entry(to.clone()).or_default();
+        if !ws.contains(from) {
+            ws.push(from.clone());
+        }
         self.watching
             .entry(from.clone())
             .or_default()
@@ -47,7 +49,7 @@ impl Links {
 
     fn remove(&mut self, from: &Upid, to: &Upid) {
         if let Some(s) = self.watchers.get_mut(to) {
-            s.remove(from);
+            s.retain(|w| w != from);
             if s.is_empty() {
                 self.watchers.remove(to);
             }
@@ -62,11 +64,9 @@ impl Links {
 
     /// Removes every link to `to`; returns the watchers.
     fn take_watchers(&mut self, to: &Upid) -> Vec<Upid> {
-        let ws: Vec<Upid> = self
-            .watchers
-            .remove(to)
-            .map(|s| s.into_iter().collect())
-            .unwrap_or_default();
+        let mut ws = self.watchers.remove(to).unwrap_or_default();
+        // In pid order, as when they were kept in a set.
+        ws.sort();
         for w in &ws {
             if let Some(s) = self.watching.get_mut(w) {
                 s.remove(to);
@@ -82,7 +82,7 @@ impl Links {
     fn forget_watcher(&mut self, from: &Upid) {
         for to in self.watching.remove(from).unwrap_or_default() {
             if let Some(s) = self.watchers.get_mut(&to) {
-                s.remove(from);
+                s.retain(|w| w != from);
                 if s.is_empty() {
                     self.watchers.remove(&to);
                 }
@@ -92,7 +92,7 @@ impl Links {
 
     /// How many (watcher, watched) pairs there are.
     pub(crate) fn len(&self) -> usize {
-        self.watchers.values().map(BTreeSet::len).sum()
+        self.watchers.values().map(Vec::len).sum()
     }
 }
 
