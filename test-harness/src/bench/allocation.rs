@@ -16,8 +16,9 @@
 //! What is read: `allocator/mesos/allocation_run_ms` (the duration of the
 //! last run, upstream's `allocation_run` timer in
 //! src/master/allocator/mesos/metrics.cpp) and `allocator/mesos/allocation_runs`,
-//! polled every [`DeclineConfig::poll`]; each time the run counter moves,
-//! the last run's duration is one sample. The master's own statistics
+//! polled every [`DeclineConfig::poll`]; once the run counter has moved and
+//! the last run's duration has changed, that duration is one sample (runs
+//! that end less than a poll apart are sampled once). The master's own statistics
 //! (`/p50`, `/p90`, `/p99`, `/max`, `/count`) cover every run of the last
 //! hour, including the many small runs during registration, so they are
 //! reported beside, not instead of, the sampled series.
@@ -232,6 +233,7 @@ pub fn run_decline(
     let cpu0 = proc_.and_then(|p| p.cpu_time());
     let t0 = Instant::now();
     let mut last_runs = runs0;
+    let mut last_ms = first.get(RUN_MS).copied();
     let mut last = first;
     while t0.elapsed() < d.measure {
         std::thread::sleep(d.poll);
@@ -242,13 +244,18 @@ pub fn run_decline(
                 continue;
             }
         };
+        // A run is sampled once the counter has moved *and* the duration
+        // has changed: upstream bumps the counter when a run starts and
+        // serves /metrics/snapshot from another process, so a poll can land
+        // mid-run and still see the previous run's duration.
         let runs = m.get(RUNS).copied().unwrap_or(last_runs);
-        if runs > last_runs {
-            if let Some(v) = m.get(RUN_MS) {
-                res.runs_ms.push(*v);
-            }
+        let v = m.get(RUN_MS).copied();
+        if runs > last_runs && v.is_some() && v != last_ms {
+            res.runs_ms.extend(v);
             last_runs = runs;
+            last_ms = v;
         }
+        res.runs_in_window = (runs - runs0).max(0.0) as u64;
         last = m;
     }
     res.window = t0.elapsed();
@@ -257,7 +264,6 @@ pub fn run_decline(
         _ => None,
     };
     res.offers_in_window = offers(&scheds).saturating_sub(offers0);
-    res.runs_in_window = (last_runs - runs0).max(0.0) as u64;
     res.master_stats = last;
 
     drop(scheds);
