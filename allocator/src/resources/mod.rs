@@ -443,7 +443,8 @@ impl Resources {
 
     /// Moves the entries matching `pred` out into the returned set; both
     /// keep their order (the first half of [`Resources::partition`], in
-    /// place: one allocation instead of two).
+    /// place: one allocation instead of two). `pred` may be called more
+    /// than once per entry.
     pub(crate) fn split_off_where(&mut self, mut pred: impl FnMut(&Resource) -> bool) -> Resources {
         if !self.items.iter().any(|i| pred(i.view())) {
             return Resources::new();
