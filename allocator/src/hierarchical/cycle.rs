@@ -10,7 +10,7 @@
 //! sorting roles), sorter order is walked lazily and stops as soon as the
 //! agent is exhausted, and sorter updates are applied in O(log n).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use std::sync::Arc;
 
@@ -26,10 +26,21 @@ use crate::resources::{resource as r, roles, ResourceLimits, ResourceQuantities,
 
 /// Framework index -> role -> agent id -> offered resources (keyed by index
 /// during the cycle: cheaper than comparing id strings).
-type Offerable = HashMap<usize, BTreeMap<String, BTreeMap<String, Resources>>>;
+type Offerable = FastMap<usize, BTreeMap<String, BTreeMap<String, Resources>>>;
+
+/// Sorter updates of one agent: (leaf index in the walked sorter, role
+/// name when the walked sorter is the stage-1 subset and the main role
+/// sorter needs it too, quantities).
+type RoleUpdates = Vec<(usize, Option<String>, ResourceQuantities)>;
+/// (framework leaf, index of the matching role update, quantities when they
+/// differ from the role's: shared resources).
+type FrameworkUpdates = Vec<(usize, usize, Option<ResourceQuantities>)>;
 
 /// What one cycle accumulates while it walks the agents.
 struct CycleState {
+    /// Buffers reused for every agent (no allocation per agent).
+    role_updates: RoleUpdates,
+    fw_updates: FrameworkUpdates,
     quota: QuotaState,
     offerable: Offerable,
     /// Shared resources already offered on an agent in this cycle.
@@ -176,7 +187,9 @@ impl HierarchicalAllocator {
 
         let mut cycle = CycleState {
             quota: self.quota_state(),
-            offerable: HashMap::new(),
+            role_updates: Vec::new(),
+            fw_updates: Vec::new(),
+            offerable: FastMap::default(),
             offered_shared: BTreeMap::new(),
             alloc_infos: FastMap::default(),
             now,
@@ -264,6 +277,8 @@ impl HierarchicalAllocator {
         cycle: &mut CycleState,
     ) {
         let CycleState {
+            role_updates: role_updates_buf,
+            fw_updates: fw_updates_buf,
             quota,
             offerable,
             offered_shared,
@@ -302,13 +317,10 @@ impl HierarchicalAllocator {
             }
         }
         let remote = is_remote(options, slave);
-        // (leaf index in the walked sorter, role name when the walked sorter
-        // is the stage-1 subset and the main role sorter needs it too).
-        let mut role_updates: Vec<(usize, Option<String>, ResourceQuantities)> = Vec::new();
+        let mut role_updates = std::mem::take(role_updates_buf);
+        role_updates.clear();
         let walking_subset = order.is_some();
-        // (framework leaf, index of the matching role update, quantities
-        // when they differ from the role's: shared resources).
-        let mut fw_updates: Vec<(usize, usize, Option<ResourceQuantities>)> = Vec::new();
+        let mut fw_updates = std::mem::take(fw_updates_buf);
         let guarantees_stage = unsatisfied_roles.is_some();
         // Stage 1 stops walking roles once every unsatisfied role was seen.
         let mut to_visit = unsatisfied_roles.as_ref().map_or(0, |s| s.len());
@@ -392,82 +404,113 @@ impl HierarchicalAllocator {
                 // Take the cached copy rather than cloning it: the usual next
                 // step is an allocation, which invalidates the cache anyway.
                 let mut available = role_available.take().unwrap_or_default();
+                let base_len = available.len();
                 strip_incapable(&mut available, fw);
+                // `strip_incapable` only removes entries.
+                let stripped = available.len() != base_len;
 
-                let quota_resources = available.split_off_where(|x| {
-                    r::is_scalar(x) && r::is_unreserved(x) && !r::is_revocable(x)
-                });
-                let rest = available;
-                let mut to_allocate;
-                let mut additional;
-                let mut guarantee_alloc = Resources::new();
-                if guarantees_stage {
-                    guarantee_alloc = shrink_to_quantities(&quota_resources, &unsatisfied);
-                    if guarantee_alloc.is_empty() {
-                        return true;
-                    }
-                    // As upstream: only reservations to the role itself join a
-                    // guarantee allocation.
-                    let mut rest = rest;
-                    rest.retain(|x| {
-                        r::is_reserved(x, Some(role)) || !r::is_scalar(x) || r::is_revocable(x)
-                    });
-                    to_allocate = &guarantee_alloc + &rest;
-                    additional = &quota_resources - &guarantee_alloc;
-                } else {
-                    to_allocate = rest;
-                    additional = quota_resources;
-                }
-                let guarantee_part = guarantees_stage;
+                let is_quota_scalar = r::is_quota_scalar;
                 // Limits of the role and of every ancestor (see `effective_limits`).
-                let limits = quota.effective_limits(quotas, role);
-                if !limits.is_empty() && !additional.is_empty() {
-                    let g = ResourceQuantities::from_scalar_resources(&guarantee_alloc);
-                    let mut lim = BTreeMap::new();
-                    for (name, left) in limits.iter() {
-                        lim.insert(name.to_string(), (left - g.get_fixed(name)).max(0));
-                    }
-                    let lim = ResourceLimits::from_pairs(
-                        lim.iter()
-                            .map(|(k, v)| (k.as_str(), crate::resources::values::from_fixed(*v))),
-                    );
-                    additional = shrink_to_limits(&additional, &lim);
-                }
-                if !quota.required_headroom.is_empty() && !additional.is_empty() {
-                    let target = quota.available_headroom.sub(&quota.required_headroom);
-                    additional = shrink_to_quantities(&additional, &target);
-                }
-                // What this allocation adds to quota consumption (only
-                // tracked while some quota exists).
-                let increased = (!quotas.is_empty()).then(|| {
-                    if guarantees_stage {
-                        ResourceQuantities::from_scalar_resources(&(&guarantee_alloc + &additional))
-                    } else {
-                        ResourceQuantities::from_scalar_resources(&additional)
-                    }
-                });
-                if guarantee_part {
-                    // `additional` may merge with the guarantee part.
-                    to_allocate += &additional;
+                let limits = if quotas.is_empty() {
+                    ResourceLimits::new()
                 } else {
-                    // The two sides of one partition, each only shrunk.
-                    to_allocate.append_disjoint(additional);
+                    quota.effective_limits(quotas, role)
+                };
+                // Nothing can be cut (no guarantee stage, no limit, no
+                // headroom to keep): the offer is all of `available`, in the
+                // order the general path below produces (the rest, then the
+                // unreserved scalars), built as one vector.
+                let uncut =
+                    !guarantees_stage && limits.is_empty() && quota.required_headroom.is_empty();
+                let mut to_allocate;
+                let mut guarantee_alloc = Resources::new();
+                let increased;
+                if uncut {
+                    to_allocate = available.reordered_where(is_quota_scalar);
+                    // Usually the very entry vector of the agent's
+                    // `available`: one holder less before it is changed.
+                    drop(available);
+                    increased = (!quotas.is_empty()).then(|| {
+                        to_allocate
+                            .scalar_quantities_where(|x| r::is_unreserved(x) && !r::is_revocable(x))
+                    });
+                } else {
+                    let quota_resources = available.split_off_where(is_quota_scalar);
+                    let rest = available;
+                    let mut additional;
+                    if guarantees_stage {
+                        guarantee_alloc = shrink_to_quantities(&quota_resources, &unsatisfied);
+                        if guarantee_alloc.is_empty() {
+                            return true;
+                        }
+                        // As upstream: only reservations to the role itself join a
+                        // guarantee allocation.
+                        let mut rest = rest;
+                        rest.retain(|x| {
+                            r::is_reserved(x, Some(role)) || !r::is_scalar(x) || r::is_revocable(x)
+                        });
+                        to_allocate = &guarantee_alloc + &rest;
+                        additional = &quota_resources - &guarantee_alloc;
+                    } else {
+                        to_allocate = rest;
+                        additional = quota_resources;
+                    }
+                    let guarantee_part = guarantees_stage;
+                    if !limits.is_empty() && !additional.is_empty() {
+                        let g = ResourceQuantities::from_scalar_resources(&guarantee_alloc);
+                        let mut lim = BTreeMap::new();
+                        for (name, left) in limits.iter() {
+                            lim.insert(name.to_string(), (left - g.get_fixed(name)).max(0));
+                        }
+                        let lim =
+                            ResourceLimits::from_pairs(lim.iter().map(|(k, v)| {
+                                (k.as_str(), crate::resources::values::from_fixed(*v))
+                            }));
+                        additional = shrink_to_limits(&additional, &lim);
+                    }
+                    if !quota.required_headroom.is_empty() && !additional.is_empty() {
+                        let target = quota.available_headroom.sub(&quota.required_headroom);
+                        additional = shrink_to_quantities(&additional, &target);
+                    }
+                    // What this allocation adds to quota consumption (only
+                    // tracked while some quota exists).
+                    increased = (!quotas.is_empty()).then(|| {
+                        if guarantees_stage {
+                            ResourceQuantities::from_scalar_resources(
+                                &(&guarantee_alloc + &additional),
+                            )
+                        } else {
+                            ResourceQuantities::from_scalar_resources(&additional)
+                        }
+                    });
+                    if guarantee_part {
+                        // `additional` may merge with the guarantee part.
+                        to_allocate += &additional;
+                    } else {
+                        // The two sides of one partition, each only shrunk.
+                        to_allocate.append_disjoint(additional);
+                    }
                 }
 
-                if !allocatable(options, &to_allocate, role, fw)
-                    || is_filtered(fw, role, sidx, slave, &to_allocate, now)
+                // An uncut offer of unstripped resources is exactly what was
+                // checked above (`base`): the same answers again.
+                let unchanged = uncut && !stripped;
+                if !unchanged
+                    && (!allocatable(options, &to_allocate, role, fw)
+                        || is_filtered(fw, role, sidx, slave, &to_allocate, now))
                 {
                     return true;
                 }
 
                 // Unreserved non-revocable scalars: what quota and headroom
                 // count (computed once for both).
-                let (all_q, quota_q) = to_allocate
+                let (all_q, quota_only) = to_allocate
                     .scalar_quantities_and_where(|x| r::is_unreserved(x) && !r::is_revocable(x));
+                let quota_q = quota_only.as_ref().unwrap_or(&all_q);
                 // A copy without allocation info is only needed for the
                 // shared-resource book-keeping below.
                 let unallocated = to_allocate.any(r::is_shared).then(|| to_allocate.clone());
-                slave.take_available(&to_allocate, &quota_q);
+                slave.take_available(&to_allocate, quota_q);
                 let info = match alloc_infos.get(role) {
                     Some(i) => i.clone(),
                     None => {
@@ -521,21 +564,28 @@ impl HierarchicalAllocator {
                         .and_then(|f| f.allocated.get(&slave.id));
                     (
                         Some(super::shared::added_quantities(fw_held, &to_allocate)),
-                        super::shared::added_quantities(Some(&role_held), &to_allocate),
+                        Some(super::shared::added_quantities(
+                            Some(&role_held),
+                            &to_allocate,
+                        )),
                     )
                 } else {
-                    (None, all_q)
+                    (None, None)
                 };
-                fw_updates.push((fw_leaf, role_updates.len(), fq));
-                role_updates.push((role_leaf, walking_subset.then(|| role.to_string()), rq));
                 match role_states.get_mut(role) {
-                    Some(state) => state.allocated_quota.add_assign(&quota_q),
+                    Some(state) => state.allocated_quota.add_assign(quota_q),
                     None => role_states
                         .entry(role.to_string())
                         .or_default()
                         .allocated_quota
-                        .add_assign(&quota_q),
+                        .add_assign(quota_q),
                 }
+                let rq = match rq {
+                    Some(q) => q,
+                    None => all_q,
+                };
+                fw_updates.push((fw_leaf, role_updates.len(), fq));
+                role_updates.push((role_leaf, walking_subset.then(|| role.to_string()), rq));
                 let fw_mut = frameworks[fidx].as_mut().expect("live framework");
                 *fw_mut.allocated.entry(slave.id.clone()).or_default() += &to_allocate;
                 true
@@ -551,7 +601,7 @@ impl HierarchicalAllocator {
             }
             true
         });
-        for (leaf, name, q) in role_updates {
+        for (leaf, name, q) in role_updates.drain(..) {
             match (order.as_deref_mut(), name) {
                 (Some(sub), Some(role)) => {
                     sub.allocated_leaf(leaf, &q);
@@ -560,6 +610,8 @@ impl HierarchicalAllocator {
                 _ => role_sorter.allocated_leaf(leaf, &q),
             }
         }
+        *role_updates_buf = role_updates;
+        *fw_updates_buf = fw_updates;
         if let Some(sub) = order {
             for role in satisfied {
                 sub.remove(&role);

@@ -136,6 +136,10 @@ impl Slave {
         } else {
             (self.total.non_shared() - allocated.non_shared()) + &self.shared
         };
+        // Kept in the order an offer lists them (the rest, then unreserved
+        // non-revocable scalars; each side in its own order, so no offer
+        // changes): a whole-agent offer can then share this entry vector.
+        self.available = self.available.reordered_where(r::is_quota_scalar);
         self.headroom = self
             .available
             .scalar_quantities_where(|x| r::is_unreserved(x) && !r::is_revocable(x));

@@ -112,10 +112,58 @@ impl Item {
     }
 }
 
+/// The entry vector of a [`Resources`], itself shared copy-on-write: a copy
+/// of a `Resources` (an offer recorded on the agent, on the framework and in
+/// the cycle's result) is one reference count, and only the copy that is
+/// changed later pays for the vector. Empty sets hold no allocation.
+#[derive(Clone, Debug, Default)]
+struct Items(Option<Arc<Vec<Item>>>);
+
+impl std::ops::Deref for Items {
+    type Target = [Item];
+    fn deref(&self) -> &[Item] {
+        match &self.0 {
+            Some(v) => v,
+            None => &[],
+        }
+    }
+}
+
+impl From<Vec<Item>> for Items {
+    fn from(v: Vec<Item>) -> Items {
+        if v.is_empty() {
+            Items(None)
+        } else {
+            Items(Some(Arc::new(v)))
+        }
+    }
+}
+
+impl FromIterator<Item> for Items {
+    fn from_iter<T: IntoIterator<Item = Item>>(iter: T) -> Items {
+        iter.into_iter().collect::<Vec<Item>>().into()
+    }
+}
+
+impl Items {
+    /// The vector for changing, copied first if someone else holds it.
+    fn make_mut(&mut self) -> &mut Vec<Item> {
+        Arc::make_mut(self.0.get_or_insert_with(Default::default))
+    }
+
+    /// The vector by value (copied only if shared).
+    fn into_vec(self) -> Vec<Item> {
+        match self.0 {
+            None => Vec::new(),
+            Some(a) => Arc::try_unwrap(a).unwrap_or_else(|a| (*a).clone()),
+        }
+    }
+}
+
 /// A normalized multiset of `Resource` objects with Mesos arithmetic.
 #[derive(Clone, Debug, Default)]
 pub struct Resources {
-    items: Vec<Item>,
+    items: Items,
 }
 
 impl Resources {
@@ -209,7 +257,8 @@ impl Resources {
         if Self::item_is_empty(&that) {
             return;
         }
-        for i in &mut self.items {
+        let items = self.items.make_mut();
+        for i in items.iter_mut() {
             if i.addable(&that) {
                 if i.res.shared.is_some() {
                     i.count += that.count;
@@ -219,7 +268,7 @@ impl Resources {
                 return;
             }
         }
-        self.items.push(that);
+        items.push(that);
     }
 
     fn sub_item(&mut self, that: &Item) {
@@ -234,32 +283,33 @@ impl Resources {
                 .iter()
                 .position(|i| Arc::ptr_eq(&i.res, &that.res) && i.same_alloc(that))
             {
-                self.items.swap_remove(idx);
+                self.items.make_mut().swap_remove(idx);
                 return;
             }
         }
-        for idx in 0..self.items.len() {
-            let i = &mut self.items[idx];
-            if i.subtractable(that) {
-                if i.res.shared.is_some() {
-                    i.count -= that.count;
-                } else if Arc::ptr_eq(&i.res, &that.res)
-                    || (r::is_scalar(&i.res)
-                        && values::to_fixed(r::scalar(&that.res))
-                            >= values::to_fixed(r::scalar(&i.res)))
-                {
-                    // Everything goes: drop the entry without copying it first.
-                    self.items.swap_remove(idx);
-                    return;
-                } else {
-                    r::sub_value(i.res_mut(), &that.res);
-                }
-                let negative = (i.res.shared.is_some() && i.count < 0)
-                    || (r::is_scalar(&i.res) && values::to_fixed(r::scalar(&i.res)) < 0);
-                if negative || Self::item_is_empty(i) {
-                    self.items.swap_remove(idx);
-                }
+        let Some(idx) = self.items.iter().position(|i| i.subtractable(that)) else {
+            return;
+        };
+        let items = self.items.make_mut();
+        {
+            let i = &mut items[idx];
+            if i.res.shared.is_some() {
+                i.count -= that.count;
+            } else if Arc::ptr_eq(&i.res, &that.res)
+                || (r::is_scalar(&i.res)
+                    && values::to_fixed(r::scalar(&that.res))
+                        >= values::to_fixed(r::scalar(&i.res)))
+            {
+                // Everything goes: drop the entry without copying it first.
+                items.swap_remove(idx);
                 return;
+            } else {
+                r::sub_value(i.res_mut(), &that.res);
+            }
+            let negative = (i.res.shared.is_some() && i.count < 0)
+                || (r::is_scalar(&i.res) && values::to_fixed(r::scalar(&i.res)) < 0);
+            if negative || Self::item_is_empty(i) {
+                items.swap_remove(idx);
             }
         }
     }
@@ -310,7 +360,7 @@ impl Resources {
             return that.items.iter().all(|i| self.contains_item(i));
         }
         let mut remaining = self.clone();
-        for i in &that.items {
+        for i in that.items.iter() {
             if !remaining.contains_item(i) {
                 return false;
             }
@@ -365,24 +415,104 @@ impl Resources {
         }
     }
 
-    /// Keeps only the entries matching `pred`, in place (no copy).
+    /// Keeps only the entries matching `pred`, in place (no copy, and a
+    /// shared entry vector stays shared when everything is kept).
     pub fn retain(&mut self, mut pred: impl FnMut(&Resource) -> bool) {
-        self.items.retain(|i| pred(i.view()));
+        let Some(first_out) = self.items.iter().position(|i| !pred(i.view())) else {
+            return;
+        };
+        let mut k = 0;
+        self.items.make_mut().retain(|i| {
+            // Entries before `first_out` were kept already; the predicate
+            // sees every other entry exactly once.
+            let keep = k < first_out || (k > first_out && pred(i.view()));
+            k += 1;
+            keep
+        });
     }
 
     /// Splits into (matching, not matching) without copying entries.
     pub fn partition(self, mut pred: impl FnMut(&Resource) -> bool) -> (Resources, Resources) {
-        let (a, b): (Vec<Item>, Vec<Item>) = self.items.into_iter().partition(|i| pred(i.view()));
-        (Resources { items: a }, Resources { items: b })
+        let (a, b): (Vec<Item>, Vec<Item>) = self
+            .items
+            .into_vec()
+            .into_iter()
+            .partition(|i| pred(i.view()));
+        (Resources { items: a.into() }, Resources { items: b.into() })
     }
 
     /// Moves the entries matching `pred` out into the returned set; both
     /// keep their order (the first half of [`Resources::partition`], in
-    /// place: one allocation instead of two).
+    /// place: one allocation instead of two). `pred` may be called more
+    /// than once per entry.
     pub(crate) fn split_off_where(&mut self, mut pred: impl FnMut(&Resource) -> bool) -> Resources {
-        Resources {
-            items: self.items.extract_if(.., |i| pred(i.view())).collect(),
+        if !self.items.iter().any(|i| pred(i.view())) {
+            return Resources::new();
         }
+        let unique = self
+            .items
+            .0
+            .as_ref()
+            .is_some_and(|a| Arc::strong_count(a) == 1);
+        if unique {
+            let out: Vec<Item> = self
+                .items
+                .make_mut()
+                .extract_if(.., |i| pred(i.view()))
+                .collect();
+            return Resources { items: out.into() };
+        }
+        // Shared with someone: build both sides from the shared vector
+        // (copying it first only to move half of it out would copy twice).
+        let n = self.items.iter().filter(|i| pred(i.view())).count();
+        let (mut a, mut b) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(self.items.len() - n),
+        );
+        for i in self.items.iter() {
+            if pred(i.view()) {
+                a.push(i.clone());
+            } else {
+                b.push(i.clone());
+            }
+        }
+        self.items = b.into();
+        Resources { items: a.into() }
+    }
+
+    /// The entries not matching `pred`, then those matching, each side in
+    /// stored order: what [`Resources::split_off_where`] followed by
+    /// [`Resources::append_disjoint`] of the two sides yields, built as one
+    /// vector (or shared, when the order does not change).
+    pub(crate) fn reordered_where(&self, mut pred: impl FnMut(&Resource) -> bool) -> Resources {
+        let n = self.items.len();
+        if n > 64 {
+            let (mut a, b) = self.clone().partition(|x| !pred(x));
+            a.append_disjoint(b);
+            return a;
+        }
+        // Bit k: entry k matches (a set has a handful of entries).
+        let mut mask: u64 = 0;
+        for (k, i) in self.items.iter().enumerate() {
+            if pred(i.view()) {
+                mask |= 1 << k;
+            }
+        }
+        // Already in that order (the matching entries are the last ones):
+        // share the vector.
+        // (bits `trailing_zeros..n` all set, nothing else).
+        if mask == 0 || mask.count_ones() as usize == n - mask.trailing_zeros() as usize {
+            return self.clone();
+        }
+        let mut out = Vec::with_capacity(n);
+        for want in [false, true] {
+            for (k, i) in self.items.iter().enumerate() {
+                if (mask >> k) & 1 == u64::from(want) {
+                    out.push(i.clone());
+                }
+            }
+        }
+        Resources { items: out.into() }
     }
 
     /// True if any entry matches `pred`.
@@ -409,25 +539,25 @@ impl Resources {
     }
 
     /// `(self.scalar_quantities(), self.scalar_quantities_where(pred))` in
-    /// one pass (the allocation cycle needs both for every offer).
+    /// one pass (the allocation cycle needs both for every offer); the
+    /// second is `None` when every scalar matches (it equals the first).
     pub(crate) fn scalar_quantities_and_where(
         &self,
         mut pred: impl FnMut(&Resource) -> bool,
-    ) -> (ResourceQuantities, ResourceQuantities) {
+    ) -> (ResourceQuantities, Option<ResourceQuantities>) {
+        let scalars = || self.items.iter().filter(|i| r::is_scalar(&i.res));
         let mut all = ResourceQuantities::with_capacity(self.items.len());
-        let mut matching = ResourceQuantities::with_capacity(self.items.len());
-        let mut every = true;
-        for i in self.items.iter().filter(|i| r::is_scalar(&i.res)) {
-            let v = values::to_fixed(r::scalar(&i.res));
-            all.add_fixed_value(&i.res.name, v);
-            if pred(&i.res) {
-                matching.add_fixed_value(&i.res.name, v);
-            } else {
-                every = false;
-            }
+        for i in scalars() {
+            all.add_fixed_value(&i.res.name, values::to_fixed(r::scalar(&i.res)));
         }
-        debug_assert!(!every || matching == all);
-        (all, matching)
+        if scalars().all(|i| pred(&i.res)) {
+            return (all, None);
+        }
+        let mut matching = ResourceQuantities::with_capacity(self.items.len());
+        for i in scalars().filter(|i| pred(&i.res)) {
+            matching.add_fixed_value(&i.res.name, values::to_fixed(r::scalar(&i.res)));
+        }
+        (all, Some(matching))
     }
 
     /// Reserved resources; with `Some(role)` only those reserved to exactly `role`.
@@ -600,7 +730,11 @@ impl Resources {
             .items
             .iter()
             .all(|o| !self.items.iter().any(|i| i.addable(o))));
-        self.items.extend(other.items);
+        if self.items.is_empty() {
+            self.items = other.items;
+            return;
+        }
+        self.items.make_mut().extend(other.items.into_vec());
     }
 
     /// Sets the allocation info of every entry. When all entries agreed on it
@@ -609,12 +743,18 @@ impl Resources {
     fn set_allocation_info(&mut self, info: Option<Arc<AllocationInfo>>) {
         let uniform = self.items.windows(2).all(|w| w[0].same_alloc(&w[1]));
         if uniform {
-            for i in &mut self.items {
+            if self.items.iter().all(|i| {
+                matches!((&i.alloc, &info), (None, None))
+                    || matches!((&i.alloc, &info), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
+            }) {
+                return;
+            }
+            for i in self.items.make_mut().iter_mut() {
                 i.set_alloc(info.clone());
             }
             return;
         }
-        let old = std::mem::take(&mut self.items);
+        let old = std::mem::take(&mut self.items).into_vec();
         for mut i in old {
             i.set_alloc(info.clone());
             self.add_item(i);
@@ -646,7 +786,7 @@ impl Resources {
     /// Allocation role -> resources (entries without allocation info are skipped).
     pub fn allocations(&self) -> BTreeMap<String, Resources> {
         let mut out: BTreeMap<String, Resources> = BTreeMap::new();
-        for i in &self.items {
+        for i in self.items.iter() {
             if let Some(role) = i.alloc.as_ref().and_then(|a| a.role.clone()) {
                 out.entry(role).or_default().add_item(i.clone());
             }
@@ -657,7 +797,7 @@ impl Resources {
     /// Reservation role -> reserved resources.
     pub fn reservations(&self) -> BTreeMap<String, Resources> {
         let mut out: BTreeMap<String, Resources> = BTreeMap::new();
-        for i in &self.items {
+        for i in self.items.iter() {
             if let Some(role) = r::reservation_role(&i.res) {
                 out.entry(role.to_string()).or_default().add_item(i.clone());
             }
@@ -668,7 +808,7 @@ impl Resources {
     /// Pushes a reservation onto every entry (a RESERVE operation's result).
     pub fn push_reservation(&self, info: &ReservationInfo) -> Resources {
         let mut out = Resources::new();
-        for i in &self.items {
+        for i in self.items.iter() {
             let mut i = i.clone();
             i.res_mut().reservations.push(info.clone());
             out.add_item(i);
@@ -679,7 +819,7 @@ impl Resources {
     /// Pops the innermost reservation from every entry (UNRESERVE).
     pub fn pop_reservation(&self) -> Resources {
         let mut out = Resources::new();
-        for i in &self.items {
+        for i in self.items.iter() {
             let mut i = i.clone();
             i.res_mut().reservations.pop();
             out.add_item(i);
@@ -690,7 +830,7 @@ impl Resources {
     /// All reservations removed.
     pub fn to_unreserved(&self) -> Resources {
         let mut out = Resources::new();
-        for i in &self.items {
+        for i in self.items.iter() {
             let mut i = i.clone();
             i.res_mut().reservations.clear();
             out.add_item(i);
@@ -833,8 +973,8 @@ impl AddAssign<&Resources> for Resources {
             self.items = rhs.items.clone();
             return;
         }
-        self.items.reserve(rhs.items.len());
-        for i in &rhs.items {
+        self.items.make_mut().reserve(rhs.items.len());
+        for i in rhs.items.iter() {
             self.add_item(i.clone());
         }
     }
@@ -846,7 +986,7 @@ impl AddAssign<Resources> for Resources {
             *self = rhs;
             return;
         }
-        for i in rhs.items {
+        for i in rhs.items.into_vec() {
             self.add_item(i);
         }
     }
@@ -854,7 +994,24 @@ impl AddAssign<Resources> for Resources {
 
 impl SubAssign<&Resources> for Resources {
     fn sub_assign(&mut self, rhs: &Resources) {
-        for i in &rhs.items {
+        // Taking away all of it (the allocation path subtracts an offer that
+        // is the agent's whole `available`, entry handle by entry handle):
+        // each such entry would be removed whole by `sub_item`.
+        if !self.items.is_empty()
+            && self.items.len() == rhs.items.len()
+            && rhs.items.iter().all(|t| {
+                t.res.shared.is_none()
+                    && t.res.disk.is_none()
+                    && self
+                        .items
+                        .iter()
+                        .any(|i| Arc::ptr_eq(&i.res, &t.res) && i.same_alloc(t))
+            })
+        {
+            self.items = Items::default();
+            return;
+        }
+        for i in rhs.items.iter() {
             self.sub_item(i);
         }
     }

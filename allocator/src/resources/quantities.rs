@@ -2,6 +2,7 @@
 //! `src/common/resource_quantities.{hpp,cpp}`). Amounts are kept in upstream's
 //! fixed-point form (thousandths) so sums never drift.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -13,9 +14,9 @@ use super::Resources;
 
 /// A resource name; the common ones are static so that quantities on the
 /// allocation path do not allocate strings.
-type Name = std::borrow::Cow<'static, str>;
+pub(crate) type Name = std::borrow::Cow<'static, str>;
 
-fn name_of(s: &str) -> Name {
+pub(crate) fn name_of(s: &str) -> Name {
     match s {
         "cpus" => Name::Borrowed("cpus"),
         "mem" => Name::Borrowed("mem"),
@@ -23,6 +24,18 @@ fn name_of(s: &str) -> Name {
         "gpus" => Name::Borrowed("gpus"),
         "ports" => Name::Borrowed("ports"),
         other => Name::Owned(other.to_string()),
+    }
+}
+
+/// Orders resource names as `str::cmp` does, cheaply for the usual case:
+/// names mostly differ in their first byte (`cpus`, `disk`, `mem`, ...), and
+/// equal names are often the same static string.
+#[inline]
+pub(crate) fn cmp_name(a: &str, b: &str) -> Ordering {
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ if a.len() == b.len() && std::ptr::eq(a.as_ptr(), b.as_ptr()) => Ordering::Equal,
+        _ => a.cmp(b),
     }
 }
 
@@ -101,8 +114,17 @@ impl ResourceQuantities {
         self.add_fixed(name, v)
     }
 
+    /// Position of `name` (or where it would go). A handful of names:
+    /// a linear scan with [`cmp_name`] beats a binary search of `memcmp`s.
     fn find(&self, name: &str) -> Result<usize, usize> {
-        self.q.binary_search_by(|(k, _)| k.as_ref().cmp(name))
+        for (i, (k, _)) in self.q.iter().enumerate() {
+            match cmp_name(k, name) {
+                Ordering::Equal => return Ok(i),
+                Ordering::Greater => return Err(i),
+                Ordering::Less => {}
+            }
+        }
+        Err(self.q.len())
     }
 
     fn add_fixed(&mut self, name: &str, v: i64) {
@@ -111,6 +133,7 @@ impl ResourceQuantities {
         }
         match self.find(name) {
             Ok(i) => self.q[i].1 += v,
+            Err(i) if i == self.q.len() => self.q.push((name_of(name), v)),
             Err(i) => self.q.insert(i, (name_of(name), v)),
         }
     }

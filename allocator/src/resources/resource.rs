@@ -124,6 +124,12 @@ pub fn is_revocable(r: &Resource) -> bool {
     r.revocable.is_some()
 }
 
+/// An unreserved, non-revocable scalar: what quota and quota headroom count,
+/// and what the allocation cycle may cut to limits and headroom.
+pub fn is_quota_scalar(r: &Resource) -> bool {
+    is_scalar(r) && is_unreserved(r) && !is_revocable(r)
+}
+
 /// Shared resource (e.g. a shared persistent volume).
 pub fn is_shared(r: &Resource) -> bool {
     r.shared.is_some()

@@ -116,7 +116,9 @@ pub struct Sorter {
     nodes: Vec<Node>,
     free: Vec<usize>,
     clients: FastMap<String, usize>,
-    names: Vec<String>,
+    /// Resource names (the common ones as static strings: comparing them
+    /// with the quantities' names is a pointer check).
+    names: Vec<crate::resources::quantities::Name>,
     /// Reused buffer for allocation deltas (no allocation per update).
     scratch: Vec<i64>,
     total: Vec<i64>,
@@ -169,16 +171,20 @@ impl Sorter {
     pub fn set_fairness_exclude(&mut self, names: impl IntoIterator<Item = String>) {
         self.exclude_names = names.into_iter().collect();
         for (i, n) in self.names.iter().enumerate() {
-            self.excluded[i] = self.exclude_names.contains(n);
+            self.excluded[i] = self.exclude_names.contains(n.as_ref());
         }
         self.dirty = true;
     }
 
     fn name_idx(&mut self, name: &str) -> usize {
-        if let Some(i) = self.names.iter().position(|n| n == name) {
+        if let Some(i) = self
+            .names
+            .iter()
+            .position(|n| crate::resources::quantities::cmp_name(n, name).is_eq())
+        {
             return i;
         }
-        self.names.push(name.to_string());
+        self.names.push(crate::resources::quantities::name_of(name));
         self.total.push(0);
         self.excluded.push(self.exclude_names.contains(name));
         self.names.len() - 1
@@ -658,25 +664,7 @@ impl Sorter {
         }
         match self.kind {
             SorterKind::Drf => {
-                type Walk<'a> = std::iter::Rev<std::collections::btree_set::Iter<'a, Reverse<Key>>>;
-                let mut stack: Vec<Walk<'_>> = vec![self.nodes[ROOT].sorted.iter().rev()];
-                while let Some(top) = stack.last_mut() {
-                    match top.next() {
-                        None => {
-                            stack.pop();
-                        }
-                        Some(Reverse(k)) => {
-                            let n = &self.nodes[k.idx];
-                            if n.leaf {
-                                if !f(k.idx, &n.path) {
-                                    return;
-                                }
-                            } else {
-                                stack.push(n.sorted.iter().rev());
-                            }
-                        }
-                    }
-                }
+                walk_drf(&self.nodes, ROOT, &mut f);
             }
             SorterKind::Random => {
                 let order = self.random_order(ROOT);
@@ -715,6 +703,25 @@ impl Sorter {
         }
         out
     }
+}
+
+/// Walks the DRF order below `node` depth-first (children are stored in
+/// descending order, so each set is iterated in reverse), calling `f` on
+/// every active leaf; returns `false` once `f` asked to stop. Recursion
+/// (the tree is a few levels deep) instead of a heap-allocated stack.
+fn walk_drf(nodes: &[Node], node: usize, f: &mut impl FnMut(usize, &str) -> bool) -> bool {
+    for Reverse(k) in nodes[node].sorted.iter().rev() {
+        let n = &nodes[k.idx];
+        let go_on = if n.leaf {
+            f(k.idx, &n.path)
+        } else {
+            walk_drf(nodes, k.idx, f)
+        };
+        if !go_on {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]

@@ -103,6 +103,20 @@ impl MasterProc {
             .ok()
     }
 
+    /// User plus system CPU time of the master process, from /proc (in
+    /// USER_HZ ticks, 100 per second on Linux).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let pid = self.child.as_ref()?.id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the parenthesised command name: state is field 3,
+        // utime and stime are fields 14 and 15.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let utime: u64 = f.get(11)?.parse().ok()?;
+        let stime: u64 = f.get(12)?.parse().ok()?;
+        Some(Duration::from_millis((utime + stime) * 10))
+    }
+
     /// SIGKILL, as a crash.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -10,6 +10,7 @@
 //! master mark every pid at that address `exited`, so agents are spread
 //! over a few ports to keep a single connection from carrying them all.
 
+pub mod allocation;
 pub mod http_client;
 pub mod master_proc;
 

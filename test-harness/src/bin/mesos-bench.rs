@@ -2,11 +2,16 @@
 //! registration time, RSS, offers/s, task launch throughput and latency,
 //! GET_STATE latency and failover time; `--compare` runs the same load
 //! against our master and the real 1.9.0 master and prints the ratios.
+//! The `decline-offers-*` scenarios (or `--decline`) measure the master's
+//! allocation runs instead (see `bench::allocation`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use mesos_test_harness::bench::allocation::{
+    decline_scenario, run_decline, DeclineConfig, DeclineResult, DECLINE_SCENARIOS, RUNS, RUN_MS,
+};
 use mesos_test_harness::bench::master_proc::{free_port, MasterKind, MasterProc};
 use mesos_test_harness::bench::{run, scenario, BenchConfig, BenchResult, SCENARIOS};
 
@@ -14,6 +19,9 @@ const USAGE: &str = "Usage: mesos-bench [--scenario=NAME] [--master=HOST:PORT | 
   [--ours=PATH (target/release/mesos-master)] [--real=PATH (~/.cache/mesos-ref-1.9.0/bin/mesos-ref-local)]
   [--agents=N] [--frameworks=M] [--tasks=K (per framework)] [--ports=P] [--polls=Q] [--pollers=R]
   [--failover] [--timeout=SECS]
+  [--decline [--refuse=SECS (0)] [--warmup=SECS (10)] [--measure=SECS (30)]]
+Scenarios: the task-launch ones, or decline-offers-{1k,5k,10k} (implies --decline: frameworks
+decline every offer, the master's allocator/mesos/allocation_run_ms is sampled after a warm-up).
 Without --master, starts our master on a free loopback port (and, with --compare, the real one too).";
 
 struct Args {
@@ -21,6 +29,7 @@ struct Args {
     name: String,
     master: Option<SocketAddr>,
     compare: bool,
+    decline: Option<DeclineConfig>,
     ours: PathBuf,
     real: PathBuf,
 }
@@ -32,6 +41,7 @@ fn parse() -> anyhow::Result<Args> {
         name: "custom".into(),
         master: None,
         compare: false,
+        decline: None,
         ours: PathBuf::from("target/release/mesos-master"),
         real: PathBuf::from(format!("{home}/.cache/mesos-ref-1.9.0/bin/mesos-ref-local")),
     };
@@ -41,10 +51,25 @@ fn parse() -> anyhow::Result<Args> {
             v.parse::<usize>()
                 .with_context(|| format!("bad value for {k}: '{v}'"))
         };
+        let secs = || {
+            v.parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .with_context(|| format!("bad value for {k}: '{v}'"))
+        };
         match k {
+            "--scenario" if decline_scenario(v).is_some() => {
+                a.cfg = decline_scenario(v).unwrap_or_default();
+                a.decline.get_or_insert_with(DeclineConfig::default);
+                a.name = v.to_string();
+            }
             "--scenario" => {
                 a.cfg = scenario(v).with_context(|| {
-                    format!("unknown scenario '{v}'; known: {}", SCENARIOS.join(", "))
+                    format!(
+                        "unknown scenario '{v}'; known: {}, {}",
+                        SCENARIOS.join(", "),
+                        DECLINE_SCENARIOS.join(", ")
+                    )
                 })?;
                 a.name = v.to_string();
             }
@@ -59,6 +84,22 @@ fn parse() -> anyhow::Result<Args> {
             "--polls" => a.cfg.polls = num()?,
             "--pollers" => a.cfg.pollers = num()?,
             "--failover" => a.cfg.failover = true,
+            "--decline" => {
+                a.decline.get_or_insert_with(DeclineConfig::default);
+            }
+            "--refuse" => {
+                a.decline
+                    .get_or_insert_with(DeclineConfig::default)
+                    .refuse_seconds = secs()?
+            }
+            "--warmup" => {
+                a.decline.get_or_insert_with(DeclineConfig::default).warmup =
+                    std::time::Duration::from_secs_f64(secs()?)
+            }
+            "--measure" => {
+                a.decline.get_or_insert_with(DeclineConfig::default).measure =
+                    std::time::Duration::from_secs_f64(secs()?)
+            }
             "--timeout" => a.cfg.timeout = std::time::Duration::from_secs(num()? as u64),
             "--help" | "-h" => {
                 println!("{USAGE}");
@@ -161,6 +202,9 @@ fn main() -> anyhow::Result<()> {
         .init();
     let a = parse()?;
     let c = &a.cfg;
+    if let Some(d) = &a.decline {
+        return decline_main(&a, d);
+    }
     println!(
         "scenario {}: {} agents on {} ports, {} frameworks x {} tasks, {} pollers x {} polls{}",
         a.name,
@@ -206,6 +250,161 @@ fn main() -> anyhow::Result<()> {
             f(r, unit),
             ratio
         );
+    }
+    Ok(())
+}
+
+/// Like [`f`] with two decimals (allocation runs of small clusters take
+/// fractions of a millisecond).
+fn f2(v: Option<f64>, unit: &str) -> String {
+    v.map_or("-".into(), |v| format!("{v:.2}{unit}"))
+}
+
+fn one_decline(
+    cfg: &BenchConfig,
+    d: &DeclineConfig,
+    kind: MasterKind,
+) -> anyhow::Result<DeclineResult> {
+    let mut p = MasterProc::new(kind, free_port()?);
+    p.start()?;
+    let r = run_decline(cfg, d, p.addr(), Some(&p))?;
+    Ok(r)
+}
+
+fn decline_rows(r: &DeclineResult) -> Vec<(String, Option<f64>, &'static str, bool)> {
+    // (metric, value, unit, is a duration: lower is better)
+    let s = r.sampled();
+    let some = |v: f64| (!r.runs_ms.is_empty()).then_some(v);
+    let stat = |k: &str| r.master_stats.get(&format!("{RUN_MS}/{k}")).copied();
+    vec![
+        (
+            "agents registered".into(),
+            Some(r.agents_registered as f64),
+            "",
+            false,
+        ),
+        (
+            "frameworks subscribed".into(),
+            Some(r.frameworks_subscribed as f64),
+            "",
+            false,
+        ),
+        (
+            "registration time".into(),
+            r.registration.map(|d| d.as_secs_f64() * 1000.0),
+            " ms",
+            true,
+        ),
+        ("window".into(), Some(r.window.as_secs_f64()), " s", false),
+        (
+            "allocation runs in window".into(),
+            Some(r.runs_in_window as f64),
+            "",
+            false,
+        ),
+        (
+            "runs sampled".into(),
+            Some(r.runs_ms.len() as f64),
+            "",
+            false,
+        ),
+        ("offers per run".into(), r.offers_per_run(), "", false),
+        (
+            "allocation_run_ms p50 (sampled)".into(),
+            some(s.p50),
+            " ms",
+            true,
+        ),
+        (
+            "allocation_run_ms p90 (sampled)".into(),
+            some(s.p90),
+            " ms",
+            true,
+        ),
+        (
+            "allocation_run_ms p99 (sampled)".into(),
+            some(s.p99),
+            " ms",
+            true,
+        ),
+        (
+            "allocation_run_ms max (sampled)".into(),
+            some(s.max),
+            " ms",
+            true,
+        ),
+        (
+            "allocation_run_ms mean (sampled)".into(),
+            r.mean_ms(),
+            " ms",
+            true,
+        ),
+        (
+            "master CPU per run".into(),
+            r.master_cpu_per_run_ms(),
+            " ms",
+            true,
+        ),
+        (format!("{RUN_MS}/p50 (master)"), stat("p50"), " ms", true),
+        (format!("{RUN_MS}/p90 (master)"), stat("p90"), " ms", true),
+        (format!("{RUN_MS}/p99 (master)"), stat("p99"), " ms", true),
+        (format!("{RUN_MS}/max (master)"), stat("max"), " ms", true),
+        (format!("{RUN_MS}/count (master)"), stat("count"), "", false),
+        (
+            format!("{RUNS} (master)"),
+            r.master_stats.get(RUNS).copied(),
+            "",
+            false,
+        ),
+    ]
+}
+
+fn decline_main(a: &Args, d: &DeclineConfig) -> anyhow::Result<()> {
+    let c = &a.cfg;
+    println!(
+        "scenario {}: {} agents on {} ports, {} frameworks declining with refuse_seconds={}, \
+         warm-up {:?}, sampled for {:?}",
+        a.name, c.agents, c.agent_ports, c.frameworks, d.refuse_seconds, d.warmup, d.measure
+    );
+    let print_one = |r: &DeclineResult| {
+        for (k, v, unit, _) in decline_rows(r) {
+            println!("{k:<52} {}", f2(v, unit));
+        }
+        let samples: Vec<String> = r.runs_ms.iter().map(|v| format!("{v:.2}")).collect();
+        println!("samples (ms): {}", samples.join(" "));
+    };
+    if let Some(m) = a.master {
+        print_one(&run_decline(c, d, m, None)?);
+        return Ok(());
+    }
+    let ours = one_decline(c, d, MasterKind::Ours(a.ours.clone()))?;
+    if !a.compare {
+        print_one(&ours);
+        return Ok(());
+    }
+    let real = one_decline(c, d, MasterKind::Real(a.real.clone()))?;
+    println!(
+        "| {:<52} | {:>12} | {:>12} | {:>11} |",
+        "metric", "ours", "real 1.9.0", "real / ours"
+    );
+    println!("|{:-<54}|{:->14}|{:->14}|{:->13}|", "", "", "", "");
+    for ((k, o, unit, timed), (_, r, _, _)) in
+        decline_rows(&ours).into_iter().zip(decline_rows(&real))
+    {
+        let ratio = match (o, r) {
+            (Some(o), Some(r)) if timed && o > 0.0 && r > 0.0 => format!("{:.2}x", r / o),
+            _ => "-".into(),
+        };
+        println!(
+            "| {k:<52} | {:>12} | {:>12} | {:>11} |",
+            f2(o, unit),
+            f2(r, unit),
+            ratio
+        );
+    }
+    for (name, r) in [("ours", &ours), ("real", &real)] {
+        let samples: Vec<String> = r.runs_ms.iter().map(|v| format!("{v:.2}")).collect();
+        println!("{name} samples (ms): {}", samples.join(" "));
     }
     Ok(())
 }

@@ -47,6 +47,9 @@ pub struct SchedulerSpec {
     pub failover_timeout: f64,
     /// At most this many tasks per offer (spreads launches over time).
     pub max_per_offer: usize,
+    /// `refuse_seconds` of every DECLINE; `None`: 1 s while tasks are left
+    /// to launch, an hour once all are launched.
+    pub decline_refuse_seconds: Option<f64>,
 }
 
 impl Default for SchedulerSpec {
@@ -60,6 +63,7 @@ impl Default for SchedulerSpec {
             behaviors: vec![TaskBehavior::Run(Duration::from_secs(5))],
             failover_timeout: 3600.0,
             max_per_offer: usize::MAX,
+            decline_refuse_seconds: None,
         }
     }
 }
@@ -304,7 +308,13 @@ impl DriverScheduler {
             c.decline = Some(call::Decline {
                 offer_ids: vec![offer.id.clone()],
                 filters: Some(Filters {
-                    refuse_seconds: Some(if left == 0 { 3600.0 } else { 1.0 }),
+                    refuse_seconds: Some(
+                        self.spec.decline_refuse_seconds.unwrap_or(if left == 0 {
+                            3600.0
+                        } else {
+                            1.0
+                        }),
+                    ),
                 }),
             });
             self.send_call(cx, c);
