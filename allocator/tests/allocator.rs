@@ -927,13 +927,13 @@ fn shared_resources_capability() {
         .unwrap()
         .allocated_to("role1");
     let mut volume = consumed.iter().next().unwrap().clone();
-    volume.disk = Some(DiskInfo {
+    volume.disk = Some(Box::new(DiskInfo {
         persistence: Some(Persistence {
             id: "id1".into(),
             principal: None,
         }),
         ..Default::default()
-    });
+    }));
     volume.shared = Some(SharedInfo {});
     let converted = Resources::from(volume);
     t.a.update_allocation(
@@ -1245,13 +1245,13 @@ fn shared_volume_is_charged_once_per_agent() {
         .next()
         .unwrap()
         .clone();
-    volume.disk = Some(DiskInfo {
+    volume.disk = Some(Box::new(DiskInfo {
         persistence: Some(Persistence {
             id: "v".into(),
             principal: None,
         }),
         ..Default::default()
-    });
+    }));
     volume.shared = Some(SharedInfo {});
     let total = &res("cpus:1;mem:64") + &Resources::from(volume);
     // No minimum, so the volume alone is offerable.

@@ -23,13 +23,13 @@ fn dynamic(role: &str, principal: &str) -> ReservationInfo {
 fn volume(id: &str, size: f64, role: &str, shared: bool) -> Resource {
     let mut r = Resources::scalar("disk", size);
     r.reservations.push(dynamic(role, "p"));
-    r.disk = Some(DiskInfo {
+    r.disk = Some(Box::new(DiskInfo {
         persistence: Some(Persistence {
             id: id.into(),
             principal: None,
         }),
         ..Default::default()
-    });
+    }));
     if shared {
         r.shared = Some(SharedInfo {});
     }
@@ -316,7 +316,7 @@ fn validation_errors() {
     star.reservations.push(dynamic("*", "p"));
     assert!(Resources::validate(&star).is_err());
     let mut disk_on_cpus = Resources::scalar("cpus", 1.0);
-    disk_on_cpus.disk = Some(DiskInfo::default());
+    disk_on_cpus.disk = Some(Box::new(DiskInfo::default()));
     assert!(Resources::validate(&disk_on_cpus).is_err());
     // Invalid resources are never contained and are skipped by from_vec.
     assert!(!p("cpus:4").contains_resource(&Resources::scalar("cpus", -1.0)));

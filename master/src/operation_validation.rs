@@ -370,7 +370,7 @@ mod tests {
             principal: Some("p".into()),
             labels: None,
         });
-        x.disk = Some(DiskInfo {
+        x.disk = Some(Box::new(DiskInfo {
             persistence: Some(Persistence {
                 id: id.into(),
                 principal: Some("p".into()),
@@ -381,7 +381,7 @@ mod tests {
                 ..Default::default()
             }),
             ..Default::default()
-        });
+        }));
         x
     }
 

@@ -1119,7 +1119,7 @@ fn reregistering_unknown_agent_brings_its_checkpointed_resources() {
     let mut vol = scalar("disk", 100.0);
     vol.role = None;
     vol.reservations = vec![dynamic("role1")];
-    vol.disk = Some(mesos_proto::mesos::resource::DiskInfo {
+    vol.disk = Some(Box::new(mesos_proto::mesos::resource::DiskInfo {
         persistence: Some(mesos_proto::mesos::resource::disk_info::Persistence {
             id: "v9".into(),
             principal: None,
@@ -1129,7 +1129,7 @@ fn reregistering_unknown_agent_brings_its_checkpointed_resources() {
             ..Default::default()
         }),
         ..Default::default()
-    });
+    }));
     let msg = mesos_proto::mesos::internal::ReregisterSlaveMessage {
         slave: SlaveInfo {
             id: Some(SlaveId {

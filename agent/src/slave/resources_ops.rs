@@ -607,7 +607,7 @@ mod tests {
             principal: None,
             labels: None,
         });
-        x.disk = Some(DiskInfo {
+        x.disk = Some(Box::new(DiskInfo {
             persistence: Some(Persistence {
                 id: id.into(),
                 principal: None,
@@ -617,7 +617,7 @@ mod tests {
                 ..Default::default()
             }),
             ..Default::default()
-        });
+        }));
         x
     }
 

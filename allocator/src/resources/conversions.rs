@@ -254,13 +254,13 @@ mod tests {
     fn create_and_destroy_volume() {
         let disk = dynamic("role1").get("disk");
         let mut v = disk.iter().next().unwrap().clone();
-        v.disk = Some(DiskInfo {
+        v.disk = Some(Box::new(DiskInfo {
             persistence: Some(Persistence {
                 id: "v1".into(),
                 principal: None,
             }),
             ..Default::default()
-        });
+        }));
         let create = Operation {
             r#type: Some(OpType::Create as i32),
             create: Some(Create {
@@ -307,13 +307,13 @@ mod tests {
         );
         // A volume on top of the reservation: both checkpointed.
         let mut v = reserved.get("disk").iter().next().unwrap().clone();
-        v.disk = Some(DiskInfo {
+        v.disk = Some(Box::new(DiskInfo {
             persistence: Some(Persistence {
                 id: "v1".into(),
                 principal: None,
             }),
             ..Default::default()
-        });
+        }));
         let mut cp = reserved.get("cpus").to_vec();
         cp.push(v);
         let out = apply_checkpointed_resources(&total, &cp).unwrap();

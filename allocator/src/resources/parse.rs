@@ -390,7 +390,7 @@ pub fn resource_from_json(o: &Json) -> Result<Resource> {
         }
     }
     if let Some(d) = field(o, "disk") {
-        res.disk = Some(json_disk(d)?);
+        res.disk = Some(Box::new(json_disk(d)?));
     }
     if field(o, "revocable").is_some() {
         res.revocable = Some(RevocableInfo {});
