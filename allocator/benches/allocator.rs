@@ -113,6 +113,94 @@ fn suppress_offers(c: &mut Criterion) {
     g.finish();
 }
 
+/// Upstream `ExtremeSuppressOffers`: every agent mostly used, 99% of the
+/// frameworks suppressed; a cycle after the previous offers come back.
+fn extreme_suppress_offers(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ExtremeSuppressOffers");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    let total = mesos_allocator::Resources::parse(AGENT, "*").expect("valid");
+    let used = mesos_allocator::Resources::parse(
+        &format!("cpus:16;mem:1024;disk:1024;{}", fragmented_ports(16)),
+        "*",
+    )
+    .expect("valid");
+    for (agents, frameworks) in GRID {
+        g.bench_function(
+            BenchmarkId::from_parameter(format!("{agents}x{frameworks}")),
+            |b| {
+                b.iter_batched(
+                    || {
+                        let mut a = cluster_with_used(agents, frameworks, "*", |_| {
+                            (total.clone(), used.clone())
+                        });
+                        for i in 0..frameworks * 99 / 100 {
+                            a.suppress_offers(&framework_id(i), &BTreeSet::new())
+                                .expect("known framework");
+                        }
+                        let o = offers(&a.allocate(Duration::from_secs(1)));
+                        recover_all(&mut a, &o, Duration::from_secs(1));
+                        a
+                    },
+                    |mut a| {
+                        let r = a.allocate(Duration::from_secs(2));
+                        (a, r) // dropped outside the timing
+                    },
+                    BatchSize::LargeInput,
+                )
+            },
+        );
+    }
+    g.finish();
+}
+
+/// Upstream `ResourceLabels`: each agent holds two labelled dynamic
+/// reservations (12 labels, one unique per agent) in use by a framework of
+/// `role1`; every offer is declined with a long filter, then a cycle.
+fn resource_labels(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ResourceLabels");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    let unreserved =
+        mesos_allocator::Resources::parse("cpus:8;mem:4096;disk:4096;ports:[31000-32000]", "*")
+            .expect("valid");
+    let allocation = mesos_allocator::Resources::parse(
+        &format!("mem:2014;disk:1024;{}", fragmented_ports(16)),
+        "*",
+    )
+    .expect("valid");
+    let agent = |i: usize| {
+        let labels = |unique: &'static str| {
+            let mut l: Vec<(&str, String)> = vec![("key", "value".to_string()); 11];
+            l.push((unique, format!("value_{i}")));
+            l
+        };
+        let reserved1 = dynamically_reserved("cpus:8", "role1", &labels("unique_key_1"));
+        let reserved2 = dynamically_reserved("cpus:8", "role1", &labels("unique_key_2"));
+        let reserved = &reserved1 + &reserved2;
+        (&unreserved + &reserved, &allocation + &reserved)
+    };
+    for (agents, frameworks) in GRID {
+        g.bench_function(
+            BenchmarkId::from_parameter(format!("{agents}x{frameworks}")),
+            |b| {
+                b.iter_batched(
+                    || {
+                        let mut a = cluster_with_used(agents, frameworks, "role1", agent);
+                        let o = offers(&a.allocate(Duration::from_secs(1)));
+                        decline_all(&mut a, &o, Duration::from_secs(1));
+                        a
+                    },
+                    |mut a| {
+                        let r = a.allocate(Duration::from_secs(2));
+                        (a, r) // dropped outside the timing
+                    },
+                    BatchSize::LargeInput,
+                )
+            },
+        );
+    }
+    g.finish();
+}
+
 /// Upstream `AddAndUpdateSlave`: add agents, then update every agent's total.
 fn add_and_update_slave(c: &mut Criterion) {
     let mut g = c.benchmark_group("AddAndUpdateSlave");
@@ -239,6 +327,44 @@ fn full_sort(c: &mut Criterion) {
     g.finish();
 }
 
+/// Upstream `BENCHMARK_HierarchyFullSort`: a role tree (short and wide,
+/// medium, tall and thin: about 1,000 clients each) with allocations, sorted.
+fn hierarchy_full_sort(c: &mut Criterion) {
+    fn build(path: &str, depth: usize, branching: usize, out: &mut Vec<String>) {
+        if depth == 0 {
+            return;
+        }
+        for i in 0..branching {
+            build(&format!("{path}{i}/"), depth - 1, branching, out);
+        }
+        let client = path.trim_end_matches('/');
+        if !client.is_empty() {
+            out.push(client.to_string());
+        }
+    }
+    let mut g = c.benchmark_group("HierarchyFullSort");
+    for (height, branching) in [(3usize, 32usize), (7, 3), (10, 2)] {
+        let mut clients = Vec::new();
+        build("", height, branching, &mut clients);
+        let mut s = Sorter::new(SorterKind::Drf, 1);
+        s.add_total(&ResourceQuantities::parse("cpus:240000;mem:40960000").expect("valid"));
+        for (i, id) in clients.iter().enumerate() {
+            s.add(id);
+            s.activate(id);
+            s.allocated(
+                id,
+                &ResourceQuantities::parse(&format!("cpus:{};mem:{}", i % 17 + 1, i % 31 + 1))
+                    .expect("valid"),
+            );
+        }
+        g.bench_function(
+            BenchmarkId::from_parameter(format!("height{height}_branching{branching}")),
+            |b| b.iter(|| s.sort()),
+        );
+    }
+    g.finish();
+}
+
 /// This thread's CPU time as a criterion measurement: the benches share a
 /// 2-core machine with other builds, where wall-clock samples mostly measure
 /// time spent descheduled. `iter_batched` runs setup and routine on the
@@ -337,9 +463,12 @@ criterion_group!(
     cycle,
     decline_offers,
     suppress_offers,
+    extreme_suppress_offers,
+    resource_labels,
     add_and_update_slave,
     multi_framework_allocations,
     large_and_small_quota_bench,
-    full_sort
+    full_sort,
+    hierarchy_full_sort
 );
 criterion_main!(benches, cpu);

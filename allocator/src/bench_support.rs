@@ -174,3 +174,77 @@ pub fn large_and_small_quota(small: usize, large: usize) -> HierarchicalAllocato
     }
     a
 }
+
+/// `n` disjoint single ports spread over [31000-32000] (upstream's
+/// `fragment(createRange(31000, 32000), n)` in the benchmarks).
+pub fn fragmented_ports(n: usize) -> String {
+    let step = 1000 / n.max(1);
+    let ranges: Vec<String> = (0..n)
+        .map(|i| {
+            let p = 31000 + i * step;
+            format!("{p}-{p}")
+        })
+        .collect();
+    format!("ports:[{}]", ranges.join(","))
+}
+
+/// `resources` dynamically reserved for `role` by `principal1`, with
+/// `labels` (upstream `createDynamicReservationInfo`).
+pub fn dynamically_reserved(resources: &str, role: &str, labels: &[(&str, String)]) -> Resources {
+    use mesos_proto::mesos::resource::{reservation_info::Type as ResType, ReservationInfo};
+    use mesos_proto::mesos::{Label, Labels};
+    let r = Resources::parse(resources, "*").expect("valid resources");
+    r.push_reservation(&ReservationInfo {
+        r#type: Some(ResType::Dynamic as i32),
+        role: Some(role.into()),
+        principal: Some("principal1".into()),
+        labels: Some(Labels {
+            labels: labels
+                .iter()
+                .map(|(k, v)| Label {
+                    key: k.to_string(),
+                    value: Some(v.clone()),
+                })
+                .collect(),
+        }),
+    })
+}
+
+/// `frameworks` frameworks in `role` and `agents` agents whose totals and
+/// used resources (allocated to `role`, used by framework `i % frameworks`)
+/// come from `agent(i)` (upstream `ExtremeSuppressOffers`, `ResourceLabels`).
+pub fn cluster_with_used(
+    agents: usize,
+    frameworks: usize,
+    role: &str,
+    agent: impl Fn(usize) -> (Resources, Resources),
+) -> HierarchicalAllocator {
+    let mut a = HierarchicalAllocator::new(AllocatorOptions::default());
+    for i in 0..frameworks {
+        let id = framework_id(i);
+        a.add_framework(
+            &id,
+            &framework_info(&id, &[role]),
+            &BTreeMap::new(),
+            true,
+            &BTreeSet::new(),
+        )
+        .expect("fresh framework");
+    }
+    for i in 0..agents {
+        let id = agent_id(i);
+        let (total, mut used) = agent(i);
+        used.allocate(role);
+        let used = BTreeMap::from([(framework_id(i % frameworks.max(1)), used)]);
+        a.add_slave(
+            &id,
+            &slave_info(&id),
+            AgentCapabilities::default(),
+            None,
+            &total,
+            &used,
+        )
+        .expect("fresh agent");
+    }
+    a
+}
