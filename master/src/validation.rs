@@ -323,73 +323,9 @@ pub fn validate_task(
 }
 
 /// Upstream `common::validation::validateCheckInfo` (run by the master for
-/// `TaskInfo.check` before the resources, `validateCheck`): the type is
-/// given and its field present, a command has a value and a valid
-/// environment, an HTTP path starts with '/', durations are non-negative.
-/// The executors (mesos_agent::checks::general) apply the same rules.
-pub fn validate_check_info(c: &mesos_proto::mesos::CheckInfo) -> Result<(), String> {
-    use mesos_proto::mesos::check_info::Type;
-    use mesos_proto::mesos::environment::variable::Type as VarType;
-    let Some(t) = c.r#type else {
-        return Err("CheckInfo must specify 'type'".into());
-    };
-    match Type::try_from(t).unwrap_or(Type::Unknown) {
-        Type::Command => {
-            let Some(cmd) = &c.command else {
-                return Err("Expecting 'command' to be set for COMMAND check".into());
-            };
-            let cmd = &cmd.command;
-            if cmd.value.is_none() {
-                let what = if cmd.shell.unwrap_or(true) {
-                    "'shell command'"
-                } else {
-                    "'executable path'"
-                };
-                return Err(format!("Command check must contain {what}"));
-            }
-            for v in cmd.environment.iter().flat_map(|e| e.variables.iter()) {
-                let secret = v.r#type == Some(VarType::Secret as i32);
-                let (ok, kind) = if secret {
-                    (v.secret.is_some(), "'SECRET' must have a secret")
-                } else {
-                    (v.value.is_some(), "'VALUE' must have a value")
-                };
-                if !ok {
-                    return Err(format!(
-                        "Check's `CommandInfo` is invalid: Environment variable '{}' of type {kind} set",
-                        v.name
-                    ));
-                }
-            }
-        }
-        Type::Http => {
-            let Some(http) = &c.http else {
-                return Err("Expecting 'http' to be set for HTTP check".into());
-            };
-            if let Some(path) = http.path.as_deref().filter(|p| !p.starts_with('/')) {
-                return Err(format!(
-                    "The path '{path}' of HTTP check must start with '/'"
-                ));
-            }
-        }
-        Type::Tcp => {
-            if c.tcp.is_none() {
-                return Err("Expecting 'tcp' to be set for TCP check".into());
-            }
-        }
-        Type::Unknown => return Err("'UNKNOWN' is not a valid check type".into()),
-    }
-    for (name, v) in [
-        ("delay_seconds", c.delay_seconds),
-        ("interval_seconds", c.interval_seconds),
-        ("timeout_seconds", c.timeout_seconds),
-    ] {
-        if v.is_some_and(|v| v < 0.0) {
-            return Err(format!("Expecting '{name}' to be non-negative"));
-        }
-    }
-    Ok(())
-}
+/// `TaskInfo.check` before the resources, `validateCheck`); the executors
+/// apply the same rules.
+pub use mesos_proto::validation::validate_check_info;
 
 /// Basic per-resource checks (upstream `Resources::validate`): a known type
 /// with the matching value, non-negative finite scalars, ordered ranges.

@@ -11,6 +11,7 @@
 //! - [`json`]: Mesos-style JSON <-> protobuf, following stout's rules.
 //! - [`required`]: the proto2 `required`-field check libprocess applies on receipt.
 //! - [`recordio`]: the `<length>\n<bytes>` framing of streaming HTTP APIs.
+//! - [`validation`]: upstream's `common::validation` rules shared by master and agent.
 //!
 //! Inside [`json`]: `write.rs` holds per-message write plans (field order, quoted
 //! keys, printed defaults) and the `DynamicMessage` writer; `wire.rs` prints straight
@@ -32,3 +33,5 @@ pub mod pool;
 pub mod recordio;
 #[warn(clippy::all, missing_docs)]
 pub mod required;
+#[warn(clippy::all, missing_docs)]
+pub mod validation;

@@ -32,62 +32,8 @@ pub struct CheckConfig {
     pub kind: CheckKind,
 }
 
-/// Upstream `common::validation::validateCheckInfo`, with its messages:
-/// the type is given and its info present, a command has a value, an HTTP
-/// path starts with '/', no negative durations. (Upstream checks neither
-/// the port nor fields of other types.)
-pub fn validate_check_info(c: &CheckInfo) -> Result<(), String> {
-    let Some(t) = c.r#type else {
-        return Err("CheckInfo must specify 'type'".into());
-    };
-    match check_info::Type::try_from(t).unwrap_or(check_info::Type::Unknown) {
-        check_info::Type::Command => {
-            let Some(cmd) = &c.command else {
-                return Err("Expecting 'command' to be set for COMMAND check".into());
-            };
-            if cmd.command.value.is_none() {
-                let what = if cmd.command.shell.unwrap_or(true) {
-                    "'shell command'"
-                } else {
-                    "'executable path'"
-                };
-                return Err(format!("Command check must contain {what}"));
-            }
-            validate_environment(&cmd.command)
-                .map_err(|e| format!("Check's `CommandInfo` is invalid: {e}"))?;
-        }
-        check_info::Type::Http => {
-            let Some(http) = &c.http else {
-                return Err("Expecting 'http' to be set for HTTP check".into());
-            };
-            if let Some(path) = &http.path {
-                if !path.starts_with('/') {
-                    return Err(format!(
-                        "The path '{path}' of HTTP check must start with '/'"
-                    ));
-                }
-            }
-        }
-        check_info::Type::Tcp => {
-            if c.tcp.is_none() {
-                return Err("Expecting 'tcp' to be set for TCP check".into());
-            }
-        }
-        check_info::Type::Unknown => {
-            return Err("'UNKNOWN' is not a valid check type".into());
-        }
-    }
-    for (name, v) in [
-        ("delay_seconds", c.delay_seconds),
-        ("interval_seconds", c.interval_seconds),
-        ("timeout_seconds", c.timeout_seconds),
-    ] {
-        if v.is_some_and(|v| v < 0.0 || v.is_nan()) {
-            return Err(format!("Expecting '{name}' to be non-negative"));
-        }
-    }
-    Ok(())
-}
+/// Upstream `common::validation::validateCheckInfo`, shared with the master.
+pub use mesos_proto::validation::validate_check_info;
 
 /// Upstream `common::validation::validateCheckStatusInfo` (run on the
 /// `check_status` of an executor's UPDATE): the type is given and its
@@ -110,33 +56,6 @@ pub fn validate_check_status_info(s: &CheckStatusInfo) -> Result<(), String> {
         return Err(format!(
             "Expecting '{field}' to be set for {name} check's status"
         ));
-    }
-    Ok(())
-}
-
-/// Upstream `validateEnvironment` for a check's command: a SECRET variable
-/// needs its secret, any other needs its value.
-fn validate_environment(c: &CommandInfo) -> Result<(), String> {
-    use mesos_proto::mesos::environment::variable::Type;
-    for v in c.environment.iter().flat_map(|e| e.variables.iter()) {
-        match v.r#type.and_then(|t| Type::try_from(t).ok()) {
-            Some(Type::Secret) => {
-                if v.secret.is_none() {
-                    return Err(format!(
-                        "Environment variable '{}' of type 'SECRET' must have a secret set",
-                        v.name
-                    ));
-                }
-            }
-            _ => {
-                if v.value.is_none() {
-                    return Err(format!(
-                        "Environment variable '{}' of type 'VALUE' must have a value set",
-                        v.name
-                    ));
-                }
-            }
-        }
     }
     Ok(())
 }

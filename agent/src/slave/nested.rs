@@ -145,54 +145,6 @@ pub fn validate_container_id(id: &ContainerId) -> Result<(), String> {
     Ok(())
 }
 
-/// `common::validation::validateCommandInfo` (= `validateEnvironment`).
-pub fn validate_command(command: &CommandInfo) -> Result<(), String> {
-    use environment::variable::Type;
-    let Some(env) = &command.environment else {
-        return Ok(());
-    };
-    for v in &env.variables {
-        let t = v
-            .r#type
-            .map(|t| Type::try_from(t).unwrap_or(Type::Unknown))
-            .unwrap_or(Type::Value);
-        match t {
-            Type::Secret => {
-                if v.secret.is_none() {
-                    return Err(format!(
-                        "Environment variable '{}' of type 'SECRET' must have a secret set",
-                        v.name
-                    ));
-                }
-                if v.value.is_some() {
-                    return Err(format!(
-                        "Environment variable '{}' of type 'SECRET' must not have a value set",
-                        v.name
-                    ));
-                }
-            }
-            Type::Value => {
-                if v.value.is_none() {
-                    return Err(format!(
-                        "Environment variable '{}' of type 'VALUE' must have a value set",
-                        v.name
-                    ));
-                }
-                if v.secret.is_some() {
-                    return Err(format!(
-                        "Environment variable '{}' of type 'VALUE' must not have a secret set",
-                        v.name
-                    ));
-                }
-            }
-            Type::Unknown => {
-                return Err("Environment variable of type 'UNKNOWN' is not allowed".into())
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The volume rule of `common::validation::validateContainerInfo`: exactly
 /// one of `host_path`, `image` and `source`.
 pub fn validate_container_info(info: &ContainerInfo) -> Result<(), String> {
@@ -242,7 +194,8 @@ fn check_launch(
     container: Option<&ContainerInfo>,
 ) -> Result<(), String> {
     if let Some(c) = command {
-        validate_command(c).map_err(|e| format!("'{field}.command' is invalid: {e}"))?;
+        mesos_proto::validation::validate_command_info(c)
+            .map_err(|e| format!("'{field}.command' is invalid: {e}"))?;
     }
     if let Some(c) = container {
         validate_container_info(c).map_err(|e| format!("'{field}.container' is invalid: {e}"))?;

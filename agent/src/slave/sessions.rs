@@ -243,7 +243,7 @@ fn validate(call: &agent_api::Call) -> Result<(), String> {
                 return Err(format!("Expecting '{f}.container_id.parent' to be present"));
             }
             if let Some(cmd) = &c.command {
-                super::nested::validate_command(cmd)
+                mesos_proto::validation::validate_command_info(cmd)
                     .map_err(|e| format!("'{f}.command' is invalid: {e}"))?;
             }
             if let Some(ci) = &c.container {
