@@ -11,7 +11,7 @@
 mod support;
 
 use support::durable::TempDir;
-use support::kit::{free_port, kit_bin, RealMaster};
+use support::kit::{free_port, kit_bin, ours_in_process, RealMaster};
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -20,8 +20,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use libprocess::runtime::tokio::Runtime;
-use libprocess::transport::TransportConfig;
-use mesos_master::{Master, MasterFlags};
 use serde_json::Value;
 
 /// One HTTP/1.1 exchange (`Connection: close`): status and body.
@@ -290,18 +288,7 @@ fn maintenance_endpoints_match_the_real_master() {
     let real = master.addr;
 
     // Ours, in-process.
-    let flags = MasterFlags::load(
-        ["--registry=in_memory".to_string()],
-        Vec::<(String, String)>::new(),
-    )
-    .expect("flags");
-    let runtime = Runtime::start(TransportConfig::loopback()).expect("runtime");
-    runtime.set_delegate(Some("master"));
-    let ours = runtime.addr();
-    runtime.spawn(
-        "master",
-        Master::new(flags, &mesos_master::new_master_id(), "localhost"),
-    );
+    let (runtime, ours) = ours_in_process(&["--registry=in_memory".into()], None);
 
     wait_up(real);
     wait_up(ours);
@@ -485,18 +472,7 @@ fn machine_down_shuts_down_a_real_agent_as_the_real_master_does() {
     wait_up(real);
     let want = machine_down_scenario(&bin, real, &dir.join("real"));
 
-    let flags = MasterFlags::load(
-        ["--registry=in_memory".to_string()],
-        Vec::<(String, String)>::new(),
-    )
-    .expect("flags");
-    let runtime = Runtime::start(TransportConfig::loopback()).expect("runtime");
-    runtime.set_delegate(Some("master"));
-    let ours = runtime.addr();
-    runtime.spawn(
-        "master",
-        Master::new(flags, &mesos_master::new_master_id(), "localhost"),
-    );
+    let (runtime, ours) = ours_in_process(&["--registry=in_memory".into()], None);
     wait_up(ours);
     let got = machine_down_scenario(&bin, ours, &dir.join("ours"));
     runtime.shutdown();
@@ -639,18 +615,7 @@ fn inverse_offers_reach_a_real_v1_framework_as_from_the_real_master() {
     wait_up(real);
     let want = inverse_offer_scenario(&bin, &python, real, &dir.join("real"));
 
-    let flags = MasterFlags::load(
-        ["--registry=in_memory".to_string()],
-        Vec::<(String, String)>::new(),
-    )
-    .expect("flags");
-    let runtime = Runtime::start(TransportConfig::loopback()).expect("runtime");
-    runtime.set_delegate(Some("master"));
-    let ours = runtime.addr();
-    runtime.spawn(
-        "master",
-        Master::new(flags, &mesos_master::new_master_id(), "localhost"),
-    );
+    let (runtime, ours) = ours_in_process(&["--registry=in_memory".into()], None);
     wait_up(ours);
     let got = inverse_offer_scenario(&bin, &python, ours, &dir.join("ours"));
     runtime.shutdown();
@@ -669,27 +634,14 @@ fn inverse_offers_reach_a_real_v1_framework_as_from_the_real_master() {
 // ----------------------------------------- registry, both directions
 
 fn durable_ours(work_dir: &std::path::Path) -> (Runtime, SocketAddr) {
-    let flags = MasterFlags::load(
-        [
-            "--registry=replicated_log".to_string(),
-            format!("--work_dir={}", work_dir.display()),
-        ],
-        Vec::<(String, String)>::new(),
-    )
-    .expect("flags");
     let registrar =
         mesos_master::registrar::ReplicatedLogRegistrar::open(work_dir, true).expect("registry");
-    let runtime = Runtime::start(TransportConfig::loopback()).expect("runtime");
-    runtime.set_delegate(Some("master"));
-    let addr = runtime.addr();
-    runtime.spawn(
-        "master",
-        Master::with_registrar(
-            flags,
-            &mesos_master::new_master_id(),
-            "localhost",
-            Box::new(registrar),
-        ),
+    let (runtime, addr) = ours_in_process(
+        &[
+            "--registry=replicated_log".into(),
+            format!("--work_dir={}", work_dir.display()),
+        ],
+        Some(Box::new(registrar)),
     );
     wait_up(addr);
     (runtime, addr)

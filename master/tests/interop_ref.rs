@@ -8,7 +8,7 @@
 
 mod support;
 
-use support::kit::{free_port, kit_bin, Guard, RealMaster};
+use support::kit::{free_port, kit_bin, ours_in_process, Guard, RealMaster};
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -54,20 +54,12 @@ impl Drop for Cluster {
 
 /// Starts our master in-process and one real agent registered with it.
 fn cluster(bin: &Path, name: &str) -> Cluster {
-    let flags = MasterFlags::load(
-        [
-            "--registry=in_memory".to_string(),
-            "--allocation_interval=100ms".to_string(),
+    let (runtime, addr) = ours_in_process(
+        &[
+            "--registry=in_memory".into(),
+            "--allocation_interval=100ms".into(),
         ],
-        Vec::<(String, String)>::new(),
-    )
-    .expect("flags");
-    let runtime = Runtime::start(TransportConfig::loopback()).expect("runtime");
-    runtime.set_delegate(Some("master"));
-    let addr = runtime.addr();
-    runtime.spawn(
-        "master",
-        Master::new(flags, &mesos_master::new_master_id(), "localhost"),
+        None,
     );
 
     let agent_port = free_port();

@@ -4,6 +4,11 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use libprocess::runtime::tokio::Runtime;
+use libprocess::transport::TransportConfig;
+use mesos_master::registrar::Registrar;
+use mesos_master::{Master, MasterFlags};
+
 /// The kit's `bin/` (`$MESOS_REF_HOME`, default `~/.cache/mesos-ref-1.9.0`),
 /// or `None` with a SKIP line when it is not built.
 pub fn kit_bin() -> Option<PathBuf> {
@@ -77,4 +82,23 @@ impl RealMaster {
     pub fn port(&self) -> u16 {
         self.addr.port()
     }
+}
+
+/// Our master in-process on a loopback tokio runtime (shut the runtime down
+/// to stop it) with `flags`, on `registrar` if given.
+pub fn ours_in_process(
+    flags: &[String],
+    registrar: Option<Box<dyn Registrar>>,
+) -> (Runtime, SocketAddr) {
+    let flags = MasterFlags::load(flags.to_vec(), Vec::<(String, String)>::new()).expect("flags");
+    let id = mesos_master::new_master_id();
+    let master = match registrar {
+        Some(r) => Master::with_registrar(flags, &id, "localhost", r),
+        None => Master::new(flags, &id, "localhost"),
+    };
+    let runtime = Runtime::start(TransportConfig::loopback()).expect("runtime");
+    runtime.set_delegate(Some("master"));
+    let addr = runtime.addr();
+    runtime.spawn("master", master);
+    (runtime, addr)
 }
