@@ -363,6 +363,27 @@ fn add_agent(a: &mut HierarchicalAllocator, id: &str, attributes: &str) {
     .unwrap();
 }
 
+fn add_fw(a: &mut HierarchicalAllocator, id: &str, roles: &[&str]) {
+    a.add_framework(
+        id,
+        &fw_info(id, roles),
+        &BTreeMap::new(),
+        true,
+        &BTreeSet::new(),
+    )
+    .unwrap();
+}
+
+/// Sets framework `id`'s constraints: one group for `role` with one
+/// constraint (selector and predicate as JSON).
+fn constrain(a: &mut HierarchicalAllocator, id: &str, role: &str, selector: &str, predicate: &str) {
+    a.update_offer_constraints(
+        id,
+        create_filter(&single_role(role, selector, predicate)).unwrap(),
+    )
+    .unwrap();
+}
+
 /// (framework, role, agent) of every offer.
 fn offers(r: &AllocationResult) -> BTreeSet<(String, String, String)> {
     let mut out = BTreeSet::new();
@@ -387,24 +408,14 @@ fn hierarchical_allocator_offer_constraints_exclude_agent() {
     let mut a = HierarchicalAllocator::new(AllocatorOptions::default());
     add_agent(&mut a, "S1", "rack:r1");
     add_agent(&mut a, "S2", "rack:r2");
-    a.add_framework(
+    add_fw(&mut a, "F1", &["web"]);
+    constrain(
+        &mut a,
         "F1",
-        &fw_info("F1", &["web"]),
-        &BTreeMap::new(),
-        true,
-        &BTreeSet::new(),
-    )
-    .unwrap();
-    a.update_offer_constraints(
-        "F1",
-        create_filter(&single_role(
-            "web",
-            r#"{"attribute_name": "rack"}"#,
-            r#"{"text_equals": {"value": "r1"}}"#,
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+        "web",
+        r#"{"attribute_name": "rack"}"#,
+        r#"{"text_equals": {"value": "r1"}}"#,
+    );
     let now = Duration::from_secs(10);
     assert_eq!(
         offers(&a.allocate_pending(now)),
@@ -414,14 +425,7 @@ fn hierarchical_allocator_offer_constraints_exclude_agent() {
     assert!(offers(&a.allocate(now + Duration::from_secs(1))).is_empty());
 
     // A second framework in the same role without constraints gets S2.
-    a.add_framework(
-        "F2",
-        &fw_info("F2", &["web"]),
-        &BTreeMap::new(),
-        true,
-        &BTreeSet::new(),
-    )
-    .unwrap();
+    add_fw(&mut a, "F2", &["web"]);
     assert_eq!(
         offers(&a.allocate_pending(now + Duration::from_secs(2))),
         BTreeSet::from([triple("F2", "web", "S2")])
@@ -434,24 +438,14 @@ fn hierarchical_allocator_offer_constraints_exclude_agent() {
 fn hierarchical_allocator_offer_constraints_per_role() {
     let mut a = HierarchicalAllocator::new(AllocatorOptions::default());
     add_agent(&mut a, "S1", "gpu:none");
-    a.add_framework(
+    add_fw(&mut a, "F1", &["gpu-jobs", "web"]);
+    constrain(
+        &mut a,
         "F1",
-        &fw_info("F1", &["gpu-jobs", "web"]),
-        &BTreeMap::new(),
-        true,
-        &BTreeSet::new(),
-    )
-    .unwrap();
-    a.update_offer_constraints(
-        "F1",
-        create_filter(&single_role(
-            "gpu-jobs",
-            r#"{"attribute_name": "gpu"}"#,
-            r#"{"text_not_equals": {"value": "none"}}"#,
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+        "gpu-jobs",
+        r#"{"attribute_name": "gpu"}"#,
+        r#"{"text_not_equals": {"value": "none"}}"#,
+    );
     // `gpu-jobs` sorts first among the equal-share roles, so without the
     // constraint it would take the agent.
     let got = offers(&a.allocate_pending(Duration::from_secs(10)));
@@ -464,14 +458,7 @@ fn hierarchical_allocator_offer_constraints_per_role() {
 fn hierarchical_allocator_offer_constraints_update() {
     let mut a = HierarchicalAllocator::new(AllocatorOptions::default());
     add_agent(&mut a, "S1", "");
-    a.add_framework(
-        "F1",
-        &fw_info("F1", &["web"]),
-        &BTreeMap::new(),
-        true,
-        &BTreeSet::new(),
-    )
-    .unwrap();
+    add_fw(&mut a, "F1", &["web"]);
     let exists = single_role("web", r#"{"attribute_name": "foo"}"#, r#"{"exists": {}}"#);
     a.update_offer_constraints("F1", create_filter(&exists).unwrap())
         .unwrap();
@@ -512,24 +499,14 @@ fn hierarchical_allocator_offer_constraints_with_quota_guarantees() {
         },
     )
     .unwrap();
-    a.add_framework(
+    add_fw(&mut a, "F1", &["web"]);
+    constrain(
+        &mut a,
         "F1",
-        &fw_info("F1", &["web"]),
-        &BTreeMap::new(),
-        true,
-        &BTreeSet::new(),
-    )
-    .unwrap();
-    a.update_offer_constraints(
-        "F1",
-        create_filter(&single_role(
-            "web",
-            r#"{"attribute_name": "rack"}"#,
-            r#"{"text_matches": {"regex": "r2"}}"#,
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+        "web",
+        r#"{"attribute_name": "rack"}"#,
+        r#"{"text_matches": {"regex": "r2"}}"#,
+    );
     let got = offers(&a.allocate_pending(Duration::from_secs(10)));
     assert_eq!(got, BTreeSet::from([triple("F1", "web", "S2")]));
 }
