@@ -10,13 +10,31 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Bencher, BenchmarkId, Criterion};
 use mesos_allocator::bench_support::*;
+use mesos_allocator::hierarchical::HierarchicalAllocator;
 use mesos_allocator::resources::ResourceQuantities;
 use mesos_allocator::sorter::{Sorter, SorterKind};
 
 const AGENT: &str = "cpus:24;mem:4096;disk:4096;ports:[31000-32000]";
 const GRID: [(usize, usize); 3] = [(1_000, 50), (5_000, 200), (10_000, 1_000)];
+
+/// Times one allocation cycle at `at_secs` of the allocator `setup` builds
+/// (built before and dropped after the timed part).
+fn time_cycle<M: Measurement>(
+    b: &mut Bencher<'_, M>,
+    at_secs: u64,
+    setup: impl FnMut() -> HierarchicalAllocator,
+) {
+    b.iter_batched(
+        setup,
+        |mut a| {
+            let r = a.allocate(Duration::from_secs(at_secs));
+            (a, r) // dropped outside the timing
+        },
+        BatchSize::LargeInput,
+    )
+}
 
 /// One cold allocation cycle (everything available) and one steady-state
 /// cycle after 1% of the offers come back.
@@ -26,30 +44,16 @@ fn cycle(c: &mut Criterion) {
     for (agents, frameworks) in GRID {
         let id = format!("{agents}x{frameworks}");
         g.bench_function(BenchmarkId::new("cold", &id), |b| {
-            b.iter_batched(
-                || cluster(agents, frameworks, AGENT, false),
-                |mut a| {
-                    let r = a.allocate(Duration::from_secs(1));
-                    (a, r) // dropped outside the timing
-                },
-                BatchSize::LargeInput,
-            )
+            time_cycle(b, 1, || cluster(agents, frameworks, AGENT, false))
         });
         g.bench_function(BenchmarkId::new("steady_1pct", &id), |b| {
-            b.iter_batched(
-                || {
-                    let mut a = cluster(agents, frameworks, AGENT, false);
-                    let o = offers(&a.allocate(Duration::from_secs(1)));
-                    let some: Vec<_> = o.into_iter().step_by(100).collect();
-                    recover_all(&mut a, &some, Duration::from_secs(1));
-                    a
-                },
-                |mut a| {
-                    let r = a.allocate(Duration::from_secs(2));
-                    (a, r) // dropped outside the timing
-                },
-                BatchSize::LargeInput,
-            )
+            time_cycle(b, 2, || {
+                let mut a = cluster(agents, frameworks, AGENT, false);
+                let o = offers(&a.allocate(Duration::from_secs(1)));
+                let some: Vec<_> = o.into_iter().step_by(100).collect();
+                recover_all(&mut a, &some, Duration::from_secs(1));
+                a
+            })
         });
     }
     g.finish();
@@ -63,19 +67,12 @@ fn decline_offers(c: &mut Criterion) {
         g.bench_function(
             BenchmarkId::from_parameter(format!("{agents}x{frameworks}")),
             |b| {
-                b.iter_batched(
-                    || {
-                        let mut a = cluster(agents, frameworks, AGENT, false);
-                        let o = offers(&a.allocate(Duration::from_secs(1)));
-                        decline_all(&mut a, &o, Duration::from_secs(1));
-                        a
-                    },
-                    |mut a| {
-                        let r = a.allocate(Duration::from_secs(2));
-                        (a, r) // dropped outside the timing
-                    },
-                    BatchSize::LargeInput,
-                )
+                time_cycle(b, 2, || {
+                    let mut a = cluster(agents, frameworks, AGENT, false);
+                    let o = offers(&a.allocate(Duration::from_secs(1)));
+                    decline_all(&mut a, &o, Duration::from_secs(1));
+                    a
+                })
             },
         );
     }
@@ -90,23 +87,16 @@ fn suppress_offers(c: &mut Criterion) {
         g.bench_function(
             BenchmarkId::from_parameter(format!("{agents}x{frameworks}")),
             |b| {
-                b.iter_batched(
-                    || {
-                        let mut a = cluster(agents, frameworks, AGENT, false);
-                        let o = offers(&a.allocate(Duration::from_secs(1)));
-                        for (fw, _, _) in &o {
-                            a.suppress_offers(fw, &BTreeSet::new())
-                                .expect("known framework");
-                        }
-                        recover_all(&mut a, &o, Duration::from_secs(1));
-                        a
-                    },
-                    |mut a| {
-                        let r = a.allocate(Duration::from_secs(2));
-                        (a, r) // dropped outside the timing
-                    },
-                    BatchSize::LargeInput,
-                )
+                time_cycle(b, 2, || {
+                    let mut a = cluster(agents, frameworks, AGENT, false);
+                    let o = offers(&a.allocate(Duration::from_secs(1)));
+                    for (fw, _, _) in &o {
+                        a.suppress_offers(fw, &BTreeSet::new())
+                            .expect("known framework");
+                    }
+                    recover_all(&mut a, &o, Duration::from_secs(1));
+                    a
+                })
             },
         );
     }
@@ -128,25 +118,18 @@ fn extreme_suppress_offers(c: &mut Criterion) {
         g.bench_function(
             BenchmarkId::from_parameter(format!("{agents}x{frameworks}")),
             |b| {
-                b.iter_batched(
-                    || {
-                        let mut a = cluster_with_used(agents, frameworks, "*", |_| {
-                            (total.clone(), used.clone())
-                        });
-                        for i in 0..frameworks * 99 / 100 {
-                            a.suppress_offers(&framework_id(i), &BTreeSet::new())
-                                .expect("known framework");
-                        }
-                        let o = offers(&a.allocate(Duration::from_secs(1)));
-                        recover_all(&mut a, &o, Duration::from_secs(1));
-                        a
-                    },
-                    |mut a| {
-                        let r = a.allocate(Duration::from_secs(2));
-                        (a, r) // dropped outside the timing
-                    },
-                    BatchSize::LargeInput,
-                )
+                time_cycle(b, 2, || {
+                    let mut a = cluster_with_used(agents, frameworks, "*", |_| {
+                        (total.clone(), used.clone())
+                    });
+                    for i in 0..frameworks * 99 / 100 {
+                        a.suppress_offers(&framework_id(i), &BTreeSet::new())
+                            .expect("known framework");
+                    }
+                    let o = offers(&a.allocate(Duration::from_secs(1)));
+                    recover_all(&mut a, &o, Duration::from_secs(1));
+                    a
+                })
             },
         );
     }
@@ -182,19 +165,12 @@ fn resource_labels(c: &mut Criterion) {
         g.bench_function(
             BenchmarkId::from_parameter(format!("{agents}x{frameworks}")),
             |b| {
-                b.iter_batched(
-                    || {
-                        let mut a = cluster_with_used(agents, frameworks, "role1", agent);
-                        let o = offers(&a.allocate(Duration::from_secs(1)));
-                        decline_all(&mut a, &o, Duration::from_secs(1));
-                        a
-                    },
-                    |mut a| {
-                        let r = a.allocate(Duration::from_secs(2));
-                        (a, r) // dropped outside the timing
-                    },
-                    BatchSize::LargeInput,
-                )
+                time_cycle(b, 2, || {
+                    let mut a = cluster_with_used(agents, frameworks, "role1", agent);
+                    let o = offers(&a.allocate(Duration::from_secs(1)));
+                    decline_all(&mut a, &o, Duration::from_secs(1));
+                    a
+                })
             },
         );
     }
@@ -287,16 +263,7 @@ fn large_and_small_quota_bench(c: &mut Criterion) {
     for (small, large) in [(25, 5), (250, 50), (2500, 500)] {
         g.bench_function(
             BenchmarkId::from_parameter(format!("{small}+{large}")),
-            |b| {
-                b.iter_batched(
-                    || large_and_small_quota(small, large),
-                    |mut a| {
-                        let r = a.allocate(Duration::from_secs(1));
-                        (a, r) // dropped outside the timing
-                    },
-                    BatchSize::LargeInput,
-                )
-            },
+            |b| time_cycle(b, 1, || large_and_small_quota(small, large)),
         );
     }
     g.finish();
@@ -437,16 +404,7 @@ fn cycle_cpu(c: &mut Criterion<ThreadCpuTime>) {
     for (agents, frameworks) in GRID {
         g.bench_function(
             BenchmarkId::new("cold", format!("{agents}x{frameworks}")),
-            |b| {
-                b.iter_batched(
-                    || cluster(agents, frameworks, AGENT, false),
-                    |mut a| {
-                        let r = a.allocate(Duration::from_secs(1));
-                        (a, r) // dropped outside the timing
-                    },
-                    BatchSize::LargeInput,
-                )
-            },
+            |b| time_cycle(b, 1, || cluster(agents, frameworks, AGENT, false)),
         );
     }
     g.finish();
