@@ -347,8 +347,15 @@ fn volume(v: f64, role: &str, id: &str) -> Value {
     r
 }
 
-fn op(ty: &str, field: &str, key: &str, rs: Vec<Value>) -> Value {
-    json!({"type": ty, field: {key: rs}})
+/// An offer operation of type `ty` (RESERVE, UNRESERVE, CREATE, DESTROY)
+/// on `rs`: `{"type": ty, "<ty in lower case>": {"resources"|"volumes": rs}}`.
+fn op(ty: &str, rs: Vec<Value>) -> Value {
+    let key = if matches!(ty, "CREATE" | "DESTROY") {
+        "volumes"
+    } else {
+        "resources"
+    };
+    json!({"type": ty, ty.to_lowercase(): {key: rs}})
 }
 
 /// Sum of the scalar `name` in an offer whose top reservation is `role`
@@ -383,10 +390,7 @@ fn reserve_then_unreserve() {
         reserved("cpus", 1.0, "role1", "p1"),
         reserved("mem", 512.0, "role1", "p1"),
     ];
-    env.accept(
-        &offer,
-        json!([op("RESERVE", "reserve", "resources", res.clone())]),
-    );
+    env.accept(&offer, json!([op("RESERVE", res.clone())]));
     let agent = env.agent();
     assert_eq!(agent.applied.len(), 1, "ApplyOperationMessage sent");
     assert_eq!(
@@ -412,10 +416,7 @@ fn reserve_then_unreserve() {
     let st = env.state();
     assert_eq!(st["slaves"][0]["reserved_resources"]["role1"]["cpus"], 1.0);
 
-    env.accept(
-        &offer,
-        json!([op("UNRESERVE", "unreserve", "resources", res)]),
-    );
+    env.accept(&offer, json!([op("UNRESERVE", res)]));
     let offer = env.offer();
     assert_eq!(offered(&offer, "cpus", Some("role1"), false), 0.0);
     assert_eq!(offered(&offer, "cpus", None, false), 4.0);
@@ -434,10 +435,7 @@ fn reserve_and_launch_then_unreserve() {
         "name": "t", "task_id": {"value": "t1"}, "agent_id": {"value": agent_id},
         "resources": res.clone(), "command": {"value": "true"}
     }]}});
-    env.accept(
-        &offer,
-        json!([op("RESERVE", "reserve", "resources", res.clone()), launch]),
-    );
+    env.accept(&offer, json!([op("RESERVE", res.clone()), launch]));
     let agent = env.agent();
     assert_eq!(agent.run_tasks.len(), 1, "task launched on reserved cpus");
     let task = &agent.run_tasks[0].task;
@@ -462,10 +460,7 @@ fn create_and_destroy_persistent_volumes() {
     let vol = vec![volume(128.0, "role1", "id1")];
     env.accept(
         &offer,
-        json!([
-            op("RESERVE", "reserve", "resources", disk.clone()),
-            op("CREATE", "create", "volumes", vol.clone())
-        ]),
+        json!([op("RESERVE", disk.clone()), op("CREATE", vol.clone())]),
     );
     assert_eq!(
         env.agent().applied.len(),
@@ -485,17 +480,12 @@ fn create_and_destroy_persistent_volumes() {
     // A second volume with the same persistence ID is refused.
     env.accept(
         &offer,
-        json!([op(
-            "CREATE",
-            "create",
-            "volumes",
-            vec![volume(128.0, "role1", "id1")]
-        )]),
+        json!([op("CREATE", vec![volume(128.0, "role1", "id1")])]),
     );
     assert_eq!(env.agent().applied.len(), 2, "duplicate id dropped");
 
     let offer = env.offer();
-    env.accept(&offer, json!([op("DESTROY", "destroy", "volumes", vol)]));
+    env.accept(&offer, json!([op("DESTROY", vol)]));
     assert_eq!(env.agent().applied.len(), 3);
     let offer = env.offer();
     assert_eq!(offered(&offer, "disk", Some("role1"), true), 0.0);
@@ -519,13 +509,8 @@ fn destroy_volume_in_use_is_refused() {
     env.accept(
         &offer,
         json!([
-            op(
-                "RESERVE",
-                "reserve",
-                "resources",
-                vec![reserved("disk", 64.0, "role1", "p1")]
-            ),
-            op("CREATE", "create", "volumes", vol.clone()),
+            op("RESERVE", vec![reserved("disk", 64.0, "role1", "p1")]),
+            op("CREATE", vol.clone()),
             launch
         ]),
     );
@@ -552,25 +537,10 @@ fn invalid_operations_are_dropped() {
     env.accept(
         &offer,
         json!([
-            op("UNRESERVE", "unreserve", "resources", vec![plain]),
-            op(
-                "RESERVE",
-                "reserve",
-                "resources",
-                vec![reserved("cpus", 1.0, "other", "p1")]
-            ),
-            op(
-                "RESERVE",
-                "reserve",
-                "resources",
-                vec![reserved("cpus", 1.0, "role1", "p2")]
-            ),
-            op(
-                "RESERVE",
-                "reserve",
-                "resources",
-                vec![reserved("cpus", 99.0, "role1", "p1")]
-            )
+            op("UNRESERVE", vec![plain]),
+            op("RESERVE", vec![reserved("cpus", 1.0, "other", "p1")]),
+            op("RESERVE", vec![reserved("cpus", 1.0, "role1", "p2")]),
+            op("RESERVE", vec![reserved("cpus", 99.0, "role1", "p1")])
         ]),
     );
     assert!(env.agent().applied.is_empty(), "nothing applied");
@@ -715,17 +685,11 @@ fn reserve_then_unreserve_with_the_simple_allocator() {
     let mut env = Env::with(108, RP_CAPS, &["--allocator=simple"], "role1", true);
     let offer = env.offer();
     let res = vec![reserved("cpus", 1.0, "role1", "p1")];
-    env.accept(
-        &offer,
-        json!([op("RESERVE", "reserve", "resources", res.clone())]),
-    );
+    env.accept(&offer, json!([op("RESERVE", res.clone())]));
     let offer = env.offer();
     assert_eq!(offered(&offer, "cpus", Some("role1"), false), 1.0);
     assert_eq!(offered(&offer, "cpus", None, false), 3.0);
-    env.accept(
-        &offer,
-        json!([op("UNRESERVE", "unreserve", "resources", res)]),
-    );
+    env.accept(&offer, json!([op("UNRESERVE", res)]));
     let offer = env.offer();
     assert_eq!(offered(&offer, "cpus", None, false), 4.0);
 }
@@ -754,10 +718,7 @@ fn refined_reservation_pushes_and_pops_the_stack() {
     assert_eq!(offered(&offer, "cpus", Some("eng"), false), 2.0);
     let refined = json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0},
         "reservations": [eng, {"type": "DYNAMIC", "role": "eng/dev", "principal": "p1"}]});
-    env.accept(
-        &offer,
-        json!([op("RESERVE", "reserve", "resources", vec![refined.clone()])]),
-    );
+    env.accept(&offer, json!([op("RESERVE", vec![refined.clone()])]));
     let offer = env.offer();
     assert_eq!(offered(&offer, "cpus", Some("eng/dev"), false), 1.0);
     assert_eq!(offered(&offer, "cpus", Some("eng"), false), 1.0);
@@ -775,10 +736,7 @@ fn refined_reservation_pushes_and_pops_the_stack() {
         1.0
     );
     assert_eq!(st["slaves"][0]["reserved_resources"]["eng"]["cpus"], 1.0);
-    env.accept(
-        &offer,
-        json!([op("UNRESERVE", "unreserve", "resources", vec![refined])]),
-    );
+    env.accept(&offer, json!([op("UNRESERVE", vec![refined])]));
     let offer = env.offer();
     assert_eq!(offered(&offer, "cpus", Some("eng/dev"), false), 0.0);
     assert_eq!(offered(&offer, "cpus", Some("eng"), false), 2.0);
@@ -792,12 +750,7 @@ fn get_operations_lists_pending_operations() {
     let offer = env.offer();
     env.accept(
         &offer,
-        json!([op(
-            "RESERVE",
-            "reserve",
-            "resources",
-            vec![reserved("cpus", 1.0, "role1", "p1")]
-        )]),
+        json!([op("RESERVE", vec![reserved("cpus", 1.0, "role1", "p1")])]),
     );
     assert_eq!(env.agent().applied.len(), 1);
     let (code, body) = env.operator(json!({"type": "GET_OPERATIONS"}));
@@ -826,12 +779,7 @@ fn reregistration_with_other_checkpointed_resources_updates_the_total() {
     let offer = env.offer();
     env.accept(
         &offer,
-        json!([op(
-            "RESERVE",
-            "reserve",
-            "resources",
-            vec![reserved("cpus", 1.0, "role1", "p1")]
-        )]),
+        json!([op("RESERVE", vec![reserved("cpus", 1.0, "role1", "p1")])]),
     );
     let st = env.state();
     assert_eq!(st["slaves"][0]["reserved_resources"]["role1"]["cpus"], 1.0);
@@ -886,12 +834,7 @@ fn unreported_operations_are_reconciled_and_dropped() {
     let offer = env.offer();
     env.accept(
         &offer,
-        json!([op(
-            "RESERVE",
-            "reserve",
-            "resources",
-            vec![reserved("cpus", 1.0, "role1", "p1")]
-        )]),
+        json!([op("RESERVE", vec![reserved("cpus", 1.0, "role1", "p1")])]),
     );
     let pending = |env: &mut Env| {
         let (_, body) = env.operator(json!({"type": "GET_OPERATIONS"}));
@@ -933,17 +876,10 @@ fn operation_feedback_reaches_the_framework_and_its_acknowledgement_the_agent() 
         ],
     );
     let offer = env.offer();
-    let mut reserve = op(
-        "RESERVE",
-        "reserve",
-        "resources",
-        vec![reserved("cpus", 1.0, "role1", "p1")],
-    );
+    let mut reserve = op("RESERVE", vec![reserved("cpus", 1.0, "role1", "p1")]);
     reserve["id"] = json!({"value": "op1"});
     let mut bad = op(
         "UNRESERVE",
-        "unreserve",
-        "resources",
         vec![json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0}})],
     );
     bad["id"] = json!({"value": "op2"});
@@ -1013,12 +949,7 @@ fn operation_feedback_reaches_the_framework_and_its_acknowledgement_the_agent() 
 fn operation_feedback_needs_a_capable_agent() {
     let mut env = Env::new(114, RP_CAPS);
     let offer = env.offer();
-    let mut reserve = op(
-        "RESERVE",
-        "reserve",
-        "resources",
-        vec![reserved("cpus", 1.0, "role1", "p1")],
-    );
+    let mut reserve = op("RESERVE", vec![reserved("cpus", 1.0, "role1", "p1")]);
     reserve["id"] = json!({"value": "op1"});
     env.accept(&offer, json!([reserve]));
     assert!(env.agent().applied.is_empty());
