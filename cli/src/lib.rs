@@ -6,6 +6,7 @@
 //! - [`agent_slave`]: builds an agent actor (`SlaveInfo`, resources,
 //!   containerizer) from loaded agent flags, for `mesos-agent` and `mesos-local`.
 //! - [`wait_for_signal`]: runs until SIGTERM/SIGINT or until a process ends.
+//! - [`events_until`]: the ZooKeeper events the master and agent forward.
 //! - [`spawn_files`], [`attach_log`]: the `files` process and the daemon's
 //!   log in it.
 
@@ -180,4 +181,22 @@ pub fn wait_for_signal(runtime: &Runtime, pid: &Upid) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     stop.load(Ordering::SeqCst)
+}
+
+/// The events of `rx` (the ZooKeeper contender's or detector's) until
+/// `stop` is set or the sender is gone.
+pub fn events_until<'a, T>(
+    rx: &'a std::sync::mpsc::Receiver<T>,
+    stop: &'a AtomicBool,
+) -> impl Iterator<Item = T> + 'a {
+    std::iter::from_fn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(e) => return Some(e),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+        None
+    })
 }

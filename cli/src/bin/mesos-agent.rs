@@ -27,12 +27,7 @@ fn forward_detection(
     rx: std::sync::mpsc::Receiver<MasterEvent>,
     stop: &AtomicBool,
 ) {
-    while !stop.load(Ordering::SeqCst) {
-        let event = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(e) => e,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
-        };
+    for event in mesos_cli::events_until(&rx, stop) {
         let master = match event {
             MasterEvent::Leader(Some(info)) => {
                 match master_pid(&info).map(|p| libprocess::Upid::parse(&p)) {

@@ -18,7 +18,6 @@ use mesos_master::{Master, MasterFlags};
 use mesos_zookeeper::master::{spawn_master_contender, MasterEvent};
 use mesos_zookeeper::ZkUrl;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 const USAGE: &str = "Usage: mesos-master [options]\n\n  --ip=VALUE  --port=VALUE (default: 5050)  --advertise_ip=VALUE  --advertise_port=VALUE\n  --hostname=VALUE  --work_dir=VALUE  --registry=in_memory|replicated_log  --cluster=VALUE\n  --roles=VALUE  --weights=VALUE  --agent_ping_timeout=VALUE (15secs)  --max_agent_ping_timeouts=VALUE (5)\n  --offer_timeout=VALUE  --allocation_interval=VALUE (1secs)  --version  --help\n\nEvery flag may also be given as MESOS_<NAME> in the environment.";
 
@@ -47,12 +46,7 @@ fn forward_election(
     rx: std::sync::mpsc::Receiver<MasterEvent>,
     stop: &AtomicBool,
 ) {
-    while !stop.load(Ordering::SeqCst) {
-        let event = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(e) => e,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
-        };
+    for event in mesos_cli::events_until(&rx, stop) {
         match event {
             MasterEvent::Leader(leader) => {
                 runtime.dispatch::<Master>(pid, move |m, cx| m.detected(cx, leader.map(|l| *l)));
