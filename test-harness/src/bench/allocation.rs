@@ -24,18 +24,13 @@
 //! reported beside, not instead of, the sampled series.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use libprocess::runtime::tokio::Runtime;
-use libprocess::transport::TransportConfig;
 use libprocess::Upid;
 
 use super::master_proc::MasterProc;
-use super::{http_client, BenchConfig, Percentiles};
-use crate::model::agent::{AgentProbe, AgentSpec, ModelAgent};
+use super::{http_client, wait_until, BenchConfig, Peers, Percentiles};
 use crate::model::scheduler::{DriverScheduler, SchedulerSpec};
 use crate::{Error, Result};
 
@@ -134,17 +129,6 @@ pub async fn read_run_metrics(master: SocketAddr) -> Result<BTreeMap<String, f64
         .collect())
 }
 
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    f()
-}
-
 /// Registers `cfg.agents` agents and `cfg.frameworks` declining frameworks
 /// with the master at `master`, waits `d.warmup`, then samples allocation
 /// runs for `d.measure`. With `proc_`, also reads the master's CPU time.
@@ -154,40 +138,9 @@ pub fn run_decline(
     master: SocketAddr,
     proc_: Option<&MasterProc>,
 ) -> Result<DeclineResult> {
-    let tokio_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.worker_threads.max(1))
-        .enable_all()
-        .build()?;
-    let tc = TransportConfig {
-        ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        port: 0,
-        ..TransportConfig::default()
-    };
-    let mut agent_rts = Vec::new();
-    for _ in 0..cfg.agent_ports.max(1) {
-        agent_rts.push(Runtime::start_on(tokio_rt.handle().clone(), tc.clone())?);
-    }
-    let sched_rt = Runtime::start_on(tokio_rt.handle().clone(), tc)?;
-    let master_pid = Upid::new("master", master);
-    let probe = Arc::new(AgentProbe::default());
+    let peers = Peers::start(cfg, master)?;
     let mut res = DeclineResult::default();
-
-    let start = Instant::now();
-    for i in 0..cfg.agents {
-        let spec = AgentSpec {
-            hostname: format!("bench-agent-{i}"),
-            ..AgentSpec::default()
-        };
-        let a = ModelAgent::new(master_pid.clone(), spec, None).with_probe(probe.clone());
-        agent_rts[i % agent_rts.len()].spawn(&format!("slave({})", i + 1), a);
-    }
-    let all = wait_until(cfg.timeout, || {
-        probe.registered.load(Ordering::Relaxed) as usize >= cfg.agents
-    });
-    res.agents_registered = probe.registered.load(Ordering::Relaxed) as usize;
-    if all {
-        res.registration = Some(start.elapsed());
-    }
+    (res.agents_registered, res.registration) = peers.register_agents(cfg);
 
     let mut scheds = Vec::new();
     for f in 0..cfg.frameworks {
@@ -197,16 +150,17 @@ pub fn run_decline(
             decline_refuse_seconds: Some(d.refuse_seconds),
             ..SchedulerSpec::default()
         };
-        scheds.push(sched_rt.spawn(
+        scheds.push(peers.sched_rt.spawn(
             &format!("scheduler({})", f + 1),
-            DriverScheduler::new(master_pid.clone(), spec, None),
+            DriverScheduler::new(peers.master_pid.clone(), spec, None),
         ));
     }
     let subscribed = |scheds: &[Upid]| -> usize {
         scheds
             .iter()
             .filter(|p| {
-                sched_rt
+                peers
+                    .sched_rt
                     .call::<DriverScheduler, bool>(p, |s, _| s.connected)
                     .unwrap_or(false)
             })
@@ -216,7 +170,8 @@ pub fn run_decline(
         scheds
             .iter()
             .map(|p| {
-                sched_rt
+                peers
+                    .sched_rt
                     .call::<DriverScheduler, u64>(p, |s, _| s.counters.offers)
                     .unwrap_or(0)
             })
@@ -227,7 +182,7 @@ pub fn run_decline(
 
     std::thread::sleep(d.warmup);
 
-    let first = tokio_rt.block_on(read_run_metrics(master))?;
+    let first = peers.tokio_rt.block_on(read_run_metrics(master))?;
     let runs0 = first.get(RUNS).copied().unwrap_or(0.0);
     let offers0 = offers(&scheds);
     let cpu0 = proc_.and_then(|p| p.cpu_time());
@@ -237,7 +192,7 @@ pub fn run_decline(
     let mut last = first;
     while t0.elapsed() < d.measure {
         std::thread::sleep(d.poll);
-        let m = match tokio_rt.block_on(read_run_metrics(master)) {
+        let m = match peers.tokio_rt.block_on(read_run_metrics(master)) {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!("Reading /metrics/snapshot failed: {e}");
@@ -267,11 +222,7 @@ pub fn run_decline(
     res.master_stats = last;
 
     drop(scheds);
-    for rt in agent_rts {
-        rt.shutdown();
-    }
-    sched_rt.shutdown();
-    tokio_rt.shutdown_timeout(Duration::from_secs(2));
+    peers.shutdown();
     Ok(res)
 }
 

@@ -121,7 +121,7 @@ impl BenchResult {
     }
 }
 
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + timeout;
     while Instant::now() < end {
         if f() {
@@ -132,6 +132,68 @@ fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     f()
 }
 
+/// The bench's side of the wire: model agents on `cfg.agent_ports`
+/// loopback runtimes and schedulers on one more, all on one tokio runtime.
+pub(crate) struct Peers {
+    pub(crate) agent_rts: Vec<Runtime>,
+    pub(crate) sched_rt: Runtime,
+    pub(crate) master_pid: Upid,
+    pub(crate) probe: Arc<AgentProbe>,
+    pub(crate) tokio_rt: tokio::runtime::Runtime,
+}
+
+impl Peers {
+    pub(crate) fn start(cfg: &BenchConfig, master: SocketAddr) -> Result<Peers> {
+        let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cfg.worker_threads.max(1))
+            .enable_all()
+            .build()?;
+        let tc = TransportConfig {
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            ..TransportConfig::default()
+        };
+        let mut agent_rts = Vec::new();
+        for _ in 0..cfg.agent_ports.max(1) {
+            agent_rts.push(Runtime::start_on(tokio_rt.handle().clone(), tc.clone())?);
+        }
+        let sched_rt = Runtime::start_on(tokio_rt.handle().clone(), tc)?;
+        Ok(Peers {
+            agent_rts,
+            sched_rt,
+            master_pid: Upid::new("master", master),
+            probe: Arc::new(AgentProbe::default()),
+            tokio_rt,
+        })
+    }
+
+    /// Spawns `cfg.agents` model agents: how many registered, and the time
+    /// until all did (`None` if not all within `cfg.timeout`).
+    pub(crate) fn register_agents(&self, cfg: &BenchConfig) -> (usize, Option<Duration>) {
+        let start = Instant::now();
+        for i in 0..cfg.agents {
+            let spec = AgentSpec {
+                hostname: format!("bench-agent-{i}"),
+                ..AgentSpec::default()
+            };
+            let a =
+                ModelAgent::new(self.master_pid.clone(), spec, None).with_probe(self.probe.clone());
+            self.agent_rts[i % self.agent_rts.len()].spawn(&format!("slave({})", i + 1), a);
+        }
+        let registered = || self.probe.registered.load(Ordering::Relaxed) as usize;
+        let all = wait_until(cfg.timeout, || registered() >= cfg.agents);
+        (registered(), all.then(|| start.elapsed()))
+    }
+
+    pub(crate) fn shutdown(self) {
+        for rt in self.agent_rts {
+            rt.shutdown();
+        }
+        self.sched_rt.shutdown();
+        self.tokio_rt.shutdown_timeout(Duration::from_secs(2));
+    }
+}
+
 /// Runs the load against the master at `master`; with `proc_`, also reads
 /// its RSS and (if asked) restarts it to time the failover.
 pub fn run(
@@ -139,43 +201,11 @@ pub fn run(
     master: SocketAddr,
     proc_: Option<&mut MasterProc>,
 ) -> Result<BenchResult> {
-    let tokio_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.worker_threads.max(1))
-        .enable_all()
-        .build()?;
-    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let tc = TransportConfig {
-        ip: loopback,
-        port: 0,
-        ..TransportConfig::default()
-    };
-    let mut agent_rts = Vec::new();
-    for _ in 0..cfg.agent_ports.max(1) {
-        agent_rts.push(Runtime::start_on(tokio_rt.handle().clone(), tc.clone())?);
-    }
-    let sched_rt = Runtime::start_on(tokio_rt.handle().clone(), tc.clone())?;
-    let master_pid = Upid::new("master", master);
-    let probe = Arc::new(AgentProbe::default());
+    let peers = Peers::start(cfg, master)?;
     let mut res = BenchResult::default();
 
     // Phase 1: register every agent.
-    let start = Instant::now();
-    for i in 0..cfg.agents {
-        let rt = &agent_rts[i % agent_rts.len()];
-        let spec = AgentSpec {
-            hostname: format!("bench-agent-{i}"),
-            ..AgentSpec::default()
-        };
-        let a = ModelAgent::new(master_pid.clone(), spec, None).with_probe(probe.clone());
-        rt.spawn(&format!("slave({})", i + 1), a);
-    }
-    let all = wait_until(cfg.timeout, || {
-        probe.registered.load(Ordering::Relaxed) as usize >= cfg.agents
-    });
-    res.agents_registered = probe.registered.load(Ordering::Relaxed) as usize;
-    if all {
-        res.registration = Some(start.elapsed());
-    }
+    (res.agents_registered, res.registration) = peers.register_agents(cfg);
     if let Some(p) = proc_.as_deref() {
         res.rss_after_registration_kb = p.rss_kb();
     }
@@ -193,9 +223,9 @@ pub fn run(
             max_per_offer: 10,
             ..SchedulerSpec::default()
         };
-        scheds.push(sched_rt.spawn(
+        scheds.push(peers.sched_rt.spawn(
             &format!("scheduler({})", f + 1),
-            DriverScheduler::new(master_pid.clone(), spec, None),
+            DriverScheduler::new(peers.master_pid.clone(), spec, None),
         ));
     }
     let want = cfg.frameworks * cfg.tasks_per_framework;
@@ -203,7 +233,8 @@ pub fn run(
         scheds
             .iter()
             .map(|p| {
-                sched_rt
+                peers
+                    .sched_rt
                     .call::<DriverScheduler, usize>(p, |s, _| s.running_at.len())
                     .unwrap_or(0)
             })
@@ -217,7 +248,8 @@ pub fn run(
         let mut lat = Vec::new();
         let (mut first, mut last) = (None, None);
         for p in &scheds {
-            let (acc, run, offers) = sched_rt
+            let (acc, run, offers) = peers
+                .sched_rt
                 .call::<DriverScheduler, _>(p, |s, _| {
                     (
                         s.accepted_at.clone(),
@@ -247,7 +279,9 @@ pub fn run(
 
     // Phase 3: operator pollers.
     if cfg.polls > 0 {
-        let (v1, v0, bytes) = tokio_rt.block_on(poll(master, cfg.pollers.max(1), cfg.polls));
+        let (v1, v0, bytes) = peers
+            .tokio_rt
+            .block_on(poll(master, cfg.pollers.max(1), cfg.polls));
         res.get_state = Percentiles::of(v1);
         res.v0_state = Percentiles::of(v0);
         res.get_state_bytes = bytes;
@@ -256,12 +290,12 @@ pub fn run(
     // Phase 4: master failover.
     if cfg.failover {
         if let Some(p) = proc_ {
-            let before = probe.reregistered.load(Ordering::Relaxed) as usize;
+            let before = peers.probe.reregistered.load(Ordering::Relaxed) as usize;
             p.kill();
             let t0 = Instant::now();
             p.start()?;
             let ok = wait_until(cfg.timeout, || {
-                probe.reregistered.load(Ordering::Relaxed) as usize >= before + cfg.agents
+                peers.probe.reregistered.load(Ordering::Relaxed) as usize >= before + cfg.agents
             });
             if ok {
                 res.failover = Some(t0.elapsed());
@@ -270,11 +304,7 @@ pub fn run(
     }
 
     drop(scheds);
-    for rt in agent_rts {
-        rt.shutdown();
-    }
-    sched_rt.shutdown();
-    tokio_rt.shutdown_timeout(Duration::from_secs(2));
+    peers.shutdown();
     Ok(res)
 }
 
