@@ -39,16 +39,6 @@ fn show(res: &Resource) -> String {
     r::format_resource(res)
 }
 
-fn upgraded(rs: &[Resource]) -> Vec<Resource> {
-    rs.iter()
-        .cloned()
-        .map(|mut x| {
-            r::upgrade(&mut x);
-            x
-        })
-        .collect()
-}
-
 /// `resource::validate` plus `validateSingleResourceProvider`.
 fn validate_resources(rs: &[Resource]) -> Result<(), String> {
     for x in rs {
@@ -146,7 +136,7 @@ pub fn validate_reserve(
     caps: AgentCaps,
     framework: Option<&FrameworkInfo>,
 ) -> Result<(), String> {
-    let resources = upgraded(&reserve.resources);
+    let resources = r::upgraded(&reserve.resources);
     validate_resources(&resources)?;
     let roles = framework.map(framework_roles);
     for x in &resources {
@@ -230,7 +220,7 @@ pub fn validate_reserve(
 /// UNRESERVE (upstream `validate(Unreserve, framework)`): no principal
 /// check, that is the authorizer's business.
 pub fn validate_unreserve(unreserve: &Unreserve) -> Result<(), String> {
-    let resources = upgraded(&unreserve.resources);
+    let resources = r::upgraded(&unreserve.resources);
     validate_resources(&resources)?;
     for x in &resources {
         if !r::is_dynamically_reserved(x) {
@@ -254,7 +244,7 @@ pub fn validate_create(
     caps: AgentCaps,
     framework: Option<&FrameworkInfo>,
 ) -> Result<(), String> {
-    let volumes = upgraded(&create.volumes);
+    let volumes = r::upgraded(&create.volumes);
     validate_resources(&volumes)?;
     validate_persistent_volumes(&volumes)?;
     validate_unique_persistence_ids(checkpointed.iter().chain(volumes.iter()))?;
@@ -319,7 +309,7 @@ pub fn validate_destroy(
     checkpointed: &AResources,
     used: &[AResources],
 ) -> Result<(), String> {
-    let volumes = AResources::from_vec(upgraded(&destroy.volumes)).unallocated();
+    let volumes = AResources::from_vec(r::upgraded(&destroy.volumes)).unallocated();
     let list = volumes.to_vec();
     validate_resources(&list)?;
     validate_persistent_volumes(&list)?;

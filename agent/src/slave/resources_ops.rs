@@ -97,16 +97,6 @@ fn downgraded(rs: &[Resource]) -> Vec<Resource> {
         .collect()
 }
 
-fn upgraded(rs: &[Resource]) -> Vec<Resource> {
-    rs.iter()
-        .cloned()
-        .map(|mut x| {
-            r::upgrade(&mut x);
-            x
-        })
-        .collect()
-}
-
 fn write_resources(path: &Path, rs: &[Resource]) -> Result<(), Error> {
     let mut bytes = Vec::new();
     for x in downgraded(rs) {
@@ -177,7 +167,7 @@ pub fn sync_volumes(work_dir: &Path, old: &[Resource], new: &[Resource]) -> Resu
 /// relative `container_path` (the posix filesystem isolator's behaviour;
 /// absolute container paths need a mount namespace and are skipped here).
 pub fn link_volumes(work_dir: &Path, sandbox: &Path, resources: &[Resource]) {
-    for v in upgraded(resources)
+    for v in r::upgraded(resources)
         .iter()
         .filter(|x| r::is_persistent_volume(x))
     {
@@ -253,21 +243,21 @@ pub fn recover_resources(meta: &Path) -> Result<RecoveredResources, Error> {
         let rs = checkpoint::read_message::<ResourceState>(&state)?.unwrap_or_default();
         let target =
             checkpoint::read_message::<ResourceState>(&dir.join(RESOURCE_STATE_TARGET_FILE))?
-                .map(|t| upgraded(&t.resources));
+                .map(|t| r::upgraded(&t.resources));
         return Ok(RecoveredResources {
-            resources: upgraded(&rs.resources),
+            resources: r::upgraded(&rs.resources),
             target,
         });
     }
     let info = crate::paths::resources_info_path(meta);
     let resources = if info.exists() {
-        upgraded(&checkpoint::read_messages::<Resource>(&info, false)?)
+        r::upgraded(&checkpoint::read_messages::<Resource>(&info, false)?)
     } else {
         vec![]
     };
     let target_path = dir.join(RESOURCES_TARGET_FILE);
     let target = if target_path.exists() {
-        Some(upgraded(&checkpoint::read_messages::<Resource>(
+        Some(r::upgraded(&checkpoint::read_messages::<Resource>(
             &target_path,
             false,
         )?))
@@ -281,7 +271,7 @@ impl Slave {
     /// The agent's total: `--resources` with the checkpointed reservations
     /// and volumes applied (upstream `Slave::totalResources`).
     pub fn total_resources(&self) -> Vec<Resource> {
-        let base = AResources::from_vec(upgraded(&self.info.resources));
+        let base = AResources::from_vec(r::upgraded(&self.info.resources));
         match apply_checkpointed_resources(&base, &self.checkpointed_resources) {
             Ok(t) => t.to_vec(),
             Err(_) => base.to_vec(),
@@ -301,7 +291,7 @@ impl Slave {
         &mut self,
         resources: Vec<Resource>,
     ) -> Result<(), Error> {
-        let resources: Vec<Resource> = upgraded(&resources)
+        let resources: Vec<Resource> = r::upgraded(&resources)
             .into_iter()
             .filter(|x| x.provider_id.is_none())
             .collect();
@@ -310,7 +300,7 @@ impl Slave {
             tracing::debug!("Ignoring new checkpointed resources identical to the current version");
             return Ok(());
         }
-        let base = AResources::from_vec(upgraded(&self.info.resources));
+        let base = AResources::from_vec(r::upgraded(&self.info.resources));
         apply_checkpointed_resources(&base, &resources).map_err(|e| {
             Error::Checkpoint(format!(
                 "Checkpointed resources {new} are incompatible with agent resources {base}: {e}"

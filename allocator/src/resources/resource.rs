@@ -61,6 +61,17 @@ pub fn upgrade(r: &mut Resource) {
     }
 }
 
+/// Copies of `rs`, each [`upgrade`]d.
+pub fn upgraded(rs: &[Resource]) -> Vec<Resource> {
+    rs.iter()
+        .cloned()
+        .map(|mut x| {
+            upgrade(&mut x);
+            x
+        })
+        .collect()
+}
+
 /// Converts to the pre-refinement ("endpoint") format used by old agents and
 /// v0 JSON: sets `role` (and `reservation` for a dynamic reservation) while
 /// keeping the `reservations` stack (mirrors `convertResourceFormat(ENDPOINT)`).
