@@ -30,9 +30,9 @@ fn reservation_role(r: &Resource) -> String {
     }
 }
 
-/// The user a task runs as for RUN_TASK: its command's user, else its
-/// executor's, else the framework's (upstream `LocalAuthorizerObjectApprover`).
-pub fn task_user(task: &TaskInfo, framework: &FrameworkInfo) -> String {
+/// The user a task's command (else its executor's command) names, the
+/// `user` upstream `protobuf::createTask` copies into the task.
+pub fn command_user(task: &TaskInfo) -> Option<String> {
     task.command
         .as_ref()
         .and_then(|c| c.user.clone())
@@ -42,7 +42,12 @@ pub fn task_user(task: &TaskInfo, framework: &FrameworkInfo) -> String {
                 .and_then(|e| e.command.as_ref())
                 .and_then(|c| c.user.clone())
         })
-        .unwrap_or_else(|| framework.user.clone())
+}
+
+/// The user a task runs as for RUN_TASK: [`command_user`], else the
+/// framework's (upstream `LocalAuthorizerObjectApprover`).
+pub fn task_user(task: &TaskInfo, framework: &FrameworkInfo) -> String {
+    command_user(task).unwrap_or_else(|| framework.user.clone())
 }
 
 impl Master {

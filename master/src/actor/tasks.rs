@@ -399,7 +399,7 @@ impl Master {
                 self.add_executor(fid, agent_id, exec.clone());
             }
         }
-        let user = self.task_user(fid, &task);
+        let user = super::authorization::command_user(&task);
         self.state.add_task(fid, &task, user);
         self.publish_task_added(fid, &task.task_id.value);
         remaining.subtract_all(&consumed);
@@ -636,7 +636,7 @@ impl Master {
         for t in group.tasks.iter_mut() {
             t.executor = Some(executor.clone());
             consumed.add_all(&Resources::from_vec(&t.resources));
-            let user = self.task_user(fid, t);
+            let user = super::authorization::command_user(t);
             self.state.add_task(fid, t, user);
             self.publish_task_added(fid, &t.task_id.value);
         }
@@ -669,20 +669,6 @@ impl Master {
         };
         let to = agent.pid.clone();
         cx.send(&to, &message);
-    }
-
-    /// The task's `user`, copied only from its (executor's) command, as
-    /// upstream `protobuf::createTask`.
-    fn task_user(&self, _fid: &str, task: &TaskInfo) -> Option<String> {
-        task.command
-            .as_ref()
-            .and_then(|c| c.user.clone())
-            .or_else(|| {
-                task.executor
-                    .as_ref()
-                    .and_then(|e| e.command.as_ref())
-                    .and_then(|c| c.user.clone())
-            })
     }
 
     fn add_executor(&mut self, fid: &str, agent_id: &str, exec: mesos_proto::mesos::ExecutorInfo) {
