@@ -26,6 +26,19 @@ fn range_text(rs: &[mesos_proto::mesos::value::Range]) -> String {
     format!("[{}]", items.join(", "))
 }
 
+/// The items of the `name` sets in `rs`, sorted and distinct, as `"{a,b}"`.
+fn set_text(rs: &[&Resource], name: &str) -> String {
+    let mut items: Vec<&str> = rs
+        .iter()
+        .filter(|r| r.name == name)
+        .flat_map(|r| r.set.iter().flat_map(|s| s.item.iter()))
+        .map(String::as_str)
+        .collect();
+    items.sort_unstable();
+    items.dedup();
+    format!("{{{}}}", items.join(","))
+}
+
 /// Upstream `model(const Resources&)`: `cpus`, `gpus`, `mem`, `disk`
 /// always present; scalars summed, ranges as `"[a-b, c-d]"`, sets as
 /// `"{a,b}"`; revocable ones under `<name>_revocable`.
@@ -57,23 +70,8 @@ pub fn resources(rs: &Resources) -> Value {
                 json!(sub.scalar(name))
             } else if first.ranges.is_some() {
                 json!(range_text(&sub.ranges(name)))
-            } else if let Some(set) = &first.set {
-                let mut items: Vec<&String> = subset
-                    .iter()
-                    .filter(|r| r.name == name)
-                    .flat_map(|r| r.set.iter().flat_map(|s| s.item.iter()))
-                    .collect();
-                items.sort();
-                items.dedup();
-                let _ = set;
-                json!(format!(
-                    "{{{}}}",
-                    items
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ))
+            } else if first.set.is_some() {
+                json!(set_text(&subset, name))
             } else {
                 continue;
             };
@@ -537,22 +535,7 @@ pub fn write_resources(out: &mut Vec<u8>, rs: &Resources) {
             } else if first.ranges.is_some() {
                 Leaf::Text(range_text(&sub.ranges(name)))
             } else if first.set.is_some() {
-                let mut items: Vec<&String> = subset
-                    .iter()
-                    .filter(|r| r.name == name)
-                    .flat_map(|r| r.set.iter().flat_map(|s| s.item.iter()))
-                    .collect();
-                items.sort();
-                items.dedup();
-                let mut t = String::from("{");
-                for (i, s) in items.iter().enumerate() {
-                    if i > 0 {
-                        t.push(',');
-                    }
-                    t.push_str(s);
-                }
-                t.push('}');
-                Leaf::Text(t)
+                Leaf::Text(set_text(&subset, name))
             } else {
                 continue;
             };
